@@ -1,0 +1,55 @@
+// Every version this program pins, in one place. A stack may override the
+// ones under `versions:` in its config; the rest are facts of the sources the
+// Helm values were checked against, and change only together with that code.
+
+/** Defaults for the stack setting `versions`. */
+export const defaultVersions = {
+    /** One Thanos for the whole stack: the sidecars and Query/Query Frontend. */
+    thanos: "v0.42.4",
+    /** kube-prometheus-stack chart; 88.5.3 also defaults its sidecar to Thanos v0.42.4. */
+    kubePrometheusStack: "88.5.3",
+} as const;
+
+/**
+ * Thanos releases whose flags the GlobalQuery arguments were checked against.
+ * Older sidecars cannot read the external labels of Prometheus 3 (what
+ * kube-prometheus-stack 88 runs); newer releases may drop flags we rely on.
+ */
+export const supportedThanos = { oldest: "v0.37.0", newest: "v0.42.4" } as const;
+
+/** The node image kind v0.32.0 ships: Kubernetes v1.36.1, pinned by digest. */
+export const defaultKindNodeImage =
+    "kindest/node:v1.36.1@sha256:3489c7674813ba5d8b1a9977baea8a6e553784dab7b84759d1014dbd78f7ebd5";
+
+/** kube-prometheus-stack 88 declares `kubeVersion: >=1.25.0-0`. */
+export const oldestKubernetes = "v1.25.0";
+
+export const thanosImageRepository = "quay.io/thanos/thanos";
+
+export const kubePrometheusStackRepository = "https://prometheus-community.github.io/helm-charts";
+
+/**
+ * The banzaicloud `thanos` chart. Its Helm repository is gone; the source
+ * survives in the archived GitHub repository at this commit.
+ */
+export const banzaicloudThanosChart = {
+    version: "0.4.9",
+    gitRepository: "https://github.com/banzaicloud/banzai-charts.git",
+    gitCommit: "51352f61c4dabfa9001e823181b6eb42e9e7803b",
+    gitDirectory: "thanos",
+} as const;
+
+/** Parses `vX.Y.Z` into its numbers; undefined for anything else. */
+export function parseVersion(version: string): [number, number, number] | undefined {
+    const match = /^v(\d+)\.(\d+)\.(\d+)$/.exec(version);
+    return match ? [Number(match[1]), Number(match[2]), Number(match[3])] : undefined;
+}
+
+/** Orders two `vX.Y.Z` versions: negative when a is older than b. */
+export function compareVersions(a: string, b: string): number {
+    const [left, right] = [parseVersion(a), parseVersion(b)];
+    if (left === undefined || right === undefined) {
+        throw new Error(`not vX.Y.Z: ${left === undefined ? a : b}`);
+    }
+    return left[0] - right[0] || left[1] - right[1] || left[2] - right[2];
+}

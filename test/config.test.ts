@@ -1,0 +1,326 @@
+import * as assert from "assert";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { defaults, parseStackConfig } from "../lib/config";
+import { StackConfigError } from "../lib/settings";
+import { readStackConfig } from "../lib/stackConfig";
+import { banzaicloudThanosChart, defaultKindNodeImage, defaultVersions } from "../lib/versions";
+import { projectDirectory } from "./harness";
+
+const project = "thanos-global-view";
+
+/** A minimal valid config: one kind cluster, one region, the global query; `edit` breaks it. */
+function minimal(edit: (raw: Record<string, any>) => void = () => undefined): Record<string, any> {
+    const raw: Record<string, any> = {
+        clusters: [{ name: "lab", type: "kind" }],
+        regions: [{ name: "europe", cluster: "lab", replicas: 2 }],
+        globalQuery: { cluster: "lab" },
+    };
+    edit(raw);
+    return raw;
+}
+
+function problemsOf(raw: Record<string, unknown>): string[] {
+    try {
+        parseStackConfig(project, raw);
+    } catch (error) {
+        assert.ok(error instanceof StackConfigError, `expected a StackConfigError, got ${error}`);
+        return [...error.problems];
+    }
+    assert.fail("the config was accepted");
+}
+
+function assertOneProblem(raw: Record<string, unknown>, expected: string): void {
+    assert.deepStrictEqual(problemsOf(raw), [expected]);
+}
+
+describe("stack config", () => {
+    describe("the committed stack files", () => {
+        it("dev: the tutorial's topology on a kind cluster with the pinned defaults", () => {
+            const config = readStackConfig(projectDirectory, "dev");
+            assert.deepStrictEqual(config.clusters, [
+                { type: "kind", name: "thanos-dev", nodeImage: defaultKindNodeImage, controlPlaneNodes: 1, workerNodes: 2 },
+            ]);
+            assert.deepStrictEqual(
+                config.regions.map((r) => [r.name, r.cluster, r.namespace, r.replicas, r.retention]),
+                [["europe", "thanos-dev", "europe", 2, "2d"], ["united-states", "thanos-dev", "united-states", 1, "2d"]],
+            );
+            assert.deepStrictEqual(config.regions[0].components, { grafana: false, alertmanager: false, nodeExporter: false, kubeStateMetrics: false });
+            assert.strictEqual(config.globalQuery.namespace, "monitoring");
+            assert.strictEqual(config.globalQuery.cluster, "thanos-dev");
+            assert.deepStrictEqual(config.globalQuery.chart, {
+                source: "git", gitRepository: banzaicloudThanosChart.gitRepository, gitCommit: banzaicloudThanosChart.gitCommit,
+            });
+            assert.deepStrictEqual(config.labels, { replica: "replica", region: "cluster" });
+            assert.deepStrictEqual(config.versions, { thanos: "v0.42.4", kubePrometheusStack: "88.5.3" });
+        });
+
+        it("prod: an existing cluster reached through a named context, versions pinned in the stack", () => {
+            const config = readStackConfig(projectDirectory, "prod");
+            assert.deepStrictEqual(config.clusters, [
+                { type: "existing", name: "prod", context: "prod-admin", kubeconfigPath: undefined, kubeconfigSecret: undefined },
+            ]);
+            assert.deepStrictEqual(config.regions.map((r) => r.name), ["eu-west", "us-east"]);
+            assert.deepStrictEqual(config.regions[0].resources.prometheus, { requests: { cpu: "1", memory: "4Gi" }, limits: { cpu: "2", memory: "8Gi" } });
+            // Unset fields keep their defaults, per field.
+            assert.deepStrictEqual(config.regions[0].resources.sidecar, defaults.region.resources.sidecar);
+            assert.strictEqual(config.globalQuery.queryReplicas, 3);
+            assert.deepStrictEqual(config.versions, defaultVersions);
+        });
+    });
+
+    describe("defaults", () => {
+        it("fills every optional setting with the documented default", () => {
+            const config = parseStackConfig(project, minimal((raw) => delete raw.regions[0].replicas));
+            const [region] = config.regions;
+            assert.strictEqual(region.replicas, 2);
+            assert.strictEqual(region.namespace, "europe");
+            assert.strictEqual(region.retention, "10d");
+            assert.strictEqual(region.antiAffinity, "hard");
+            assert.deepStrictEqual(region.resources, defaults.region.resources);
+            assert.deepStrictEqual(config.globalQuery.frontend, { splitInterval: "24h", maxRetries: 5, cacheMaxSize: "128MB", slowQueryThreshold: "10s" });
+            assert.strictEqual(config.globalQuery.queryReplicas, 2);
+            assert.strictEqual(config.globalQuery.frontendReplicas, 2);
+            assert.deepStrictEqual(config.clusters[0], { type: "kind", name: "lab", nodeImage: defaultKindNodeImage, controlPlaneNodes: 1, workerNodes: 2 });
+        });
+
+        it("accepts numbers and booleans as Pulumi stores them from the command line: as strings", () => {
+            const config = parseStackConfig(project, minimal((raw) => {
+                raw.regions[0].replicas = "2";
+                raw.regions[0].components = { grafana: "true" };
+            }));
+            assert.strictEqual(config.regions[0].replicas, 2);
+            assert.strictEqual(config.regions[0].components.grafana, true);
+        });
+    });
+
+    describe("bad input: each problem names the setting, the bad value and what is valid", () => {
+        it("an unknown top-level key (a typo)", () => {
+            assertOneProblem(minimal((raw) => (raw.region = [])),
+                "thanos-global-view:region: unknown setting; valid settings: clusters, regions, globalQuery, labels, versions");
+        });
+
+        it("an unknown nested key, with the closest valid one", () => {
+            assertOneProblem(minimal((raw) => (raw.regions[0].replica = 3)),
+                'thanos-global-view:regions[0].replica: unknown setting (did you mean "replicas"?); valid here: name, cluster, namespace, replicas, retention, antiAffinity, resources, components');
+        });
+
+        it("a wrong type", () => {
+            assertOneProblem(minimal((raw) => (raw.regions[0].replicas = "two")),
+                'thanos-global-view:regions[0].replicas: got "two"; expected a whole number ≥ 1');
+            assertOneProblem(minimal((raw) => (raw.regions = { europe: {} })),
+                'thanos-global-view:regions: got {"europe":{}}; expected a list of regions');
+        });
+
+        it("an empty region list", () => {
+            assertOneProblem(minimal((raw) => (raw.regions = [])),
+                "thanos-global-view:regions: got []; expected at least one entry: a list of regions");
+        });
+
+        it("a missing region list", () => {
+            assertOneProblem(minimal((raw) => delete raw.regions), "thanos-global-view:regions: missing; expected a list of regions");
+        });
+
+        it("duplicate region names", () => {
+            assertOneProblem(minimal((raw) => raw.regions.push({ name: "europe", cluster: "lab", namespace: "europe-2" })),
+                'thanos-global-view:regions[1].name: got "europe"; already used by regions[0]: each name must be unique');
+        });
+
+        it("names that are not DNS-1123 labels", () => {
+            const problems = problemsOf(minimal((raw) => {
+                raw.regions[0].name = "Europe_West";
+                raw.regions[0].namespace = "eu";
+            }));
+            assert.deepStrictEqual(problems, [
+                'thanos-global-view:regions[0].name: got "Europe_West"; expected a DNS-1123 label: lower-case letters, digits and \'-\', starting and ending with a letter or digit, at most 63 characters',
+            ]);
+            assert.match(problemsOf(minimal((raw) => (raw.regions[0].name = `a${"b".repeat(63)}`)))[0], /regions\[0\]\.name: got "abbb.*DNS-1123 label/);
+            assert.match(problemsOf(minimal((raw) => (raw.clusters[0].name = "-lab")))[0], /^thanos-global-view:clusters\[0\]\.name: got "-lab"; expected a DNS-1123 label/);
+        });
+
+        it("replicas below 1", () => {
+            assertOneProblem(minimal((raw) => (raw.regions[0].replicas = 0)), "thanos-global-view:regions[0].replicas: got 0; expected a whole number ≥ 1");
+            assertOneProblem(minimal((raw) => (raw.globalQuery.queryReplicas = -1)), "thanos-global-view:globalQuery.queryReplicas: got -1; expected a whole number ≥ 1");
+        });
+
+        it("a Thanos version that is not vX.Y.Z", () => {
+            assertOneProblem(minimal((raw) => (raw.versions = { thanos: "0.42.4" })),
+                'thanos-global-view:versions.thanos: got "0.42.4"; expected a Thanos release vX.Y.Z from v0.37.0 to v0.42.4');
+        });
+
+        it("a Thanos version older than v0.37.0", () => {
+            assertOneProblem(minimal((raw) => (raw.versions = { thanos: "v0.36.1" })),
+                'thanos-global-view:versions.thanos: got "v0.36.1"; Thanos older than v0.37.0 cannot read the external labels of Prometheus 3; supported: v0.37.0 to v0.42.4');
+        });
+
+        it("a Thanos version newer than the flags were checked against", () => {
+            assertOneProblem(minimal((raw) => (raw.versions = { thanos: "v0.43.0" })),
+                'thanos-global-view:versions.thanos: got "v0.43.0"; the Thanos flags this program sets are checked up to v0.42.4; supported: v0.37.0 to v0.42.4');
+        });
+
+        it("a kind node image older than Kubernetes v1.25", () => {
+            assertOneProblem(minimal((raw) => (raw.clusters[0].nodeImage = "kindest/node:v1.24.17")),
+                'thanos-global-view:clusters[0].nodeImage: got "kindest/node:v1.24.17"; Kubernetes v1.24.17 is older than v1.25.0, the oldest kube-prometheus-stack 88 installs on');
+        });
+
+        it("a kind node image without a vX.Y.Z tag", () => {
+            assertOneProblem(minimal((raw) => (raw.clusters[0].nodeImage = "kindest/node:latest")),
+                `thanos-global-view:clusters[0].nodeImage: got "kindest/node:latest"; expected a kind node image tagged vX.Y.Z (its Kubernetes version), such as ${defaultKindNodeImage}`);
+        });
+
+        it("accepts a node image with a registry port and a digest", () => {
+            const image = "registry.local:5000/kindest/node:v1.30.0@sha256:" + "a".repeat(64);
+            assert.strictEqual(parseStackConfig(project, minimal((raw) => (raw.clusters[0].nodeImage = image))).clusters[0].type, "kind");
+        });
+
+        it("a kubePrometheusStack version that is not a chart version", () => {
+            assertOneProblem(minimal((raw) => (raw.versions = { kubePrometheusStack: "v88.5.3" })),
+                'thanos-global-view:versions.kubePrometheusStack: got "v88.5.3"; expected a kube-prometheus-stack chart version X.Y.Z (default 88.5.3)');
+        });
+
+        it("a region in a cluster that is not declared", () => {
+            assertOneProblem(minimal((raw) => (raw.regions[0].cluster = "lba")),
+                'thanos-global-view:regions[0].cluster: got "lba"; expected one of the clusters: lab');
+        });
+
+        it("a region outside the global query's cluster", () => {
+            assertOneProblem(minimal((raw) => {
+                raw.clusters.push({ name: "far", type: "kind" });
+                raw.regions.push({ name: "asia", cluster: "far" });
+            }), 'thanos-global-view:regions[1].cluster: got "far"; must be "lab", the cluster of the global query: it reaches the sidecars through in-cluster DNS');
+        });
+
+        it("a declared cluster nothing runs in", () => {
+            assertOneProblem(minimal((raw) => raw.clusters.push({ name: "spare", type: "kind" })),
+                'thanos-global-view:clusters[1]: cluster "spare" is declared but no region and not the global query run in it');
+        });
+
+        it("two regions in one namespace, or in the global query's namespace", () => {
+            assertOneProblem(minimal((raw) => raw.regions.push({ name: "asia", cluster: "lab", namespace: "europe" })),
+                'thanos-global-view:regions[1].namespace: got "europe"; already used by region "europe": each region needs a namespace of its own');
+            assertOneProblem(minimal((raw) => (raw.regions[0].namespace = "monitoring")),
+                'thanos-global-view:regions[0].namespace: got "monitoring"; already used by globalQuery.namespace: the global query needs a namespace of its own');
+        });
+
+        it("node-exporter in two regions of one cluster", () => {
+            assertOneProblem(minimal((raw) => {
+                raw.regions[0].components = { nodeExporter: true };
+                raw.regions.push({ name: "asia", cluster: "lab", replicas: 1, components: { nodeExporter: true } });
+            }), 'thanos-global-view:regions[1].components.nodeExporter: got true; node-exporter already comes from region "europe" (it binds host port 9100 on every node): enable it for one region per cluster');
+        });
+
+        it("more replicas with hard anti-affinity than a kind cluster has nodes for them", () => {
+            assertOneProblem(minimal((raw) => (raw.regions[0].replicas = 3)),
+                'thanos-global-view:regions[0].replicas: got 3; hard anti-affinity puts each replica on its own node and kind cluster "lab" schedules on 2: use at most 2 replicas, more workerNodes, or antiAffinity "soft"');
+            // Soft anti-affinity only prefers spreading.
+            assert.strictEqual(parseStackConfig(project, minimal((raw) => Object.assign(raw.regions[0], { replicas: 3, antiAffinity: "soft" }))).regions[0].replicas, 3);
+        });
+
+        it("the same label for replica and region", () => {
+            assertOneProblem(minimal((raw) => (raw.labels = { replica: "cluster" })),
+                'thanos-global-view:labels.region: got "cluster"; must differ from labels.replica: deduplication drops the replica label, the region label must survive it');
+        });
+
+        it("a label name Prometheus would reject", () => {
+            assertOneProblem(minimal((raw) => (raw.labels = { region: "__region" })),
+                'thanos-global-view:labels.region: got "__region"; names starting with __ are reserved by Prometheus');
+            assertOneProblem(minimal((raw) => (raw.labels = { region: "region-name" })),
+                'thanos-global-view:labels.region: got "region-name"; expected a Prometheus label name ([a-zA-Z_][a-zA-Z0-9_]*)');
+        });
+
+        it("durations, quantities and sizes in the wrong form", () => {
+            assert.deepStrictEqual(problemsOf(minimal((raw) => {
+                raw.regions[0].retention = "10 days";
+                raw.regions[0].resources = { prometheus: { limits: { memory: "2GB" } } };
+                raw.globalQuery.frontend = { cacheMaxSize: "128Mi" };
+            })), [
+                'thanos-global-view:regions[0].retention: got "10 days"; expected a Prometheus duration such as 90s, 24h or 15d',
+                'thanos-global-view:regions[0].resources.prometheus.limits.memory: got "2GB"; expected a Kubernetes quantity such as 250m, 1, 512Mi or 2Gi',
+                'thanos-global-view:globalQuery.frontend.cacheMaxSize: got "128Mi"; expected a size in KB, MB or GB such as 128MB',
+            ]);
+        });
+
+        it("a cluster type that does not exist", () => {
+            assertOneProblem(minimal((raw) => (raw.clusters[0].type = "minikube")),
+                'thanos-global-view:clusters[0].type: got "minikube"; expected "kind" (a local kind cluster this stack creates) or "existing" (a cluster reached through a kubeconfig)');
+        });
+
+        it("an existing cluster with no way to reach it", () => {
+            assertOneProblem(minimal((raw) => (raw.clusters[0] = { name: "lab", type: "existing" })),
+                "thanos-global-view:clusters[0]: an existing cluster needs kubeconfigPath, kubeconfigSecret or context, so that no stack silently uses whatever kubeconfig is current");
+        });
+
+        it("an existing cluster whose kubeconfig file is not there", () => {
+            assertOneProblem(minimal((raw) => (raw.clusters[0] = { name: "lab", type: "existing", kubeconfigPath: "/nonexistent/kubeconfig" })),
+                'thanos-global-view:clusters[0].kubeconfigPath: got "/nonexistent/kubeconfig"; no file at /nonexistent/kubeconfig; expected a path to a kubeconfig file');
+        });
+
+        it("an existing cluster whose kubeconfigSecret names a setting that is not set", () => {
+            assertOneProblem(minimal((raw) => (raw.clusters[0] = { name: "lab", type: "existing", kubeconfigSecret: "labKubeconfig" })),
+                "thanos-global-view:labKubeconfig: missing; a cluster's kubeconfigSecret names it: set it with `pulumi config set --secret`");
+            // Once set, the named setting is not an unknown key.
+            const config = parseStackConfig(project, minimal((raw) => {
+                raw.clusters[0] = { name: "lab", type: "existing", kubeconfigSecret: "labKubeconfig" };
+                raw.labKubeconfig = "apiVersion: v1";
+            }));
+            assert.strictEqual(config.clusters[0].type === "existing" && config.clusters[0].kubeconfigSecret, "labKubeconfig");
+        });
+
+        it("reports several problems at once, in one error", () => {
+            const raw = minimal((raw) => {
+                raw.regions[0].replicas = 0;
+                raw.regions[0].name = "EU";
+                raw.versions = { thanos: "v0.30.0" };
+                raw.extra = true;
+            });
+            assert.throws(() => parseStackConfig(project, raw), (error: Error) => {
+                assert.strictEqual(error.message, [
+                    "Invalid stack configuration (4 problems):",
+                    '  - thanos-global-view:regions[0].name: got "EU"; expected a DNS-1123 label: lower-case letters, digits and \'-\', starting and ending with a letter or digit, at most 63 characters',
+                    "  - thanos-global-view:regions[0].replicas: got 0; expected a whole number ≥ 1",
+                    '  - thanos-global-view:versions.thanos: got "v0.30.0"; Thanos older than v0.37.0 cannot read the external labels of Prometheus 3; supported: v0.37.0 to v0.42.4',
+                    "  - thanos-global-view:extra: unknown setting; valid settings: clusters, regions, globalQuery, labels, versions",
+                ].join("\n"));
+                return true;
+            });
+        });
+    });
+
+    describe("thanos chart source", () => {
+        it("a repository, https or oci, with the pinned chart version by default", () => {
+            const chart = (value: unknown) => parseStackConfig(project, minimal((raw) => (raw.globalQuery.chart = value))).globalQuery.chart;
+            assert.deepStrictEqual(chart({ source: "repository", url: "oci://registry.example.com/charts" }),
+                { source: "repository", url: "oci://registry.example.com/charts", version: "0.4.9" });
+            assert.deepStrictEqual(chart({ source: "repository", url: "https://charts.example.com", version: "0.4.9" }),
+                { source: "repository", url: "https://charts.example.com", version: "0.4.9" });
+        });
+
+        it("a local chart directory or .tgz that exists", () => {
+            const directory = fs.mkdtempSync(path.join(os.tmpdir(), "chart-"));
+            fs.writeFileSync(path.join(directory, "Chart.yaml"), "name: thanos\n");
+            fs.writeFileSync(path.join(directory, "thanos-0.4.9.tgz"), "");
+            for (const chartPath of [directory, path.join(directory, "thanos-0.4.9.tgz")]) {
+                assert.deepStrictEqual(
+                    parseStackConfig(project, minimal((raw) => (raw.globalQuery.chart = { source: "local", path: chartPath }))).globalQuery.chart,
+                    { source: "local", path: chartPath },
+                );
+            }
+        });
+
+        it("bad chart sources fail with a precise message", () => {
+            assertOneProblem(minimal((raw) => (raw.globalQuery.chart = { source: "helm" })),
+                'thanos-global-view:globalQuery.chart.source: got "helm"; expected one of git, local, repository');
+            assertOneProblem(minimal((raw) => (raw.globalQuery.chart = { source: "local", path: "/nonexistent/thanos" })),
+                'thanos-global-view:globalQuery.chart.path: got "/nonexistent/thanos"; expected a chart directory (with Chart.yaml) or a packaged chart .tgz; nothing like that is at /nonexistent/thanos');
+            assertOneProblem(minimal((raw) => (raw.globalQuery.chart = { source: "local" })),
+                "thanos-global-view:globalQuery.chart.path: missing; expected a chart directory (with Chart.yaml) or a packaged chart .tgz");
+            assertOneProblem(minimal((raw) => (raw.globalQuery.chart = { source: "repository", url: "charts.example.com" })),
+                'thanos-global-view:globalQuery.chart.url: got "charts.example.com"; expected a Helm repository URL (https://…) or an OCI registry path (oci://registry/path, the chart name `thanos` is appended)');
+            assertOneProblem(minimal((raw) => (raw.globalQuery.chart = { source: "git", gitCommit: "51352f6" })),
+                'thanos-global-view:globalQuery.chart.gitCommit: got "51352f6"; expected a full 40-character commit hash');
+            assertOneProblem(minimal((raw) => (raw.globalQuery.chart = { source: "git", path: "./thanos" })),
+                "thanos-global-view:globalQuery.chart.path: unknown setting; valid here: source, gitRepository, gitCommit");
+        });
+    });
+});
