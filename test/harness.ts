@@ -1,0 +1,182 @@
+// Runs the real program (index.ts) against Pulumi's mock engine with the
+// config of a real stack file, and records every resource it registers:
+// type, name, inputs, provider, parent and dependencies.
+import * as pulumi from "@pulumi/pulumi";
+import * as yaml from "js-yaml";
+import * as fs from "fs";
+import * as path from "path";
+
+// Internal modules of the SDK: the mock monitor (to record what MockResourceArgs
+// leaves out) and the RPC queue (to know when the program has finished).
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const mocks = require("@pulumi/pulumi/runtime/mocks");
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const settings = require("@pulumi/pulumi/runtime/settings");
+
+export const projectDirectory = path.resolve(__dirname, "..");
+export const project = "thanos-global-view";
+const programPath = path.join(projectDirectory, "index.ts");
+
+/** What the mocked kind create command prints: a kubeconfig. */
+export const fakeKubeconfig = "apiVersion: v1\nkind: Config\nclusters: []\n";
+
+const secretSignature = "1b47061264138c4ac30d75fd1eb44270";
+
+export interface RecordedResource {
+    urn: string;
+    type: string;
+    name: string;
+    custom: boolean;
+    inputs: Record<string, any>;
+    /** Top-level input names whose values were sent as secrets. */
+    secretInputs: string[];
+    /** Provider reference, `<provider urn>::<id>`. */
+    provider: string;
+    parent: string;
+    dependencies: string[];
+    additionalSecretOutputs: string[];
+    deleteBeforeReplace: boolean;
+}
+
+export interface ProgramRun {
+    resources: RecordedResource[];
+    /** The stack outputs, resolved. */
+    exports: Record<string, unknown>;
+    /** Whether the program marks that stack output secret. */
+    isSecretExport(name: string): Promise<boolean>;
+    /** The resources of one type, in the order the program registered them. */
+    ofType(type: string): RecordedResource[];
+    /** The one resource of that type and name; fails the test if there is not exactly one. */
+    one(type: string, name: string): RecordedResource;
+}
+
+let recording: RecordedResource[] = [];
+let recorderInstalled = false;
+
+function installRecorder(): void {
+    if (recorderInstalled) {
+        return;
+    }
+    recorderInstalled = true;
+    const register = mocks.MockMonitor.prototype.registerResource;
+    mocks.MockMonitor.prototype.registerResource = function (this: unknown, req: any, callback: any) {
+        register.call(this, req, (error: unknown, response: any) => {
+            if (!error) {
+                const raw = req.getObject()?.toJavaScript() ?? {};
+                recording.push({
+                    urn: response.getUrn(),
+                    type: req.getType(),
+                    name: req.getName(),
+                    custom: req.getCustom(),
+                    inputs: unwrapSecrets(raw),
+                    secretInputs: Object.keys(raw).filter((key) => raw[key]?.["4dabf18193072939515e22adb298388d"] === secretSignature),
+                    provider: req.getProvider(),
+                    parent: req.getParent(),
+                    dependencies: req.getDependenciesList(),
+                    additionalSecretOutputs: req.getAdditionalsecretoutputsList(),
+                    deleteBeforeReplace: req.getDeletebeforereplace(),
+                });
+            }
+            callback(error, response);
+        });
+    };
+}
+
+function unwrapSecrets(value: any): any {
+    if (Array.isArray(value)) {
+        return value.map(unwrapSecrets);
+    }
+    if (value !== null && typeof value === "object") {
+        if (value["4dabf18193072939515e22adb298388d"] === secretSignature) {
+            return unwrapSecrets(value.value);
+        }
+        return Object.fromEntries(Object.entries(value).map(([key, inner]) => [key, unwrapSecrets(inner)]));
+    }
+    return value;
+}
+
+/** What the last run registered, also when the program failed. */
+export function registeredSoFar(): RecordedResource[] {
+    return [...recording];
+}
+
+/** The `config:` of a stack file as Pulumi hands it to a program: structured values as JSON text. */
+export function stackFileConfig(stack: string): Record<string, unknown> {
+    const file = yaml.load(fs.readFileSync(path.join(projectDirectory, `Pulumi.${stack}.yaml`), "utf8")) as {
+        config: Record<string, unknown>;
+    };
+    return file.config;
+}
+
+function encodeConfig(config: Record<string, unknown>): Record<string, string> {
+    return Object.fromEntries(
+        Object.entries(config).map(([key, value]) => [key, typeof value === "string" ? value : JSON.stringify(value)]),
+    );
+}
+
+/** Reads an Output's value (the mock engine resolves everything outside preview). */
+export function valueOf<T>(output: pulumi.Input<T>): Promise<T> {
+    return new Promise((resolve) => pulumi.output(output).apply((value) => {
+        resolve(value as T);
+        return value;
+    }));
+}
+
+/**
+ * Runs index.ts with the given config (keys `<project>:<key>`), as a fresh
+ * program each time. Rejects with the program's error if it throws.
+ */
+export async function runProgram(config: Record<string, unknown>, secretKeys: string[] = []): Promise<ProgramRun> {
+    installRecorder();
+    recording = [];
+    pulumi.runtime.setAllConfig(encodeConfig(config), secretKeys);
+    await pulumi.runtime.setMocks({
+        newResource: (args) => ({
+            id: `${args.name}-id`,
+            state: args.type === "command:local:Command" ? { ...args.inputs, stdout: fakeKubeconfig } : args.inputs,
+        }),
+        call: (args) => {
+            throw new Error(`the program made an unexpected call: ${args.token}`);
+        },
+    }, project, "test", false);
+
+    delete require.cache[require.resolve(programPath)];
+    let program: Record<string, unknown>;
+    try {
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        program = require(programPath) as Record<string, unknown>;
+    } catch (error) {
+        // Let whatever the program declared before it failed reach the recording.
+        await settings.waitForRPCs();
+        throw error;
+    }
+    const stackOutputs: Record<string, unknown> = {};
+    for (const [name, value] of Object.entries(program)) {
+        stackOutputs[name] = await valueOf(value as pulumi.Input<unknown>);
+    }
+    await settings.waitForRPCs();
+
+    const resources = [...recording];
+    return {
+        resources,
+        exports: stackOutputs,
+        isSecretExport: (name) => pulumi.isSecret(pulumi.output(program[name])),
+        ofType: (type) => resources.filter((resource) => resource.type === type),
+        one: (type, name) => {
+            const matches = resources.filter((resource) => resource.type === type && resource.name === name);
+            if (matches.length !== 1) {
+                throw new Error(`expected one ${type} named ${name}, found ${matches.length}`);
+            }
+            return matches[0];
+        },
+    };
+}
+
+/** Runs the program with a stack file's config, changed by `edit`. */
+export function runStack(stack: string, edit: (config: Record<string, any>) => void = () => undefined): Promise<ProgramRun> {
+    const config = structuredClone(stackFileConfig(stack)) as Record<string, any>;
+    edit(config);
+    return runProgram(config);
+}
+
+export const key = (name: string) => `${project}:${name}`;

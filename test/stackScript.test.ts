@@ -1,0 +1,61 @@
+import * as assert from "assert";
+import * as path from "path";
+import { parseStackConfig } from "../lib/config";
+import { readStackConfig } from "../lib/stackConfig";
+import { Machine, UsageError, planRun, requiredTools } from "../scripts/stack";
+import { projectDirectory } from "./harness";
+
+const newcomer: Machine = { env: {}, projectDirectory };
+const localState = `file://${path.join(projectDirectory, ".pulumi-state")}`;
+
+describe("npm run up | preview | destroy", () => {
+    it("a newcomer: local file backend in the project, the dev stack, its empty passphrase, then pulumi up", () => {
+        const plan = planRun("up", [], newcomer);
+        assert.deepStrictEqual(plan.env, { PULUMI_BACKEND_URL: localState, PULUMI_CONFIG_PASSPHRASE: "" });
+        assert.deepStrictEqual(plan.commands, [
+            ["pulumi", "stack", "select", "--create", "dev"],
+            ["pulumi", "up", "--stack", "dev"],
+        ]);
+        assert.strictEqual(plan.notices.length, 2);
+    });
+
+    it("passes other flags through to pulumi and takes the stack from --stack", () => {
+        const plan = planRun("preview", ["--stack", "dev", "--diff"], newcomer);
+        assert.deepStrictEqual(plan.commands[1], ["pulumi", "preview", "--stack", "dev", "--diff"]);
+        assert.deepStrictEqual(planRun("up", ["-s=dev", "--yes"], newcomer).commands[1], ["pulumi", "up", "--stack", "dev", "--yes"]);
+    });
+
+    it("destroy does not create a stack that is not there", () => {
+        assert.deepStrictEqual(planRun("destroy", [], newcomer).commands, [["pulumi", "destroy", "--stack", "dev"]]);
+    });
+
+    it("keeps a backend the user configured, and their passphrase", () => {
+        const loggedIn = planRun("up", [], { ...newcomer, loggedInBackend: "https://api.pulumi.com" });
+        assert.deepStrictEqual(loggedIn.env, {});
+        assert.deepStrictEqual(loggedIn.notices, []);
+        const viaEnv = planRun("up", ["--stack", "prod"], { ...newcomer, env: { PULUMI_BACKEND_URL: "s3://team-state", PULUMI_CONFIG_PASSPHRASE: "team" } });
+        assert.deepStrictEqual(viaEnv.env, {});
+        const ownFileBackend = planRun("up", [], { ...newcomer, env: { PULUMI_BACKEND_URL: "file:///srv/state", PULUMI_CONFIG_PASSPHRASE_FILE: "/srv/pass" } });
+        assert.deepStrictEqual(ownFileBackend.env, {});
+    });
+
+    it("an empty passphrase only for the local dev stack: other stacks on a file backend must choose one", () => {
+        assert.throws(() => planRun("up", ["--stack", "prod"], newcomer),
+            (error: Error) => error instanceof UsageError && /Stack "prod" .* set PULUMI_CONFIG_PASSPHRASE or PULUMI_CONFIG_PASSPHRASE_FILE first/.test(error.message));
+        assert.throws(() => planRun("up", ["--stack"], newcomer), /--stack needs a stack name/);
+    });
+
+    it("checks for kind, Docker and git only where the stack needs them", () => {
+        const names = (action: "up" | "preview" | "destroy", config = readStackConfig(projectDirectory, "dev")) =>
+            requiredTools(action, config).map((tool) => tool.name);
+        assert.deepStrictEqual(names("up"), ["pulumi", "kind", "docker", "git"]);
+        assert.deepStrictEqual(names("destroy"), ["pulumi", "kind"]);
+        assert.deepStrictEqual(names("up", readStackConfig(projectDirectory, "prod")), ["pulumi", "git"]);
+        const mirrored = parseStackConfig("thanos-global-view", {
+            clusters: [{ name: "prod", type: "existing", context: "admin" }],
+            regions: [{ name: "eu", cluster: "prod" }],
+            globalQuery: { cluster: "prod", chart: { source: "repository", url: "oci://registry.internal/charts" } },
+        });
+        assert.deepStrictEqual(names("preview", mirrored), ["pulumi"]);
+    });
+});
