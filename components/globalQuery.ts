@@ -1,0 +1,176 @@
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { GlobalQuery as GlobalQueryConfig, Labels } from "../lib/config";
+import { ThanosChart } from "../lib/thanosChart";
+import { compareVersions, thanosImageRepository } from "../lib/versions";
+
+export interface GlobalQueryArgs {
+    globalQuery: GlobalQueryConfig;
+    labels: Labels;
+    thanosVersion: string;
+    chart: ThanosChart;
+    /** Every region's StoreAPI address: the regions' outputs, one per region. */
+    endpoints: pulumi.Input<string>[];
+    provider: k8s.Provider;
+    /** What kubectl needs to reach the cluster, for the port-forward command. */
+    kubectlFlags: pulumi.Input<string>;
+}
+
+/** The chart names every object after this; a release called `thanos` keeps the names short. */
+export const thanosReleaseName = "thanos";
+const httpPort = 10902;
+
+export function frontendServiceName(releaseName: string): string {
+    return `${releaseName}-query-frontend-http`;
+}
+
+/**
+ * How Thanos Query learns its endpoints. `--store` is gone since v0.38.0 and
+ * `--endpoint` is deprecated from then on, when `--endpoint.sd-config` (which
+ * takes dnssrv+ addresses) arrived. The config is JSON, which is YAML, so it
+ * stays one line in the container args.
+ */
+export function queryEndpointArgs(thanosVersion: string, endpoints: string[]): string[] {
+    if (compareVersions(thanosVersion, "v0.38.0") >= 0) {
+        return [`--endpoint.sd-config=${JSON.stringify({ endpoints: endpoints.map((address) => ({ address })) })}`];
+    }
+    return endpoints.map((endpoint) => `--endpoint=${endpoint}`);
+}
+
+/** Prefer spreading replicas of one component over nodes; stateless, so never block scheduling. */
+function spreadOverNodes(component: string): Record<string, unknown> {
+    return {
+        podAntiAffinity: {
+            preferredDuringSchedulingIgnoredDuringExecution: [{
+                weight: 100,
+                podAffinityTerm: {
+                    topologyKey: "kubernetes.io/hostname",
+                    labelSelector: {
+                        matchLabels: {
+                            "app.kubernetes.io/name": "thanos",
+                            "app.kubernetes.io/instance": thanosReleaseName,
+                            "app.kubernetes.io/component": component,
+                        },
+                    },
+                },
+            }],
+        },
+    };
+}
+
+export interface ThanosChartInputs {
+    globalQuery: GlobalQueryConfig;
+    labels: Labels;
+    thanosVersion: string;
+    endpoints: string[];
+}
+
+/**
+ * Helm values for the banzaicloud `thanos` chart 0.4.9 (keys checked against
+ * its templates). Its defaults start flags current Thanos rejects and
+ * components this stack does not run, so each is set here on purpose.
+ */
+export function thanosChartValues(inputs: ThanosChartInputs): Record<string, unknown> {
+    const { globalQuery, labels, thanosVersion, endpoints } = inputs;
+    const { frontend } = globalQuery;
+    return {
+        fullnameOverride: thanosReleaseName,
+        // The chart defaults to v0.17.1.
+        image: { repository: thanosImageRepository, tag: thanosVersion, pullPolicy: "IfNotPresent" },
+        // No object storage in this stack: only Query and Query Frontend run.
+        store: { enabled: false },
+        compact: { enabled: false },
+        bucket: { enabled: false },
+        rule: { enabled: false },
+        sidecar: { enabled: false },
+        query: {
+            enabled: true,
+            replicaCount: globalQuery.queryReplicas,
+            // Deduplicate HA replicas on the label the regions set; never the region label.
+            replicaLabels: [labels.replica],
+            // These render `--store=…` (removed in v0.38.0) pointing at Services that do not exist.
+            storeDNSDiscovery: false,
+            sidecarDNSDiscovery: false,
+            ruleDNSDiscovery: false,
+            stores: [],
+            // Deprecated flags; the defaults of Thanos are the same.
+            storeDNSResolver: "",
+            serviceDiscoveryInterval: "",
+            extraArgs: queryEndpointArgs(thanosVersion, endpoints),
+            resources: globalQuery.resources.query,
+            affinity: spreadOverNodes("query"),
+            podDisruptionBudget: { enabled: globalQuery.queryReplicas >= 2, minAvailable: 1 },
+            livenessProbe: { httpGet: { path: "/-/healthy", port: "http" } },
+            readinessProbe: { httpGet: { path: "/-/ready", port: "http" } },
+        },
+        queryFrontend: {
+            enabled: true,
+            replicaCount: globalQuery.frontendReplicas,
+            http: { port: httpPort },
+            // `--log.request.decision` is gone since Thanos v0.33.0; empty leaves it out.
+            log: { request: { decision: "" } },
+            queryRange: {
+                splitInterval: frontend.splitInterval,
+                maxRetriesPerRequest: frontend.maxRetries,
+                cache: { inMemory: true, maxSize: frontend.cacheMaxSize },
+            },
+            compressResponses: true,
+            logQueriesLongerThan: frontend.slowQueryThreshold,
+            resources: globalQuery.resources.frontend,
+            affinity: spreadOverNodes("query-frontend"),
+            podDisruptionBudget: { enabled: globalQuery.frontendReplicas >= 2, minAvailable: 1 },
+        },
+    };
+}
+
+/** Thanos Query over every region's sidecars, behind Thanos Query Frontend: the one endpoint users query. */
+export class GlobalQuery extends pulumi.ComponentResource {
+    readonly namespace: pulumi.Output<string>;
+    readonly release: k8s.helm.v3.Release;
+    readonly frontendServiceName: string;
+    readonly frontendPort: number;
+    readonly frontendUrl: pulumi.Output<string>;
+    readonly portForwardCommand: pulumi.Output<string>;
+
+    constructor(name: string, args: GlobalQueryArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("thanos-global-view:monitoring:GlobalQuery", name, {}, opts);
+        const { globalQuery } = args;
+        this.frontendServiceName = frontendServiceName(thanosReleaseName);
+        this.frontendPort = httpPort;
+
+        const namespace = new k8s.core.v1.Namespace(name, {
+            metadata: { name: globalQuery.namespace },
+        }, { parent: this, provider: args.provider });
+        this.namespace = namespace.metadata.name;
+
+        this.release = new k8s.helm.v3.Release(name, {
+            name: thanosReleaseName,
+            namespace: this.namespace,
+            ...args.chart,
+            values: pulumi.all(args.endpoints).apply((endpoints) => thanosChartValues({
+                globalQuery,
+                labels: args.labels,
+                thanosVersion: args.thanosVersion,
+                endpoints,
+            })),
+            // Two small images on a cold cluster; the sidecars it queries may
+            // still be starting, which DNS SRV discovery picks up later.
+            timeout: 600,
+            cleanupOnFail: true,
+            maxHistory: 10,
+        }, { parent: this, provider: args.provider });
+
+        this.frontendUrl = this.namespace.apply(
+            (ns) => `http://${this.frontendServiceName}.${ns}.svc.cluster.local:${this.frontendPort}`,
+        );
+        this.portForwardCommand = pulumi.interpolate`kubectl ${args.kubectlFlags} --namespace ${this.namespace} port-forward service/${this.frontendServiceName} ${this.frontendPort}:${this.frontendPort}`;
+
+        this.registerOutputs({
+            namespace: this.namespace,
+            frontendServiceName: this.frontendServiceName,
+            frontendPort: this.frontendPort,
+            frontendUrl: this.frontendUrl,
+            portForwardCommand: this.portForwardCommand,
+        });
+    }
+}

@@ -1,0 +1,116 @@
+// Where the banzaicloud `thanos` chart comes from. Its Helm repository is gone,
+// and Helm reads a chart even during `pulumi preview`, so the chart must be on
+// disk (or in a reachable repository) before any resource is declared.
+import * as pulumi from "@pulumi/pulumi";
+import { execFileSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { ChartSource, expandHome } from "./config";
+import { banzaicloudThanosChart } from "./versions";
+
+/** The chart fields of a `helm.v3.Release`. */
+export interface ThanosChart {
+    chart: string;
+    version?: string;
+    repositoryOpts?: { repo: string };
+}
+
+/** A RunError: Pulumi prints its message alone, without a stack trace. */
+export class ChartSourceError extends pulumi.RunError {
+    constructor(message: string) {
+        super(message);
+        this.name = "ChartSourceError";
+    }
+}
+
+/** Runs git with the given arguments in a directory; throws with git's stderr on failure. */
+export type GitRunner = (args: string[], cwd: string) => void;
+
+export const runGit: GitRunner = (args, cwd) => {
+    execFileSync("git", args, {
+        cwd,
+        stdio: ["ignore", "ignore", "pipe"],
+        // Never stop to ask for credentials: a prompt would hang `pulumi up`.
+        env: { ...process.env, GIT_TERMINAL_PROMPT: "0" },
+        timeout: 300_000,
+    });
+};
+
+/** Per-user cache, shared by every stack and checkout of this program on the machine. */
+export function defaultCacheRoot(): string {
+    const base = process.env.XDG_CACHE_HOME || path.join(os.homedir(), ".cache");
+    return path.join(base, "thanos-global-view", "charts");
+}
+
+export interface ResolveOptions {
+    git?: GitRunner;
+    cacheRoot?: string;
+}
+
+export function resolveThanosChart(source: ChartSource, options: ResolveOptions = {}): ThanosChart {
+    switch (source.source) {
+        case "local":
+            return { chart: path.resolve(expandHome(source.path)) };
+        case "repository":
+            return source.url.startsWith("oci://")
+                ? { chart: `${source.url.replace(/\/+$/, "")}/thanos`, version: source.version }
+                : { chart: "thanos", version: source.version, repositoryOpts: { repo: source.url } };
+        case "git":
+            return {
+                chart: fetchChartFromGit(source.gitRepository, source.gitCommit, options.git ?? runGit, options.cacheRoot ?? defaultCacheRoot()),
+            };
+    }
+}
+
+/**
+ * Fetches the chart directory at one commit into the cache, once: later runs
+ * (and other stacks) reuse it. The copy is assembled aside and renamed into
+ * place, so an interrupted fetch never leaves a half chart behind.
+ */
+function fetchChartFromGit(repository: string, commit: string, git: GitRunner, cacheRoot: string): string {
+    const target = path.join(cacheRoot, `banzai-charts-${commit}`);
+    const chartDirectory = path.join(target, banzaicloudThanosChart.gitDirectory);
+    if (fs.existsSync(path.join(chartDirectory, "Chart.yaml"))) {
+        return chartDirectory;
+    }
+    fs.mkdirSync(cacheRoot, { recursive: true });
+    const work = fs.mkdtempSync(path.join(cacheRoot, ".fetch-"));
+    try {
+        try {
+            git(["init", "--quiet"], work);
+            git(["fetch", "--quiet", "--depth", "1", "--filter=blob:none", repository, commit], work);
+            git(["-c", "advice.detachedHead=false", "checkout", "--quiet", "FETCH_HEAD", "--", banzaicloudThanosChart.gitDirectory], work);
+        } catch (error) {
+            throw new ChartSourceError(
+                `Could not fetch the thanos chart with git from ${repository} at commit ${commit}: ${describeGitFailure(error)}. ` +
+                    "It is fetched once into " + cacheRoot + " and reused. Without git or network access, set " +
+                    "globalQuery.chart.source to \"local\" (a chart directory or .tgz) or \"repository\" (a Helm or OCI mirror).",
+            );
+        }
+        if (!fs.existsSync(path.join(work, banzaicloudThanosChart.gitDirectory, "Chart.yaml"))) {
+            throw new ChartSourceError(`${repository} at commit ${commit} has no ${banzaicloudThanosChart.gitDirectory}/Chart.yaml.`);
+        }
+        fs.rmSync(path.join(work, ".git"), { recursive: true, force: true });
+        try {
+            fs.renameSync(work, target);
+        } catch (error) {
+            // Another run finished the same fetch first: its copy is as good.
+            if (!fs.existsSync(path.join(chartDirectory, "Chart.yaml"))) {
+                throw error;
+            }
+        }
+        return chartDirectory;
+    } finally {
+        fs.rmSync(work, { recursive: true, force: true });
+    }
+}
+
+function describeGitFailure(error: unknown): string {
+    const failure = error as { code?: string; stderr?: Buffer | string; message?: string };
+    if (failure.code === "ENOENT") {
+        return "git is not installed or not on PATH";
+    }
+    const stderr = failure.stderr?.toString().trim();
+    return stderr || failure.message || String(error);
+}
