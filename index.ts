@@ -1,0 +1,60 @@
+// config → clusters → regions → global query → exports.
+import { ExistingCluster } from "./components/existingCluster";
+import { GlobalQuery } from "./components/globalQuery";
+import { KindCluster } from "./components/kindCluster";
+import { Region } from "./components/region";
+import { loadStackConfig, secretSetting } from "./lib/stackConfig";
+import { resolveThanosChart } from "./lib/thanosChart";
+
+// Everything that can be wrong with the input fails here, before any resource exists.
+const config = loadStackConfig();
+const thanosChart = resolveThanosChart(config.globalQuery.chart);
+
+const clusters = new Map(config.clusters.map((cluster) => [
+    cluster.name,
+    cluster.type === "kind"
+        ? new KindCluster(cluster.name, { cluster })
+        : new ExistingCluster(cluster.name, {
+            cluster,
+            kubeconfigContent: cluster.kubeconfigSecret === undefined ? undefined : secretSetting(cluster.kubeconfigSecret),
+        }),
+]));
+const clusterOf = (name: string) => clusters.get(name)!;
+
+const regions: Region[] = [];
+for (const region of config.regions) {
+    regions.push(new Region(region.name, {
+        region,
+        labels: config.labels,
+        thanosVersion: config.versions.thanos,
+        kubePrometheusStackVersion: config.versions.kubePrometheusStack,
+        provider: clusterOf(region.cluster).provider,
+        // The first region in a cluster installs what the cluster holds once.
+        clusterSharedFrom: regions.find((earlier) => earlier.cluster === region.cluster),
+    }));
+}
+
+const globalCluster = clusterOf(config.globalQuery.cluster);
+const globalQuery = new GlobalQuery("global", {
+    globalQuery: config.globalQuery,
+    labels: config.labels,
+    thanosVersion: config.versions.thanos,
+    chart: thanosChart,
+    endpoints: regions.map((region) => region.storeApiAddress),
+    provider: globalCluster.provider,
+    kubectlFlags: globalCluster.kubectlFlags,
+});
+
+export const clusterName = globalCluster.clusterName;
+export const kubeconfig = globalCluster.kubeconfig;
+export const regionSummaries = regions.map((region) => ({
+    name: region.regionName,
+    namespace: region.namespace,
+    releaseName: region.releaseName,
+    replicas: region.replicas,
+    storeApiAddress: region.storeApiAddress,
+}));
+export const queryFrontendUrl = globalQuery.frontendUrl;
+export const queryFrontendService = globalQuery.frontendServiceName;
+export const queryFrontendPort = globalQuery.frontendPort;
+export const portForwardCommand = globalQuery.portForwardCommand;
