@@ -180,3 +180,8 @@ export function runStack(stack: string, edit: (config: Record<string, any>) => v
 }
 
 export const key = (name: string) => `${project}:${name}`;
+
+/** Adds a third region to the dev stack; its kind cluster has room for one replica more. */
+export function withAsia(config: Record<string, any>): void {
+    config[key("regions")].push({ name: "asia", cluster: "thanos-dev", replicas: 1 });
+}
