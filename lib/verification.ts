@@ -1,0 +1,303 @@
+// What proves the global view, in one place for both provers: the Job that
+// runs after every deploy (a busybox shell script) and `npm run verify` (this
+// module, in Node). Both run the same queries against the Query Frontend and
+// judge them by the same expectations, which come from the stack config.
+import { StackConfig } from "./config";
+
+export interface RegionExpectation {
+    region: string;
+    replicas: number;
+}
+
+export interface VerificationPlan {
+    regionLabel: string;
+    replicaLabel: string;
+    regions: RegionExpectation[];
+}
+
+export function verificationPlan(config: StackConfig): VerificationPlan {
+    return {
+        regionLabel: config.labels.region,
+        replicaLabel: config.labels.replica,
+        regions: config.regions.map((region) => ({ region: region.name, replicas: region.replicas })),
+    };
+}
+
+/**
+ * Targets every replica of a region scrapes identically: the Kubernetes API
+ * servers (kube-prometheus-stack's apiserver ServiceMonitor, on in every
+ * region). Each is seen once per replica, and once after deduplication.
+ */
+export const probeSeries = 'up{job="apiserver"}';
+
+export type Expectation =
+    /** A non-empty result whose every sample has this value. */
+    | { kind: "everyValue"; value: number }
+    /** No sample carries this label. */
+    | { kind: "labelAbsent"; label: string };
+
+export interface Check {
+    /** The region it is about; absent for checks of the whole view. */
+    region?: string;
+    query: string;
+    dedup: boolean;
+    expect: Expectation;
+    /** What passing proves, and what failing means. */
+    passes: string;
+    fails: string;
+    /** Asked after a failure: the values of `label` in its answer say what was there. */
+    diagnosis?: { query: string; dedup: boolean; label: string };
+}
+
+export function verificationChecks(plan: VerificationPlan): Check[] {
+    const { regionLabel, replicaLabel } = plan;
+    const checks: Check[] = plan.regions.flatMap(({ region, replicas }) => {
+        const series = probeSeries.replace("}", `,${regionLabel}="${region}"}`);
+        const perTarget = `count by (instance) (${series})`;
+        const diagnosis = { query: `count by (${replicaLabel}) (up{${regionLabel}="${region}"})`, dedup: false, label: replicaLabel };
+        return [
+            {
+                region,
+                query: perTarget,
+                dedup: false,
+                expect: { kind: "everyValue", value: replicas } as const,
+                passes: `region ${region}: each API-server target seen ${replicas} time(s) without deduplication, once per replica`,
+                fails: `region ${region}: expected each API-server target ${replicas} time(s) without deduplication (once per replica, under ${regionLabel}="${region}")`,
+                diagnosis,
+            },
+            {
+                region,
+                query: perTarget,
+                dedup: true,
+                expect: { kind: "everyValue", value: 1 } as const,
+                passes: `region ${region}: each API-server target seen exactly once with deduplication`,
+                fails: `region ${region}: expected each API-server target exactly once with deduplication (replicas must differ only in ${replicaLabel})`,
+                diagnosis,
+            },
+        ];
+    });
+    checks.push({
+        query: `count by (${replicaLabel}) (up)`,
+        dedup: true,
+        expect: { kind: "labelAbsent", label: replicaLabel },
+        passes: `no series carries ${replicaLabel} with deduplication on`,
+        fails: `expected no series to carry ${replicaLabel} with deduplication on (the querier must deduplicate on it)`,
+        diagnosis: { query: `count by (${replicaLabel}) (up)`, dedup: true, label: replicaLabel },
+    });
+    return checks;
+}
+
+/** One sample of an instant-query vector, as the Prometheus HTTP API returns it. */
+export interface Sample {
+    metric: Record<string, string>;
+    value: [number, string];
+}
+
+export interface Judgement {
+    ok: boolean;
+    /** The sample values, or the label values, that were seen. */
+    seen: string[];
+}
+
+export function judge(expect: Expectation, samples: Sample[]): Judgement {
+    if (expect.kind === "everyValue") {
+        const seen = samples.map((sample) => sample.value[1]);
+        return { ok: seen.length > 0 && seen.every((value) => Number(value) === expect.value), seen };
+    }
+    const seen = labelValues(samples, expect.label);
+    return { ok: samples.every((sample) => !(expect.label in sample.metric)), seen };
+}
+
+export function labelValues(samples: Sample[], label: string): string[] {
+    return [...new Set(samples.flatMap((sample) => (label in sample.metric ? [sample.metric[label]] : [])))].sort();
+}
+
+/** How a failed check reads, with what was seen and, if asked, what the diagnosis found. */
+export function describeFailure(check: Check, seen: string[], diagnosed?: string[]): string {
+    const saw = seen.length > 0 ? seen.join(" ") : "nothing";
+    const found = diagnosed === undefined || check.diagnosis === undefined
+        ? ""
+        : `; ${check.diagnosis.label} values present: ${diagnosed.length > 0 ? diagnosed.join(" ") : "none"}`;
+    return `${check.fails}; saw: ${saw}${found}`;
+}
+
+export interface Timing {
+    /** Give up after this long: sidecars and their DNS records appear over minutes on a cold cluster. */
+    deadlineSeconds: number;
+    /** Pause between rounds. */
+    intervalSeconds: number;
+    /** Longest wait for one answer. */
+    requestTimeoutSeconds: number;
+}
+
+/** The Job's pace: a round every 10s, each answer awaited 10s at most. */
+export function inClusterTiming(deadlineSeconds: number): Timing {
+    return { deadlineSeconds, intervalSeconds: 10, requestTimeoutSeconds: 10 };
+}
+
+/**
+ * The same checks as a POSIX shell script for busybox (the Thanos image):
+ * wget asks, grep and sed read the JSON (compact, as Thanos writes it), and
+ * every check is retried until all pass or the deadline passes. Queries are
+ * URL-encoded here so the script never has to.
+ */
+export function verificationScript(checks: Check[], timing: Timing): string {
+    const quote = (text: string) => `'${text.replace(/'/g, `'\\''`)}'`;
+    const url = (query: string, dedup: boolean) => quote(`api/v1/query?query=${encodeURIComponent(query)}&dedup=${dedup}`);
+    const blocks = checks.map((check) => {
+        const test = check.expect.kind === "everyValue" ? `every_value ${check.expect.value}` : `label_absent ${quote(check.expect.label)}`;
+        const seen = check.expect.kind === "everyValue" ? "values" : `label_values ${quote(check.expect.label)}`;
+        const diagnose = check.diagnosis === undefined ? ['    diagnosed=""'] : [
+            `    diagnosed=""`,
+            `    if ask ${url(check.diagnosis.query, check.diagnosis.dedup)}; then present=$(label_values ${quote(check.diagnosis.label)}); diagnosed="; ${check.diagnosis.label} values present: \${present:-none}"; fi`,
+        ];
+        return [
+            `  if ask ${url(check.query, check.dedup)}; then`,
+            `    if ${test}; then`,
+            `      echo ${quote(`ok: ${check.passes}`)}`,
+            "    else",
+            `      seen=$(${seen})`,
+            ...diagnose.map((line) => `  ${line}`),
+            `      failures="$failures\n- "${quote(check.fails)}"; saw: \${seen:-nothing}$diagnosed"`,
+            "    fi",
+            "  else",
+            `    failures="$failures\n- "${quote(check.fails)}"; $body"`,
+            "  fi",
+        ].join("\n");
+    });
+    return `set -u
+base="\${FRONTEND_URL%/}"
+deadline=$(( $(date +%s) + ${timing.deadlineSeconds} ))
+
+# ask URL: GET base/URL into $body; fails unless Thanos answered with success.
+ask() {
+  body=$(timeout ${timing.requestTimeoutSeconds} wget -q -O - "$base/$1" 2>&1) || { body="no answer from $base: $(printf '%s' "$body" | tr '\\n' ' ')"; return 1; }
+  case "$body" in *'"status":"success"'*) return 0 ;; *) return 1 ;; esac
+}
+# The sample values of the answer, and the distinct values of one label: space-separated.
+values() { printf '%s' "$body" | grep -o '"value":\\[[^]]*\\]' | sed 's/.*,"\\([^"]*\\)"\\]$/\\1/' | tr '\\n' ' ' | sed 's/ $//'; }
+label_values() { printf '%s' "$body" | grep -o "\\"$1\\":\\"[^\\"]*\\"" | sed 's/.*:"\\(.*\\)"$/\\1/' | sort -u | tr '\\n' ' ' | sed 's/ $//'; }
+every_value() {
+  found=$(values)
+  [ -n "$found" ] || return 1
+  for value in $found; do [ "$value" = "$1" ] || return 1; done
+}
+label_absent() { ! printf '%s' "$body" | grep -q "\\"$1\\":"; }
+
+round() {
+  failures=""
+${blocks.join("\n")}
+  [ -z "$failures" ]
+}
+
+attempt=1
+while :; do
+  echo "attempt $attempt against $base"
+  if round; then
+    echo "the global view is complete: every region present, every HA pair deduplicated"
+    exit 0
+  fi
+  if [ "$(date +%s)" -ge "$deadline" ]; then
+    printf 'FAILED after %s attempts:%b\\n' "$attempt" "$failures" >&2
+    exit 1
+  fi
+  printf 'not yet:%b\\n' "$failures"
+  attempt=$((attempt + 1))
+  sleep ${timing.intervalSeconds}
+done
+`;
+}
+
+/** Asks the Query Frontend one instant query, waiting at most `timeoutSeconds`; rejects when there is no good answer. */
+export type Ask = (query: string, dedup: boolean, timeoutSeconds: number) => Promise<Sample[]>;
+
+export function queryFrontend(baseUrl: string): Ask {
+    const base = baseUrl.replace(/\/+$/, "");
+    return async (query, dedup, timeoutSeconds) => {
+        const url = `${base}/api/v1/query?query=${encodeURIComponent(query)}&dedup=${dedup}`;
+        let response: Response;
+        try {
+            response = await fetch(url, { signal: AbortSignal.timeout(timeoutSeconds * 1000) });
+        } catch (error) {
+            // fetch hides why behind "fetch failed": the cause says ECONNREFUSED, ENOTFOUND, bad port...
+            const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+            const reason = (error as Error).name === "TimeoutError"
+                ? `no answer within ${timeoutSeconds}s`
+                : cause?.code ?? cause?.message ?? (error as Error).message;
+            throw new Error(`cannot query ${base}: ${reason}`);
+        }
+        const text = await response.text();
+        let answer: { status?: string; error?: string; data?: { resultType?: string; result?: Sample[] } };
+        try {
+            answer = JSON.parse(text);
+        } catch {
+            throw new Error(`${base} answered HTTP ${response.status} with something other than the Prometheus API: ${text.slice(0, 120)}`);
+        }
+        if (answer.status !== "success") {
+            throw new Error(`${base} answered HTTP ${response.status}: ${answer.error ?? text.slice(0, 120)}`);
+        }
+        if (answer.data?.resultType !== "vector" || !Array.isArray(answer.data.result)) {
+            throw new Error(`${base} answered a ${answer.data?.resultType} where an instant vector was expected`);
+        }
+        return answer.data.result;
+    };
+}
+
+export interface Outcome {
+    check: Check;
+    ok: boolean;
+    seen: string[];
+    /** Why the check could not even be asked. */
+    error?: string;
+    detail: string;
+}
+
+const notAsked = "not asked: the deadline had passed";
+
+/** One round of every check; a check whose turn comes after the deadline is not asked. */
+export async function runChecks(checks: Check[], ask: Ask, deadline: number, requestTimeoutSeconds: number): Promise<Outcome[]> {
+    const outcomes: Outcome[] = [];
+    for (const check of checks) {
+        const remainingSeconds = (deadline - Date.now()) / 1000;
+        if (remainingSeconds <= 0) {
+            outcomes.push({ check, ok: false, seen: [], error: notAsked, detail: `${check.fails}; ${notAsked}` });
+            continue;
+        }
+        const timeout = Math.min(requestTimeoutSeconds, remainingSeconds);
+        try {
+            const { ok, seen } = judge(check.expect, await ask(check.query, check.dedup, timeout));
+            let diagnosed: string[] | undefined;
+            if (!ok && check.diagnosis) {
+                diagnosed = await ask(check.diagnosis.query, check.diagnosis.dedup, timeout)
+                    .then((samples) => labelValues(samples, check.diagnosis!.label), () => undefined);
+            }
+            outcomes.push({ check, ok, seen, detail: ok ? check.passes : describeFailure(check, seen, diagnosed) });
+        } catch (error) {
+            const message = (error as Error).message;
+            outcomes.push({ check, ok: false, seen: [], error: message, detail: `${check.fails}; ${message}` });
+        }
+    }
+    return outcomes;
+}
+
+/** Runs every check in rounds until all pass or the deadline passes; returns the last round. */
+export async function verifyUntilDeadline(
+    checks: Check[],
+    ask: Ask,
+    timing: Timing,
+    onRound: (attempt: number, outcomes: Outcome[]) => void = () => undefined,
+): Promise<{ attempts: number; outcomes: Outcome[] }> {
+    const deadline = Date.now() + timing.deadlineSeconds * 1000;
+    let previous: Outcome[] | undefined;
+    for (let attempts = 1; ; attempts++) {
+        // What the deadline cut off this round, the round before still knows.
+        const outcomes = (await runChecks(checks, ask, deadline, timing.requestTimeoutSeconds))
+            .map((outcome, i) => (outcome.error === notAsked && previous ? previous[i] : outcome));
+        onRound(attempts, outcomes);
+        if (outcomes.every((outcome) => outcome.ok) || Date.now() >= deadline) {
+            return { attempts, outcomes };
+        }
+        previous = outcomes;
+        await new Promise((resolve) => setTimeout(resolve, Math.min(timing.intervalSeconds * 1000, deadline - Date.now())));
+    }
+}

@@ -1,0 +1,113 @@
+// A stand-in for Thanos Query Frontend on loopback: it holds `up` series as
+// the sidecars would serve them (external labels included) and answers
+// /api/v1/query the way Thanos does, deduplicating on its replica labels
+// unless asked for dedup=false. It understands the query shapes the
+// verification uses: `count by (labels) (up{name="value",...})`.
+import * as http from "http";
+import { AddressInfo } from "net";
+
+export type Labels = Record<string, string>;
+
+export interface FakeThanosOptions {
+    /** `up` series, each with its full label set. */
+    series: Labels[];
+    /** The labels the querier deduplicates on (its --query.replica-label). */
+    replicaLabels: string[];
+    /** Answer this much later. */
+    delayMs?: number;
+}
+
+export interface FakeThanos {
+    url: string;
+    /** Every query asked, as `<query> dedup=<bool>`. */
+    asked: string[];
+    close(): Promise<void>;
+}
+
+export async function startFakeThanos(options: FakeThanosOptions): Promise<FakeThanos> {
+    const asked: string[] = [];
+    const sockets = new Set<import("net").Socket>();
+    const server = http.createServer((request, response) => {
+        const url = new URL(request.url ?? "/", "http://localhost");
+        const answer = (status: number, body: object) => {
+            setTimeout(() => {
+                response.writeHead(status, { "Content-Type": "application/json" });
+                response.end(JSON.stringify(body));
+            }, options.delayMs ?? 0);
+        };
+        if (url.pathname !== "/api/v1/query") {
+            answer(404, { status: "error", errorType: "not_found", error: `no route ${url.pathname}` });
+            return;
+        }
+        const query = url.searchParams.get("query") ?? "";
+        const dedup = url.searchParams.get("dedup") !== "false";
+        asked.push(`${query} dedup=${dedup}`);
+        const result = evaluate(query, dedup ? deduplicate(options.series, options.replicaLabels) : options.series);
+        if (result === undefined) {
+            answer(400, { status: "error", errorType: "bad_data", error: `1:1: parse error: unexpected query ${JSON.stringify(query)}` });
+            return;
+        }
+        answer(200, { status: "success", data: { resultType: "vector", result } });
+    });
+    server.on("connection", (socket) => {
+        sockets.add(socket);
+        socket.on("close", () => sockets.delete(socket));
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    return {
+        url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+        asked,
+        close: () => new Promise((resolve) => {
+            sockets.forEach((socket) => socket.destroy());
+            server.close(() => resolve());
+        }),
+    };
+}
+
+/** What Thanos does with dedup on: drop the replica labels, merge what is then identical. */
+function deduplicate(series: Labels[], replicaLabels: string[]): Labels[] {
+    const merged = new Map<string, Labels>();
+    for (const labels of series) {
+        const kept = Object.fromEntries(Object.entries(labels).filter(([name]) => !replicaLabels.includes(name)));
+        merged.set(JSON.stringify(Object.entries(kept).sort()), kept);
+    }
+    return [...merged.values()];
+}
+
+function evaluate(query: string, series: Labels[]): { metric: Labels; value: [number, string] }[] | undefined {
+    const match = /^count by \(([\w, ]*)\) \(up(?:\{([^}]*)\})?\)$/.exec(query);
+    if (!match) {
+        return undefined;
+    }
+    const by = match[1].split(",").map((label) => label.trim()).filter(Boolean);
+    const matchers = (match[2] ?? "").split(",").filter(Boolean).map((matcher) => /^(\w+)="([^"]*)"$/.exec(matcher.trim()));
+    if (matchers.some((matcher) => matcher === null)) {
+        return undefined;
+    }
+    const groups = new Map<string, { metric: Labels; count: number }>();
+    for (const labels of series) {
+        if (!matchers.every((matcher) => labels[matcher![1]] === matcher![2])) {
+            continue;
+        }
+        const metric = Object.fromEntries(by.filter((label) => label in labels).map((label) => [label, labels[label]]));
+        const key = JSON.stringify(metric);
+        const group = groups.get(key) ?? { metric, count: 0 };
+        group.count++;
+        groups.set(key, group);
+    }
+    const now = Date.now() / 1000;
+    return [...groups.values()].map(({ metric, count }) => ({ metric, value: [now, String(count)] }));
+}
+
+const apiServers = ["172.18.0.2:6443"];
+const replicaName = (region: string, index: number) => `prometheus-kps-${region}-prometheus-${index}`;
+
+/** `up` series of the dev stack as its sidecars serve them: the API server and the kubelets, per replica. */
+export function devStackSeries(replicasByRegion: Record<string, number> = { europe: 2, "united-states": 1 }): Labels[] {
+    return Object.entries(replicasByRegion).flatMap(([region, replicas]) =>
+        Array.from({ length: replicas }, (_, index) => [
+            ...apiServers.map((instance) => ({ job: "apiserver", instance, cluster: region, replica: replicaName(region, index) })),
+            ...["172.18.0.3:10250", "172.18.0.4:10250"].map((instance) => ({ job: "kubelet", instance, cluster: region, replica: replicaName(region, index) })),
+        ]).flat(),
+    );
+}

@@ -1,0 +1,209 @@
+// `npm run verify` and the verification Job's script, against a local
+// stand-in for the Query Frontend that answers like Thanos.
+import * as assert from "assert";
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { readStackConfig } from "../lib/stackConfig";
+import { describeFailure, verificationChecks, verificationPlan, verificationScript } from "../lib/verification";
+import { main, parseArguments } from "../scripts/verify";
+import { FakeThanos, Labels, devStackSeries, startFakeThanos } from "./fakeThanos";
+import { projectDirectory } from "./harness";
+
+const devPlan = verificationPlan(readStackConfig(projectDirectory, "dev"));
+const devChecks = verificationChecks(devPlan);
+
+/** A replica whose external labels differ in more than the replica label: Thanos cannot merge it with its twin. */
+function mismatchedEuropeReplica(series: Labels[]): Labels[] {
+    return series.map((labels) => (labels.replica === "prometheus-kps-europe-prometheus-1" ? { ...labels, environment: "staging" } : labels));
+}
+
+async function withThanos<T>(series: Labels[], use: (thanos: FakeThanos) => Promise<T>, options: { replicaLabels?: string[]; delayMs?: number } = {}): Promise<T> {
+    const thanos = await startFakeThanos({ series, replicaLabels: options.replicaLabels ?? ["replica"], delayMs: options.delayMs });
+    try {
+        return await use(thanos);
+    } finally {
+        await thanos.close();
+    }
+}
+
+async function verifyCli(args: string[]): Promise<{ code: number; output: string }> {
+    const lines: string[] = [];
+    const code = await main(args, (text) => lines.push(text));
+    return { code, output: lines.join("\n") };
+}
+
+/** A port nothing listens on. */
+async function closedPort(): Promise<string> {
+    const thanos = await startFakeThanos({ series: [], replicaLabels: [] });
+    await thanos.close();
+    return thanos.url;
+}
+
+describe("verification checks", () => {
+    it("come from the stack config: per region, its replicas without and with deduplication; then the replica label", () => {
+        assert.deepStrictEqual(devChecks.map((check) => [check.region, check.query, check.dedup, check.expect]), [
+            ["europe", 'count by (instance) (up{job="apiserver",cluster="europe"})', false, { kind: "everyValue", value: 2 }],
+            ["europe", 'count by (instance) (up{job="apiserver",cluster="europe"})', true, { kind: "everyValue", value: 1 }],
+            ["united-states", 'count by (instance) (up{job="apiserver",cluster="united-states"})', false, { kind: "everyValue", value: 1 }],
+            ["united-states", 'count by (instance) (up{job="apiserver",cluster="united-states"})', true, { kind: "everyValue", value: 1 }],
+            [undefined, "count by (replica) (up)", true, { kind: "labelAbsent", label: "replica" }],
+        ]);
+    });
+});
+
+describe("npm run verify", () => {
+    it("a complete global view: a table of the regions, exit code 0", async () => {
+        const { code, output } = await withThanos(devStackSeries(), (thanos) => verifyCli(["--url", thanos.url, "--timeout", "2", "--interval", "0.1"]));
+        assert.strictEqual(code, 0, output);
+        assert.ok(output.includes([
+            "REGION         EXPECTED REPLICAS  REPLICAS SEEN  DEDUPLICATED OK",
+            "europe         2                  2              yes",
+            "united-states  1                  1              yes",
+            "",
+            "ok: no series carries replica with deduplication on",
+        ].join("\n")), output);
+        assert.match(output, /The global view is complete \(attempt 1\)\.$/);
+    });
+
+    it("asks exactly the shared checks' queries", async () => {
+        const asked = await withThanos(devStackSeries(), async (thanos) => {
+            await verifyCli(["--url", `${thanos.url}/`, "--timeout", "2"]);
+            return thanos.asked;
+        });
+        assert.deepStrictEqual(asked, devChecks.map((check) => `${check.query} dedup=${check.dedup}`));
+    });
+
+    it("a missing region: names it, and what was seen", async () => {
+        const series = devStackSeries({ europe: 2 });
+        const { code, output } = await withThanos(series, (thanos) => verifyCli(["--url", thanos.url, "--timeout", "0.3", "--interval", "0.1"]));
+        assert.strictEqual(code, 1);
+        assert.match(output, /^united-states {2}1 {18}0 {14}no$/m);
+        assert.ok(output.includes('- region united-states: expected each API-server target 1 time(s) without deduplication (once per replica, under cluster="united-states"); saw: nothing; replica values present: none'), output);
+        assert.match(output, /The global view is NOT complete after \d+ attempt\(s\)\.$/);
+    });
+
+    it("a replica not deduplicated (its labels differ in more than the replica label)", async () => {
+        const { code, output } = await withThanos(mismatchedEuropeReplica(devStackSeries()), (thanos) => verifyCli(["--url", thanos.url, "--timeout", "0.2"]));
+        assert.strictEqual(code, 1);
+        assert.match(output, /^europe {9}2 {18}2 {14}no$/m);
+        assert.ok(output.includes("- region europe: expected each API-server target exactly once with deduplication (replicas must differ only in replica); saw: 2; replica values present: prometheus-kps-europe-prometheus-0 prometheus-kps-europe-prometheus-1"), output);
+    });
+
+    it("a querier that does not deduplicate on the replica label", async () => {
+        const { code, output } = await withThanos(devStackSeries(), (thanos) => verifyCli(["--url", thanos.url, "--timeout", "0.2"]), { replicaLabels: [] });
+        assert.strictEqual(code, 1);
+        assert.ok(output.includes("FAILED: expected no series to carry replica with deduplication on (the querier must deduplicate on it)"), output);
+        assert.ok(output.includes("saw: prometheus-kps-europe-prometheus-0 prometheus-kps-europe-prometheus-1 prometheus-kps-united-states-prometheus-0"), output);
+    });
+
+    it("waits for a replica that appears later, then passes", async () => {
+        const series = devStackSeries();
+        const late = series.filter((labels) => labels.replica === "prometheus-kps-europe-prometheus-1");
+        const early = series.filter((labels) => !late.includes(labels));
+        const { code, output } = await withThanos(early, async (thanos) => {
+            const running = verifyCli(["--url", thanos.url, "--timeout", "5", "--interval", "0.1"]);
+            setTimeout(() => early.push(...late), 300);
+            return running;
+        });
+        assert.strictEqual(code, 0, output);
+        assert.match(output, /The global view is complete \(attempt ([2-9]|\d\d+)\)\.$/);
+    });
+
+    it("an unreachable endpoint: says which, and fails", async () => {
+        const url = await closedPort();
+        const { code, output } = await verifyCli(["--url", url, "--timeout", "0.2", "--interval", "0.1"]);
+        assert.strictEqual(code, 1);
+        assert.match(output, /^europe {9}2 {18}\? {14}no$/m);
+        assert.ok(output.includes(`cannot query ${url}: ECONNREFUSED`), output);
+    });
+
+    it("a slow endpoint: gives up at the deadline instead of waiting for it", async () => {
+        const started = Date.now();
+        const { code, output } = await withThanos(devStackSeries(), (thanos) => verifyCli(["--url", thanos.url, "--timeout", "1"]), { delayMs: 5000 });
+        assert.strictEqual(code, 1);
+        assert.ok(output.includes("no answer within 1s"), output);
+        assert.ok(Date.now() - started < 4500, `took ${Date.now() - started}ms`);
+    });
+
+    it("expectations of another stack come from that stack's file", async () => {
+        const { code, output } = await withThanos(devStackSeries({ "eu-west": 2, "us-east": 2 }), (thanos) => verifyCli(["--url", thanos.url, "--stack", "prod", "--timeout", "1"]));
+        assert.strictEqual(code, 0, output);
+        assert.match(output, /^eu-west {2}2 {18}2 {14}yes$/m);
+    });
+
+    it("bad arguments: usage and exit code 2", async () => {
+        assert.strictEqual((await verifyCli(["--bogus"])).code, 2);
+        assert.throws(() => parseArguments(["--timeout", "soon"]), /--timeout takes a number of seconds above 0, got soon/);
+        assert.deepStrictEqual(parseArguments(["--url=http://q:1", "--stack", "prod"]), { url: "http://q:1", stack: "prod", timeoutSeconds: 60, intervalSeconds: 5 });
+    });
+});
+
+/** Runs the Job's script as the Thanos image would: busybox applets only on PATH. */
+describe("the verification Job's script, under busybox", function () {
+    let applets: string;
+    before(function () {
+        if (spawnSync("busybox", ["true"]).status !== 0) {
+            if (process.env.CI) {
+                throw new Error("busybox is missing: .ci/run installs it");
+            }
+            this.skip();
+        }
+        applets = fs.mkdtempSync(path.join(os.tmpdir(), "busybox-"));
+        spawnSync("busybox", ["--install", "-s", applets]);
+    });
+
+    function runScript(url: string, timing = { deadlineSeconds: 1, intervalSeconds: 1, requestTimeoutSeconds: 2 }) {
+        const script = verificationScript(devChecks, timing);
+        return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+            const child = require("child_process").spawn(path.join(applets, "sh"), ["-c", script], { env: { PATH: applets, FRONTEND_URL: url } });
+            let stdout = "";
+            let stderr = "";
+            child.stdout.on("data", (data: Buffer) => (stdout += data));
+            child.stderr.on("data", (data: Buffer) => (stderr += data));
+            child.on("close", (code: number | null) => resolve({ code, stdout, stderr }));
+        });
+    }
+
+    it("passes on a complete global view", async () => {
+        const result = await withThanos(devStackSeries(), (thanos) => runScript(thanos.url));
+        assert.strictEqual(result.code, 0, result.stderr);
+        assert.deepStrictEqual(result.stdout.split("\n").filter((line) => line.startsWith("ok: ")), devChecks.map((check) => `ok: ${check.passes}`));
+        assert.match(result.stdout, /the global view is complete/);
+    });
+
+    it("fails on a missing region and a replica not deduplicated, in the same words as npm run verify", async () => {
+        const series = mismatchedEuropeReplica(devStackSeries({ europe: 2 }));
+        const result = await withThanos(series, (thanos) => runScript(thanos.url));
+        assert.strictEqual(result.code, 1);
+        const failed = result.stderr.split("\n").filter((line) => line.startsWith("- "));
+        assert.deepStrictEqual(failed, [
+            `- ${describeFailure(devChecks[1], ["2"], ["prometheus-kps-europe-prometheus-0", "prometheus-kps-europe-prometheus-1"])}`,
+            `- ${describeFailure(devChecks[2], [], [])}`,
+            `- ${describeFailure(devChecks[3], [], [])}`,
+        ]);
+        assert.match(result.stderr, /^FAILED after \d+ attempts:/);
+    });
+
+    it("fails on a querier that keeps the replica label", async () => {
+        const result = await withThanos(devStackSeries(), (thanos) => runScript(thanos.url), { replicaLabels: [] });
+        assert.strictEqual(result.code, 1);
+        assert.ok(result.stderr.includes(`- ${describeFailure(devChecks[4], ["prometheus-kps-europe-prometheus-0", "prometheus-kps-europe-prometheus-1", "prometheus-kps-united-states-prometheus-0"], ["prometheus-kps-europe-prometheus-0", "prometheus-kps-europe-prometheus-1", "prometheus-kps-united-states-prometheus-0"])}`), result.stderr);
+    });
+
+    it("fails when the frontend does not answer, and retries until its deadline", async () => {
+        const started = Date.now();
+        const result = await runScript(await closedPort(), { deadlineSeconds: 2, intervalSeconds: 1, requestTimeoutSeconds: 1 });
+        assert.strictEqual(result.code, 1);
+        assert.match(result.stderr, /no answer from http:\/\/127\.0\.0\.1:\d+: wget: can't connect to remote host/);
+        assert.match(result.stdout, /attempt 2 against/);
+        assert.ok(Date.now() - started >= 2000);
+    });
+
+    it("gives up on a slow frontend at its request timeout", async () => {
+        const result = await withThanos(devStackSeries(), (thanos) => runScript(thanos.url, { deadlineSeconds: 1, intervalSeconds: 1, requestTimeoutSeconds: 1 }), { delayMs: 3000 });
+        assert.strictEqual(result.code, 1);
+        assert.match(result.stderr, /no answer from http:\/\/127\.0\.0\.1:\d+/);
+    });
+});
