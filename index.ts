@@ -1,10 +1,12 @@
-// config → clusters → regions → global query → exports.
+// config → clusters → regions → global query → proof of the global view → exports.
 import { ExistingCluster } from "./components/existingCluster";
 import { GlobalQuery } from "./components/globalQuery";
+import { GlobalViewCheck } from "./components/globalViewCheck";
 import { KindCluster } from "./components/kindCluster";
 import { Region } from "./components/region";
 import { loadStackConfig, secretSetting } from "./lib/stackConfig";
 import { resolveThanosChart } from "./lib/thanosChart";
+import { inClusterTiming, verificationChecks, verificationPlan } from "./lib/verification";
 
 // Everything that can be wrong with the input fails here, before any resource exists.
 const config = loadStackConfig();
@@ -45,6 +47,21 @@ const globalQuery = new GlobalQuery("global", {
     kubectlFlags: globalCluster.kubectlFlags,
 });
 
+// Runs after everything else: fails the deploy unless the frontend shows every
+// region and deduplicates every HA pair.
+const globalViewCheck = config.verification.enabled
+    ? new GlobalViewCheck("global-view", {
+        checks: verificationChecks(verificationPlan(config)),
+        timing: inClusterTiming(config.verification.timeoutSeconds),
+        thanosVersion: config.versions.thanos,
+        namespace: globalQuery.namespace,
+        frontendUrl: globalQuery.frontendUrl,
+        releases: [...regions.map((region) => region.release), globalQuery.release],
+        provider: globalCluster.provider,
+        kubectlFlags: globalCluster.kubectlFlags,
+    })
+    : undefined;
+
 export const clusterName = globalCluster.clusterName;
 export const kubeconfig = globalCluster.kubeconfig;
 export const regionSummaries = regions.map((region) => ({
@@ -58,3 +75,4 @@ export const queryFrontendUrl = globalQuery.frontendUrl;
 export const queryFrontendService = globalQuery.frontendServiceName;
 export const queryFrontendPort = globalQuery.frontendPort;
 export const portForwardCommand = globalQuery.portForwardCommand;
+export const verificationLogsCommand = globalViewCheck?.logsCommand;

@@ -111,12 +111,20 @@ export interface Versions {
     kubePrometheusStack: string;
 }
 
+export interface Verification {
+    /** Run the in-cluster check of the global view after every deploy. */
+    enabled: boolean;
+    /** How long it keeps retrying before it fails the deploy. */
+    timeoutSeconds: number;
+}
+
 export interface StackConfig {
     clusters: Cluster[];
     regions: Region[];
     globalQuery: GlobalQuery;
     labels: Labels;
     versions: Versions;
+    verification: Verification;
 }
 
 export const defaults = {
@@ -142,9 +150,10 @@ export const defaults = {
     },
     kind: { controlPlaneNodes: 1, workerNodes: 2 },
     labels: { replica: "replica", region: "cluster" },
+    verification: { enabled: true, timeout: "10m" },
 };
 
-const topLevelKeys = ["clusters", "regions", "globalQuery", "labels", "versions"];
+const topLevelKeys = ["clusters", "regions", "globalQuery", "labels", "versions", "verification"];
 
 const dns1123Label = {
     pattern: /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/,
@@ -187,6 +196,7 @@ export function parseStackConfig(project: string, raw: Record<string, unknown>):
     const globalQuery = readGlobalQuery(problems, raw.globalQuery);
     const labels = readLabels(problems, raw.labels);
     const versions = readVersions(problems, raw.versions);
+    const verification = readVerification(problems, raw.verification);
 
     for (const key of Object.keys(raw)) {
         if (!topLevelKeys.includes(key) && !secretReferences.has(key)) {
@@ -204,7 +214,7 @@ export function parseStackConfig(project: string, raw: Record<string, unknown>):
         .map((entry) => (isRecord(entry) && typeof entry.name === "string" ? entry.name : ""));
     checkReferences(problems, clusters, declaredClusters, indexedRegions, globalQuery);
     problems.throwIfAny();
-    return { clusters, regions: indexedRegions.map(({ region }) => region), globalQuery: globalQuery!, labels, versions };
+    return { clusters, regions: indexedRegions.map(({ region }) => region), globalQuery: globalQuery!, labels, versions, verification };
 }
 
 function readCluster(problems: Problems, at: string, value: unknown): Cluster | undefined {
@@ -387,6 +397,17 @@ function readVersions(problems: Problems, value: unknown): Versions {
             pattern: /^\d+\.\d+\.\d+$/,
             valid: `a kube-prometheus-stack chart version X.Y.Z (default ${defaultVersions.kubePrometheusStack})`,
         }, defaultVersions.kubePrometheusStack),
+    };
+}
+
+function readVerification(problems: Problems, value: unknown): Verification {
+    const entry = readObject(problems, "verification", value, ["enabled", "timeout"]) ?? {};
+    const timeout = readString(problems, "verification.timeout", entry.timeout,
+        { pattern: /^\d+(s|m)$/, valid: "a time in seconds or minutes such as 600s or 10m", check: (text) => (parseInt(text, 10) > 0 ? undefined : "must be longer than 0") },
+        defaults.verification.timeout);
+    return {
+        enabled: readBoolean(problems, "verification.enabled", entry.enabled, defaults.verification.enabled),
+        timeoutSeconds: parseInt(timeout, 10) * (timeout.endsWith("m") ? 60 : 1),
     };
 }
 

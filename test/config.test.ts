@@ -54,6 +54,7 @@ describe("stack config", () => {
             });
             assert.deepStrictEqual(config.labels, { replica: "replica", region: "cluster" });
             assert.deepStrictEqual(config.versions, { thanos: "v0.42.4", kubePrometheusStack: "88.5.3" });
+            assert.deepStrictEqual(config.verification, { enabled: true, timeoutSeconds: 600 });
         });
 
         it("prod: an existing cluster reached through a named context, versions pinned in the stack", () => {
@@ -98,7 +99,7 @@ describe("stack config", () => {
     describe("bad input: each problem names the setting, the bad value and what is valid", () => {
         it("an unknown top-level key (a typo)", () => {
             assertOneProblem(minimal((raw) => (raw.region = [])),
-                "thanos-global-view:region: unknown setting; valid settings: clusters, regions, globalQuery, labels, versions");
+                "thanos-global-view:region: unknown setting; valid settings: clusters, regions, globalQuery, labels, versions, verification");
         });
 
         it("an unknown nested key, with the closest valid one", () => {
@@ -217,6 +218,15 @@ describe("stack config", () => {
             assert.strictEqual(parseStackConfig(project, minimal((raw) => Object.assign(raw.regions[0], { replicas: 3, antiAffinity: "soft" }))).regions[0].replicas, 3);
         });
 
+        it("a verification timeout that is not a time", () => {
+            assertOneProblem(minimal((raw) => (raw.verification = { timeout: "10 minutes" })),
+                'thanos-global-view:verification.timeout: got "10 minutes"; expected a time in seconds or minutes such as 600s or 10m');
+            assertOneProblem(minimal((raw) => (raw.verification = { timeout: "0s" })),
+                'thanos-global-view:verification.timeout: got "0s"; must be longer than 0');
+            assert.deepStrictEqual(parseStackConfig(project, minimal((raw) => (raw.verification = { enabled: false, timeout: "90s" }))).verification,
+                { enabled: false, timeoutSeconds: 90 });
+        });
+
         it("the same label for replica and region", () => {
             assertOneProblem(minimal((raw) => (raw.labels = { replica: "cluster" })),
                 'thanos-global-view:labels.region: got "cluster"; must differ from labels.replica: deduplication drops the replica label, the region label must survive it');
@@ -280,7 +290,7 @@ describe("stack config", () => {
                     '  - thanos-global-view:regions[0].name: got "EU"; expected a DNS-1123 label: lower-case letters, digits and \'-\', starting and ending with a letter or digit, at most 63 characters',
                     "  - thanos-global-view:regions[0].replicas: got 0; expected a whole number ≥ 1",
                     '  - thanos-global-view:versions.thanos: got "v0.30.0"; Thanos older than v0.37.0 cannot read the external labels of Prometheus 3; supported: v0.37.0 to v0.42.4',
-                    "  - thanos-global-view:extra: unknown setting; valid settings: clusters, regions, globalQuery, labels, versions",
+                    "  - thanos-global-view:extra: unknown setting; valid settings: clusters, regions, globalQuery, labels, versions, verification",
                 ].join("\n"));
                 return true;
             });

@@ -36,6 +36,7 @@ export interface RecordedResource {
     dependencies: string[];
     additionalSecretOutputs: string[];
     deleteBeforeReplace: boolean;
+    customTimeouts: { create: string; update: string; delete: string };
 }
 
 export interface ProgramRun {
@@ -75,6 +76,11 @@ function installRecorder(): void {
                     dependencies: req.getDependenciesList(),
                     additionalSecretOutputs: req.getAdditionalsecretoutputsList(),
                     deleteBeforeReplace: req.getDeletebeforereplace(),
+                    customTimeouts: {
+                        create: req.getCustomtimeouts()?.getCreate() ?? "",
+                        update: req.getCustomtimeouts()?.getUpdate() ?? "",
+                        delete: req.getCustomtimeouts()?.getDelete() ?? "",
+                    },
                 });
             }
             callback(error, response);
@@ -93,6 +99,21 @@ function unwrapSecrets(value: any): any {
         return Object.fromEntries(Object.entries(value).map(([key, inner]) => [key, unwrapSecrets(inner)]));
     }
     return value;
+}
+
+/** What the engine would report back: inputs, plus what a provider fills in. */
+function mockState(type: string, name: string, inputs: any): any {
+    if (type === "command:local:Command") {
+        return { ...inputs, stdout: fakeKubeconfig };
+    }
+    if (type === "kubernetes:helm.sh/v3:Release") {
+        return { ...inputs, status: { name: inputs.name, namespace: inputs.namespace, revision: 1, status: "deployed" } };
+    }
+    if (type.startsWith("kubernetes:") && inputs.metadata !== undefined && inputs.metadata.name === undefined) {
+        // The provider names objects left unnamed after the resource, with a random suffix.
+        return { ...inputs, metadata: { ...inputs.metadata, name: `${name}-x7k2p9` } };
+    }
+    return inputs;
 }
 
 /** What the last run registered, also when the program failed. */
@@ -131,10 +152,7 @@ export async function runProgram(config: Record<string, unknown>, secretKeys: st
     recording = [];
     pulumi.runtime.setAllConfig(encodeConfig(config), secretKeys);
     await pulumi.runtime.setMocks({
-        newResource: (args) => ({
-            id: `${args.name}-id`,
-            state: args.type === "command:local:Command" ? { ...args.inputs, stdout: fakeKubeconfig } : args.inputs,
-        }),
+        newResource: (args) => ({ id: `${args.name}-id`, state: mockState(args.type, args.name, args.inputs) }),
         call: (args) => {
             throw new Error(`the program made an unexpected call: ${args.token}`);
         },

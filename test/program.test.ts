@@ -75,6 +75,7 @@ describe("the program on the dev stack", () => {
         const provider = run.one(k8sProvider, "thanos-dev-provider");
         const resources = kubernetesResources(run);
         assert.deepStrictEqual(resources.map((r) => `${r.type}/${r.name}`).sort(), [
+            "kubernetes:batch/v1:Job/global-view",
             "kubernetes:core/v1:Namespace/europe",
             "kubernetes:core/v1:Namespace/global",
             "kubernetes:core/v1:Namespace/united-states",

@@ -1,0 +1,83 @@
+import * as k8s from "@pulumi/kubernetes";
+import * as kx from "@pulumi/kubernetesx";
+import * as pulumi from "@pulumi/pulumi";
+import { Check, Timing, verificationScript } from "../lib/verification";
+import { thanosImageRepository } from "../lib/versions";
+
+export interface GlobalViewCheckArgs {
+    /** What to prove, from the stack config (shared with `npm run verify`). */
+    checks: Check[];
+    timing: Timing;
+    thanosVersion: string;
+    namespace: pulumi.Input<string>;
+    /** The Query Frontend: the endpoint users query, from GlobalQuery's outputs. */
+    frontendUrl: pulumi.Input<string>;
+    /** Everything the check must wait for; a new revision of any of them runs it again. */
+    releases: k8s.helm.v3.Release[];
+    provider: k8s.Provider;
+    kubectlFlags: pulumi.Input<string>;
+}
+
+/**
+ * How long the Job may run in all: the script starts no round after its
+ * deadline, but the round under way may ask every query (and its diagnosis)
+ * at the request timeout, then sleep once.
+ */
+export function jobDeadlineSeconds(checks: Check[], timing: Timing): number {
+    return timing.deadlineSeconds + 2 * checks.length * timing.requestTimeoutSeconds + timing.intervalSeconds + 30;
+}
+
+/**
+ * A Job that proves the global view after every deploy: each region present,
+ * each HA pair seen once per replica without deduplication and exactly once
+ * with it. Pulumi waits for a Job to complete and fails the update when it
+ * fails (backoffLimit 0: the script retries by itself, a failed pod is final).
+ */
+export class GlobalViewCheck extends pulumi.ComponentResource {
+    readonly jobName: pulumi.Output<string>;
+    readonly logsCommand: pulumi.Output<string>;
+
+    constructor(name: string, args: GlobalViewCheckArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("thanos-global-view:monitoring:GlobalViewCheck", name, {}, opts);
+        const activeDeadlineSeconds = jobDeadlineSeconds(args.checks, args.timing);
+        const revisions = pulumi.all(args.releases.map((release) => pulumi.interpolate`${release.name}=${release.status.revision}`))
+            .apply((entries) => entries.join(","));
+
+        const pod = new kx.PodBuilder({
+            restartPolicy: "Never",
+            automountServiceAccountToken: false,
+            securityContext: { runAsNonRoot: true, runAsUser: 1001, seccompProfile: { type: "RuntimeDefault" } },
+            containers: [{
+                name: "verify",
+                // Busybox-based and already on the nodes: sh and wget, no extra pull.
+                image: `${thanosImageRepository}:${args.thanosVersion}`,
+                command: ["/bin/sh", "-c", verificationScript(args.checks, args.timing)],
+                env: {
+                    FRONTEND_URL: args.frontendUrl,
+                    // Part of the pod template: an upgraded release replaces the Job, so it runs again.
+                    DEPLOYED_REVISIONS: revisions,
+                },
+                resources: { requests: { cpu: "10m", memory: "16Mi" }, limits: { cpu: "100m", memory: "64Mi" } },
+                securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } },
+            }],
+        });
+
+        const job = new kx.Job(name, {
+            metadata: {
+                namespace: args.namespace,
+                // A failed check is replaced, so it runs again, on the next `pulumi up`.
+                annotations: { "pulumi.com/replaceUnready": "true" },
+            },
+            spec: pod.asJobSpec({ backoffLimit: 0, activeDeadlineSeconds }),
+        }, {
+            parent: this,
+            provider: args.provider,
+            dependsOn: args.releases,
+            customTimeouts: { create: `${activeDeadlineSeconds + 60}s`, update: `${activeDeadlineSeconds + 60}s` },
+        });
+
+        this.jobName = job.metadata.name;
+        this.logsCommand = pulumi.interpolate`kubectl ${args.kubectlFlags} --namespace ${job.metadata.namespace} logs job/${job.metadata.name}`;
+        this.registerOutputs({ jobName: this.jobName, logsCommand: this.logsCommand });
+    }
+}
