@@ -68,6 +68,7 @@ export const regionSummaries = regions.map((region) => ({
     name: region.regionName,
     namespace: region.namespace,
     releaseName: region.releaseName,
+    regionLabel: region.regionLabel,
     replicas: region.replicas,
     storeApiAddress: region.storeApiAddress,
 }));

@@ -1,6 +1,7 @@
-// The stack config as a typed model. `parseStackConfig` is pure: raw values in,
-// a validated model out, or one error listing every problem. Nothing in the
-// program creates a resource before this has passed.
+// The stack config as a typed model. `parseStackConfig` takes raw values and
+// returns a validated model, or one error listing every problem; besides
+// looking for the files a setting names, it touches nothing. Nothing in the
+// program creates a resource before it has passed.
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -174,8 +175,7 @@ const cacheSize = { pattern: /^\d+(KB|MB|GB)$/, valid: "a size in KB, MB or GB s
 /**
  * Validates raw stack settings (keys without the project prefix, values as
  * Pulumi hands them over: objects parsed from JSON) and applies defaults.
- * `secretSettings` are the keys the user stored with `--secret`: they may be
- * referenced as `kubeconfigSecret` and are then not unknown keys.
+ * A key that a cluster's `kubeconfigSecret` names is not an unknown key.
  */
 export function parseStackConfig(project: string, raw: Record<string, unknown>): StackConfig {
     const problems = new Problems(project);

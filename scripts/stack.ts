@@ -136,8 +136,17 @@ function main(argv: string[]): number {
     const machine: Machine = { env: process.env, projectDirectory, loggedInBackend: loggedInBackend(process.env) };
     const plan = planRun(action as Action, args, machine);
 
-    const missing = requiredTools(action as Action, readStackConfig(projectDirectory, plan.stack))
-        .filter((tool) => spawnSync(tool.name, tool.versionArgs, { stdio: "ignore" }).status !== 0);
+    let tools: Tool[];
+    try {
+        tools = requiredTools(action as Action, readStackConfig(projectDirectory, plan.stack));
+    } catch (error) {
+        // A broken config must not keep anyone from tearing the stack down.
+        if (action !== "destroy") {
+            throw error;
+        }
+        tools = [];
+    }
+    const missing = tools.filter((tool) => spawnSync(tool.name, tool.versionArgs, { stdio: "ignore" }).status !== 0);
     if (missing.length > 0) {
         console.error(missing.map((tool) => `${tool.name} is missing or not working: it ${tool.why}. See README.md, "Prerequisites".`).join("\n"));
         return 1;
