@@ -32,10 +32,6 @@ export class Problems {
         this.found.push(`${this.setting(path)}: ${message}`);
     }
 
-    get count(): number {
-        return this.found.length;
-    }
-
     throwIfAny(): void {
         if (this.found.length > 0) {
             throw new StackConfigError(this.found);
@@ -43,7 +39,7 @@ export class Problems {
     }
 }
 
-export function show(value: unknown): string {
+function show(value: unknown): string {
     const text = value === undefined ? "nothing" : JSON.stringify(value);
     return text.length > 80 ? `${text.slice(0, 77)}...` : text;
 }

@@ -9,13 +9,15 @@ import { StackConfig, parseStackConfig } from "./config";
 /** Reads and validates the running stack's config; a bad one ends the program listing its problems. */
 export function loadStackConfig(): StackConfig {
     const project = pulumi.getProject();
-    const raw: Record<string, unknown> = {};
-    for (const [key, value] of Object.entries(pulumi.runtime.allConfig())) {
-        if (key.startsWith(`${project}:`)) {
-            raw[key.slice(project.length + 1)] = decodeConfigValue(value);
-        }
-    }
-    return parseStackConfig(project, raw);
+    const settings = projectSettings(project, pulumi.runtime.allConfig());
+    return parseStackConfig(project, Object.fromEntries(Object.entries(settings).map(([key, value]) => [key, decodeConfigValue(value)])));
+}
+
+/** This project's settings, keyed without the `<project>:` prefix; other namespaces (such as `pulumi:`) are left out. */
+function projectSettings<T>(project: string, config: Record<string, T>): Record<string, T> {
+    return Object.fromEntries(Object.entries(config)
+        .filter(([key]) => key.startsWith(`${project}:`))
+        .map(([key, value]) => [key.slice(project.length + 1), value]));
 }
 
 /** A secret stack setting, such as the kubeconfig an existing cluster's `kubeconfigSecret` names. */
@@ -57,11 +59,5 @@ export function readStackFileConfig(projectDirectory: string, stack: string): Re
 /** The validated model of a stack, straight from its file: for tools that run without the Pulumi CLI. */
 export function readStackConfig(projectDirectory: string, stack: string): StackConfig {
     const project = readProjectName(projectDirectory);
-    const raw: Record<string, unknown> = {};
-    for (const [key, value] of Object.entries(readStackFileConfig(projectDirectory, stack))) {
-        if (key.startsWith(`${project}:`)) {
-            raw[key.slice(project.length + 1)] = value;
-        }
-    }
-    return parseStackConfig(project, raw);
+    return parseStackConfig(project, projectSettings(project, readStackFileConfig(projectDirectory, stack)));
 }

@@ -145,8 +145,7 @@ export function verificationScript(checks: Check[], timing: Timing): string {
     const blocks = checks.map((check) => {
         const test = check.expect.kind === "everyValue" ? `every_value ${check.expect.value}` : `label_absent ${quote(check.expect.label)}`;
         const seen = check.expect.kind === "everyValue" ? "values" : `label_values ${quote(check.expect.label)}`;
-        const diagnose = check.diagnosis === undefined ? ['    diagnosed=""'] : [
-            `    diagnosed=""`,
+        const diagnose = check.diagnosis === undefined ? [] : [
             `    if ask ${url(check.diagnosis.query, check.diagnosis.dedup)}; then present=$(label_values ${quote(check.diagnosis.label)}); diagnosed="; ${check.diagnosis.label} values present: \${present:-none}"; fi`,
         ];
         return [
@@ -155,6 +154,7 @@ export function verificationScript(checks: Check[], timing: Timing): string {
             `      echo ${quote(`ok: ${check.passes}`)}`,
             "    else",
             `      seen=$(${seen})`,
+            '      diagnosed=""',
             ...diagnose.map((line) => `  ${line}`),
             `      failures="$failures\n- "${quote(check.fails)}"; saw: \${seen:-nothing}$diagnosed"`,
             "    fi",

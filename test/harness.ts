@@ -2,9 +2,8 @@
 // config of a real stack file, and records every resource it registers:
 // type, name, inputs, provider, parent and dependencies.
 import * as pulumi from "@pulumi/pulumi";
-import * as yaml from "js-yaml";
-import * as fs from "fs";
 import * as path from "path";
+import { readStackFileConfig } from "../lib/stackConfig";
 
 // Internal modules of the SDK: the mock monitor (to record what MockResourceArgs
 // leaves out) and the RPC queue (to know when the program has finished).
@@ -121,12 +120,9 @@ export function registeredSoFar(): RecordedResource[] {
     return [...recording];
 }
 
-/** The `config:` of a stack file as Pulumi hands it to a program: structured values as JSON text. */
+/** The `config:` of a committed stack file, keys `<project>:<key>`. */
 export function stackFileConfig(stack: string): Record<string, unknown> {
-    const file = yaml.load(fs.readFileSync(path.join(projectDirectory, `Pulumi.${stack}.yaml`), "utf8")) as {
-        config: Record<string, unknown>;
-    };
-    return file.config;
+    return readStackFileConfig(projectDirectory, stack);
 }
 
 function encodeConfig(config: Record<string, unknown>): Record<string, string> {
