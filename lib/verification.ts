@@ -206,21 +206,28 @@ done
 `;
 }
 
-/** Asks the Query Frontend one instant query, waiting at most `timeoutSeconds`; rejects when there is no good answer. */
-export type Ask = (query: string, dedup: boolean, timeoutSeconds: number) => Promise<Sample[]>;
+/** How long one answer may take, and how a timeout reads: the request timeout or the overall deadline, whichever is nearer. */
+export interface AnswerLimit {
+    seconds: number;
+    /** "within 10s" or "before the deadline": says which limit cut the wait, independent of how much of it was left. */
+    description: string;
+}
+
+/** Asks the Query Frontend one instant query, waiting at most `limit.seconds`; rejects when there is no good answer. */
+export type Ask = (query: string, dedup: boolean, limit: AnswerLimit) => Promise<Sample[]>;
 
 export function queryFrontend(baseUrl: string): Ask {
     const base = baseUrl.replace(/\/+$/, "");
-    return async (query, dedup, timeoutSeconds) => {
+    return async (query, dedup, limit) => {
         const url = `${base}/api/v1/query?query=${encodeURIComponent(query)}&dedup=${dedup}`;
         let response: Response;
         try {
-            response = await fetch(url, { signal: AbortSignal.timeout(timeoutSeconds * 1000) });
+            response = await fetch(url, { signal: AbortSignal.timeout(limit.seconds * 1000) });
         } catch (error) {
             // fetch hides why behind "fetch failed": the cause says ECONNREFUSED, ENOTFOUND, bad port...
             const cause = (error as { cause?: { code?: string; message?: string } }).cause;
             const reason = (error as Error).name === "TimeoutError"
-                ? `no answer within ${timeoutSeconds}s`
+                ? `no answer ${limit.description}`
                 : cause?.code ?? cause?.message ?? (error as Error).message;
             throw new Error(`cannot query ${base}: ${reason}`);
         }
@@ -261,7 +268,9 @@ export async function runChecks(checks: Check[], ask: Ask, deadline: number, req
             outcomes.push({ check, ok: false, seen: [], error: notAsked, detail: `${check.fails}; ${notAsked}` });
             continue;
         }
-        const timeout = Math.min(requestTimeoutSeconds, remainingSeconds);
+        const timeout: AnswerLimit = remainingSeconds < requestTimeoutSeconds
+            ? { seconds: remainingSeconds, description: "before the deadline" }
+            : { seconds: requestTimeoutSeconds, description: `within ${requestTimeoutSeconds}s` };
         try {
             const { ok, seen } = judge(check.expect, await ask(check.query, check.dedup, timeout));
             let diagnosed: string[] | undefined;

@@ -15,6 +15,8 @@ export interface FakeThanosOptions {
     replicaLabels: string[];
     /** Answer this much later. */
     delayMs?: number;
+    /** Told every query asked so far, after each one is answered: lets a test change the series at a known point. */
+    afterQuery?: (asked: readonly string[]) => void;
 }
 
 export interface FakeThanos {
@@ -48,6 +50,7 @@ export async function startFakeThanos(options: FakeThanosOptions): Promise<FakeT
             return;
         }
         answer(200, { status: "success", data: { resultType: "vector", result } });
+        options.afterQuery?.(asked);
     });
     server.on("connection", (socket) => {
         sockets.add(socket);
