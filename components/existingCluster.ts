@@ -1,6 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as fs from "fs";
+import { kubectlArgs } from "../lib/clusterAccess";
 import { ExistingCluster as ExistingClusterConfig, expandHome } from "../lib/config";
 
 export interface ExistingClusterArgs {
@@ -24,12 +25,7 @@ export class ExistingCluster extends pulumi.ComponentResource {
         this.kubeconfig = pulumi.secret(
             args.kubeconfigContent ?? (kubeconfigPath === undefined ? "" : fs.readFileSync(kubeconfigPath, "utf8")),
         );
-        this.kubectlFlags = pulumi.output(
-            [
-                kubeconfigPath === undefined ? undefined : `--kubeconfig ${kubeconfigPath}`,
-                cluster.context === undefined ? undefined : `--context ${cluster.context}`,
-            ].filter((flag) => flag !== undefined).join(" "),
-        );
+        this.kubectlFlags = pulumi.output(kubectlArgs(cluster).join(" "));
         this.provider = new k8s.Provider(`${name}-provider`, {
             // Without a kubeconfig the provider reads the one kubectl would:
             // the explicit context keeps it from using whatever is current.

@@ -2,6 +2,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { GlobalQuery as GlobalQueryConfig, Labels } from "../lib/config";
 import { ThanosChart } from "../lib/thanosChart";
+import { releaseTimeoutSeconds, thanosReleaseName } from "../lib/releases";
 import { compareVersions, thanosImageRepository } from "../lib/versions";
 
 export interface GlobalQueryArgs {
@@ -16,8 +17,6 @@ export interface GlobalQueryArgs {
     kubectlFlags: pulumi.Input<string>;
 }
 
-/** The chart names every object after this; a release called `thanos` keeps the names short. */
-export const thanosReleaseName = "thanos";
 const httpPort = 10902;
 
 export function frontendServiceName(releaseName: string): string {
@@ -153,9 +152,7 @@ export class GlobalQuery extends pulumi.ComponentResource {
                 thanosVersion: args.thanosVersion,
                 endpoints,
             })),
-            // Two small images on a cold cluster; the sidecars it queries may
-            // still be starting, which DNS SRV discovery picks up later.
-            timeout: 600,
+            timeout: releaseTimeoutSeconds.globalQuery,
             cleanupOnFail: true,
             maxHistory: 10,
         }, { parent: this, provider: args.provider });

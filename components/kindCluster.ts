@@ -1,6 +1,7 @@
 import * as command from "@pulumi/command";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { kindContext, kubectlArgs } from "../lib/clusterAccess";
 import { KindCluster as KindClusterConfig } from "../lib/config";
 
 export interface KindClusterArgs {
@@ -55,7 +56,7 @@ export class KindCluster extends pulumi.ComponentResource {
         super("thanos-global-view:cluster:KindCluster", name, {}, opts);
         const config = kindConfigYaml(args.cluster);
         this.clusterName = args.cluster.name;
-        this.kubeContext = `kind-${args.cluster.name}`;
+        this.kubeContext = kindContext(args.cluster.name);
 
         const kind = new command.local.Command(`${name}-kind`, {
             create: createScript,
@@ -70,14 +71,17 @@ export class KindCluster extends pulumi.ComponentResource {
         }, { parent: this, additionalSecretOutputs: ["stdout"], deleteBeforeReplace: true });
 
         this.kubeconfig = pulumi.secret(kind.stdout);
-        this.kubectlFlags = pulumi.output(`--context ${this.kubeContext}`);
+        this.kubectlFlags = pulumi.output(kubectlArgs(args.cluster).join(" "));
         this.provider = new k8s.Provider(`${name}-provider`, {
             kubeconfig: this.kubeconfig,
-            // A new kind cluster gets a new command id: everything in the old
-            // one is gone, so the provider and all it manages are replaced.
+            // A new kind cluster gets a new command id (random: pulumi-command
+            // v1.2.1 provider/pkg/provider/local/commandController.go:42): everything
+            // in the old one is gone, so the provider and all it manages are replaced
+            // (pulumi-kubernetes v4.32.0 provider/pkg/provider/provider.go:486-501).
+            // No deleteUnreachable: a refresh while Docker is only stopped would drop
+            // every resource from state. `npm run up | destroy` removes a cluster's
+            // resources from state only once Docker shows it is gone (scripts/lifecycle.ts).
             clusterIdentifier: kind.id,
-            // A throwaway cluster deleted by hand must not wedge the stack.
-            deleteUnreachable: true,
         }, { parent: this });
 
         this.registerOutputs({

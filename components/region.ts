@@ -1,7 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import * as crypto from "crypto";
 import { Labels, Region as RegionConfig } from "../lib/config";
+import { regionReleaseName, releaseTimeoutSeconds } from "../lib/releases";
 import { kubePrometheusStackRepository, thanosImageRepository } from "../lib/versions";
 
 export interface RegionArgs {
@@ -15,20 +15,6 @@ export interface RegionArgs {
      * cluster-wide singletons; absent for that region itself.
      */
     clusterSharedFrom?: Region;
-}
-
-/** kube-prometheus-stack truncates its `fullname` to 26 characters; cluster-scoped names derive from it. */
-const chartFullnameLimit = 26;
-
-/** Release name and `fullnameOverride`: short, distinct per region, never truncated by the chart. */
-export function regionReleaseName(regionName: string): string {
-    const name = `kps-${regionName}`;
-    if (name.length <= chartFullnameLimit) {
-        return name;
-    }
-    const hash = crypto.createHash("sha256").update(regionName).digest("hex").slice(0, 6);
-    const head = name.slice(0, chartFullnameLimit - hash.length - 1).replace(/-+$/, "");
-    return `${head}-${hash}`;
 }
 
 /** The operator's `prometheus-operated` Service gets a `grpc` port (10901) for the sidecars once `spec.thanos` is set. */
@@ -156,9 +142,7 @@ export class Region extends pulumi.ComponentResource {
                 thanosVersion: args.thanosVersion,
                 ownsClusterSharedObjects: args.clusterSharedFrom === undefined,
             }),
-            // A cold kind cluster pulls Prometheus, the operator, the
-            // config reloader, Thanos, kubectl and the webhook cert generator.
-            timeout: 900,
+            timeout: releaseTimeoutSeconds.region,
             cleanupOnFail: true,
             maxHistory: 10,
         }, {

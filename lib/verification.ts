@@ -2,7 +2,23 @@
 // runs after every deploy (a busybox shell script) and `npm run verify` (this
 // module, in Node). Both run the same queries against the Query Frontend and
 // judge them by the same expectations, which come from the stack config.
+import { kubectlArgs } from "./clusterAccess";
 import { StackConfig } from "./config";
+
+/**
+ * The verification Job's fixed name: every run replaces the one before
+ * (pulumi-kubernetes deletes a named object before re-creating it,
+ * provider/pkg/provider/provider.go:1647-1658 at v4.32.0), so its logs are
+ * always those of the last run, also when the first `pulumi up` failed and
+ * left no stack outputs.
+ */
+export const verificationJobName = "global-view-check";
+
+/** Reads the last verification run, from the stack config alone. */
+export function verificationLogsCommand(config: StackConfig): string {
+    const cluster = config.clusters.find((candidate) => candidate.name === config.globalQuery.cluster)!;
+    return ["kubectl", ...kubectlArgs(cluster), "--namespace", config.globalQuery.namespace, "logs", `job/${verificationJobName}`].join(" ");
+}
 
 export interface RegionExpectation {
     region: string;

@@ -2,17 +2,21 @@
 //
 // One command for a newcomer: picks a backend when none is configured (a
 // file backend inside the project), creates or selects the stack, supplies
-// the passphrase of the local dev stack, checks the tools it will need, then
-// hands over to the Pulumi CLI. Teams with their own backend keep it.
+// the passphrase of the local dev stack, checks the machine, puts the stack
+// back on its feet after a lost cluster or an interrupted run
+// (scripts/lifecycle.ts), then hands over to the Pulumi CLI. Teams with their
+// own backend keep it.
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { StackConfig } from "../lib/config";
 import { readStackConfig } from "../lib/stackConfig";
+import { verificationLogsCommand } from "../lib/verification";
+import { Lifecycle, LifecycleStop, Run, Say, readStackState, reconcileKindClusters, recoverInterruptedReleases } from "./lifecycle";
+import { Action, MachineFacts, checkPrerequisites } from "./prerequisites";
 
 export const actions = ["up", "preview", "destroy"] as const;
-export type Action = (typeof actions)[number];
 
 /** The stack a bare `npm run up` deploys: the kind cluster of the tutorial. */
 export const defaultStack = "dev";
@@ -28,6 +32,8 @@ export interface Machine {
 
 export interface RunPlan {
     stack: string;
+    /** The file backend's directory this script chose; Pulumi refuses one that does not exist (pulumi pkg/backend/diy/backend.go:280-285, v3.259.0). */
+    stateDirectory?: string;
     /** Variables to add to the environment of every pulumi call. */
     env: Record<string, string>;
     commands: string[][];
@@ -43,8 +49,10 @@ export function planRun(action: Action, args: string[], machine: Machine): RunPl
     const notices: string[] = [];
 
     let backend = machine.env.PULUMI_BACKEND_URL || projectBackend(machine.projectDirectory) || machine.loggedInBackend;
+    let stateDirectory: string | undefined;
     if (!backend) {
-        backend = `file://${path.join(machine.projectDirectory, localStateDirectory)}`;
+        stateDirectory = path.join(machine.projectDirectory, localStateDirectory);
+        backend = `file://${stateDirectory}`;
         env.PULUMI_BACKEND_URL = backend;
         notices.push(`No Pulumi backend is configured: keeping stack state in ${localStateDirectory}/ (set PULUMI_BACKEND_URL or run 'pulumi login' to use another).`);
     }
@@ -67,7 +75,7 @@ export function planRun(action: Action, args: string[], machine: Machine): RunPl
         commands.push(["pulumi", "stack", "select", "--create", stack]);
     }
     commands.push(["pulumi", action, "--stack", stack, ...passThrough]);
-    return { stack, env, commands, notices };
+    return { stack, stateDirectory, env, commands, notices };
 }
 
 function splitStackArgument(args: string[]): { stack: string; passThrough: string[] } {
@@ -95,27 +103,6 @@ function projectBackend(projectDirectory: string): string | undefined {
     return /^backend:\s*\n\s+url:\s*(\S+)/m.exec(text)?.[1];
 }
 
-export interface Tool {
-    name: string;
-    versionArgs: string[];
-    why: string;
-}
-
-/** The command-line tools a run needs besides Node.js, given what the stack deploys. */
-export function requiredTools(action: Action, config: StackConfig): Tool[] {
-    const tools: Tool[] = [{ name: "pulumi", versionArgs: ["version"], why: "runs this program" }];
-    if (config.clusters.some((cluster) => cluster.type === "kind")) {
-        tools.push({ name: "kind", versionArgs: ["version"], why: `creates and deletes the stack's kind cluster` });
-        if (action !== "destroy") {
-            tools.push({ name: "docker", versionArgs: ["info", "--format", "{{.ServerVersion}}"], why: "runs the kind nodes (the Docker engine must be running)" });
-        }
-    }
-    if (action !== "destroy" && config.globalQuery.chart.source === "git") {
-        tools.push({ name: "git", versionArgs: ["--version"], why: "fetches the archived banzaicloud thanos chart once" });
-    }
-    return tools;
-}
-
 function loggedInBackend(env: Record<string, string | undefined>): string | undefined {
     const home = env.PULUMI_HOME || path.join(os.homedir(), ".pulumi");
     try {
@@ -126,48 +113,110 @@ function loggedInBackend(env: Record<string, string | undefined>): string | unde
     }
 }
 
-function main(argv: string[]): number {
+/** Everything main needs of the machine; tests hand in fakes that behave like the real tools. */
+export interface Session extends Machine {
+    say: Say;
+    /** Runs a Pulumi command the user watches (and may answer); its exit code. */
+    runAttached: (command: string, args: string[], env: Record<string, string | undefined>) => number;
+    pause: (seconds: number) => void;
+    now: () => Date;
+    nodeVersion: string;
+    platform: NodeJS.Platform;
+    readFile: (file: string) => string | undefined;
+}
+
+export function main(argv: string[], session: Session): number {
     const [action, ...args] = argv;
     if (!(actions as readonly string[]).includes(action)) {
-        console.error(`usage: stack.ts ${actions.join("|")} [--stack NAME] [pulumi flags]`);
+        session.say(`usage: stack.ts ${actions.join("|")} [--stack NAME] [pulumi flags]`);
         return 2;
     }
-    const projectDirectory = path.resolve(__dirname, "..");
-    const machine: Machine = { env: process.env, projectDirectory, loggedInBackend: loggedInBackend(process.env) };
-    const plan = planRun(action as Action, args, machine);
-
-    let tools: Tool[];
     try {
-        tools = requiredTools(action as Action, readStackConfig(projectDirectory, plan.stack));
+        return runAction(action as Action, args, session);
+    } catch (error) {
+        if (error instanceof UsageError || error instanceof LifecycleStop || error instanceof StackFileError) {
+            session.say(error.message);
+            return 1;
+        }
+        throw error;
+    }
+}
+
+class StackFileError extends Error {}
+
+function runAction(action: Action, args: string[], session: Session): number {
+    const plan = planRun(action, args, session);
+    const env = { ...session.env, ...plan.env };
+    const run: Run = (command, commandArgs) => {
+        const result = spawnSync(command, commandArgs, { env, cwd: session.projectDirectory, encoding: "utf8", maxBuffer: 256 * 1024 ** 2 });
+        return { status: result.error ? null : result.status, stdout: result.stdout ?? "", stderr: result.stderr ?? "" };
+    };
+
+    let config: StackConfig | undefined;
+    try {
+        config = readStackConfig(session.projectDirectory, plan.stack);
     } catch (error) {
         // A broken config must not keep anyone from tearing the stack down.
         if (action !== "destroy") {
-            throw error;
+            throw new StackFileError((error as Error).message);
         }
-        tools = [];
     }
-    const missing = tools.filter((tool) => spawnSync(tool.name, tool.versionArgs, { stdio: "ignore" }).status !== 0);
-    if (missing.length > 0) {
-        console.error(missing.map((tool) => `${tool.name} is missing or not working: it ${tool.why}. See README.md, "Prerequisites".`).join("\n"));
+    const facts: MachineFacts = { run, nodeVersion: session.nodeVersion, platform: session.platform, readFile: session.readFile };
+    const problems = config === undefined ? [] : checkPrerequisites(action, config, facts);
+    if (problems.length > 0) {
+        problems.forEach((problem) => session.say(problem));
+        session.say('Nothing was changed. See README.md, "Prerequisites".');
         return 1;
     }
 
-    plan.notices.forEach((notice) => console.error(notice));
-    const env = { ...process.env, ...plan.env };
-    for (const command of plan.commands) {
-        const result = spawnSync(command[0], command.slice(1), { stdio: "inherit", env, cwd: projectDirectory });
-        if (result.status !== 0) {
-            return result.status ?? 1;
+    plan.notices.forEach((notice) => session.say(notice));
+    if (plan.stateDirectory !== undefined) {
+        fs.mkdirSync(plan.stateDirectory, { recursive: true });
+    }
+    const [select, pulumiAction] = plan.commands.length === 2 ? plan.commands : [undefined, plan.commands[0]];
+    if (select !== undefined && session.runAttached(select[0], select.slice(1), env) !== 0) {
+        return 1;
+    }
+
+    if (action !== "preview") {
+        const state = readStackState(run, plan.stack);
+        const lifecycle: Lifecycle = { run, say: session.say, pause: session.pause, now: session.now };
+        if (state !== undefined) {
+            reconcileKindClusters(action, plan.stack, state, lifecycle);
+        }
+        if (action === "up" && config !== undefined) {
+            const current = readStackState(run, plan.stack);
+            if (current !== undefined) {
+                recoverInterruptedReleases(config, plan.stack, current, lifecycle);
+            }
         }
     }
-    return 0;
+
+    const status = session.runAttached(pulumiAction[0], pulumiAction.slice(1), env);
+    if (status !== 0 && action === "up" && config?.verification.enabled) {
+        session.say(`If the verification failed, its last run says why: ${verificationLogsCommand(config)}`);
+        session.say("If the run was interrupted or timed out, run npm run up again: it continues where it stopped.");
+    }
+    return status;
 }
 
 if (require.main === module) {
-    try {
-        process.exitCode = main(process.argv.slice(2));
-    } catch (error) {
-        console.error(error instanceof Error ? error.message : String(error));
-        process.exitCode = 1;
-    }
+    process.exitCode = main(process.argv.slice(2), {
+        env: process.env,
+        projectDirectory: path.resolve(__dirname, ".."),
+        loggedInBackend: loggedInBackend(process.env),
+        say: (line) => console.error(line),
+        runAttached: (command, args, env) => spawnSync(command, args, { stdio: "inherit", env, cwd: path.resolve(__dirname, "..") }).status ?? 1,
+        pause: (seconds) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, seconds * 1000),
+        now: () => new Date(),
+        nodeVersion: process.version,
+        platform: process.platform,
+        readFile: (file) => {
+            try {
+                return fs.readFileSync(file, "utf8");
+            } catch {
+                return undefined;
+            }
+        },
+    });
 }

@@ -1,5 +1,6 @@
 import * as assert from "assert";
-import { kubePrometheusStackValues, kubeletServiceName, regionReleaseName, storeApiAddress } from "../components/region";
+import { kubePrometheusStackValues, kubeletServiceName, storeApiAddress } from "../components/region";
+import { regionReleaseName } from "../lib/releases";
 import { Region, defaults } from "../lib/config";
 import { ProgramRun, key, runStack, withAsia } from "./harness";
 

@@ -1,8 +1,6 @@
 import * as assert from "assert";
 import * as path from "path";
-import { parseStackConfig } from "../lib/config";
-import { readStackConfig } from "../lib/stackConfig";
-import { Machine, UsageError, planRun, requiredTools } from "../scripts/stack";
+import { Machine, UsageError, planRun } from "../scripts/stack";
 import { projectDirectory } from "./harness";
 
 const newcomer: Machine = { env: {}, projectDirectory };
@@ -43,19 +41,5 @@ describe("npm run up | preview | destroy", () => {
         assert.throws(() => planRun("up", ["--stack", "prod"], newcomer),
             (error: Error) => error instanceof UsageError && /Stack "prod" .* set PULUMI_CONFIG_PASSPHRASE or PULUMI_CONFIG_PASSPHRASE_FILE first/.test(error.message));
         assert.throws(() => planRun("up", ["--stack"], newcomer), /--stack needs a stack name/);
-    });
-
-    it("checks for kind, Docker and git only where the stack needs them", () => {
-        const names = (action: "up" | "preview" | "destroy", config = readStackConfig(projectDirectory, "dev")) =>
-            requiredTools(action, config).map((tool) => tool.name);
-        assert.deepStrictEqual(names("up"), ["pulumi", "kind", "docker", "git"]);
-        assert.deepStrictEqual(names("destroy"), ["pulumi", "kind"]);
-        assert.deepStrictEqual(names("up", readStackConfig(projectDirectory, "prod")), ["pulumi", "git"]);
-        const mirrored = parseStackConfig("thanos-global-view", {
-            clusters: [{ name: "prod", type: "existing", context: "admin" }],
-            regions: [{ name: "eu", cluster: "prod" }],
-            globalQuery: { cluster: "prod", chart: { source: "repository", url: "oci://registry.internal/charts" } },
-        });
-        assert.deepStrictEqual(names("preview", mirrored), ["pulumi"]);
     });
 });

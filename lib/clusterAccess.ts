@@ -1,0 +1,23 @@
+// How tools on the user's machine reach a cluster of the stack: the same
+// flags for the exported kubectl commands and for `npm run up`'s own checks.
+import { Cluster, expandHome } from "./config";
+
+/** The context `kind create cluster` writes into the user's kubeconfig (kind pkg/cluster/internal/kubeconfig/internal/kubeconfig/helpers.go:24-25, v0.32.0). */
+export function kindContext(clusterName: string): string {
+    return `kind-${clusterName}`;
+}
+
+/**
+ * kubectl's flags for one cluster. An existing cluster whose kubeconfig only
+ * lives in a secret stack setting gets its context alone: the user's own
+ * kubeconfig has to know it.
+ */
+export function kubectlArgs(cluster: Cluster): string[] {
+    if (cluster.type === "kind") {
+        return ["--context", kindContext(cluster.name)];
+    }
+    return [
+        ...(cluster.kubeconfigPath === undefined ? [] : ["--kubeconfig", expandHome(cluster.kubeconfigPath)]),
+        ...(cluster.context === undefined ? [] : ["--context", cluster.context]),
+    ];
+}

@@ -1,0 +1,62 @@
+// The size of every container the stack starts that the stack config does
+// not size itself (those are under `resources:` of regions and the global
+// query, lib/config.ts). Requests are what the scheduler reserves, so their
+// sum is what Docker must have for a kind cluster; memory limits stop one
+// component from starving the rest of the node.
+import { ContainerResources, StackConfig } from "./config";
+
+export const fixedResources = {
+    /** prometheus-operator, watching one namespace: a few dozen objects. */
+    operator: { requests: { cpu: "50m", memory: "64Mi" }, limits: { cpu: "500m", memory: "256Mi" } },
+    /** The operator's config reloader, beside every Prometheus and Alertmanager (one setting per operator). */
+    configReloader: { requests: { cpu: "10m", memory: "32Mi" }, limits: { cpu: "100m", memory: "64Mi" } },
+    /** kube-prometheus-stack's admission webhook certificate jobs (create and patch share one setting). */
+    admissionJobs: { requests: { cpu: "10m", memory: "32Mi" }, limits: { cpu: "100m", memory: "64Mi" } },
+    kubeStateMetrics: { requests: { cpu: "20m", memory: "64Mi" }, limits: { cpu: "200m", memory: "256Mi" } },
+    nodeExporter: { requests: { cpu: "20m", memory: "32Mi" }, limits: { cpu: "200m", memory: "64Mi" } },
+    alertmanager: { requests: { cpu: "20m", memory: "64Mi" }, limits: { cpu: "200m", memory: "256Mi" } },
+    /** Grafana of a region (components.grafana). */
+    regionGrafana: { requests: { cpu: "50m", memory: "128Mi" }, limits: { cpu: "500m", memory: "512Mi" } },
+    /** The verification Job: busybox sh and wget. */
+    verification: { requests: { cpu: "10m", memory: "16Mi" }, limits: { cpu: "100m", memory: "64Mi" } },
+} satisfies Record<string, ContainerResources>;
+
+/**
+ * What kind's own pods and node agents need besides our pods (kind's node
+ * image: API server, etcd, controller manager, scheduler, CoreDNS on a
+ * control plane; kubelet, containerd, kindnet and kube-proxy on every node).
+ */
+export const kindNodeOverheadBytes = { controlPlane: 1024 * 1024 ** 2, worker: 256 * 1024 ** 2 };
+
+const units: Record<string, number> = { "": 1, k: 1e3, M: 1e6, G: 1e9, T: 1e12, Ki: 1024, Mi: 1024 ** 2, Gi: 1024 ** 3, Ti: 1024 ** 4, m: 1e-3 };
+
+/** A Kubernetes quantity in its base unit (bytes for memory, cores for CPU). */
+export function parseQuantity(quantity: string): number {
+    const match = /^(\d+(?:\.\d+)?)(m|k|M|G|T|Ki|Mi|Gi|Ti)?$/.exec(quantity);
+    if (!match) {
+        throw new Error(`not a Kubernetes quantity: ${quantity}`);
+    }
+    return Number(match[1]) * units[match[2] ?? ""];
+}
+
+/** The memory every long-running pod of one cluster requests, in bytes (transient hook Jobs run one at a time and are left out). */
+export function clusterMemoryRequestBytes(config: StackConfig, cluster: string, nodes: number): number {
+    const memory = (resources: ContainerResources) => parseQuantity(resources.requests.memory);
+    let total = 0;
+    for (const region of config.regions.filter((candidate) => candidate.cluster === cluster)) {
+        const { components } = region;
+        total += memory(fixedResources.operator);
+        total += region.replicas * (memory(region.resources.prometheus) + memory(region.resources.sidecar) + memory(fixedResources.configReloader));
+        total += components.kubeStateMetrics ? memory(fixedResources.kubeStateMetrics) : 0;
+        total += components.alertmanager ? memory(fixedResources.alertmanager) + memory(fixedResources.configReloader) : 0;
+        total += components.nodeExporter ? nodes * memory(fixedResources.nodeExporter) : 0;
+        total += components.grafana ? memory(fixedResources.regionGrafana) : 0;
+    }
+    if (config.globalQuery.cluster === cluster) {
+        const { globalQuery } = config;
+        total += globalQuery.queryReplicas * memory(globalQuery.resources.query);
+        total += globalQuery.frontendReplicas * memory(globalQuery.resources.frontend);
+        total += config.verification.enabled ? memory(fixedResources.verification) : 0;
+    }
+    return total;
+}

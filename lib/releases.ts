@@ -1,0 +1,53 @@
+// Every Helm release the stack installs, by cluster, namespace and name: what
+// the components name them, and what `npm run up` looks after when a run was
+// interrupted. Their timeouts live here too, so that the recovery knows when
+// a pending release can no longer belong to a running Helm.
+import * as crypto from "crypto";
+import { StackConfig } from "./config";
+
+/** kube-prometheus-stack truncates its `fullname` to 26 characters; cluster-scoped names derive from it. */
+const chartFullnameLimit = 26;
+
+/** Release name and `fullnameOverride`: short, distinct per region, never truncated by the chart. */
+export function regionReleaseName(regionName: string): string {
+    const name = `kps-${regionName}`;
+    if (name.length <= chartFullnameLimit) {
+        return name;
+    }
+    const hash = crypto.createHash("sha256").update(regionName).digest("hex").slice(0, 6);
+    const head = name.slice(0, chartFullnameLimit - hash.length - 1).replace(/-+$/, "");
+    return `${head}-${hash}`;
+}
+
+/** The thanos chart names every object after this; a release called `thanos` keeps the names short. */
+export const thanosReleaseName = "thanos";
+
+/** The operator CRDs: cluster-scoped, one release per cluster; Helm keeps its record in kube-system, which every cluster has. */
+export const operatorCrdsRelease = { name: "prometheus-operator-crds", namespace: "kube-system" } as const;
+
+/** How long Helm may take, per release: a cold kind cluster pulls every image first. */
+export const releaseTimeoutSeconds = {
+    operatorCrds: 300,
+    /** Prometheus, the operator, the config reloader, Thanos and the webhook cert generator. */
+    region: 900,
+    /** Two small images; the sidecars it queries may still be starting, which DNS SRV discovery picks up later. */
+    globalQuery: 600,
+} as const;
+
+/** Past this, a release still pending cannot belong to a Helm that is still running. */
+export const slowestReleaseTimeoutSeconds = Math.max(...Object.values(releaseTimeoutSeconds));
+
+export interface ManagedRelease {
+    cluster: string;
+    namespace: string;
+    name: string;
+}
+
+export function managedReleases(config: StackConfig): ManagedRelease[] {
+    const clustersWithRegions = [...new Set(config.regions.map((region) => region.cluster))];
+    return [
+        ...clustersWithRegions.map((cluster) => ({ cluster, ...operatorCrdsRelease })),
+        ...config.regions.map((region) => ({ cluster: region.cluster, namespace: region.namespace, name: regionReleaseName(region.name) })),
+        { cluster: config.globalQuery.cluster, namespace: config.globalQuery.namespace, name: thanosReleaseName },
+    ];
+}
