@@ -1,12 +1,15 @@
-// config → clusters → regions → global query → proof of the global view → exports.
+// config → clusters (with their operator CRDs) → regions and global query, in
+// parallel → proof of the global view → exports.
 import { ExistingCluster } from "./components/existingCluster";
 import { GlobalQuery } from "./components/globalQuery";
 import { GlobalViewCheck } from "./components/globalViewCheck";
 import { KindCluster } from "./components/kindCluster";
+import { OperatorCrds } from "./components/operatorCrds";
 import { Region } from "./components/region";
 import { loadStackConfig, secretSetting } from "./lib/stackConfig";
 import { resolveThanosChart } from "./lib/thanosChart";
-import { inClusterTiming, verificationChecks, verificationPlan } from "./lib/verification";
+import { inClusterTiming, verificationChecks, verificationLogsCommandFor, verificationPlan } from "./lib/verification";
+import { operatorCrdsChartFor } from "./lib/versions";
 
 // Everything that can be wrong with the input fails here, before any resource exists.
 const config = loadStackConfig();
@@ -23,18 +26,24 @@ const clusters = new Map(config.clusters.map((cluster) => [
 ]));
 const clusterOf = (name: string) => clusters.get(name)!;
 
-const regions: Region[] = [];
-for (const region of config.regions) {
-    regions.push(new Region(region.name, {
-        region,
-        labels: config.labels,
-        thanosVersion: config.versions.thanos,
-        kubePrometheusStackVersion: config.versions.kubePrometheusStack,
-        provider: clusterOf(region.cluster).provider,
-        // The first region in a cluster installs what the cluster holds once.
-        clusterSharedFrom: regions.find((earlier) => earlier.cluster === region.cluster),
-    }));
-}
+// Every cluster that runs regions gets the operator CRDs once; the regions wait for nothing else.
+const operatorCrds = new Map([...new Set(config.regions.map((region) => region.cluster))].map((cluster) => [
+    cluster,
+    new OperatorCrds(`${cluster}-operator-crds`, {
+        chartVersion: operatorCrdsChartFor[config.versions.kubePrometheusStack],
+        provider: clusterOf(cluster).provider,
+    }),
+]));
+
+const regions = config.regions.map((region, index) => new Region(region.name, {
+    region,
+    labels: config.labels,
+    thanosVersion: config.versions.thanos,
+    kubePrometheusStackVersion: config.versions.kubePrometheusStack,
+    provider: clusterOf(region.cluster).provider,
+    operatorCrds: operatorCrds.get(region.cluster)!.release,
+    ownsKubeletService: config.regions.findIndex((other) => other.cluster === region.cluster) === index,
+}));
 
 const globalCluster = clusterOf(config.globalQuery.cluster);
 const globalQuery = new GlobalQuery("global", {
@@ -58,7 +67,6 @@ const globalViewCheck = config.verification.enabled
         frontendUrl: globalQuery.frontendUrl,
         releases: [...regions.map((region) => region.release), globalQuery.release],
         provider: globalCluster.provider,
-        kubectlFlags: globalCluster.kubectlFlags,
     })
     : undefined;
 
@@ -76,4 +84,5 @@ export const queryFrontendUrl = globalQuery.frontendUrl;
 export const queryFrontendService = globalQuery.frontendServiceName;
 export const queryFrontendPort = globalQuery.frontendPort;
 export const portForwardCommand = globalQuery.portForwardCommand;
-export const verificationLogsCommand = globalViewCheck?.logsCommand;
+// From the config, not the Job: `npm run up` prints the same when an update fails and saves no outputs.
+export const verificationLogsCommand = globalViewCheck && verificationLogsCommandFor(config);

@@ -2,7 +2,9 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { GlobalQuery as GlobalQueryConfig, Labels } from "../lib/config";
 import { ThanosChart } from "../lib/thanosChart";
+import * as path from "path";
 import { releaseTimeoutSeconds, thanosReleaseName } from "../lib/releases";
+import { podSecurityLabels } from "./region";
 import { compareVersions, thanosImageRepository } from "../lib/versions";
 
 export interface GlobalQueryArgs {
@@ -57,6 +59,17 @@ function spreadOverNodes(component: string): Record<string, unknown> {
     };
 }
 
+/**
+ * The chart's `securityContext` values are pod-level only (query-deployment.yaml:141-142,
+ * query-frontend-deployment.yaml:174-175 at banzai-charts 51352f61): the `restricted`
+ * container fields come from the post-renderer (scripts/restrictedPodSecurity.js).
+ * The Thanos image runs as uid 1001 (Dockerfile.multi-arch: `USER 1001`).
+ */
+const thanosPodSecurityContext = { runAsNonRoot: true, runAsUser: 1001, runAsGroup: 1001, seccompProfile: { type: "RuntimeDefault" } };
+
+/** Helm runs it on the rendered chart: one path, no arguments, found with exec.LookPath (helm v3.20.2 pkg/postrender/exec.go:37-42, 103-108). */
+export const restrictedPostRenderer = path.resolve(__dirname, "..", "scripts", "restrictedPodSecurity.js");
+
 export interface ThanosChartInputs {
     globalQuery: GlobalQueryConfig;
     labels: Labels;
@@ -101,6 +114,7 @@ export function thanosChartValues(inputs: ThanosChartInputs): Record<string, unk
             podDisruptionBudget: { enabled: globalQuery.queryReplicas >= 2, minAvailable: 1 },
             livenessProbe: { httpGet: { path: "/-/healthy", port: "http" } },
             readinessProbe: { httpGet: { path: "/-/ready", port: "http" } },
+            securityContext: thanosPodSecurityContext,
         },
         queryFrontend: {
             enabled: true,
@@ -118,6 +132,7 @@ export function thanosChartValues(inputs: ThanosChartInputs): Record<string, unk
             resources: globalQuery.resources.frontend,
             affinity: spreadOverNodes("query-frontend"),
             podDisruptionBudget: { enabled: globalQuery.frontendReplicas >= 2, minAvailable: 1 },
+            securityContext: thanosPodSecurityContext,
         },
     };
 }
@@ -138,7 +153,7 @@ export class GlobalQuery extends pulumi.ComponentResource {
         this.frontendPort = httpPort;
 
         const namespace = new k8s.core.v1.Namespace(name, {
-            metadata: { name: globalQuery.namespace },
+            metadata: { name: globalQuery.namespace, labels: podSecurityLabels("restricted") },
         }, { parent: this, provider: args.provider });
         this.namespace = namespace.metadata.name;
 
@@ -155,7 +170,13 @@ export class GlobalQuery extends pulumi.ComponentResource {
             timeout: releaseTimeoutSeconds.globalQuery,
             cleanupOnFail: true,
             maxHistory: 10,
-        }, { parent: this, provider: args.provider });
+            postrender: restrictedPostRenderer,
+        }, {
+            parent: this,
+            provider: args.provider,
+            // Same release name in the new namespace; see Region for why the old one goes first.
+            deleteBeforeReplace: true,
+        });
 
         this.frontendUrl = this.namespace.apply(
             (ns) => `http://${this.frontendServiceName}.${ns}.svc.cluster.local:${this.frontendPort}`,

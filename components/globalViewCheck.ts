@@ -1,7 +1,8 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as kx from "@pulumi/kubernetesx";
 import * as pulumi from "@pulumi/pulumi";
-import { Check, Timing, verificationScript } from "../lib/verification";
+import { fixedResources } from "../lib/podResources";
+import { Check, Timing, verificationJobName, verificationScript } from "../lib/verification";
 import { thanosImageRepository } from "../lib/versions";
 
 export interface GlobalViewCheckArgs {
@@ -15,7 +16,6 @@ export interface GlobalViewCheckArgs {
     /** Everything the check must wait for; a new revision of any of them runs it again. */
     releases: k8s.helm.v3.Release[];
     provider: k8s.Provider;
-    kubectlFlags: pulumi.Input<string>;
 }
 
 /**
@@ -35,7 +35,6 @@ export function jobDeadlineSeconds(checks: Check[], timing: Timing): number {
  */
 export class GlobalViewCheck extends pulumi.ComponentResource {
     readonly jobName: pulumi.Output<string>;
-    readonly logsCommand: pulumi.Output<string>;
 
     constructor(name: string, args: GlobalViewCheckArgs, opts?: pulumi.ComponentResourceOptions) {
         super("thanos-global-view:monitoring:GlobalViewCheck", name, {}, opts);
@@ -57,13 +56,15 @@ export class GlobalViewCheck extends pulumi.ComponentResource {
                     // Part of the pod template: an upgraded release replaces the Job, so it runs again.
                     DEPLOYED_REVISIONS: revisions,
                 },
-                resources: { requests: { cpu: "10m", memory: "16Mi" }, limits: { cpu: "100m", memory: "64Mi" } },
+                resources: fixedResources.verification,
                 securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } },
             }],
         });
 
         const job = new kx.Job(name, {
             metadata: {
+                // Fixed, so that `npm run up` can name its logs even when no stack output was saved.
+                name: verificationJobName,
                 namespace: args.namespace,
                 // A failed check is replaced, so it runs again, on the next `pulumi up`.
                 annotations: { "pulumi.com/replaceUnready": "true" },
@@ -77,7 +78,6 @@ export class GlobalViewCheck extends pulumi.ComponentResource {
         });
 
         this.jobName = job.metadata.name;
-        this.logsCommand = pulumi.interpolate`kubectl ${args.kubectlFlags} --namespace ${job.metadata.namespace} logs job/${job.metadata.name}`;
-        this.registerOutputs({ jobName: this.jobName, logsCommand: this.logsCommand });
+        this.registerOutputs({ jobName: this.jobName });
     }
 }

@@ -1,6 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { Labels, Region as RegionConfig } from "../lib/config";
+import { fixedResources } from "../lib/podResources";
 import { regionReleaseName, releaseTimeoutSeconds } from "../lib/releases";
 import { kubePrometheusStackRepository, thanosImageRepository } from "../lib/versions";
 
@@ -10,11 +11,10 @@ export interface RegionArgs {
     thanosVersion: string;
     kubePrometheusStackVersion: string;
     provider: k8s.Provider;
-    /**
-     * The region in the same cluster that installs the operator CRDs and the
-     * cluster-wide singletons; absent for that region itself.
-     */
-    clusterSharedFrom?: Region;
+    /** The operator CRDs of this region's cluster: the one thing the region waits for. */
+    operatorCrds: k8s.helm.v3.Release;
+    /** The first region of its cluster maintains the cluster's kubelet Service. */
+    ownsKubeletService: boolean;
 }
 
 /** The operator's `prometheus-operated` Service gets a `grpc` port (10901) for the sidecars once `spec.thanos` is set. */
@@ -34,33 +34,55 @@ export interface KubePrometheusStackInputs {
     region: RegionConfig;
     labels: Labels;
     thanosVersion: string;
-    /** Installs the CRDs and the cluster-wide singletons for its cluster. */
-    ownsClusterSharedObjects: boolean;
+    ownsKubeletService: boolean;
 }
 
-/** Helm values for one region's kube-prometheus-stack release (keys checked against chart 88.5.3). */
+/**
+ * The Pod Security Standard a region's namespace enforces: node-exporter needs
+ * the host's network, PIDs and filesystem, which only `privileged` allows;
+ * every other pod of kube-prometheus-stack meets `restricted`.
+ */
+export function regionPodSecurity(region: RegionConfig): "restricted" | "privileged" {
+    return region.components.nodeExporter ? "privileged" : "restricted";
+}
+
+/** Labels that make the API server refuse (and warn about, and audit) pods below that standard. */
+export function podSecurityLabels(level: "restricted" | "privileged"): Record<string, string> {
+    return Object.fromEntries(["enforce", "warn", "audit"].flatMap((mode) => [
+        [`pod-security.kubernetes.io/${mode}`, level],
+        [`pod-security.kubernetes.io/${mode}-version`, "latest"],
+    ]));
+}
+
+/**
+ * Helm values for one region's kube-prometheus-stack release (keys checked
+ * against chart 88.5.3 and its subcharts kube-state-metrics 8.4.0,
+ * prometheus-node-exporter 4.56.1 and grafana 12.11.1). Every container gets
+ * requests and a memory limit; the chart's own security contexts already meet
+ * the `restricted` standard for every pod but node-exporter's.
+ */
 export function kubePrometheusStackValues(inputs: KubePrometheusStackInputs): Record<string, unknown> {
-    const { region, labels, thanosVersion, ownsClusterSharedObjects: owner } = inputs;
+    const { region, labels, thanosVersion, ownsKubeletService } = inputs;
     const { components } = region;
     const highlyAvailable = region.replicas >= 2;
     const thanosImage = `${thanosImageRepository}:${thanosVersion}`;
     return {
         fullnameOverride: regionReleaseName(region.name),
-        crds: {
-            enabled: owner,
-            // Helm never upgrades CRDs; this pre-install/pre-upgrade hook
-            // applies the chart's CRDs server-side, so a chart bump brings its
-            // CRDs along. It unpacks them with busybox: the Thanos image is
-            // busybox-based and already pulled, unlike the default busybox:latest.
-            upgradeJob: {
-                enabled: owner,
-                image: { busybox: { registry: "quay.io", repository: "thanos/thanos", tag: thanosVersion } },
-            },
+        // The cluster's OperatorCrds release installs them, once, for every region.
+        crds: { enabled: false },
+        grafana: {
+            enabled: components.grafana,
+            resources: fixedResources.regionGrafana,
+            sidecar: { resources: fixedResources.configReloader },
+            // Its `helm test` pod has no security context, and the chown init container runs as root.
+            testFramework: { enabled: false },
+            initChownData: { enabled: false },
         },
-        grafana: { enabled: components.grafana },
-        alertmanager: { enabled: components.alertmanager },
+        alertmanager: { enabled: components.alertmanager, alertmanagerSpec: { resources: fixedResources.alertmanager } },
         nodeExporter: { enabled: components.nodeExporter },
+        "prometheus-node-exporter": { resources: fixedResources.nodeExporter },
         kubeStateMetrics: { enabled: components.kubeStateMetrics },
+        "kube-state-metrics": { resources: fixedResources.kubeStateMetrics },
         // Rules about components that are off would only ever report them absent.
         defaultRules: {
             rules: {
@@ -74,9 +96,16 @@ export function kubePrometheusStackValues(inputs: KubePrometheusStackInputs): Re
             // Several operators share the cluster: each one only manages the
             // Prometheus of its own region.
             namespaces: { releaseNamespace: true },
-            kubeletService: { enabled: owner, name: kubeletServiceName },
-            // Without a selector every region's webhooks would validate rules in every namespace.
-            admissionWebhooks: { namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": region.namespace } } },
+            kubeletService: { enabled: ownsKubeletService, name: kubeletServiceName },
+            resources: fixedResources.operator,
+            // One setting per operator, for every config reloader it starts (init and sidecar).
+            prometheusConfigReloader: { resources: fixedResources.configReloader },
+            admissionWebhooks: {
+                // Without a selector every region's webhooks would validate rules in every namespace.
+                namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": region.namespace } },
+                // The create and patch certificate Jobs share this one.
+                patch: { resources: fixedResources.admissionJobs },
+            },
         },
         prometheus: {
             podDisruptionBudget: { enabled: highlyAvailable, minAvailable: 1 },
@@ -123,7 +152,7 @@ export class Region extends pulumi.ComponentResource {
         this.replicas = region.replicas;
 
         const namespace = new k8s.core.v1.Namespace(name, {
-            metadata: { name: region.namespace },
+            metadata: { name: region.namespace, labels: podSecurityLabels(regionPodSecurity(region)) },
         }, { parent: this, provider: args.provider });
         this.namespace = namespace.metadata.name;
         // Built from the namespace, not the release: the global query must not
@@ -140,7 +169,7 @@ export class Region extends pulumi.ComponentResource {
                 region,
                 labels: args.labels,
                 thanosVersion: args.thanosVersion,
-                ownsClusterSharedObjects: args.clusterSharedFrom === undefined,
+                ownsKubeletService: args.ownsKubeletService,
             }),
             timeout: releaseTimeoutSeconds.region,
             cleanupOnFail: true,
@@ -148,8 +177,13 @@ export class Region extends pulumi.ComponentResource {
         }, {
             parent: this,
             provider: args.provider,
-            // The CRDs this release's Prometheus needs come from that release.
-            dependsOn: args.clusterSharedFrom ? [args.clusterSharedFrom.release] : [],
+            dependsOn: [args.operatorCrds],
+            // A new name or namespace replaces a Release (pulumi-kubernetes v4.32.0
+            // provider/pkg/provider/helm_release.go:907), by default creating the new one
+            // first (:932). Its cluster-scoped objects (ClusterRoles, webhook configurations,
+            // kube-system Services) carry the same names, owned by the old release, and Helm
+            // refuses to take them over: the old release must go first.
+            deleteBeforeReplace: true,
         });
 
         this.registerOutputs({

@@ -23,6 +23,7 @@ import {
     defaultKindNodeImage,
     defaultVersions,
     oldestKubernetes,
+    operatorCrdsChartFor,
     parseVersion,
     supportedThanos,
 } from "./versions";
@@ -396,6 +397,10 @@ function readVersions(problems: Problems, value: unknown): Versions {
         kubePrometheusStack: readString(problems, "versions.kubePrometheusStack", entry.kubePrometheusStack, {
             pattern: /^\d+\.\d+\.\d+$/,
             valid: `a kube-prometheus-stack chart version X.Y.Z (default ${defaultVersions.kubePrometheusStack})`,
+            // The values and the operator CRDs chart are known only for these.
+            check: (version) => (version in operatorCrdsChartFor
+                ? undefined
+                : `the values and the matching prometheus-operator-crds chart are checked for kube-prometheus-stack ${Object.keys(operatorCrdsChartFor).join(", ")} only; use one of those`),
         }, defaultVersions.kubePrometheusStack),
     };
 }

@@ -15,7 +15,7 @@ import { StackConfig } from "./config";
 export const verificationJobName = "global-view-check";
 
 /** Reads the last verification run, from the stack config alone. */
-export function verificationLogsCommand(config: StackConfig): string {
+export function verificationLogsCommandFor(config: StackConfig): string {
     const cluster = config.clusters.find((candidate) => candidate.name === config.globalQuery.cluster)!;
     return ["kubectl", ...kubectlArgs(cluster), "--namespace", config.globalQuery.namespace, "logs", `job/${verificationJobName}`].join(" ");
 }

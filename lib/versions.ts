@@ -11,6 +11,16 @@ export const defaultVersions = {
 } as const;
 
 /**
+ * kube-prometheus-stack versions whose values this program was checked
+ * against, each with the prometheus-operator-crds chart of the same operator
+ * (88.5.3 and 31.0.1 both ship operator v0.93.1): the CRDs are installed from
+ * that chart once per cluster, so the two move together, from here.
+ */
+export const operatorCrdsChartFor: Readonly<Record<string, string>> = {
+    "88.5.3": "31.0.1",
+};
+
+/**
  * Thanos releases whose flags the GlobalQuery arguments were checked against.
  * Older sidecars cannot read the external labels of Prometheus 3 (what
  * kube-prometheus-stack 88 runs); newer releases may drop flags we rely on.

@@ -12,7 +12,7 @@ import * as os from "os";
 import * as path from "path";
 import { StackConfig } from "../lib/config";
 import { readStackConfig } from "../lib/stackConfig";
-import { verificationLogsCommand } from "../lib/verification";
+import { verificationLogsCommandFor } from "../lib/verification";
 import { Lifecycle, LifecycleStop, Run, Say, readStackState, reconcileKindClusters, recoverInterruptedReleases } from "./lifecycle";
 import { Action, MachineFacts, checkPrerequisites } from "./prerequisites";
 
@@ -194,7 +194,7 @@ function runAction(action: Action, args: string[], session: Session): number {
 
     const status = session.runAttached(pulumiAction[0], pulumiAction.slice(1), env);
     if (status !== 0 && action === "up" && config?.verification.enabled) {
-        session.say(`If the verification failed, its last run says why: ${verificationLogsCommand(config)}`);
+        session.say(`If the verification failed, its last run says why: ${verificationLogsCommandFor(config)}`);
         session.say("If the run was interrupted or timed out, run npm run up again: it continues where it stopped.");
     }
     return status;

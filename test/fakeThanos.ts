@@ -29,13 +29,17 @@ export interface FakeThanos {
 export async function startFakeThanos(options: FakeThanosOptions): Promise<FakeThanos> {
     const asked: string[] = [];
     const sockets = new Set<import("net").Socket>();
+    // Answers still waiting out their delay: cleared on close, so a slow stand-in never keeps the test process alive.
+    const delayed = new Set<NodeJS.Timeout>();
     const server = http.createServer((request, response) => {
         const url = new URL(request.url ?? "/", "http://localhost");
         const answer = (status: number, body: object) => {
-            setTimeout(() => {
+            const timer = setTimeout(() => {
+                delayed.delete(timer);
                 response.writeHead(status, { "Content-Type": "application/json" });
                 response.end(JSON.stringify(body));
             }, options.delayMs ?? 0);
+            delayed.add(timer);
         };
         if (url.pathname !== "/api/v1/query") {
             answer(404, { status: "error", errorType: "not_found", error: `no route ${url.pathname}` });
@@ -61,6 +65,7 @@ export async function startFakeThanos(options: FakeThanosOptions): Promise<FakeT
         url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
         asked,
         close: () => new Promise((resolve) => {
+            delayed.forEach((timer) => clearTimeout(timer));
             sockets.forEach((socket) => socket.destroy());
             server.close(() => resolve());
         }),

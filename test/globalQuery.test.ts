@@ -56,6 +56,7 @@ describe("GlobalQuery on the dev stack", () => {
                 podDisruptionBudget: { enabled: true, minAvailable: 1 },
                 livenessProbe: { httpGet: { path: "/-/healthy", port: "http" } },
                 readinessProbe: { httpGet: { path: "/-/ready", port: "http" } },
+                securityContext: { runAsNonRoot: true, runAsUser: 1001, runAsGroup: 1001, seccompProfile: { type: "RuntimeDefault" } },
             },
             queryFrontend: {
                 enabled: true,
@@ -68,6 +69,7 @@ describe("GlobalQuery on the dev stack", () => {
                 resources: { requests: { cpu: "50m", memory: "128Mi" }, limits: { cpu: "500m", memory: "512Mi" } },
                 affinity: spread("query-frontend"),
                 podDisruptionBudget: { enabled: true, minAvailable: 1 },
+                securityContext: { runAsNonRoot: true, runAsUser: 1001, runAsGroup: 1001, seccompProfile: { type: "RuntimeDefault" } },
             },
         });
     });

@@ -48,6 +48,8 @@ export interface ProgramRun {
     ofType(type: string): RecordedResource[];
     /** The one resource of that type and name; fails the test if there is not exactly one. */
     one(type: string, name: string): RecordedResource;
+    /** The component resources of one type. */
+    components(type: string): RecordedResource[];
 }
 
 let recording: RecordedResource[] = [];
@@ -176,6 +178,7 @@ export async function runProgram(config: Record<string, unknown>, secretKeys: st
         exports: stackOutputs,
         isSecretExport: (name) => pulumi.isSecret(pulumi.output(program[name])),
         ofType: (type) => resources.filter((resource) => resource.type === type),
+        components: (type) => resources.filter((resource) => !resource.custom && resource.type === type),
         one: (type, name) => {
             const matches = resources.filter((resource) => resource.type === type && resource.name === name);
             if (matches.length !== 1) {

@@ -82,6 +82,7 @@ describe("the program on the dev stack", () => {
             "kubernetes:core/v1:Namespace/united-states",
             "kubernetes:helm.sh/v3:Release/europe",
             "kubernetes:helm.sh/v3:Release/global",
+            "kubernetes:helm.sh/v3:Release/thanos-dev-operator-crds",
             "kubernetes:helm.sh/v3:Release/united-states",
         ]);
         for (const resource of resources) {
@@ -172,5 +173,87 @@ describe("bad config", () => {
             () => ({ registered: registeredSoFar() }),
         );
         assert.deepStrictEqual(registered, []);
+    });
+});
+
+describe("day 2 of the program", () => {
+    const release = "kubernetes:helm.sh/v3:Release";
+    let run: ProgramRun;
+    before(async () => {
+        run = await runStack("dev");
+    });
+
+    it("every Helm release is deleted before its replacement: a new name or namespace replaces it, and its cluster-scoped objects keep their names", () => {
+        const releases = run.ofType(release);
+        assert.deepStrictEqual(releases.map((r) => [r.name, r.deleteBeforeReplace]).sort(), [
+            ["europe", true],
+            ["global", true],
+            ["thanos-dev-operator-crds", true],
+            ["united-states", true],
+        ]);
+    });
+
+    it("a new namespace for a region gives a release of the same name in that namespace: the replacement that needs the old one gone", async () => {
+        const moved = await runStack("dev", (config) => (config[key("regions")][0].namespace = "europe-west"));
+        const [before, after] = [run.one(release, "europe").inputs, moved.one(release, "europe").inputs];
+        assert.deepStrictEqual([before.name, before.namespace, after.name, after.namespace], ["kps-europe", "europe", "kps-europe", "europe-west"]);
+        assert.strictEqual(after.values.fullnameOverride, before.values.fullnameOverride, "cluster-scoped names stay: the old release must go first");
+        assert.strictEqual(moved.one(release, "europe").deleteBeforeReplace, true);
+    });
+
+    it("the operator CRDs: one release per cluster, from the chart that matches kube-prometheus-stack, and no CRDs from any region", () => {
+        const crds = run.one(release, "thanos-dev-operator-crds");
+        assert.deepStrictEqual(
+            { name: crds.inputs.name, namespace: crds.inputs.namespace, chart: crds.inputs.chart, version: crds.inputs.version, repositoryOpts: crds.inputs.repositoryOpts },
+            { name: "prometheus-operator-crds", namespace: "kube-system", chart: "prometheus-operator-crds", version: "31.0.1", repositoryOpts: { repo: "https://prometheus-community.github.io/helm-charts" } },
+        );
+        assert.strictEqual(run.components("thanos-global-view:cluster:OperatorCrds").length, 1);
+        for (const name of ["europe", "united-states"]) {
+            assert.deepStrictEqual(run.one(release, name).inputs.values.crds, { enabled: false });
+        }
+    });
+
+    it("the critical path is three slow steps: cluster with its CRDs → every region and the global query in parallel → verification", () => {
+        const slow = run.resources.filter((r) => r.type === release || r.type === "kubernetes:batch/v1:Job" || r.type === "command:local:Command");
+        const byUrn = new Map(run.resources.map((r) => [r.urn, r]));
+        // The slow resources a resource waits for, through any chain of quick ones (providers, namespaces).
+        const waitsFor = (urn: string, seen = new Set<string>()): Set<string> => {
+            const found = new Set<string>();
+            const resource = byUrn.get(urn)!;
+            const links = [...resource.dependencies, resource.provider.split("::").slice(0, -1).join("::")].filter((link) => byUrn.has(link));
+            for (const link of links) {
+                if (seen.has(link)) continue;
+                seen.add(link);
+                if (slow.some((s) => s.urn === link)) found.add(link);
+                waitsFor(link, seen).forEach((u) => found.add(u));
+            }
+            return found;
+        };
+        const stage = new Map<string, number>();
+        const stageOf = (urn: string): number => {
+            if (!stage.has(urn)) {
+                const before = [...waitsFor(urn)];
+                // The cluster and its CRDs are one step: the CRDs are part of the cluster.
+                const own = byUrn.get(urn)!.name.endsWith("-operator-crds") || byUrn.get(urn)!.type === "command:local:Command" ? 0 : 1;
+                stage.set(urn, Math.max(1, ...before.map((u) => stageOf(u) + own)));
+            }
+            return stage.get(urn)!;
+        };
+        assert.deepStrictEqual(Object.fromEntries(slow.map((r) => [r.name, stageOf(r.urn)])), {
+            "thanos-dev-kind": 1,
+            "thanos-dev-operator-crds": 1,
+            "europe": 2,
+            "united-states": 2,
+            "global": 2,
+            "global-view": 3,
+        });
+    });
+
+    it("kube-prometheus-stack versions whose CRDs chart is not known here are refused before anything is created", async () => {
+        const error = await runStack("dev", (config) => (config[key("versions")] = { kubePrometheusStack: "88.6.0" })).then(() => undefined, (failure: Error) => failure);
+        assert.strictEqual(error?.message, [
+            "Invalid stack configuration (1 problem):",
+            '  - thanos-global-view:versions.kubePrometheusStack: got "88.6.0"; the values and the matching prometheus-operator-crds chart are checked for kube-prometheus-stack 88.5.3 only; use one of those',
+        ].join("\n"));
     });
 });

@@ -28,19 +28,29 @@ describe("Region on the dev stack", () => {
         );
         assert.deepStrictEqual(europe.inputs.values, {
             fullnameOverride: "kps-europe",
-            crds: {
-                enabled: true,
-                upgradeJob: { enabled: true, image: { busybox: { registry: "quay.io", repository: "thanos/thanos", tag: "v0.42.4" } } },
+            crds: { enabled: false },
+            grafana: {
+                enabled: false,
+                resources: { requests: { cpu: "50m", memory: "128Mi" }, limits: { cpu: "500m", memory: "512Mi" } },
+                sidecar: { resources: { requests: { cpu: "10m", memory: "32Mi" }, limits: { cpu: "100m", memory: "64Mi" } } },
+                testFramework: { enabled: false },
+                initChownData: { enabled: false },
             },
-            grafana: { enabled: false },
-            alertmanager: { enabled: false },
+            alertmanager: { enabled: false, alertmanagerSpec: { resources: { requests: { cpu: "20m", memory: "64Mi" }, limits: { cpu: "200m", memory: "256Mi" } } } },
             nodeExporter: { enabled: false },
+            "prometheus-node-exporter": { resources: { requests: { cpu: "20m", memory: "32Mi" }, limits: { cpu: "200m", memory: "64Mi" } } },
             kubeStateMetrics: { enabled: false },
+            "kube-state-metrics": { resources: { requests: { cpu: "20m", memory: "64Mi" }, limits: { cpu: "200m", memory: "256Mi" } } },
             defaultRules: { rules: { alertmanager: false, kubeStateMetrics: false, nodeExporterAlerting: false, nodeExporterRecording: false } },
             prometheusOperator: {
                 namespaces: { releaseNamespace: true },
                 kubeletService: { enabled: true, name: "thanos-global-view-kubelet" },
-                admissionWebhooks: { namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "europe" } } },
+                resources: { requests: { cpu: "50m", memory: "64Mi" }, limits: { cpu: "500m", memory: "256Mi" } },
+                prometheusConfigReloader: { resources: { requests: { cpu: "10m", memory: "32Mi" }, limits: { cpu: "100m", memory: "64Mi" } } },
+                admissionWebhooks: {
+                    namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "europe" } },
+                    patch: { resources: { requests: { cpu: "10m", memory: "32Mi" }, limits: { cpu: "100m", memory: "64Mi" } } },
+                },
             },
             prometheus: {
                 podDisruptionBudget: { enabled: true, minAvailable: 1 },
@@ -64,20 +74,21 @@ describe("Region on the dev stack", () => {
         });
     });
 
-    it("united-states: one replica, no CRDs and no kubelet Service of its own, and it waits for the region that installs them", () => {
+    it("united-states: one replica, no kubelet Service of its own, and it waits for the cluster's CRDs, not for europe", () => {
         const unitedStates = run.one(release, "united-states");
         const values = unitedStates.inputs.values;
         assert.strictEqual(unitedStates.inputs.name, "kps-united-states");
         assert.strictEqual(values.fullnameOverride, "kps-united-states");
-        assert.deepStrictEqual(values.crds, { enabled: false, upgradeJob: { enabled: false, image: { busybox: { registry: "quay.io", repository: "thanos/thanos", tag: "v0.42.4" } } } });
+        assert.deepStrictEqual(values.crds, { enabled: false });
         assert.deepStrictEqual(values.prometheusOperator.kubeletService, { enabled: false, name: kubeletServiceName });
         assert.deepStrictEqual(values.prometheusOperator.admissionWebhooks.namespaceSelector.matchLabels, { "kubernetes.io/metadata.name": "united-states" });
         assert.strictEqual(values.prometheus.prometheusSpec.replicas, 1);
         assert.strictEqual(values.prometheus.prometheusSpec.podAntiAffinity, "");
         assert.deepStrictEqual(values.prometheus.podDisruptionBudget, { enabled: false, minAvailable: 1 });
         assert.deepStrictEqual(values.prometheus.prometheusSpec.externalLabels, { cluster: "united-states" });
-        assert.ok(unitedStates.dependencies.includes(run.one(release, "europe").urn), "united-states must wait for the CRDs from europe");
-        assert.ok(!run.one(release, "europe").dependencies.some((urn) => urn.includes("helm.sh/v3:Release")));
+        const crds = run.one(release, "thanos-dev-operator-crds").urn;
+        assert.deepStrictEqual(unitedStates.dependencies.filter((urn) => urn.includes("helm.sh/v3:Release")), [crds]);
+        assert.deepStrictEqual(run.one(release, "europe").dependencies.filter((urn) => urn.includes("helm.sh/v3:Release")), [crds]);
     });
 
     it("every Prometheus has its own (region, replica) label set", () => {
@@ -100,38 +111,30 @@ describe("Region on the dev stack", () => {
 });
 
 describe("Region with more regions in one cluster", () => {
-    it("three regions: exactly one installs the CRDs and the kubelet Service, the others wait for it", async () => {
+    it("three regions: none installs CRDs, one keeps the kubelet Service, all wait only for the cluster's CRDs", async () => {
         const run = await runStack("dev", withAsia);
-        const releases = run.ofType(release).filter((r) => r.name !== "global");
-        assert.deepStrictEqual(releases.map((r) => [r.name, r.inputs.values.crds.enabled, r.inputs.values.crds.upgradeJob.enabled, r.inputs.values.prometheusOperator.kubeletService.enabled]), [
-            ["europe", true, true, true],
-            ["united-states", false, false, false],
-            ["asia", false, false, false],
+        const crds = run.one(release, "thanos-dev-operator-crds");
+        const releases = run.ofType(release).filter((r) => !["global", crds.name].includes(r.name));
+        assert.deepStrictEqual(releases.map((r) => [r.name, r.inputs.values.crds.enabled, r.inputs.values.prometheusOperator.kubeletService.enabled]), [
+            ["europe", false, true],
+            ["united-states", false, false],
+            ["asia", false, false],
         ]);
-        const owner = run.one(release, "europe").urn;
-        for (const name of ["united-states", "asia"]) {
-            assert.ok(run.one(release, name).dependencies.includes(owner), name);
+        for (const region of releases) {
+            assert.deepStrictEqual(region.dependencies.filter((urn) => urn.includes("helm.sh/v3:Release")), [crds.urn], region.name);
         }
         assert.deepStrictEqual(releases.map((r) => r.inputs.values.prometheusOperator.namespaces), Array(3).fill({ releaseNamespace: true }));
     });
 
-    it("the owner moves to the next region when the first one is removed", async () => {
+    it("the kubelet Service moves to the next region when the first one is removed", async () => {
         const run = await runStack("dev", (config) => config[key("regions")].shift());
-        assert.strictEqual(run.one(release, "united-states").inputs.values.crds.enabled, true);
         assert.strictEqual(run.one(release, "united-states").inputs.values.prometheusOperator.kubeletService.enabled, true);
-    });
-
-    it("a region label named otherwise carries the region name under that name", async () => {
-        const run = await runStack("dev", (config) => (config[key("labels")] = { region: "site", replica: "prometheus_replica" }));
-        const spec = run.one(release, "europe").inputs.values.prometheus.prometheusSpec;
-        assert.deepStrictEqual(spec.externalLabels, { site: "europe" });
-        assert.strictEqual(spec.replicaExternalLabelName, "prometheus_replica");
     });
 });
 
 describe("kube-prometheus-stack values", () => {
     const values = (r: Region, owner = true) =>
-        kubePrometheusStackValues({ region: r, labels: defaults.labels, thanosVersion: "v0.40.1", ownsClusterSharedObjects: owner }) as any;
+        kubePrometheusStackValues({ region: r, labels: defaults.labels, thanosVersion: "v0.40.1", ownsKubeletService: owner }) as any;
 
     it("spreads replicas and guards them with a PodDisruptionBudget only from two replicas on", () => {
         for (const [replicas, antiAffinity, pdb] of [[1, "", false], [2, "hard", true], [3, "hard", true]] as const) {
@@ -149,8 +152,7 @@ describe("kube-prometheus-stack values", () => {
 
     it("switches each optional component, and its rules, per region", () => {
         const v = values(region({ components: { grafana: true, alertmanager: true, nodeExporter: true, kubeStateMetrics: false } }));
-        assert.deepStrictEqual([v.grafana, v.alertmanager, v.nodeExporter, v.kubeStateMetrics],
-            [{ enabled: true }, { enabled: true }, { enabled: true }, { enabled: false }]);
+        assert.deepStrictEqual([v.grafana.enabled, v.alertmanager.enabled, v.nodeExporter.enabled, v.kubeStateMetrics.enabled], [true, true, true, false]);
         assert.deepStrictEqual(v.defaultRules.rules, { alertmanager: true, kubeStateMetrics: false, nodeExporterAlerting: true, nodeExporterRecording: true });
     });
 

@@ -173,8 +173,8 @@ describe("the verification Job's script, under busybox", function () {
         spawnSync("busybox", ["--install", "-s", applets]);
     });
 
-    function runScript(url: string, timing = { deadlineSeconds: 1, intervalSeconds: 1, requestTimeoutSeconds: 2 }) {
-        const script = verificationScript(devChecks, timing);
+    function runScript(url: string, timing = { deadlineSeconds: 1, intervalSeconds: 1, requestTimeoutSeconds: 2 }, checks = devChecks) {
+        const script = verificationScript(checks, timing);
         return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
             const child = require("child_process").spawn(path.join(applets, "sh"), ["-c", script], { env: { PATH: applets, FRONTEND_URL: url } });
             let stdout = "";
@@ -225,7 +225,8 @@ describe("the verification Job's script, under busybox", function () {
     });
 
     it("gives up on a slow frontend at its request timeout", async () => {
-        const result = await withThanos(devStackSeries(), (thanos) => runScript(thanos.url, { deadlineSeconds: 1, intervalSeconds: 1, requestTimeoutSeconds: 1 }), { delayMs: 3000 });
+        // One check is enough: each would wait out the same request timeout.
+        const result = await withThanos(devStackSeries(), (thanos) => runScript(thanos.url, { deadlineSeconds: 1, intervalSeconds: 1, requestTimeoutSeconds: 1 }, devChecks.slice(0, 1)), { delayMs: 3000 });
         assert.strictEqual(result.code, 1);
         assert.match(result.stderr, /no answer from http:\/\/127\.0\.0\.1:\d+/);
     });
