@@ -135,6 +135,22 @@ class Sandbox {
         });
     }
 
+    /** Ctrl-C during the upgrade of europe's release: Pulumi kept the old inputs, Helm a pending revision 2. */
+    interruptEuropeUpgrade(minutes: number): void {
+        this.change((world) => {
+            world.program.find((resource) => resource.urn === releaseUrn("kps-europe"))!.version = "2";
+            world.helm.push({ cluster: "thanos-dev", namespace: "europe", name: "kps-europe", revision: 2, status: "pending-upgrade", created: minutesAgo(minutes) });
+        });
+    }
+
+    /** The fake pulumi on its own, without npm run's recovery: what a plain `pulumi` user gets. */
+    pulumiDirectly(...args: string[]): { status: number | null; stderr: string } {
+        return spawnSync(path.join(this.bin, "pulumi"), args, {
+            env: { ...process.env, PULUMI_BACKEND_URL: `file://${path.join(this.project, ".pulumi-state")}`, FAKE_WORLD: this.worldFile },
+            encoding: "utf8",
+        });
+    }
+
     deployed(): string[] {
         return this.world.helm.filter((record) => record.status === "deployed").map((record) => `${record.namespace}/${record.name}`).sort();
     }
@@ -199,10 +215,7 @@ describe("npm run up and destroy, day 1 and day 2", () => {
         const sandbox = new Sandbox();
         sandbox.npmRun("up");
         sandbox.deleteClusterByHand("thanos-dev");
-        const result = spawnSync(path.join(sandbox.bin, "pulumi"), ["destroy", "--stack", "dev"], {
-            env: { ...process.env, PULUMI_BACKEND_URL: `file://${path.join(sandbox.project, ".pulumi-state")}`, FAKE_WORLD: sandbox.worldFile },
-            encoding: "utf8",
-        });
+        const result = sandbox.pulumiDirectly("destroy", "--stack", "dev");
         assert.strictEqual(result.status, 255);
         assert.match(result.stderr, /can't delete Helm Release with unreachable cluster/);
     });
@@ -237,11 +250,7 @@ describe("npm run up and destroy, day 1 and day 2", () => {
     it("an upgrade interrupted long ago (pending-upgrade): clears that record, then the update goes through", () => {
         const sandbox = new Sandbox();
         sandbox.npmRun("up");
-        // Ctrl-C during the upgrade of europe's release: Pulumi kept the old inputs, Helm a pending revision 2.
-        sandbox.change((world) => {
-            world.program.find((resource) => resource.urn === releaseUrn("kps-europe"))!.version = "2";
-            world.helm.push({ cluster: "thanos-dev", namespace: "europe", name: "kps-europe", revision: 2, status: "pending-upgrade", created: minutesAgo(20) });
-        });
+        sandbox.interruptEuropeUpgrade(20);
         const { code, said } = sandbox.npmRun("up");
         assert.strictEqual(code, 0, said.join("\n"));
         assert.ok(said.includes('Helm release europe/kps-europe in cluster "thanos-dev" was left pending-upgrade (revision 2) by an interrupted run: deleting that revision\'s record, so the release is back at revision 1 and this run applies it again.'), said.join("\n"));
@@ -251,14 +260,8 @@ describe("npm run up and destroy, day 1 and day 2", () => {
     it("without the recovery, the fake engine fails on a pending release as Helm does", () => {
         const sandbox = new Sandbox();
         sandbox.npmRun("up");
-        sandbox.change((world) => {
-            world.program.find((resource) => resource.urn === releaseUrn("kps-europe"))!.version = "2";
-            world.helm.push({ cluster: "thanos-dev", namespace: "europe", name: "kps-europe", revision: 2, status: "pending-upgrade", created: minutesAgo(20) });
-        });
-        const result = spawnSync(path.join(sandbox.bin, "pulumi"), ["up", "--stack", "dev"], {
-            env: { ...process.env, PULUMI_BACKEND_URL: `file://${path.join(sandbox.project, ".pulumi-state")}`, FAKE_WORLD: sandbox.worldFile },
-            encoding: "utf8",
-        });
+        sandbox.interruptEuropeUpgrade(20);
+        const result = sandbox.pulumiDirectly("up", "--stack", "dev");
         assert.strictEqual(result.status, 255);
         assert.match(result.stderr, /another operation \(install\/upgrade\/rollback\) is in progress/);
     });
@@ -266,7 +269,7 @@ describe("npm run up and destroy, day 1 and day 2", () => {
     it("a release pending for less than the slowest release timeout: may be another run at work; stops, says what to run, deletes nothing", () => {
         const sandbox = new Sandbox();
         sandbox.npmRun("up");
-        sandbox.change((world) => world.helm.push({ cluster: "thanos-dev", namespace: "europe", name: "kps-europe", revision: 2, status: "pending-upgrade", created: minutesAgo(2) }));
+        sandbox.interruptEuropeUpgrade(2);
         const { code, said } = sandbox.npmRun("up");
         assert.strictEqual(code, 1);
         assert.deepStrictEqual(said.slice(-1), [
