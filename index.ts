@@ -7,6 +7,7 @@ import { KindCluster } from "./components/kindCluster";
 import { OperatorCrds } from "./components/operatorCrds";
 import { Region } from "./components/region";
 import { loadStackConfig, secretSetting } from "./lib/stackConfig";
+import { clustersWithRegions } from "./lib/releases";
 import { resolveThanosChart } from "./lib/thanosChart";
 import { inClusterTiming, verificationChecks, verificationLogsCommandFor, verificationPlan } from "./lib/verification";
 import { operatorCrdsChartFor } from "./lib/versions";
@@ -27,7 +28,7 @@ const clusters = new Map(config.clusters.map((cluster) => [
 const clusterOf = (name: string) => clusters.get(name)!;
 
 // Every cluster that runs regions gets the operator CRDs once; the regions wait for nothing else.
-const operatorCrds = new Map([...new Set(config.regions.map((region) => region.cluster))].map((cluster) => [
+const operatorCrds = new Map(clustersWithRegions(config).map((cluster) => [
     cluster,
     new OperatorCrds(`${cluster}-operator-crds`, {
         chartVersion: operatorCrdsChartFor[config.versions.kubePrometheusStack],

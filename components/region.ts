@@ -73,7 +73,7 @@ export function kubePrometheusStackValues(inputs: KubePrometheusStackInputs): Re
         grafana: {
             enabled: components.grafana,
             resources: fixedResources.regionGrafana,
-            sidecar: { resources: fixedResources.configReloader },
+            sidecar: { resources: fixedResources.regionGrafanaSidecar },
             // Its `helm test` pod has no security context, and the chown init container runs as root.
             testFramework: { enabled: false },
             initChownData: { enabled: false },

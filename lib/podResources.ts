@@ -17,6 +17,8 @@ export const fixedResources = {
     alertmanager: { requests: { cpu: "20m", memory: "64Mi" }, limits: { cpu: "200m", memory: "256Mi" } },
     /** Grafana of a region (components.grafana). */
     regionGrafana: { requests: { cpu: "50m", memory: "128Mi" }, limits: { cpu: "500m", memory: "512Mi" } },
+    /** Each of its two sidecars that load dashboards and data sources (one setting for both). */
+    regionGrafanaSidecar: { requests: { cpu: "10m", memory: "32Mi" }, limits: { cpu: "100m", memory: "64Mi" } },
     /** The verification Job: busybox sh and wget. */
     verification: { requests: { cpu: "10m", memory: "16Mi" }, limits: { cpu: "100m", memory: "64Mi" } },
 } satisfies Record<string, ContainerResources>;
@@ -50,7 +52,7 @@ export function clusterMemoryRequestBytes(config: StackConfig, cluster: string, 
         total += components.kubeStateMetrics ? memory(fixedResources.kubeStateMetrics) : 0;
         total += components.alertmanager ? memory(fixedResources.alertmanager) + memory(fixedResources.configReloader) : 0;
         total += components.nodeExporter ? nodes * memory(fixedResources.nodeExporter) : 0;
-        total += components.grafana ? memory(fixedResources.regionGrafana) : 0;
+        total += components.grafana ? memory(fixedResources.regionGrafana) + 2 * memory(fixedResources.regionGrafanaSidecar) : 0;
     }
     if (config.globalQuery.cluster === cluster) {
         const { globalQuery } = config;

@@ -43,10 +43,14 @@ export interface ManagedRelease {
     name: string;
 }
 
+/** The clusters that run regions: each gets the operator CRDs once. */
+export function clustersWithRegions(config: StackConfig): string[] {
+    return [...new Set(config.regions.map((region) => region.cluster))];
+}
+
 export function managedReleases(config: StackConfig): ManagedRelease[] {
-    const clustersWithRegions = [...new Set(config.regions.map((region) => region.cluster))];
     return [
-        ...clustersWithRegions.map((cluster) => ({ cluster, ...operatorCrdsRelease })),
+        ...clustersWithRegions(config).map((cluster) => ({ cluster, ...operatorCrdsRelease })),
         ...config.regions.map((region) => ({ cluster: region.cluster, namespace: region.namespace, name: regionReleaseName(region.name) })),
         { cluster: config.globalQuery.cluster, namespace: config.globalQuery.namespace, name: thanosReleaseName },
     ];

@@ -151,6 +151,15 @@ class Sandbox {
         });
     }
 
+    /** Interrupted while Pulumi created this release: it is not in state, only a pending create is. */
+    interruptCreateOf(releaseName: string): void {
+        this.editState((deployment) => {
+            const release = deployment.resources.find((resource) => resource.urn === releaseUrn(releaseName));
+            deployment.resources = deployment.resources.filter((resource) => resource !== release);
+            deployment.pending_operations = [{ resource: release, type: "creating" }];
+        });
+    }
+
     deployed(): string[] {
         return this.world.helm.filter((record) => record.status === "deployed").map((record) => `${record.namespace}/${record.name}`).sort();
     }
@@ -285,11 +294,7 @@ describe("npm run up and destroy, day 1 and day 2", () => {
         sandbox.npmRun("up");
         sandbox.change((world) => (world.helm = world.helm.filter((record) => record.name !== "thanos")));
         sandbox.change((world) => world.helm.push({ cluster: "thanos-dev", namespace: "monitoring", name: "thanos", revision: 1, status: "pending-install", created: minutesAgo(30) }));
-        sandbox.editState((deployment) => {
-            const release = deployment.resources.find((resource) => resource.urn === releaseUrn("thanos"));
-            deployment.resources = deployment.resources.filter((resource) => resource !== release);
-            deployment.pending_operations = [{ resource: release, type: "creating" }];
-        });
+        sandbox.interruptCreateOf("thanos");
         const { code, said } = sandbox.npmRun("up");
         assert.strictEqual(code, 0, said.join("\n"));
         assert.ok(sandbox.world.calls.includes("kubectl --context kind-thanos-dev --namespace monitoring delete secret sh.helm.release.v1.thanos.v1"));
@@ -300,11 +305,7 @@ describe("npm run up and destroy, day 1 and day 2", () => {
     it("interrupted after Helm installed but before Pulumi recorded it: forgets Helm's records, then installs again", () => {
         const sandbox = new Sandbox();
         sandbox.npmRun("up");
-        sandbox.editState((deployment) => {
-            const release = deployment.resources.find((resource) => resource.urn === releaseUrn("thanos"));
-            deployment.resources = deployment.resources.filter((resource) => resource !== release);
-            deployment.pending_operations = [{ resource: release, type: "creating" }];
-        });
+        sandbox.interruptCreateOf("thanos");
         const { code, said } = sandbox.npmRun("up");
         assert.strictEqual(code, 0, said.join("\n"));
         assert.ok(said.some((line) => line.startsWith('Helm release monitoring/thanos in cluster "thanos-dev" was installed, but the run was interrupted before Pulumi recorded it')), said.join("\n"));

@@ -8,8 +8,9 @@ import * as yaml from "js-yaml";
 import { restrictedPostRenderer, thanosChartValues } from "../components/globalQuery";
 import { kubePrometheusStackValues } from "../components/region";
 import { defaults } from "../lib/config";
-import { fixedResources } from "../lib/podResources";
-import { ProgramRun, key, runStack } from "./harness";
+import { clusterMemoryRequestBytes, fixedResources } from "../lib/podResources";
+import { readStackConfig } from "../lib/stackConfig";
+import { ProgramRun, key, projectDirectory, runStack } from "./harness";
 import { restrictedViolations, unsizedContainers } from "./podSecurityStandard";
 
 const namespace = "kubernetes:core/v1:Namespace";
@@ -135,6 +136,13 @@ describe("sizes: every container has CPU and memory requests and a memory limit"
             "grafana sidecars": values.grafana.sidecar.resources,
         };
         assert.deepStrictEqual(Object.entries(containers).filter(([, resources]) => !sized(resources)).map(([name]) => name), []);
+    });
+
+    it("the memory Docker must have counts every container a component adds: Grafana and its two sidecars", () => {
+        const config = readStackConfig(projectDirectory, "dev");
+        const withGrafana = structuredClone(config);
+        withGrafana.regions[0].components.grafana = true;
+        assert.strictEqual(clusterMemoryRequestBytes(withGrafana, "thanos-dev", 3) - clusterMemoryRequestBytes(config, "thanos-dev", 3), (128 + 2 * 32) * 1024 ** 2);
     });
 
     it("Query and Query Frontend", () => {
