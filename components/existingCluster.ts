@@ -2,7 +2,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as fs from "fs";
 import { kubectlArgs } from "../lib/clusterAccess";
-import { ExistingCluster as ExistingClusterConfig, expandHome } from "../lib/config";
+import { ExistingCluster as ExistingClusterConfig, expandHome } from "../lib/schema";
 
 export interface ExistingClusterArgs {
     cluster: ExistingClusterConfig;

@@ -1,6 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { GlobalQuery as GlobalQueryConfig, Labels } from "../lib/config";
+import { GlobalQuery as GlobalQueryConfig, Labels } from "../lib/schema";
 import { ThanosChart } from "../lib/thanosChart";
 import * as path from "path";
 import { releaseTimeoutSeconds, thanosReleaseName } from "../lib/releases";

@@ -2,7 +2,7 @@ import * as command from "@pulumi/command";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { kindContext, kubectlArgs } from "../lib/clusterAccess";
-import { KindCluster as KindClusterConfig } from "../lib/config";
+import { KindCluster as KindClusterConfig } from "../lib/schema";
 
 export interface KindClusterArgs {
     cluster: KindClusterConfig;

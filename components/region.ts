@@ -1,6 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { Labels, Region as RegionConfig } from "../lib/config";
+import { Labels, Region as RegionConfig } from "../lib/schema";
 import { fixedResources } from "../lib/podResources";
 import { regionReleaseName, releaseTimeoutSeconds } from "../lib/releases";
 import { kubePrometheusStackRepository, thanosImageRepository } from "../lib/versions";

@@ -3,7 +3,7 @@
 // query, lib/config.ts). Requests are what the scheduler reserves, so their
 // sum is what Docker must have for a kind cluster; memory limits stop one
 // component from starving the rest of the node.
-import { ContainerResources, StackConfig } from "./config";
+import type { ContainerResources, StackConfig } from "./schema";
 
 export const fixedResources = {
     /** prometheus-operator, watching one namespace: a few dozen objects. */

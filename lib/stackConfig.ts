@@ -4,20 +4,27 @@ import * as pulumi from "@pulumi/pulumi";
 import * as fs from "fs";
 import * as yaml from "js-yaml";
 import * as path from "path";
-import { StackConfig, parseStackConfig } from "./config";
+import { parseStackConfig } from "./config";
+import { isRecord } from "./problems";
+import { StackConfig, encryptedValue } from "./schema";
 
 /** Reads and validates the running stack's config; a bad one ends the program listing its problems. */
 export function loadStackConfig(): StackConfig {
-    const project = pulumi.getProject();
-    const settings = projectSettings(project, pulumi.runtime.allConfig());
-    return parseStackConfig(project, Object.fromEntries(Object.entries(settings).map(([key, value]) => [key, decodeConfigValue(value)])));
+    const config = pulumi.runtime.allConfig();
+    return parseStackConfig(pulumi.getProject(), {
+        values: Object.fromEntries(Object.entries(config).map(([key, value]) => [key, decodeConfigValue(value)])),
+        secretKeys: new Set(Object.keys(config).filter(isConfigSecret)),
+    });
 }
 
-/** This project's settings, keyed without the `<project>:` prefix; other namespaces (such as `pulumi:`) are left out. */
-function projectSettings<T>(project: string, config: Record<string, T>): Record<string, T> {
-    return Object.fromEntries(Object.entries(config)
-        .filter(([key]) => key.startsWith(`${project}:`))
-        .map(([key, value]) => [key.slice(project.length + 1), value]));
+/**
+ * Whether Pulumi marked a top-level key secret: it does when any part of its
+ * value is encrypted (sdk/go/common/resource/config/object.go:50-72, 417). The
+ * SDK has the function but leaves it out of its typings
+ * (sdk/nodejs/runtime/config.ts:69-84, @internal).
+ */
+function isConfigSecret(key: string): boolean {
+    return (pulumi.runtime as unknown as { isConfigSecret(key: string): boolean }).isConfigSecret(key);
 }
 
 /** A secret stack setting, such as the kubeconfig an existing cluster's `kubeconfigSecret` names. */
@@ -25,7 +32,10 @@ export function secretSetting(key: string): pulumi.Output<string> {
     return new pulumi.Config().requireSecret(key);
 }
 
-/** Pulumi hands structured values over as JSON text and everything else as plain strings. */
+/**
+ * Pulumi hands every value over as text: structured ones as JSON, scalars as
+ * they were written (sdk/go/common/resource/config/object.go:404-417).
+ */
 function decodeConfigValue(value: string): unknown {
     if (/^\s*[[{]/.test(value)) {
         try {
@@ -56,8 +66,38 @@ export function readStackFileConfig(projectDirectory: string, stack: string): Re
     return content?.config ?? {};
 }
 
-/** The validated model of a stack, straight from its file: for tools that run without the Pulumi CLI. */
+/**
+ * The validated model of a stack, straight from its file: for tools that run
+ * before Pulumi or without it. Values are given the form Pulumi hands the
+ * program, so both ways in reach the same verdict in the same words: a
+ * top-level scalar becomes text (a key with no value ""), and an encrypted
+ * value, which only Pulumi can decrypt, is checked by the program.
+ */
 export function readStackConfig(projectDirectory: string, stack: string): StackConfig {
-    const project = readProjectName(projectDirectory);
-    return parseStackConfig(project, projectSettings(project, readStackFileConfig(projectDirectory, stack)));
+    const secretKeys = new Set<string>();
+    const values = Object.fromEntries(Object.entries(readStackFileConfig(projectDirectory, stack)).map(([key, value]) => {
+        const { decoded, encrypted } = withoutCiphertext(value);
+        if (encrypted) {
+            secretKeys.add(key);
+        }
+        return [key, typeof decoded === "object" && decoded !== null ? decoded : decoded === null ? "" : String(decoded)];
+    }));
+    return parseStackConfig(readProjectName(projectDirectory), { values, secretKeys });
+}
+
+/** Replaces every `secure:` value with a stand-in: a setting's ciphertext is not its value. */
+function withoutCiphertext(value: unknown): { decoded: unknown; encrypted: boolean } {
+    if (isRecord(value) && Object.keys(value).length === 1 && typeof value.secure === "string") {
+        return { decoded: encryptedValue, encrypted: true };
+    }
+    if (typeof value === "object" && value !== null) {
+        let encrypted = false;
+        const decoded = Object.fromEntries(Object.entries(value).map(([key, inner]) => {
+            const result = withoutCiphertext(inner);
+            encrypted ||= result.encrypted;
+            return [key, result.decoded];
+        }));
+        return { decoded: Array.isArray(value) ? Object.values(decoded) : decoded, encrypted };
+    }
+    return { decoded: value, encrypted: false };
 }

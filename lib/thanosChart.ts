@@ -6,7 +6,7 @@ import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { ChartSource, expandHome } from "./config";
+import { ChartSource, expandHome } from "./schema";
 import { banzaicloudThanosChart } from "./versions";
 
 /** The chart fields of a `helm.v3.Release`. */
@@ -83,13 +83,13 @@ function fetchChartFromGit(repository: string, commit: string, git: GitRunner, c
             git(["-c", "advice.detachedHead=false", "checkout", "--quiet", "FETCH_HEAD", "--", banzaicloudThanosChart.gitDirectory], work);
         } catch (error) {
             throw new ChartSourceError(
-                `Could not fetch the thanos chart with git from ${repository} at commit ${commit}: ${describeGitFailure(error)}. ` +
+                `Could not fetch the thanos chart with git from ${withoutCredentials(repository)} at commit ${commit}: ${withoutCredentials(describeGitFailure(error), repository)}. ` +
                     "It is fetched once into " + cacheRoot + " and reused. Without git or network access, set " +
                     "globalQuery.chart.source to \"local\" (a chart directory or .tgz) or \"repository\" (a Helm or OCI mirror).",
             );
         }
         if (!fs.existsSync(path.join(work, banzaicloudThanosChart.gitDirectory, "Chart.yaml"))) {
-            throw new ChartSourceError(`${repository} at commit ${commit} has no ${banzaicloudThanosChart.gitDirectory}/Chart.yaml.`);
+            throw new ChartSourceError(`${withoutCredentials(repository)} at commit ${commit} has no ${banzaicloudThanosChart.gitDirectory}/Chart.yaml.`);
         }
         fs.rmSync(path.join(work, ".git"), { recursive: true, force: true });
         try {
@@ -104,6 +104,15 @@ function fetchChartFromGit(repository: string, commit: string, git: GitRunner, c
     } finally {
         fs.rmSync(work, { recursive: true, force: true });
     }
+}
+
+/**
+ * A mirror's URL may carry a token (https://user:token@host/…): never print
+ * it, neither in our words nor in git's.
+ */
+export function withoutCredentials(text: string, repository: string = text): string {
+    const credentials = /^[a-z+]+:\/\/([^/@\s]+)@/i.exec(repository)?.[1];
+    return credentials === undefined ? text : text.split(credentials).join("***");
 }
 
 function describeGitFailure(error: unknown): string {

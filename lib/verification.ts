@@ -3,7 +3,7 @@
 // module, in Node). Both run the same queries against the Query Frontend and
 // judge them by the same expectations, which come from the stack config.
 import { kubectlArgs } from "./clusterAccess";
-import { StackConfig } from "./config";
+import { StackConfig } from "./schema";
 
 /**
  * The verification Job's fixed name: every run replaces the one before

@@ -20,7 +20,7 @@
 // So resources leave the state only when their cluster is known to be gone:
 // Docker answers and has no node container of it.
 import { kindContext, kubectlArgs } from "../lib/clusterAccess";
-import { StackConfig } from "../lib/config";
+import { StackConfig } from "../lib/schema";
 import { ManagedRelease, managedReleases, slowestReleaseTimeoutSeconds } from "../lib/releases";
 
 export interface CommandResult {

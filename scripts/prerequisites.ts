@@ -3,7 +3,7 @@
 // room for the stack, and the Linux limits kind documents as a known issue.
 // Every failed check says what to change.
 import * as path from "path";
-import { StackConfig } from "../lib/config";
+import { StackConfig } from "../lib/schema";
 import { clusterMemoryRequestBytes, kindNodeOverheadBytes } from "../lib/podResources";
 import { Run } from "./lifecycle";
 

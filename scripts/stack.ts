@@ -10,7 +10,7 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { StackConfig } from "../lib/config";
+import { StackConfig } from "../lib/schema";
 import { readStackConfig } from "../lib/stackConfig";
 import { verificationLogsCommandFor } from "../lib/verification";
 import { Lifecycle, LifecycleStop, Run, Say, readStackState, reconcileKindClusters, recoverInterruptedReleases } from "./lifecycle";

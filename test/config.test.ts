@@ -2,8 +2,8 @@ import * as assert from "assert";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { defaults, parseStackConfig } from "../lib/config";
-import { StackConfigError } from "../lib/settings";
+import { StackConfigError, parseStackConfig } from "../lib/config";
+import { StackConfig, defaults } from "../lib/schema";
 import { readStackConfig } from "../lib/stackConfig";
 import { banzaicloudThanosChart, defaultKindNodeImage, defaultVersions } from "../lib/versions";
 import { projectDirectory } from "./harness";
@@ -21,9 +21,17 @@ function minimal(edit: (raw: Record<string, any>) => void = () => undefined): Re
     return raw;
 }
 
-function problemsOf(raw: Record<string, unknown>): string[] {
+/** Parses settings written without the project prefix, as in the YAML under `thanos-global-view:`. */
+function parse(raw: Record<string, unknown>, secretKeys: string[] = []): StackConfig {
+    return parseStackConfig(project, {
+        values: Object.fromEntries(Object.entries(raw).map(([key, value]) => [key.includes(":") ? key : `${project}:${key}`, value])),
+        secretKeys: new Set(secretKeys.map((key) => `${project}:${key}`)),
+    });
+}
+
+function problemsOf(raw: Record<string, unknown>, secretKeys: string[] = []): string[] {
     try {
-        parseStackConfig(project, raw);
+        parse(raw, secretKeys);
     } catch (error) {
         assert.ok(error instanceof StackConfigError, `expected a StackConfigError, got ${error}`);
         return [...error.problems];
@@ -60,7 +68,7 @@ describe("stack config", () => {
         it("prod: an existing cluster reached through a named context, versions pinned in the stack", () => {
             const config = readStackConfig(projectDirectory, "prod");
             assert.deepStrictEqual(config.clusters, [
-                { type: "existing", name: "prod", context: "prod-admin", kubeconfigPath: undefined, kubeconfigSecret: undefined },
+                { type: "existing", name: "prod", context: "prod-admin" },
             ]);
             assert.deepStrictEqual(config.regions.map((r) => r.name), ["eu-west", "us-east"]);
             assert.deepStrictEqual(config.regions[0].resources.prometheus, { requests: { cpu: "1", memory: "4Gi" }, limits: { cpu: "2", memory: "8Gi" } });
@@ -73,7 +81,7 @@ describe("stack config", () => {
 
     describe("defaults", () => {
         it("fills every optional setting with the documented default", () => {
-            const config = parseStackConfig(project, minimal((raw) => delete raw.regions[0].replicas));
+            const config = parse(minimal((raw) => delete raw.regions[0].replicas));
             const [region] = config.regions;
             assert.strictEqual(region.replicas, 2);
             assert.strictEqual(region.namespace, "europe");
@@ -87,7 +95,7 @@ describe("stack config", () => {
         });
 
         it("accepts numbers and booleans as Pulumi stores them from the command line: as strings", () => {
-            const config = parseStackConfig(project, minimal((raw) => {
+            const config = parse(minimal((raw) => {
                 raw.regions[0].replicas = "2";
                 raw.regions[0].components = { grafana: "true" };
             }));
@@ -99,7 +107,7 @@ describe("stack config", () => {
     describe("bad input: each problem names the setting, the bad value and what is valid", () => {
         it("an unknown top-level key (a typo)", () => {
             assertOneProblem(minimal((raw) => (raw.region = [])),
-                "thanos-global-view:region: unknown setting; valid settings: clusters, regions, globalQuery, labels, versions, verification");
+                "thanos-global-view:region: unknown setting (did you mean \"regions\"?); valid settings: clusters, regions, globalQuery, labels, versions, verification");
         });
 
         it("an unknown nested key, with the closest valid one", () => {
@@ -172,7 +180,7 @@ describe("stack config", () => {
 
         it("accepts a node image with a registry port and a digest", () => {
             const image = "registry.local:5000/kindest/node:v1.30.0@sha256:" + "a".repeat(64);
-            assert.strictEqual(parseStackConfig(project, minimal((raw) => (raw.clusters[0].nodeImage = image))).clusters[0].type, "kind");
+            assert.strictEqual(parse(minimal((raw) => (raw.clusters[0].nodeImage = image))).clusters[0].type, "kind");
         });
 
         it("a kubePrometheusStack version that is not a chart version", () => {
@@ -215,7 +223,7 @@ describe("stack config", () => {
             assertOneProblem(minimal((raw) => (raw.regions[0].replicas = 3)),
                 'thanos-global-view:regions[0].replicas: got 3; hard anti-affinity puts each replica on its own node and kind cluster "lab" schedules on 2: use at most 2 replicas, more workerNodes, or antiAffinity "soft"');
             // Soft anti-affinity only prefers spreading.
-            assert.strictEqual(parseStackConfig(project, minimal((raw) => Object.assign(raw.regions[0], { replicas: 3, antiAffinity: "soft" }))).regions[0].replicas, 3);
+            assert.strictEqual(parse(minimal((raw) => Object.assign(raw.regions[0], { replicas: 3, antiAffinity: "soft" }))).regions[0].replicas, 3);
         });
 
         it("a verification timeout that is not a time", () => {
@@ -223,13 +231,13 @@ describe("stack config", () => {
                 'thanos-global-view:verification.timeout: got "10 minutes"; expected a time in seconds or minutes such as 600s or 10m');
             assertOneProblem(minimal((raw) => (raw.verification = { timeout: "0s" })),
                 'thanos-global-view:verification.timeout: got "0s"; must be longer than 0');
-            assert.deepStrictEqual(parseStackConfig(project, minimal((raw) => (raw.verification = { enabled: false, timeout: "90s" }))).verification,
+            assert.deepStrictEqual(parse(minimal((raw) => (raw.verification = { enabled: false, timeout: "90s" }))).verification,
                 { enabled: false, timeoutSeconds: 90 });
         });
 
         it("the same label for replica and region", () => {
-            assertOneProblem(minimal((raw) => (raw.labels = { replica: "cluster" })),
-                'thanos-global-view:labels.region: got "cluster"; must differ from labels.replica: deduplication drops the replica label, the region label must survive it');
+            assertOneProblem(minimal((raw) => (raw.labels = { region: "replica" })),
+                'thanos-global-view:labels.region: got "replica"; must differ from labels.replica: deduplication drops the replica label, the region label must survive it');
         });
 
         it("a label name Prometheus would reject", () => {
@@ -243,11 +251,11 @@ describe("stack config", () => {
             assert.deepStrictEqual(problemsOf(minimal((raw) => {
                 raw.regions[0].retention = "10 days";
                 raw.regions[0].resources = { prometheus: { limits: { memory: "2GB" } } };
-                raw.globalQuery.frontend = { cacheMaxSize: "128Mi" };
+                raw.globalQuery.frontend = { cacheMaxSize: "128 megabytes" };
             })), [
-                'thanos-global-view:regions[0].retention: got "10 days"; expected a Prometheus duration such as 90s, 24h or 15d',
-                'thanos-global-view:regions[0].resources.prometheus.limits.memory: got "2GB"; expected a Kubernetes quantity such as 250m, 1, 512Mi or 2Gi',
-                'thanos-global-view:globalQuery.frontend.cacheMaxSize: got "128Mi"; expected a size in KB, MB or GB such as 128MB',
+                'thanos-global-view:regions[0].retention: got "10 days"; expected a Prometheus duration such as 15d or 36h (units y, w, d, h, m, s, ms, largest first)',
+                'thanos-global-view:regions[0].resources.prometheus.limits.memory: got "2GB"; expected a memory size such as 64Mi, 512Mi or 2Gi, at least 16Mi',
+                'thanos-global-view:globalQuery.frontend.cacheMaxSize: got "128 megabytes"; expected a size such as 128MB or 256MiB, above 0',
             ]);
         });
 
@@ -270,7 +278,7 @@ describe("stack config", () => {
             assertOneProblem(minimal((raw) => (raw.clusters[0] = { name: "lab", type: "existing", kubeconfigSecret: "labKubeconfig" })),
                 "thanos-global-view:labKubeconfig: missing; a cluster's kubeconfigSecret names it: set it with `pulumi config set --secret`");
             // Once set, the named setting is not an unknown key.
-            const config = parseStackConfig(project, minimal((raw) => {
+            const config = parse(minimal((raw) => {
                 raw.clusters[0] = { name: "lab", type: "existing", kubeconfigSecret: "labKubeconfig" };
                 raw.labKubeconfig = "apiVersion: v1";
             }));
@@ -284,7 +292,7 @@ describe("stack config", () => {
                 raw.versions = { thanos: "v0.30.0" };
                 raw.extra = true;
             });
-            assert.throws(() => parseStackConfig(project, raw), (error: Error) => {
+            assert.throws(() => parse(raw), (error: Error) => {
                 assert.strictEqual(error.message, [
                     "Invalid stack configuration (4 problems):",
                     '  - thanos-global-view:regions[0].name: got "EU"; expected a DNS-1123 label: lower-case letters, digits and \'-\', starting and ending with a letter or digit, at most 63 characters',
@@ -297,9 +305,148 @@ describe("stack config", () => {
         });
     });
 
+    describe("mistakes that used to get through (issue 9)", () => {
+        it("a typo in the project prefix, or a provider namespace nothing reads", () => {
+            assert.deepStrictEqual(problemsOf(minimal((raw) => {
+                raw["thanos-global-veiw:versions"] = { thanos: "v0.37.0" };
+                raw["kubernetes:context"] = "prod";
+                raw["aws:region"] = "eu-west-1";
+                raw["pulumi:disable-default-providers"] = ["kubernetes"];
+            })), [
+                'thanos-global-veiw:versions: unknown namespace "thanos-global-veiw" (did you mean thanos-global-view:versions?); this program reads thanos-global-view:… settings only, so this one would be ignored',
+                "kubernetes:context: never read: default providers are disabled and every Kubernetes provider is built from clusters (kubeconfigPath, kubeconfigSecret, context)",
+                "aws:region: never read: this program reads thanos-global-view:… and pulumi:… settings only",
+            ]);
+        });
+
+        it("a limit below its request, blaming the one the user wrote", () => {
+            assertOneProblem(minimal((raw) => (raw.regions[0].resources = { prometheus: { requests: { memory: "4Gi" } } })),
+                'thanos-global-view:regions[0].resources.prometheus.requests.memory: got "4Gi"; above limits.memory (2Gi, the default): Kubernetes refuses a container whose limit is below its request; raise limits.memory too');
+            assertOneProblem(minimal((raw) => (raw.globalQuery.resources = { query: { requests: { cpu: 2 }, limits: { cpu: "1500m" } } })),
+                'thanos-global-view:globalQuery.resources.query.limits.cpu: got "1500m"; below requests.cpu (2): Kubernetes refuses a container whose limit is below its request');
+            assertOneProblem(minimal((raw) => (raw.regions[0].resources = { sidecar: { limits: { memory: "32Mi" } } })),
+                'thanos-global-view:regions[0].resources.sidecar.limits.memory: got "32Mi"; below requests.memory (64Mi, the default): Kubernetes refuses a container whose limit is below its request');
+        });
+
+        it("memory in CPU units or too small to run, CPU in memory units", () => {
+            assert.deepStrictEqual(problemsOf(minimal((raw) => (raw.regions[0].resources = {
+                prometheus: { requests: { memory: "256m" }, limits: { memory: 4096 } },
+                sidecar: { requests: { cpu: "512Mi" }, limits: { cpu: "0.0001" } },
+            }))), [
+                'thanos-global-view:regions[0].resources.prometheus.requests.memory: got "256m"; expected a memory size such as 64Mi, 512Mi or 2Gi, at least 16Mi: m means thousandths (a CPU unit), so 256m of memory is 0.256 bytes; write Mi for mebibytes',
+                "thanos-global-view:regions[0].resources.prometheus.limits.memory: got 4096; expected a memory size such as 64Mi, 512Mi or 2Gi, at least 16Mi: 4096 bytes is too little for any container",
+                'thanos-global-view:regions[0].resources.sidecar.requests.cpu: got "512Mi"; expected CPU cores such as 2, 0.5 or 250m: Mi is a memory unit',
+                'thanos-global-view:regions[0].resources.sidecar.limits.cpu: got "0.0001"; expected CPU cores such as 2, 0.5 or 250m: Kubernetes counts CPU in steps of 1m, the least a container can get',
+            ]);
+        });
+
+        it("CPU as a YAML number, memory in bytes: what Kubernetes takes, we take", () => {
+            const config = parse(minimal((raw) => (raw.regions[0].resources = {
+                prometheus: { requests: { cpu: 0.5, memory: 1073741824 }, limits: { cpu: 2, memory: "1.5Gi" } },
+            })));
+            assert.deepStrictEqual(config.regions[0].resources.prometheus, { requests: { cpu: "0.5", memory: "1073741824" }, limits: { cpu: "2", memory: "1.5Gi" } });
+        });
+
+        it("durations Thanos or the Prometheus CRD would refuse at start", () => {
+            assert.deepStrictEqual(problemsOf(minimal((raw) => {
+                raw.regions[0].retention = "0";
+                raw.regions.push({ name: "asia", cluster: "lab", replicas: 1, retention: "12h1d" });
+                raw.globalQuery.frontend = { splitInterval: "0s", slowQueryThreshold: "1d" };
+            })), [
+                'thanos-global-view:regions[0].retention: got "0"; must be longer than 0: Prometheus would keep its default instead',
+                'thanos-global-view:regions[1].retention: got "12h1d"; expected a Prometheus duration such as 15d or 36h (units y, w, d, h, m, s, ms, largest first)',
+                'thanos-global-view:globalQuery.frontend.splitInterval: got "0s"; must be at least 1s: the results cache needs split queries (Thanos refuses 0 at start) and Thanos divides by the interval',
+                'thanos-global-view:globalQuery.frontend.slowQueryThreshold: got "1d"; expected a duration in h, m and s such as 24h, 90m or 1h30m (Thanos v0.37 reads no d or w)',
+            ]);
+            assertOneProblem(minimal((raw) => (raw.globalQuery.frontend = { splitInterval: "1d" })),
+                'thanos-global-view:globalQuery.frontend.splitInterval: got "1d"; expected a duration in h, m and s such as 24h, 90m or 1h30m (Thanos v0.37 reads no d or w)');
+            // 0 turns the slow-query log off, a negative value logs every query: Thanos takes both.
+            for (const threshold of ["0", "-1s", "1m30s", "2.5s"]) {
+                assert.strictEqual(parse(minimal((raw) => (raw.globalQuery.frontend = { slowQueryThreshold: threshold }))).globalQuery.frontend.slowQueryThreshold, threshold);
+            }
+        });
+
+        it("a malformed git repository or commit names that setting", () => {
+            assert.deepStrictEqual(problemsOf(minimal((raw) => (raw.globalQuery.chart = { source: "git", gitRepository: "github.com/banzaicloud/banzai-charts", gitCommit: "51352F61C4DABFA9001E823181B6EB42E9E7803" }))), [
+                'thanos-global-view:globalQuery.chart.gitRepository: got "github.com/banzaicloud/banzai-charts"; expected a git repository URL (https://, ssh://, git://, file:// or user@host:path)',
+                'thanos-global-view:globalQuery.chart.gitCommit: got "51352F61C4DABFA9001E823181B6EB42E9E7803"; expected a full 40-character commit hash',
+            ]);
+            assertOneProblem(minimal((raw) => (raw.globalQuery.chart = { source: "git", gitRepository: "https://git hub.com/banzai-charts.git" })),
+                'thanos-global-view:globalQuery.chart.gitRepository: got "https://git hub.com/banzai-charts.git"; expected a git repository URL (https://, ssh://, git://, file:// or user@host:path)');
+            for (const repository of ["git@github.com:banzaicloud/banzai-charts.git", "ssh://git@git.internal:2222/charts.git", "file:///srv/mirrors/banzai-charts.git"]) {
+                const { chart } = parse(minimal((raw) => (raw.globalQuery.chart = { source: "git", gitRepository: repository }))).globalQuery;
+                assert.deepStrictEqual(chart, { source: "git", gitRepository: repository, gitCommit: banzaicloudThanosChart.gitCommit });
+            }
+        });
+
+        it("a results cache larger than half the frontend's memory limit", () => {
+            assertOneProblem(minimal((raw) => (raw.globalQuery.frontend = { cacheMaxSize: "300MB" })),
+                "thanos-global-view:globalQuery.frontend.cacheMaxSize: got \"300MB\"; more than half of the frontend's memory limit (512Mi, the default): use at most 256MiB, or raise resources.frontend.limits.memory; the rest holds the results being merged");
+            assertOneProblem(minimal((raw) => (raw.globalQuery.resources = { frontend: { requests: { memory: "128Mi" }, limits: { memory: "200Mi" } } })),
+                'thanos-global-view:globalQuery.resources.frontend.limits.memory: got "200Mi"; leaves less than twice the results cache (128MB, the default): use at least 245Mi, or lower frontend.cacheMaxSize');
+            assert.strictEqual(parse(minimal((raw) => (raw.globalQuery = { cluster: "lab", frontend: { cacheMaxSize: "512MiB" }, resources: { frontend: { limits: { memory: "1Gi" } } } }))).globalQuery.frontend.cacheMaxSize, "512MiB");
+        });
+
+        it("a kind cluster whose node names would be too long for a hostname", () => {
+            const name = "a".repeat(50);
+            assertOneProblem(minimal((raw) => {
+                raw.clusters[0].name = name;
+                raw.regions[0].cluster = name;
+                raw.globalQuery.cluster = name;
+            }), `thanos-global-view:clusters[0].name: got "${name}"; kind names its nodes after the cluster and "${name}-control-plane" has 64 characters, more than a hostname may (63): use at most 49 characters`);
+        });
+
+        it("one mistake, one message: no blame on what depends on it", () => {
+            assertOneProblem(minimal((raw) => delete raw.globalQuery.cluster),
+                "thanos-global-view:globalQuery.cluster: missing; expected the name of a cluster under clusters");
+            assertOneProblem(minimal((raw) => (raw.globalQuery.cluster = "elsewhere")),
+                'thanos-global-view:globalQuery.cluster: got "elsewhere"; expected one of the clusters: lab');
+            assertOneProblem(minimal((raw) => raw.regions.push({ name: "europe", cluster: "lab" })),
+                'thanos-global-view:regions[1].name: got "europe"; already used by regions[0]: each name must be unique');
+            assertOneProblem(minimal((raw) => (raw.labels = { replica: "cluster" })),
+                'thanos-global-view:labels.replica: got "cluster"; must differ from labels.region: deduplication drops the replica label, the region label must survive it');
+        });
+    });
+
+    describe("judgement calls", () => {
+        it("an even number of kind control planes is refused: etcd gains nothing from the second", () => {
+            assertOneProblem(minimal((raw) => (raw.clusters[0].controlPlaneNodes = 2)),
+                "thanos-global-view:clusters[0].controlPlaneNodes: got 2; an even number of control planes tolerates no more failures than 1 and loses etcd's majority more often: use 1 or 3");
+            assert.strictEqual(parse(minimal((raw) => (raw.clusters[0].controlPlaneNodes = 3))).clusters[0].type, "kind");
+        });
+
+        it("a setting present but empty is refused, never silently defaulted", () => {
+            assert.deepStrictEqual(problemsOf(minimal((raw) => {
+                raw.regions[0].replicas = null;
+                raw.regions[0].name = "";
+                raw.verification = "";
+            })), [
+                'thanos-global-view:regions[0].name: is empty: give it a value, or delete the line to use its default (README.md, "Configuration reference")',
+                'thanos-global-view:regions[0].replicas: is empty: give it a value, or delete the line to use its default (README.md, "Configuration reference")',
+                'thanos-global-view:verification: is empty: give it a value, or delete the line to use its default (README.md, "Configuration reference")',
+            ]);
+        });
+
+        it("a kube-prometheus-stack version whose values were not checked is refused", () => {
+            assertOneProblem(minimal((raw) => (raw.versions = { kubePrometheusStack: "88.6.0" })),
+                'thanos-global-view:versions.kubePrometheusStack: got "88.6.0"; the values and the matching prometheus-operator-crds chart are checked for kube-prometheus-stack 88.5.3 only; use one of those');
+        });
+    });
+
+    describe("secrets", () => {
+        const kubeconfig = "apiVersion: v1\nclusters:\n- cluster:\n    certificate-authority-data: LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0t\n";
+
+        it("a secret value is never shown, not even in part", () => {
+            const problems = problemsOf(minimal((raw) => (raw.clusters[0] = { name: "lab", type: "existing", kubeconfigPath: kubeconfig })), ["clusters"]);
+            assert.deepStrictEqual(problems, [
+                "thanos-global-view:clusters[0].kubeconfigPath: got a secret value; no file at (secret); expected a path to a kubeconfig file",
+            ]);
+        });
+    });
+
     describe("thanos chart source", () => {
         it("a repository, https or oci, with the pinned chart version by default", () => {
-            const chart = (value: unknown) => parseStackConfig(project, minimal((raw) => (raw.globalQuery.chart = value))).globalQuery.chart;
+            const chart = (value: unknown) => parse(minimal((raw) => (raw.globalQuery.chart = value))).globalQuery.chart;
             assert.deepStrictEqual(chart({ source: "repository", url: "oci://registry.example.com/charts" }),
                 { source: "repository", url: "oci://registry.example.com/charts", version: "0.4.9" });
             assert.deepStrictEqual(chart({ source: "repository", url: "https://charts.example.com", version: "0.4.9" }),
@@ -312,7 +459,7 @@ describe("stack config", () => {
             fs.writeFileSync(path.join(directory, "thanos-0.4.9.tgz"), "");
             for (const chartPath of [directory, path.join(directory, "thanos-0.4.9.tgz")]) {
                 assert.deepStrictEqual(
-                    parseStackConfig(project, minimal((raw) => (raw.globalQuery.chart = { source: "local", path: chartPath }))).globalQuery.chart,
+                    parse(minimal((raw) => (raw.globalQuery.chart = { source: "local", path: chartPath }))).globalQuery.chart,
                     { source: "local", path: chartPath },
                 );
             }

@@ -1,6 +1,6 @@
 import * as assert from "assert";
 import { frontendServiceName, queryEndpointArgs, thanosChartValues } from "../components/globalQuery";
-import { defaults } from "../lib/config";
+import { defaults } from "../lib/schema";
 import { cachedChartDirectory } from "./setup";
 import { ProgramRun, key, runStack, withAsia } from "./harness";
 
@@ -129,7 +129,7 @@ describe("GlobalQuery follows the stack config", () => {
     });
 
     it("frontend settings reach the chart", async () => {
-        const run = await runStack("dev", (config) => (config[key("globalQuery")].frontend = { splitInterval: "12h", maxRetries: 2, cacheMaxSize: "512MB", slowQueryThreshold: "30s" }));
+        const run = await runStack("dev", (config) => (Object.assign(config[key("globalQuery")], { frontend: { splitInterval: "12h", maxRetries: 2, cacheMaxSize: "512MB", slowQueryThreshold: "30s" }, resources: { frontend: { limits: { memory: "1Gi" } } } })));
         const frontend = run.one(release, "global").inputs.values.queryFrontend;
         assert.deepStrictEqual(frontend.queryRange, { splitInterval: "12h", maxRetriesPerRequest: 2, cache: { inMemory: true, maxSize: "512MB" } });
         assert.strictEqual(frontend.logQueriesLongerThan, "30s");

@@ -7,7 +7,7 @@ import * as fs from "fs";
 import * as yaml from "js-yaml";
 import { restrictedPostRenderer, thanosChartValues } from "../components/globalQuery";
 import { kubePrometheusStackValues } from "../components/region";
-import { defaults } from "../lib/config";
+import { defaults } from "../lib/schema";
 import { clusterMemoryRequestBytes, fixedResources } from "../lib/podResources";
 import { readStackConfig } from "../lib/stackConfig";
 import { ProgramRun, key, projectDirectory, runStack } from "./harness";

@@ -4,7 +4,7 @@ import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { ChartSource } from "../lib/config";
+import { ChartSource } from "../lib/schema";
 import { ChartSourceError, GitRunner, resolveThanosChart } from "../lib/thanosChart";
 
 const commit = "51352f61c4dabfa9001e823181b6eb42e9e7803b";
@@ -103,6 +103,16 @@ describe("thanos chart source", () => {
         expectChartSourceError(() => resolveThanosChart(gitSource(), { git: failingGit({ status: 128, stderr }), cacheRoot }),
             /at commit 51352f6\w+: fatal: unable to access .*Could not resolve host: github\.com\. It is fetched once into /);
         assert.deepStrictEqual(fs.readdirSync(cacheRoot), []);
+    });
+
+    it("a mirror URL with a token: the token is never printed, not even in git's words", () => {
+        const cacheRoot = temporary("chart-cache-");
+        const repository = "https://ci:glpat-s3cr3t@git.internal/mirrors/banzai-charts.git";
+        const stderr = Buffer.from(`fatal: unable to access '${repository}/': Could not resolve host: git.internal\n`);
+        expectChartSourceError(() => resolveThanosChart({ source: "git", gitRepository: repository, gitCommit: commit }, { git: failingGit({ status: 128, stderr }), cacheRoot }),
+            /^Could not fetch the thanos chart with git from https:\/\/\*\*\*@git\.internal\/mirrors\/banzai-charts\.git at commit \w+: fatal: unable to access 'https:\/\/\*\*\*@git\.internal\/mirrors\/banzai-charts\.git\/': Could not resolve host/);
+        expectChartSourceError(() => resolveThanosChart({ source: "git", gitRepository: repository, gitCommit: commit }, { git: () => undefined, cacheRoot }),
+            /^https:\/\/\*\*\*@git\.internal\/mirrors\/banzai-charts\.git at commit \w+ has no thanos\/Chart\.yaml\.$/);
     });
 
     it("a commit without the chart directory", () => {

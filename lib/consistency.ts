@@ -1,0 +1,148 @@
+// The rules that relate one setting to another: references resolve, names are
+// unique, nothing collides in a cluster, a container's limits are not below its
+// requests. Each is judged only on entries that passed on their own, and
+// blames the setting the user wrote, so that one mistake gives one message.
+import { Problem, SettingPath, isRecord, valueAt } from "./problems";
+import { parseQuantity } from "./podResources";
+import { ContainerResources, GlobalQuery, KindCluster, Labels, Region, StackConfig, byteSizeBytes } from "./schema";
+
+export interface ValidParts {
+    clusters: Map<number, StackConfig["clusters"][number]>;
+    regions: Map<number, Region>;
+    globalQuery?: GlobalQuery;
+    labels?: Labels;
+}
+
+export function consistencyProblems(raw: Record<string, unknown>, parts: ValidParts): Problem[] {
+    const problems: Problem[] = [];
+    const wasSet = (path: SettingPath) => valueAt(raw, path) !== undefined;
+    const rawEntries = (key: string) => (Array.isArray(raw[key]) ? raw[key] as unknown[] : []);
+    const rawName = (entry: unknown) => (isRecord(entry) && typeof entry.name === "string" ? entry.name : undefined);
+
+    // Names of clusters that failed their own checks still count as declared,
+    // so that a broken entry is reported once, not once per reference.
+    const clusterNames = rawEntries("clusters").map(rawName);
+    const declared = clusterNames.filter((name): name is string => name !== undefined);
+    const regionNames = rawEntries("regions").map(rawName);
+    problems.push(...duplicates("clusters", clusterNames), ...duplicates("regions", regionNames));
+    const duplicateRegion = (index: number) => regionNames.indexOf(regionNames[index]) !== index;
+
+    const { globalQuery } = parts;
+    const globalCluster = globalQuery !== undefined && declared.includes(globalQuery.cluster) ? globalQuery.cluster : undefined;
+    if (globalQuery !== undefined && globalCluster === undefined) {
+        problems.push({ path: ["globalQuery", "cluster"], message: `expected one of the clusters: ${declared.join(", ") || "(none declared)"}` });
+    }
+    for (const [index, region] of parts.regions) {
+        if (!declared.includes(region.cluster)) {
+            problems.push({ path: ["regions", index, "cluster"], message: `expected one of the clusters: ${declared.join(", ") || "(none declared)"}` });
+        } else if (globalCluster !== undefined && region.cluster !== globalCluster) {
+            // The global query finds sidecars through in-cluster DNS.
+            problems.push({ path: ["regions", index, "cluster"], message: `must be "${globalCluster}", the cluster of the global query: it reaches the sidecars through in-cluster DNS` });
+        }
+    }
+    if (globalCluster !== undefined) {
+        clusterNames.forEach((name, index) => {
+            const runsSomething = name === globalCluster
+                || rawEntries("regions").some((region) => isRecord(region) && region.cluster === name);
+            if (name !== undefined && !runsSomething && clusterNames.indexOf(name) === index) {
+                problems.push({ path: ["clusters", index], message: `cluster "${name}" is declared but no region and not the global query run in it`, showValue: false });
+            }
+        });
+    }
+
+    const seenNamespaces = new Map<string, Region>();
+    for (const [index, region] of parts.regions) {
+        const namespacePath = ["regions", index, "namespace"];
+        // A namespace taken from a duplicate name is that name's problem, already reported.
+        const blameable = wasSet(namespacePath) || !duplicateRegion(index);
+        const first = seenNamespaces.get(region.namespace);
+        if (first !== undefined && blameable) {
+            problems.push({ path: namespacePath, message: `already used by region "${first.name}": each region needs a namespace of its own`, showValue: wasSet(namespacePath) });
+        }
+        seenNamespaces.set(region.namespace, first ?? region);
+        if (globalQuery !== undefined && region.namespace === globalQuery.namespace) {
+            problems.push({ path: wasSet(namespacePath) ? namespacePath : ["regions", index, "name"], message: "already used by globalQuery.namespace: the global query needs a namespace of its own" });
+        }
+    }
+
+    const exporters = new Map<string, Region>();
+    for (const [index, region] of parts.regions) {
+        // Node-exporter binds host port 9100 on every node: one per cluster.
+        const exporter = exporters.get(region.cluster);
+        if (region.components.nodeExporter && exporter !== undefined) {
+            problems.push({ path: ["regions", index, "components", "nodeExporter"],
+                message: `node-exporter already comes from region "${exporter.name}" (it binds host port 9100 on every node): enable it for one region per cluster` });
+        } else if (region.components.nodeExporter) {
+            exporters.set(region.cluster, region);
+        }
+        const cluster = [...parts.clusters.values()].find((candidate): candidate is KindCluster => candidate.name === region.cluster && candidate.type === "kind");
+        if (cluster !== undefined && region.antiAffinity === "hard") {
+            // kind lets pods onto its control plane only when there are no workers.
+            const schedulableNodes = cluster.workerNodes > 0 ? cluster.workerNodes : cluster.controlPlaneNodes;
+            if (region.replicas > schedulableNodes) {
+                problems.push({ path: ["regions", index, "replicas"], message:
+                    `hard anti-affinity puts each replica on its own node and kind cluster "${cluster.name}" schedules on ${schedulableNodes}: use at most ${schedulableNodes} replicas, more workerNodes, or antiAffinity "soft"` });
+            }
+        }
+        for (const container of ["prometheus", "sidecar"] as const) {
+            problems.push(...limitsBelowRequests(["regions", index, "resources", container], region.resources[container], wasSet));
+        }
+    }
+
+    if (parts.labels !== undefined && parts.labels.replica === parts.labels.region) {
+        const [blamed, other] = wasSet(["labels", "region"]) ? ["region", "replica"] : ["replica", "region"];
+        problems.push({ path: ["labels", blamed], message: `must differ from labels.${other}: deduplication drops the replica label, the region label must survive it` });
+    }
+
+    if (globalQuery !== undefined) {
+        for (const container of ["query", "frontend"] as const) {
+            problems.push(...limitsBelowRequests(["globalQuery", "resources", container], globalQuery.resources[container], wasSet));
+        }
+        problems.push(...cacheAboveMemory(globalQuery, wasSet));
+    }
+    return problems;
+}
+
+/** Kubernetes refuses a container whose limit is below its request, and the release then waits out its timeout. */
+function limitsBelowRequests(at: SettingPath, resources: ContainerResources, wasSet: (path: SettingPath) => boolean): Problem[] {
+    return (["cpu", "memory"] as const).flatMap((resource) => {
+        const request = resources.requests[resource];
+        const limit = resources.limits[resource];
+        if (parseQuantity(request) <= parseQuantity(limit)) {
+            return [];
+        }
+        const limitPath = [...at, "limits", resource];
+        const requestPath = [...at, "requests", resource];
+        // Blame the one the user wrote; if both, the limit.
+        return wasSet(limitPath) || !wasSet(requestPath)
+            ? [{ path: limitPath, message: `below requests.${resource} (${request}${wasSet(requestPath) ? "" : ", the default"}): Kubernetes refuses a container whose limit is below its request` }]
+            : [{ path: requestPath, message: `above limits.${resource} (${limit}, the default): Kubernetes refuses a container whose limit is below its request; raise limits.${resource} too` }];
+    });
+}
+
+/**
+ * The cache lives in the frontend's memory next to the query results it is
+ * merging: past half the limit, a busy frontend is killed for memory.
+ */
+function cacheAboveMemory(globalQuery: GlobalQuery, wasSet: (path: SettingPath) => boolean): Problem[] {
+    const cachePath = ["globalQuery", "frontend", "cacheMaxSize"];
+    const limitPath = ["globalQuery", "resources", "frontend", "limits", "memory"];
+    const cache = byteSizeBytes(globalQuery.frontend.cacheMaxSize)!;
+    const limit = globalQuery.resources.frontend.limits.memory;
+    if (cache <= parseQuantity(limit) / 2) {
+        return [];
+    }
+    const room = `${Math.floor(parseQuantity(limit) / 2 / 1024 ** 2)}MiB`;
+    return wasSet(cachePath) || !wasSet(limitPath)
+        ? [{ path: cachePath, message: `more than half of the frontend's memory limit (${limit}${wasSet(limitPath) ? "" : ", the default"}): use at most ${room}, or raise resources.frontend.limits.memory; the rest holds the results being merged` }]
+        : [{ path: limitPath, message: `leaves less than twice the results cache (${globalQuery.frontend.cacheMaxSize}, the default): use at least ${Math.ceil(cache * 2 / 1024 ** 2)}Mi, or lower frontend.cacheMaxSize` }];
+}
+
+function duplicates(list: string, names: (string | undefined)[]): Problem[] {
+    return names.flatMap((name, index) => {
+        const first = names.indexOf(name);
+        return name !== undefined && first !== index
+            ? [{ path: [list, index, "name"], message: `already used by ${list}[${first}]: each name must be unique` }]
+            : [];
+    });
+}

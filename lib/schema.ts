@@ -1,0 +1,524 @@
+// The stack config, declared once: the typed model, every default, every rule
+// a value must pass, and the words that explain it. The checks (lib/config.ts),
+// the editor's JSON Schema (schema/stack.schema.json) and the README's
+// configuration reference are all derived from what is declared here.
+//
+// A rule belongs here when the component a value ends up in would refuse it
+// at start: Kubernetes, the Prometheus CRD, kind, Thanos. The sources each
+// rule was read from are cited beside it.
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { z } from "zod";
+import { parseQuantity } from "./podResources";
+import {
+    banzaicloudThanosChart,
+    compareVersions,
+    defaultKindNodeImage,
+    defaultVersions,
+    oldestKubernetes,
+    operatorCrdsChartFor,
+    parseVersion,
+    supportedThanos,
+} from "./versions";
+
+/**
+ * What stands in for an encrypted (`secure:`) value when the stack file is
+ * read without Pulumi: only Pulumi can decrypt it, so the program checks it.
+ */
+export const encryptedValue = "[encrypted]";
+
+/** Every leaf explains itself: `valid` is both its error message and its documentation. */
+interface Leaf {
+    description: string;
+    valid: string;
+}
+
+const described = <T extends z.ZodType>(schema: T, { description, valid }: Leaf, defaultValue?: unknown): T =>
+    schema.meta({ description: `${description}. Valid: ${valid.replace(/^expected /, "")}`, ...(defaultValue === undefined ? {} : { default: defaultValue }) });
+
+/**
+ * A string setting. `check` refuses what the pattern lets through, in its own
+ * words. Only `secretable` settings may be encrypted: a kubeconfig path, a
+ * context or a URL may carry a credential; a name or a number never does.
+ */
+function text(leaf: Leaf, rule: { pattern?: RegExp; check?: (value: string) => string | undefined; secretable?: boolean } = {}) {
+    return described(z.string({ error: leaf.valid }).superRefine((value, ctx) => {
+        if (value === encryptedValue && rule.secretable) {
+            return;
+        }
+        if (rule.pattern !== undefined && !rule.pattern.test(value)) {
+            ctx.addIssue({ code: "custom", message: leaf.valid });
+            return;
+        }
+        const complaint = rule.check?.(value);
+        if (complaint !== undefined) {
+            ctx.addIssue({ code: "custom", message: complaint });
+        }
+    }), leaf);
+}
+
+/** A whole number; Pulumi stores numbers given to `pulumi config set` as text, so "3" counts too. */
+function wholeNumber(leaf: Omit<Leaf, "valid">, min: number, check?: (value: number) => string | undefined) {
+    const valid = `expected a whole number ≥ ${min}`;
+    return described(
+        z.union([z.number(), z.string().regex(/^-?\d+$/).transform(Number)], { error: valid })
+            .pipe(z.number().int({ error: valid }).min(min, { error: valid }).superRefine((value, ctx) => {
+                const complaint = check?.(value);
+                if (complaint !== undefined) {
+                    ctx.addIssue({ code: "custom", message: complaint });
+                }
+            })),
+        { ...leaf, valid },
+    );
+}
+
+function flag(leaf: Omit<Leaf, "valid">) {
+    const valid = "expected true or false";
+    return described(
+        z.union([z.boolean(), z.enum(["true", "false"]).transform((value) => value === "true")], { error: valid }),
+        { ...leaf, valid },
+    );
+}
+
+function choice<T extends readonly [string, ...string[]]>(leaf: Omit<Leaf, "valid">, choices: T) {
+    return described(z.enum(choices, { error: `expected one of ${choices.join(", ")}` }), { ...leaf, valid: choices.join(" or ") });
+}
+
+/** A settings object: unknown keys are refused, and the error lists the known ones so a typo gets a "did you mean". */
+function settings<T extends z.core.$ZodLooseShape>(shape: T, description: string) {
+    return z.strictObject(shape, {
+        error: (issue) => (issue.code === "unrecognized_keys"
+            ? knownKeysMessage(Object.keys(shape))
+            : `expected an object with the keys ${Object.keys(shape).join(", ")}`),
+    }).meta({ description });
+}
+
+/** How `settings` hands its known keys to the message formatter. */
+export const knownKeysMessage = (keys: string[]) => `valid here: ${keys.join(", ")}`;
+
+// ---------------------------------------------------------------- names
+
+/** Namespaces, region and cluster names become DNS labels (Kubernetes names, kind's node hostnames). */
+const dns1123Label = {
+    pattern: /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/,
+    valid: "expected a DNS-1123 label: lower-case letters, digits and '-', starting and ending with a letter or digit, at most 63 characters",
+};
+
+const labelName = {
+    pattern: /^[a-zA-Z_][a-zA-Z0-9_]*$/,
+    valid: "expected a Prometheus label name ([a-zA-Z_][a-zA-Z0-9_]*)",
+    check: (value: string) => (value.startsWith("__") ? "names starting with __ are reserved by Prometheus" : undefined),
+};
+
+// ---------------------------------------------------------------- durations
+
+/**
+ * Prometheus' duration: whole numbers with units in the order y, w, d, h, m,
+ * s, ms. The Prometheus CRD's `Duration` (prometheus-operator v0.93
+ * pkg/apis/monitoring/v1/types.go:53) and Thanos' model durations accept
+ * exactly this; `1h1d` or `1.5h` are refused there, so here too.
+ */
+const prometheusDuration = /^(?:(\d+)y)?(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?(?:(\d+)ms)?$/;
+
+export function prometheusDurationSeconds(value: string): number | undefined {
+    const match = value === "" ? null : prometheusDuration.exec(value);
+    if (match === null) {
+        return value === "0" ? 0 : undefined;
+    }
+    const [y, w, d, h, m, s, ms] = match.slice(1).map((part) => Number(part ?? 0));
+    return (((((y * 365 + w * 7 + d) * 24 + h) * 60) + m) * 60) + s + ms / 1000;
+}
+
+function positiveDuration(leaf: Omit<Leaf, "valid">, examples: string, why: string) {
+    const valid = `expected a Prometheus duration such as ${examples} (units y, w, d, h, m, s, ms, largest first)`;
+    return text({ ...leaf, valid }, {
+        check: (value) => {
+            const seconds = prometheusDurationSeconds(value);
+            return seconds === undefined ? valid : seconds === 0 ? `must be longer than 0: ${why}` : undefined;
+        },
+    });
+}
+
+// ---------------------------------------------------------------- quantities
+
+const binaryUnits = ["Ki", "Mi", "Gi", "Ti", "Pi", "Ei"];
+
+/** CPU as Kubernetes reads it: cores (2, 0.5) or millicores (250m). YAML numbers count: Kubernetes takes `cpu: 2`. */
+function cpu(leaf: Omit<Leaf, "valid">) {
+    const valid = "expected CPU cores such as 2, 0.5 or 250m";
+    return described(z.union([z.number().transform(String), z.string()], { error: valid }).pipe(z.string().superRefine((value, ctx) => {
+        const unit = /^\d+(?:\.\d+)?([a-zA-Z]+)$/.exec(value)?.[1];
+        if (unit !== undefined && unit !== "m") {
+            ctx.addIssue({ code: "custom", message: `${valid}: ${unit} is ${binaryUnits.includes(unit) || /^[kMGTPE]$/.test(unit) ? "a memory unit" : "not a CPU unit"}` });
+        } else if (!/^\d+(?:\.\d+)?m?$/.test(value)) {
+            ctx.addIssue({ code: "custom", message: valid });
+        } else if (parseQuantity(value) < 0.001) {
+            ctx.addIssue({ code: "custom", message: `${valid}: Kubernetes counts CPU in steps of 1m, the least a container can get` });
+        }
+    })), { ...leaf, valid });
+}
+
+/** The smallest memory any container of this stack runs in: busybox for the verification Job. */
+const smallestMemory = "16Mi";
+
+/** Memory as Kubernetes reads it, but only sizes a container can run in: `256m` is a quarter of a byte. */
+function memory(leaf: Omit<Leaf, "valid">) {
+    const valid = `expected a memory size such as 64Mi, 512Mi or 2Gi, at least ${smallestMemory}`;
+    return described(z.union([z.number().transform(String), z.string()], { error: valid }).pipe(z.string().superRefine((value, ctx) => {
+        if (/^\d+(?:\.\d+)?m$/.test(value)) {
+            ctx.addIssue({ code: "custom", message: `${valid}: m means thousandths (a CPU unit), so ${value} of memory is ${parseQuantity(value)} bytes; write Mi for mebibytes` });
+        } else if (!/^\d+(?:\.\d+)?(k|M|G|T|Ki|Mi|Gi|Ti)?$/.test(value)) {
+            ctx.addIssue({ code: "custom", message: valid });
+        } else if (parseQuantity(value) < parseQuantity(smallestMemory)) {
+            ctx.addIssue({ code: "custom", message: `${valid}: ${parseQuantity(value)} bytes is too little for any container` });
+        }
+    })), { ...leaf, valid });
+}
+
+export interface ContainerResources {
+    requests: { cpu: string; memory: string };
+    limits: { cpu: string; memory: string };
+}
+
+function containerResources(what: string, fallback: ContainerResources) {
+    const quantities = (kind: "requests" | "limits", fallbackQuantities: ContainerResources["requests"]) => settings({
+        cpu: cpu({ description: `CPU ${kind === "requests" ? "reserved for" : "at most for"} ${what}` }).default(fallbackQuantities.cpu),
+        memory: memory({ description: `memory ${kind === "requests" ? "reserved for" : "at most for"} ${what}` }).default(fallbackQuantities.memory),
+    }, `${kind} of ${what}`).prefault({});
+    return settings({
+        requests: quantities("requests", fallback.requests),
+        limits: quantities("limits", fallback.limits),
+    }, `requests and limits of ${what}`).prefault({});
+}
+
+// ---------------------------------------------------------------- defaults
+
+export const defaults = {
+    region: {
+        replicas: 2,
+        retention: "10d",
+        antiAffinity: "hard" as "hard" | "soft",
+        resources: {
+            prometheus: { requests: { cpu: "200m", memory: "512Mi" }, limits: { cpu: "1", memory: "2Gi" } },
+            sidecar: { requests: { cpu: "50m", memory: "64Mi" }, limits: { cpu: "500m", memory: "256Mi" } },
+        },
+        components: { grafana: false, alertmanager: false, nodeExporter: false, kubeStateMetrics: false },
+    },
+    globalQuery: {
+        namespace: "monitoring",
+        queryReplicas: 2,
+        frontendReplicas: 2,
+        resources: {
+            query: { requests: { cpu: "100m", memory: "256Mi" }, limits: { cpu: "1", memory: "1Gi" } },
+            frontend: { requests: { cpu: "50m", memory: "128Mi" }, limits: { cpu: "500m", memory: "512Mi" } },
+        },
+        frontend: { splitInterval: "24h", maxRetries: 5, cacheMaxSize: "128MB", slowQueryThreshold: "10s" },
+    },
+    kind: { controlPlaneNodes: 1, workerNodes: 2 },
+    labels: { replica: "replica", region: "cluster" },
+    verification: { enabled: true, timeout: "10m" },
+};
+
+// ---------------------------------------------------------------- clusters
+
+/** kind sets each node container's hostname to its name (kind v0.32.0 pkg/cluster/internal/providers/docker/provision.go:217), a DNS label. */
+const longestHostname = 63;
+
+/** kind's node names: the first of a role has no number, then 2, 3, … (kind v0.32.0 pkg/cluster/internal/providers/common/namer.go:25-36). */
+export function kindNodeNames(name: string, controlPlaneNodes: number, workerNodes: number): string[] {
+    const role = (kind: string, count: number) => Array.from({ length: count }, (_, i) => `${name}-${kind}${i === 0 ? "" : i + 1}`);
+    return [...role("control-plane", controlPlaneNodes), ...role("worker", workerNodes)];
+}
+
+const kindNodeImage = {
+    valid: `expected a kind node image tagged vX.Y.Z (its Kubernetes version), such as ${defaultKindNodeImage}`,
+    check: (image: string) => {
+        const tag = /:(v[^:@/]+)(@sha256:[0-9a-f]{64})?$/.exec(image)?.[1];
+        if (tag === undefined || parseVersion(tag) === undefined) {
+            return `expected a kind node image tagged vX.Y.Z (its Kubernetes version), such as ${defaultKindNodeImage}`;
+        }
+        if (compareVersions(tag, oldestKubernetes) < 0) {
+            return `Kubernetes ${tag} is older than ${oldestKubernetes}, the oldest kube-prometheus-stack 88 installs on`;
+        }
+        return undefined;
+    },
+};
+
+const clusterName = text({ description: "unique name; for kind also the kind cluster name (kubectl context kind-<name>)", ...dns1123Label }, dns1123Label);
+
+const kindClusterSchema = settings({
+    name: clusterName,
+    type: z.literal("kind").meta({ description: "a local kind cluster this stack creates and deletes" }),
+    nodeImage: text({ description: "kind node image, tagged with its Kubernetes version", valid: kindNodeImage.valid }, kindNodeImage).default(defaultKindNodeImage),
+    // etcd needs a majority of control planes: 2 survive no more failures than 1
+    // and fail twice as often. kind itself accepts any count ≥ 1 (kind v0.32.0
+    // pkg/internal/apis/config/validate.go:92-96).
+    controlPlaneNodes: wholeNumber({ description: "control-plane nodes (1, or 3 and more, odd: etcd needs a majority)" }, 1,
+        (count) => (count % 2 === 0 ? `an even number of control planes tolerates no more failures than ${count - 1} and loses etcd's majority more often: use ${count - 1} or ${count + 1}` : undefined),
+    ).default(defaults.kind.controlPlaneNodes),
+    workerNodes: wholeNumber({ description: "worker nodes; with hard anti-affinity a region needs one per replica" }, 0).default(defaults.kind.workerNodes),
+}, "a local kind cluster").superRefine((cluster, ctx) => {
+    const longest = kindNodeNames(cluster.name, cluster.controlPlaneNodes, cluster.workerNodes)
+        .reduce((a, b) => (b.length > a.length ? b : a));
+    if (longest.length > longestHostname) {
+        ctx.addIssue({ code: "custom", path: ["name"], message:
+            `kind names its nodes after the cluster and "${longest}" has ${longest.length} characters, more than a hostname may (${longestHostname}): use at most ${cluster.name.length - (longest.length - longestHostname)} characters` });
+    }
+});
+
+function isFile(file: string): boolean {
+    try {
+        return fs.statSync(file).isFile();
+    } catch {
+        return false;
+    }
+}
+
+export function expandHome(file: string): string {
+    return file === "~" || file.startsWith("~/") ? path.join(os.homedir(), file.slice(1)) : file;
+}
+
+const existingClusterSchema = settings({
+    name: clusterName,
+    type: z.literal("existing").meta({ description: "a cluster you run, reached through a kubeconfig" }),
+    kubeconfigPath: text({ description: "a kubeconfig file (~ allowed)", valid: "expected a path to a kubeconfig file" }, {
+        secretable: true,
+        check: (file) => (isFile(expandHome(file)) ? undefined : `no file at ${expandHome(file)}; expected a path to a kubeconfig file`),
+    }).optional(),
+    kubeconfigSecret: text({
+        description: "the name of a secret setting holding a whole kubeconfig (pulumi config set --secret prodKubeconfig \"$(cat prod.yaml)\")",
+        valid: "expected the name of a secret stack setting, such as prodKubeconfig",
+    }, { pattern: /^[A-Za-z][A-Za-z0-9_-]*$/ }).optional(),
+    context: text({ description: "kubeconfig context; alone, looked up in $KUBECONFIG or ~/.kube/config", valid: "expected a kubeconfig context name" },
+        { pattern: /^\S+$/, secretable: true }).optional(),
+}, "an existing cluster: at least one of kubeconfigPath, kubeconfigSecret or context").superRefine((cluster, ctx) => {
+    if (cluster.kubeconfigPath !== undefined && cluster.kubeconfigSecret !== undefined) {
+        ctx.addIssue({ code: "custom", path: [], message: "set kubeconfigPath or kubeconfigSecret, not both", params: { showValue: false } });
+    }
+    if (cluster.kubeconfigPath === undefined && cluster.kubeconfigSecret === undefined && cluster.context === undefined) {
+        ctx.addIssue({ code: "custom", path: [], params: { showValue: false },
+            message: "an existing cluster needs kubeconfigPath, kubeconfigSecret or context, so that no stack silently uses whatever kubeconfig is current" });
+    }
+});
+
+const clusterTypeMessage = 'expected "kind" (a local kind cluster this stack creates) or "existing" (a cluster reached through a kubeconfig)';
+
+const clusterSchema = z.discriminatedUnion("type", [kindClusterSchema, existingClusterSchema], { error: clusterTypeMessage })
+    .meta({ description: "a cluster: type kind or existing" });
+
+// ---------------------------------------------------------------- regions
+
+const regionSchema = settings({
+    name: text({ description: "unique; the value of the region label", ...dns1123Label }, dns1123Label),
+    cluster: text({ description: "the cluster it runs in; today that must be the global query's cluster", valid: "expected the name of a cluster under clusters" }),
+    namespace: text({ description: "its own namespace (default: the region's name)", ...dns1123Label }, dns1123Label).optional(),
+    replicas: wholeNumber({ description: "Prometheus replicas, each with a Thanos sidecar" }, 1).default(defaults.region.replicas),
+    retention: positiveDuration({ description: "how long Prometheus keeps data" }, "15d or 36h", "Prometheus would keep its default instead").default(defaults.region.retention),
+    antiAffinity: choice({ description: "hard: one replica per node, guaranteed; soft: preferred (when replicas may outnumber nodes)" }, ["hard", "soft"]).default(defaults.region.antiAffinity),
+    resources: settings({
+        prometheus: containerResources("each Prometheus", defaults.region.resources.prometheus),
+        sidecar: containerResources("each Thanos sidecar", defaults.region.resources.sidecar),
+    }, "container sizes").prefault({}),
+    components: settings({
+        grafana: flag({ description: "kube-prometheus-stack's own Grafana in the region" }).default(false),
+        alertmanager: flag({ description: "Alertmanager and its alerting rules" }).default(false),
+        nodeExporter: flag({ description: "node-exporter (host port 9100: one region per cluster)" }).default(false),
+        kubeStateMetrics: flag({ description: "kube-state-metrics and its rules" }).default(false),
+    }, "optional parts of kube-prometheus-stack").prefault({}),
+}, "a region: one kube-prometheus-stack with HA Prometheus and Thanos sidecars")
+    .transform((region) => ({ ...region, namespace: region.namespace ?? region.name }));
+
+// ---------------------------------------------------------------- global query
+
+/**
+ * Go durations: what every supported Thanos reads its query frontend's
+ * duration flags with. v0.37 parses them with time.ParseDuration (kingpin
+ * values.go:140-141); v0.42 also takes d and w (kingpin v2.4.0 values.go:141-142,
+ * str2duration), so only the common ground works on both.
+ */
+const goDuration = /^[+-]?(?:0|(?:(?:\d+(?:\.\d*)?|\.\d+)(?:ns|us|µs|ms|s|m|h))+)$/;
+
+export function goDurationSeconds(value: string): number | undefined {
+    if (!goDuration.test(value)) {
+        return undefined;
+    }
+    const scale: Record<string, number> = { ns: 1e-9, us: 1e-6, "µs": 1e-6, ms: 1e-3, s: 1, m: 60, h: 3600 };
+    const sign = value.startsWith("-") ? -1 : 1;
+    return sign * [...value.matchAll(/(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)/g)].reduce((sum, [, number, unit]) => sum + Number(number) * scale[unit], 0);
+}
+
+const goDurationValid = "expected a duration in h, m and s such as 24h, 90m or 1h30m (Thanos v0.37 reads no d or w)";
+
+/**
+ * The frontend's in-memory cache size, read with go-humanize's ParseBytes
+ * (Thanos internal/cortex/chunk/cache/fifo_cache.go:50-64, v0.37.0 and
+ * v0.42.4): case-insensitive, K/KB/M/MB/G/GB decimal, Ki/KiB/Mi/MiB/Gi/GiB binary.
+ */
+const byteSize = /^(\d+(?:\.\d+)?) ?(b|k|kb|ki|kib|m|mb|mi|mib|g|gb|gi|gib)?$/i;
+
+export function byteSizeBytes(value: string): number | undefined {
+    const match = byteSize.exec(value);
+    if (match === null) {
+        return undefined;
+    }
+    const unit = (match[2] ?? "b").toLowerCase().replace(/b$/, "").replace(/^$/, "b");
+    const scale: Record<string, number> = { b: 1, k: 1e3, ki: 1024, m: 1e6, mi: 1024 ** 2, g: 1e9, gi: 1024 ** 3 };
+    return Number(match[1]) * scale[unit];
+}
+
+const gitRepository = {
+    valid: "expected a git repository URL (https://, ssh://, git://, file:// or user@host:path)",
+    check: (url: string) => {
+        if (/^[\w.-]+@[\w.-]+:[^\s]+$/.test(url)) {
+            return undefined;
+        }
+        try {
+            const parsed = new URL(url);
+            return ["https:", "http:", "ssh:", "git:", "file:"].includes(parsed.protocol) && (parsed.protocol === "file:" || parsed.hostname !== "") && !/\s/.test(url)
+                ? undefined
+                : "expected a git repository URL (https://, ssh://, git://, file:// or user@host:path)";
+        } catch {
+            return "expected a git repository URL (https://, ssh://, git://, file:// or user@host:path)";
+        }
+    },
+};
+
+const chartSourceSchema = z.discriminatedUnion("source", [
+    settings({
+        source: z.literal("git").meta({ description: "fetched once with git into ~/.cache/thanos-global-view/charts and reused" }),
+        gitRepository: text({ description: "the banzai-charts repository or a mirror", valid: gitRepository.valid }, { ...gitRepository, secretable: true })
+            .default(banzaicloudThanosChart.gitRepository),
+        gitCommit: text({ description: "the commit whose thanos/ directory is the chart", valid: "expected a full 40-character commit hash" }, { pattern: /^[0-9a-f]{40}$/ })
+            .default(banzaicloudThanosChart.gitCommit),
+    }, "the chart from a git repository"),
+    settings({
+        source: z.literal("local").meta({ description: "a chart on disk (air-gapped machines)" }),
+        path: text({ description: "a chart directory or packaged .tgz", valid: "expected a chart directory (with Chart.yaml) or a packaged chart .tgz" }, {
+            secretable: true,
+            check: (chartPath) => {
+                const resolved = expandHome(chartPath);
+                return (/\.tgz$/.test(resolved) ? isFile(resolved) : isFile(path.join(resolved, "Chart.yaml")))
+                    ? undefined
+                    : `expected a chart directory (with Chart.yaml) or a packaged chart .tgz; nothing like that is at ${resolved}`;
+            },
+        }),
+    }, "the chart from a directory or .tgz"),
+    settings({
+        source: z.literal("repository").meta({ description: "a Helm or OCI repository that mirrors the chart" }),
+        url: text({
+            description: "the repository",
+            valid: "expected a Helm repository URL (https://…) or an OCI registry path (oci://registry/path, the chart name `thanos` is appended)",
+        }, { pattern: /^(https?|oci):\/\/[^\s/]+\S*$/, secretable: true }),
+        version: text({ description: "the chart version", valid: "expected a chart version X.Y.Z" }, { pattern: /^\d+\.\d+\.\d+$/ }).default(banzaicloudThanosChart.version),
+    }, "the chart from a Helm repository"),
+], { error: "expected one of git, local, repository" }).meta({ description: "where the banzaicloud thanos chart comes from" });
+
+const globalQuerySchema = settings({
+    cluster: text({ description: "the cluster it runs in", valid: "expected the name of a cluster under clusters" }),
+    namespace: text({ description: "its namespace", ...dns1123Label }, dns1123Label).default(defaults.globalQuery.namespace),
+    queryReplicas: wholeNumber({ description: "Thanos Query replicas, spread over nodes" }, 1).default(defaults.globalQuery.queryReplicas),
+    frontendReplicas: wholeNumber({ description: "Thanos Query Frontend replicas, spread over nodes" }, 1).default(defaults.globalQuery.frontendReplicas),
+    resources: settings({
+        query: containerResources("each Thanos Query", defaults.globalQuery.resources.query),
+        frontend: containerResources("each Thanos Query Frontend", defaults.globalQuery.resources.frontend),
+    }, "container sizes").prefault({}),
+    frontend: settings({
+        // Thanos refuses to start with a results cache and no split
+        // (pkg/queryfrontend/config.go:253-259 at v0.37.0, :262-273 at v0.42.4),
+        // and divides by the interval in milliseconds (split_by_interval.go:116).
+        splitInterval: text({ description: "range queries are split into parts this long, run in parallel and cached per part", valid: goDurationValid }, {
+            check: (value) => {
+                const seconds = goDurationSeconds(value);
+                return seconds === undefined ? goDurationValid
+                    : seconds < 1 ? "must be at least 1s: the results cache needs split queries (Thanos refuses 0 at start) and Thanos divides by the interval"
+                    : undefined;
+            },
+        }).default(defaults.globalQuery.frontend.splitInterval),
+        // The frontend makes this many attempts in all; 0 and 1 both mean one (Thanos retry.go:64, roundtrip.go:238).
+        maxRetries: wholeNumber({ description: "attempts per query part before the query fails (0 or 1: no retry)" }, 0).default(defaults.globalQuery.frontend.maxRetries),
+        cacheMaxSize: text({
+            description: "in-memory results cache of each frontend; at most half its memory limit",
+            valid: "expected a size such as 128MB or 256MiB, above 0",
+        }, { check: (value) => ((byteSizeBytes(value) ?? 0) > 0 ? undefined : "expected a size such as 128MB or 256MiB, above 0") })
+            .default(defaults.globalQuery.frontend.cacheMaxSize),
+        // Thanos reads 0 as "log none" and a negative value as "log all"
+        // (internal/cortex/frontend/transport/handler.go:151-153).
+        slowQueryThreshold: text({ description: "queries slower than this are logged (0: none, negative: all)", valid: goDurationValid }, { pattern: goDuration })
+            .default(defaults.globalQuery.frontend.slowQueryThreshold),
+    }, "Thanos Query Frontend behaviour").prefault({}),
+    chart: chartSourceSchema.default({ source: "git", gitRepository: banzaicloudThanosChart.gitRepository, gitCommit: banzaicloudThanosChart.gitCommit }),
+}, "Thanos Query over every region's sidecars, behind Query Frontend");
+
+// ---------------------------------------------------------------- the rest
+
+const labelsSchema = settings({
+    replica: text({ description: "external label the operator fills with the pod name; the global query deduplicates on it", ...labelName }, labelName)
+        .default(defaults.labels.replica),
+    region: text({ description: "external label whose value is the region name (must differ from replica)", ...labelName }, labelName)
+        .default(defaults.labels.region),
+}, "the external labels that identify series").prefault({});
+
+const versionsSchema = settings({
+    thanos: text({
+        description: "one Thanos for sidecars, Query and Query Frontend",
+        valid: `expected a Thanos release vX.Y.Z from ${supportedThanos.oldest} to ${supportedThanos.newest}`,
+    }, {
+        pattern: /^v\d+\.\d+\.\d+$/,
+        check: (version) => (compareVersions(version, supportedThanos.oldest) < 0
+            ? `Thanos older than ${supportedThanos.oldest} cannot read the external labels of Prometheus 3; supported: ${supportedThanos.oldest} to ${supportedThanos.newest}`
+            : compareVersions(version, supportedThanos.newest) > 0
+              ? `the Thanos flags this program sets are checked up to ${supportedThanos.newest}; supported: ${supportedThanos.oldest} to ${supportedThanos.newest}`
+              : undefined),
+    }).default(defaultVersions.thanos),
+    // Refused rather than warned about: each version needs its matching
+    // prometheus-operator-crds chart, and its values were read against its
+    // templates; an unchecked version would install CRDs of another operator.
+    kubePrometheusStack: text({
+        description: `kube-prometheus-stack chart; only versions whose values and CRDs chart were checked: ${Object.keys(operatorCrdsChartFor).join(", ")}`,
+        valid: `expected a kube-prometheus-stack chart version X.Y.Z (default ${defaultVersions.kubePrometheusStack})`,
+    }, {
+        pattern: /^\d+\.\d+\.\d+$/,
+        check: (version) => (version in operatorCrdsChartFor
+            ? undefined
+            : `the values and the matching prometheus-operator-crds chart are checked for kube-prometheus-stack ${Object.keys(operatorCrdsChartFor).join(", ")} only; use one of those`),
+    }).default(defaultVersions.kubePrometheusStack),
+}, "pinned versions").prefault({});
+
+const verificationTimeout = /^(\d+)(s|m)$/;
+
+const verificationSchema = settings({
+    enabled: flag({ description: "run the verification Job after every deploy" }).default(defaults.verification.enabled),
+    timeout: text({ description: "how long it retries before it fails the deploy", valid: "expected a time in seconds or minutes such as 600s or 10m" }, {
+        pattern: verificationTimeout,
+        check: (value) => (parseInt(value, 10) > 0 ? undefined : "must be longer than 0"),
+    }).default(defaults.verification.timeout),
+}, "the in-cluster proof of the global view").prefault({}).transform(({ enabled, timeout }) => ({
+    enabled,
+    timeoutSeconds: parseInt(timeout, 10) * (timeout.endsWith("m") ? 60 : 1),
+}));
+
+/** Every top-level setting, each parsed on its own so one broken part does not hide the others' problems. */
+export const stackConfigShape = {
+    clusters: z.array(clusterSchema, { error: "expected a list of clusters" }).min(1, { error: "expected at least one entry: a list of clusters" })
+        .meta({ description: "the Kubernetes clusters the stack runs in" }),
+    regions: z.array(regionSchema, { error: "expected a list of regions" }).min(1, { error: "expected at least one entry: a list of regions" })
+        .meta({ description: "the Prometheus regions; each is one HA kube-prometheus-stack" }),
+    globalQuery: globalQuerySchema,
+    labels: labelsSchema,
+    versions: versionsSchema,
+    verification: verificationSchema,
+};
+
+export const stackConfigSchema = z.strictObject(stackConfigShape);
+
+export type StackConfig = z.output<typeof stackConfigSchema>;
+export type Cluster = StackConfig["clusters"][number];
+export type KindCluster = Extract<Cluster, { type: "kind" }>;
+export type ExistingCluster = Extract<Cluster, { type: "existing" }>;
+export type Region = StackConfig["regions"][number];
+export type GlobalQuery = StackConfig["globalQuery"];
+export type ChartSource = GlobalQuery["chart"];
+export type Labels = StackConfig["labels"];
+export type Versions = StackConfig["versions"];
+export type Verification = StackConfig["verification"];
