@@ -190,6 +190,9 @@ class Messages {
 
     add({ path, message, showValue = true }: Problem): void {
         const value = valueAt(this.raw, path);
+        if (value === encryptedValue) {
+            message += "; only kubeconfigPath, context and the chart's location may be encrypted: store this one in plain text";
+        }
         const prefix = !showValue ? "" : value === undefined ? "missing; " : `got ${this.show(path, value)}; `;
         // "missing; missing; …": the message already says so.
         const line = this.scrub(path, `${this.project}:${settingPath(path)}: ${message.startsWith("missing;") || message.startsWith("is empty") ? message : prefix + message}`);

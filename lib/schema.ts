@@ -34,8 +34,11 @@ interface Leaf {
     valid: string;
 }
 
-const described = <T extends z.ZodType>(schema: T, { description, valid }: Leaf, defaultValue?: unknown): T =>
-    schema.meta({ description: `${description}. Valid: ${valid.replace(/^expected /, "")}`, ...(defaultValue === undefined ? {} : { default: defaultValue }) });
+const described = <T extends z.ZodType>(schema: T, { description, valid }: Leaf, secretable = false): T =>
+    schema.meta({ description: `${description}. Valid: ${valid.replace(/^expected /, "")}`, ...(secretable ? { [secretableKey]: true } : {}) });
+
+/** Marks, in the generated JSON Schema, a setting that may be given as `secure:`; scripts/schema.ts turns it into an alternative. */
+export const secretableKey = "x-secretable";
 
 /**
  * A string setting. `check` refuses what the pattern lets through, in its own
@@ -43,19 +46,26 @@ const described = <T extends z.ZodType>(schema: T, { description, valid }: Leaf,
  * context or a URL may carry a credential; a name or a number never does.
  */
 function text(leaf: Leaf, rule: { pattern?: RegExp; check?: (value: string) => string | undefined; secretable?: boolean } = {}) {
-    return described(z.string({ error: leaf.valid }).superRefine((value, ctx) => {
+    // A pattern goes into the JSON Schema, so editors check it too; an encryptable
+    // setting cannot have one there, since its stand-in would not match.
+    const string = rule.pattern === undefined || rule.secretable
+        ? z.string({ error: leaf.valid })
+        : z.string({ error: leaf.valid }).regex(rule.pattern, { error: leaf.valid });
+    return described(string.superRefine((value, ctx) => {
         if (value === encryptedValue && rule.secretable) {
             return;
         }
         if (rule.pattern !== undefined && !rule.pattern.test(value)) {
-            ctx.addIssue({ code: "custom", message: leaf.valid });
+            if (rule.secretable) {
+                ctx.addIssue({ code: "custom", message: leaf.valid });
+            }
             return;
         }
         const complaint = rule.check?.(value);
         if (complaint !== undefined) {
             ctx.addIssue({ code: "custom", message: complaint });
         }
-    }), leaf);
+    }), leaf, rule.secretable);
 }
 
 /** A whole number; Pulumi stores numbers given to `pulumi config set` as text, so "3" counts too. */
