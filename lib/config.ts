@@ -4,6 +4,7 @@
 // what would be valid, and every problem at once. Both ways in, the program
 // and the stack file (lib/stackConfig.ts), end here, so they agree.
 import * as pulumi from "@pulumi/pulumi";
+import * as yaml from "js-yaml";
 import { z } from "zod";
 import {
     StackConfig,
@@ -94,6 +95,8 @@ export function parseStackConfig(project: string, settings: StackSettings): Stac
     for (const name of secretSettings) {
         if (raw[name] === undefined && !empty.some((path) => path[0] === name)) {
             messages.add({ path: [name], message: "missing; a cluster's kubeconfigSecret names it: set it with `pulumi config set --secret`", showValue: false });
+        } else if (typeof raw[name] === "string" && raw[name] !== encryptedValue && !isKubeconfig(raw[name] as string)) {
+            messages.add({ path: [name], message: "expected a whole kubeconfig (YAML with clusters, users and contexts), as `pulumi config set --secret <name> \"$(cat kubeconfig.yaml)\"` stores it" });
         }
     }
     for (const problem of consistencyProblems(raw, {
@@ -225,6 +228,15 @@ class Messages {
         }
         const text = JSON.stringify(value);
         return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+    }
+}
+
+function isKubeconfig(text: string): boolean {
+    try {
+        const document = yaml.load(text);
+        return isRecord(document) && Array.isArray(document.clusters) && Array.isArray(document.contexts);
+    } catch {
+        return false;
     }
 }
 

@@ -280,7 +280,7 @@ describe("stack config", () => {
             // Once set, the named setting is not an unknown key.
             const config = parse(minimal((raw) => {
                 raw.clusters[0] = { name: "lab", type: "existing", kubeconfigSecret: "labKubeconfig" };
-                raw.labKubeconfig = "apiVersion: v1";
+                raw.labKubeconfig = "apiVersion: v1\nclusters: []\ncontexts: []\n";
             }));
             assert.strictEqual(config.clusters[0].type === "existing" && config.clusters[0].kubeconfigSecret, "labKubeconfig");
         });
@@ -435,6 +435,20 @@ describe("stack config", () => {
 
     describe("secrets", () => {
         const kubeconfig = "apiVersion: v1\nclusters:\n- cluster:\n    certificate-authority-data: LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0t\n";
+
+        it("a kubeconfig secret that is no kubeconfig: said without showing it", () => {
+            const problems = problemsOf(minimal((raw) => {
+                raw.clusters[0] = { name: "lab", type: "existing", kubeconfigSecret: "labKubeconfig" };
+                raw.labKubeconfig = "/home/me/.kube/config-with-t0ken";
+            }), ["labKubeconfig"]);
+            assert.deepStrictEqual(problems, [
+                'thanos-global-view:labKubeconfig: got a secret value; expected a whole kubeconfig (YAML with clusters, users and contexts), as `pulumi config set --secret <name> "$(cat kubeconfig.yaml)"` stores it',
+            ]);
+            assert.strictEqual(parse(minimal((raw) => {
+                raw.clusters[0] = { name: "lab", type: "existing", kubeconfigSecret: "labKubeconfig" };
+                raw.labKubeconfig = "apiVersion: v1\nclusters: []\ncontexts: []\nusers: []\n";
+            }), ["labKubeconfig"]).clusters[0].type, "existing");
+        });
 
         it("a secret value is never shown, not even in part", () => {
             const problems = problemsOf(minimal((raw) => (raw.clusters[0] = { name: "lab", type: "existing", kubeconfigPath: kubeconfig })), ["clusters"]);

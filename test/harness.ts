@@ -17,7 +17,7 @@ export const project = "thanos-global-view";
 const programPath = path.join(projectDirectory, "index.ts");
 
 /** What the mocked kind create command prints: a kubeconfig. */
-export const fakeKubeconfig = "apiVersion: v1\nkind: Config\nclusters: []\n";
+export const fakeKubeconfig = "apiVersion: v1\nkind: Config\nclusters: []\ncontexts: []\nusers: []\n";
 
 const secretSignature = "1b47061264138c4ac30d75fd1eb44270";
 
