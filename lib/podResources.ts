@@ -1,6 +1,6 @@
 // The size of every container the stack starts that the stack config does
 // not size itself (those are under `resources:` of regions and the global
-// query, lib/config.ts). Requests are what the scheduler reserves, so their
+// query, lib/schema.ts). Requests are what the scheduler reserves, so their
 // sum is what Docker must have for a kind cluster; memory limits stop one
 // component from starving the rest of the node.
 import type { ContainerResources, StackConfig } from "./schema";
