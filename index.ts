@@ -1,15 +1,16 @@
 // config → clusters (with their operator CRDs) → regions and global query, in
-// parallel → proof of the global view → exports.
+// parallel → Grafana on the global query → proof of the global view → exports.
 import { ExistingCluster } from "./components/existingCluster";
 import { GlobalQuery } from "./components/globalQuery";
 import { GlobalViewCheck } from "./components/globalViewCheck";
+import { Grafana } from "./components/grafana";
 import { KindCluster } from "./components/kindCluster";
 import { OperatorCrds } from "./components/operatorCrds";
 import { Region } from "./components/region";
 import { loadStackConfig, secretSetting } from "./lib/stackConfig";
 import { clustersWithRegions } from "./lib/releases";
 import { resolveThanosChart } from "./lib/thanosChart";
-import { inClusterTiming, verificationChecks, verificationLogsCommandFor, verificationPlan } from "./lib/verification";
+import { grafanaChecks, inClusterTiming, verificationChecks, verificationLogsCommandFor, verificationPlan } from "./lib/verification";
 import { operatorCrdsChartFor } from "./lib/versions";
 
 // Everything that can be wrong with the input fails here, before any resource exists.
@@ -36,6 +37,9 @@ const operatorCrds = new Map(clustersWithRegions(config).map((cluster) => [
     }),
 ]));
 
+// The first region in the global query's cluster scrapes the global tier, so that it monitors itself.
+const observerIndex = config.regions.findIndex((region) => region.cluster === config.globalQuery.cluster);
+
 const regions = config.regions.map((region, index) => new Region(region.name, {
     region,
     labels: config.labels,
@@ -44,6 +48,7 @@ const regions = config.regions.map((region, index) => new Region(region.name, {
     provider: clusterOf(region.cluster).provider,
     operatorCrds: operatorCrds.get(region.cluster)!.release,
     ownsKubeletService: config.regions.findIndex((other) => other.cluster === region.cluster) === index,
+    globalTier: index === observerIndex ? { namespace: config.globalQuery.namespace, grafana: config.grafana.enabled } : undefined,
 }));
 
 const globalCluster = clusterOf(config.globalQuery.cluster);
@@ -57,16 +62,31 @@ const globalQuery = new GlobalQuery("global", {
     kubectlFlags: globalCluster.kubectlFlags,
 });
 
+const grafana = config.grafana.enabled
+    ? new Grafana("grafana", {
+        namespace: globalQuery.namespace,
+        frontendUrl: globalQuery.frontendUrl,
+        dashboards: {
+            regionLabel: config.labels.region,
+            globalNamespace: config.globalQuery.namespace,
+            slowQueryThreshold: config.globalQuery.frontend.slowQueryThreshold,
+        },
+        provider: globalCluster.provider,
+        kubectlFlags: globalCluster.kubectlFlags,
+    })
+    : undefined;
+
 // Runs after everything else: fails the deploy unless the frontend shows every
 // region and deduplicates every HA pair.
 const globalViewCheck = config.verification.enabled
     ? new GlobalViewCheck("global-view", {
         checks: verificationChecks(verificationPlan(config)),
+        grafana: grafana && { checks: grafanaChecks(verificationPlan(config)), url: grafana.url, adminSecretName: grafana.adminSecretName },
         timing: inClusterTiming(config.verification.timeoutSeconds),
         thanosVersion: config.versions.thanos,
         namespace: globalQuery.namespace,
         frontendUrl: globalQuery.frontendUrl,
-        releases: [...regions.map((region) => region.release), globalQuery.release],
+        releases: [...regions.map((region) => region.release), globalQuery.release, ...(grafana ? [grafana.release] : [])],
         provider: globalCluster.provider,
     })
     : undefined;
@@ -85,5 +105,9 @@ export const queryFrontendUrl = globalQuery.frontendUrl;
 export const queryFrontendService = globalQuery.frontendServiceName;
 export const queryFrontendPort = globalQuery.frontendPort;
 export const portForwardCommand = globalQuery.portForwardCommand;
+export const grafanaPortForwardCommand = grafana?.portForwardCommand;
+export const grafanaUrl = grafana?.localUrl;
+export const grafanaAdminUser = grafana?.adminUser;
+export const grafanaAdminPassword = grafana?.adminPassword;
 // From the config, not the Job: `npm run up` prints the same when an update fails and saves no outputs.
 export const verificationLogsCommand = globalViewCheck && verificationLogsCommandFor(config);

@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { GlobalQuery as GlobalQueryConfig, Labels } from "../lib/schema";
 import { ThanosChart } from "../lib/thanosChart";
 import * as path from "path";
-import { releaseTimeoutSeconds, thanosReleaseName } from "../lib/releases";
+import { releaseTimeoutSeconds, thanosReleaseName, thanosServices } from "../lib/releases";
 import { podSecurityLabels } from "./region";
 import { compareVersions, thanosImageRepository } from "../lib/versions";
 
@@ -20,10 +20,6 @@ export interface GlobalQueryArgs {
 }
 
 const httpPort = 10902;
-
-export function frontendServiceName(releaseName: string): string {
-    return `${releaseName}-query-frontend-http`;
-}
 
 /**
  * How Thanos Query learns its endpoints. `--store` is gone since v0.38.0 and
@@ -149,7 +145,7 @@ export class GlobalQuery extends pulumi.ComponentResource {
     constructor(name: string, args: GlobalQueryArgs, opts?: pulumi.ComponentResourceOptions) {
         super("thanos-global-view:monitoring:GlobalQuery", name, {}, opts);
         const { globalQuery } = args;
-        this.frontendServiceName = frontendServiceName(thanosReleaseName);
+        this.frontendServiceName = thanosServices.frontendHttp;
         this.frontendPort = httpPort;
 
         const namespace = new k8s.core.v1.Namespace(name, {

@@ -2,7 +2,8 @@ import * as k8s from "@pulumi/kubernetes";
 import * as kx from "@pulumi/kubernetesx";
 import * as pulumi from "@pulumi/pulumi";
 import { fixedResources } from "../lib/podResources";
-import { Check, Timing, verificationJobName, verificationScript } from "../lib/verification";
+import { Check, GrafanaCheck, Timing, verificationJobName, verificationScript } from "../lib/verification";
+import { adminSecretKeys } from "./grafana";
 import { thanosImageRepository } from "../lib/versions";
 
 export interface GlobalViewCheckArgs {
@@ -13,6 +14,8 @@ export interface GlobalViewCheckArgs {
     namespace: pulumi.Input<string>;
     /** The Query Frontend: the endpoint users query, from GlobalQuery's outputs. */
     frontendUrl: pulumi.Input<string>;
+    /** Grafana, when it runs: proven through its API with the admin's credentials, read from their Secret. */
+    grafana?: { checks: GrafanaCheck[]; url: pulumi.Input<string>; adminSecretName: pulumi.Input<string> };
     /** Everything the check must wait for; a new revision of any of them runs it again. */
     releases: k8s.helm.v3.Release[];
     provider: k8s.Provider;
@@ -23,8 +26,8 @@ export interface GlobalViewCheckArgs {
  * deadline, but the round under way may ask every query (and its diagnosis)
  * at the request timeout, then sleep once.
  */
-export function jobDeadlineSeconds(checks: Check[], timing: Timing): number {
-    return timing.deadlineSeconds + 2 * checks.length * timing.requestTimeoutSeconds + timing.intervalSeconds + 30;
+export function jobDeadlineSeconds(checks: Check[], timing: Timing, grafanaChecks: GrafanaCheck[] = []): number {
+    return timing.deadlineSeconds + (2 * checks.length + grafanaChecks.length) * timing.requestTimeoutSeconds + timing.intervalSeconds + 30;
 }
 
 /**
@@ -38,7 +41,9 @@ export class GlobalViewCheck extends pulumi.ComponentResource {
 
     constructor(name: string, args: GlobalViewCheckArgs, opts?: pulumi.ComponentResourceOptions) {
         super("thanos-global-view:monitoring:GlobalViewCheck", name, {}, opts);
-        const activeDeadlineSeconds = jobDeadlineSeconds(args.checks, args.timing);
+        const grafanaChecks = args.grafana?.checks ?? [];
+        const activeDeadlineSeconds = jobDeadlineSeconds(args.checks, args.timing, grafanaChecks);
+        const secretKey = (key: string) => ({ secretKeyRef: { name: args.grafana!.adminSecretName, key } });
         const revisions = pulumi.all(args.releases.map((release) => pulumi.interpolate`${release.name}=${release.status.revision}`))
             .apply((entries) => entries.join(","));
 
@@ -50,9 +55,14 @@ export class GlobalViewCheck extends pulumi.ComponentResource {
                 name: "verify",
                 // Busybox-based and already on the nodes: sh and wget, no extra pull.
                 image: `${thanosImageRepository}:${args.thanosVersion}`,
-                command: ["/bin/sh", "-c", verificationScript(args.checks, args.timing)],
+                command: ["/bin/sh", "-c", verificationScript(args.checks, args.timing, grafanaChecks)],
                 env: {
                     FRONTEND_URL: args.frontendUrl,
+                    ...(args.grafana === undefined ? {} : {
+                        GRAFANA_URL: args.grafana.url,
+                        GRAFANA_USER: secretKey(adminSecretKeys.user),
+                        GRAFANA_PASSWORD: secretKey(adminSecretKeys.password),
+                    }),
                     // Part of the pod template: an upgraded release replaces the Job, so it runs again.
                     DEPLOYED_REVISIONS: revisions,
                 },

@@ -2,7 +2,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { Labels, Region as RegionConfig } from "../lib/schema";
 import { fixedResources } from "../lib/podResources";
-import { regionReleaseName, releaseTimeoutSeconds } from "../lib/releases";
+import { grafanaReleaseName, regionReleaseName, releaseTimeoutSeconds, thanosReleaseName } from "../lib/releases";
 import { kubePrometheusStackRepository, thanosImageRepository } from "../lib/versions";
 
 export interface RegionArgs {
@@ -15,6 +15,14 @@ export interface RegionArgs {
     operatorCrds: k8s.helm.v3.Release;
     /** The first region of its cluster maintains the cluster's kubelet Service. */
     ownsKubeletService: boolean;
+    /** Set for the first region in the global query's cluster: its Prometheus scrapes the global tier. */
+    globalTier?: GlobalTier;
+}
+
+/** What of the global tier a region scrapes: Thanos Query and Query Frontend, and Grafana when it runs. */
+export interface GlobalTier {
+    namespace: string;
+    grafana: boolean;
 }
 
 /** The operator's `prometheus-operated` Service gets a `grpc` port (10901) for the sidecars once `spec.thanos` is set. */
@@ -35,6 +43,36 @@ export interface KubePrometheusStackInputs {
     labels: Labels;
     thanosVersion: string;
     ownsKubeletService: boolean;
+    globalTier?: GlobalTier;
+}
+
+/**
+ * ServiceMonitors, in the region's namespace and so selected by its
+ * Prometheus, for the global tier in another namespace of the same cluster:
+ * no operator watches that namespace, and the region's Prometheus may list
+ * endpoints cluster-wide (kube-prometheus-stack 88.5.3
+ * templates/prometheus/clusterrole.yaml). Each job is named after its Service.
+ */
+export function globalTierServiceMonitors(tier: GlobalTier): Record<string, unknown>[] {
+    const monitor = (name: string, matchLabels: Record<string, string>, port: string) => ({
+        name,
+        selector: { matchLabels },
+        namespaceSelector: { matchNames: [tier.namespace] },
+        endpoints: [{ port, path: "/metrics", interval: "30s" }],
+    });
+    const thanos = (component: string) => ({
+        "app.kubernetes.io/name": "thanos",
+        "app.kubernetes.io/instance": thanosReleaseName,
+        "app.kubernetes.io/component": component,
+    });
+    return [
+        // The chart's -grpc Services match too, but only -http has the port.
+        monitor("global-thanos-query", thanos("query"), "http"),
+        monitor("global-thanos-query-frontend", thanos("query-frontend"), "http"),
+        ...(tier.grafana
+            ? [monitor("global-grafana", { "app.kubernetes.io/name": "grafana", "app.kubernetes.io/instance": grafanaReleaseName }, "service")]
+            : []),
+    ];
 }
 
 /**
@@ -62,7 +100,7 @@ export function podSecurityLabels(level: "restricted" | "privileged"): Record<st
  * the `restricted` standard for every pod but node-exporter's.
  */
 export function kubePrometheusStackValues(inputs: KubePrometheusStackInputs): Record<string, unknown> {
-    const { region, labels, thanosVersion, ownsKubeletService } = inputs;
+    const { region, labels, thanosVersion, ownsKubeletService, globalTier } = inputs;
     const { components } = region;
     const highlyAvailable = region.replicas >= 2;
     const thanosImage = `${thanosImageRepository}:${thanosVersion}`;
@@ -109,6 +147,10 @@ export function kubePrometheusStackValues(inputs: KubePrometheusStackInputs): Re
         },
         prometheus: {
             podDisruptionBudget: { enabled: highlyAvailable, minAvailable: 1 },
+            // The sidecars' own metrics (is Prometheus up for them, are they serving), for the global-view dashboard.
+            thanosService: { enabled: true },
+            thanosServiceMonitor: { enabled: true },
+            additionalServiceMonitors: globalTier === undefined ? [] : globalTierServiceMonitors(globalTier),
             prometheusSpec: {
                 replicas: region.replicas,
                 retention: region.retention,
@@ -170,6 +212,7 @@ export class Region extends pulumi.ComponentResource {
                 labels: args.labels,
                 thanosVersion: args.thanosVersion,
                 ownsKubeletService: args.ownsKubeletService,
+                globalTier: args.globalTier,
             }),
             timeout: releaseTimeoutSeconds.region,
             cleanupOnFail: true,

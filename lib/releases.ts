@@ -22,6 +22,15 @@ export function regionReleaseName(regionName: string): string {
 /** The thanos chart names every object after this; a release called `thanos` keeps the names short. */
 export const thanosReleaseName = "thanos";
 
+/** The global view's Grafana, beside the global query; its Service and the job of its metrics take this name. */
+export const grafanaReleaseName = "grafana";
+
+/** Services of the `thanos` chart: `<release>-query-http`, `<release>-query-frontend-http` (banzai-charts 51352f61 thanos/templates/query-service.yaml, query-frontend-service.yaml). */
+export const thanosServices = {
+    queryHttp: `${thanosReleaseName}-query-http`,
+    frontendHttp: `${thanosReleaseName}-query-frontend-http`,
+} as const;
+
 /** The operator CRDs: cluster-scoped, one release per cluster; Helm keeps its record in kube-system, which every cluster has. */
 export const operatorCrdsRelease = { name: "prometheus-operator-crds", namespace: "kube-system" } as const;
 
@@ -32,6 +41,8 @@ export const releaseTimeoutSeconds = {
     region: 900,
     /** Two small images; the sidecars it queries may still be starting, which DNS SRV discovery picks up later. */
     globalQuery: 600,
+    /** One image; it waits for nothing but its own readiness. */
+    grafana: 600,
 } as const;
 
 /** Past this, a release still pending cannot belong to a Helm that is still running. */
@@ -53,5 +64,6 @@ export function managedReleases(config: StackConfig): ManagedRelease[] {
         ...clustersWithRegions(config).map((cluster) => ({ cluster, ...operatorCrdsRelease })),
         ...config.regions.map((region) => ({ cluster: region.cluster, namespace: region.namespace, name: regionReleaseName(region.name) })),
         { cluster: config.globalQuery.cluster, namespace: config.globalQuery.namespace, name: thanosReleaseName },
+        ...(config.grafana.enabled ? [{ cluster: config.globalQuery.cluster, namespace: config.globalQuery.namespace, name: grafanaReleaseName }] : []),
     ];
 }

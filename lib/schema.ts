@@ -508,6 +508,10 @@ const verificationSchema = settings({
     timeoutSeconds: parseInt(timeout, 10) * (timeout.endsWith("m") ? 60 : 1),
 }));
 
+const grafanaSchema = settings({
+    enabled: flag({ description: "Grafana beside the global query, wired to the Query Frontend, with the global-view dashboards" }).default(true),
+}, "the global view's Grafana").prefault({});
+
 /** Every top-level setting, each parsed on its own so one broken part does not hide the others' problems. */
 export const stackConfigShape = {
     clusters: z.array(clusterSchema, { error: "expected a list of clusters" }).min(1, { error: "expected at least one entry: a list of clusters" })
@@ -515,6 +519,7 @@ export const stackConfigShape = {
     regions: z.array(regionSchema, { error: "expected a list of regions" }).min(1, { error: "expected at least one entry: a list of regions" })
         .meta({ description: "the Prometheus regions; each is one HA kube-prometheus-stack" }),
     globalQuery: globalQuerySchema,
+    grafana: grafanaSchema,
     labels: labelsSchema,
     versions: versionsSchema,
     verification: verificationSchema,

@@ -3,6 +3,7 @@
 // module, in Node). Both run the same queries against the Query Frontend and
 // judge them by the same expectations, which come from the stack config.
 import { kubectlArgs } from "./clusterAccess";
+import { datasourceUid, globalViewProbeQuery } from "./dashboards";
 import { StackConfig } from "./schema";
 
 /**
@@ -29,6 +30,8 @@ export interface VerificationPlan {
     regionLabel: string;
     replicaLabel: string;
     regions: RegionExpectation[];
+    /** Whether Grafana runs and is proven too. */
+    grafana: boolean;
 }
 
 export function verificationPlan(config: StackConfig): VerificationPlan {
@@ -36,6 +39,7 @@ export function verificationPlan(config: StackConfig): VerificationPlan {
         regionLabel: config.labels.region,
         replicaLabel: config.labels.replica,
         regions: config.regions.map((region) => ({ region: region.name, replicas: region.replicas })),
+        grafana: config.grafana.enabled,
     };
 }
 
@@ -101,6 +105,85 @@ export function verificationChecks(plan: VerificationPlan): Check[] {
     return checks;
 }
 
+/**
+ * What Grafana must show, asked through its HTTP API with the admin's basic
+ * auth: it is up, its one data source answers (Grafana asks the frontend
+ * itself), and a global-view panel's query returns every region.
+ */
+export type GrafanaExpectation =
+    /** `/api/health`: `"database": "ok"`. */
+    | { kind: "healthy" }
+    /** `/api/datasources/uid/<uid>/health`: `"status": "OK"`. */
+    | { kind: "datasourceOk" }
+    /** `/api/ds/query`: among the frames' labels, `label` takes every one of `values`. */
+    | { kind: "labelValues"; label: string; values: string[] };
+
+export interface GrafanaCheck {
+    region?: undefined;
+    path: string;
+    /** JSON to POST; a GET without. */
+    body?: string;
+    expect: GrafanaExpectation;
+    passes: string;
+    fails: string;
+}
+
+export function grafanaChecks(plan: VerificationPlan): GrafanaCheck[] {
+    if (!plan.grafana) {
+        return [];
+    }
+    const regions = plan.regions.map(({ region }) => region);
+    const probe = globalViewProbeQuery(plan.regionLabel);
+    return [
+        {
+            path: "api/health",
+            expect: { kind: "healthy" },
+            passes: "Grafana is up and its database answers",
+            fails: "expected Grafana's /api/health to report its database ok",
+        },
+        {
+            path: `api/datasources/uid/${datasourceUid}/health`,
+            expect: { kind: "datasourceOk" },
+            passes: `Grafana's data source ${datasourceUid} reaches the Query Frontend`,
+            fails: `expected Grafana's data source ${datasourceUid} to pass its health check (it queries the Query Frontend)`,
+        },
+        {
+            path: "api/ds/query",
+            body: JSON.stringify({
+                from: "now-5m",
+                to: "now",
+                queries: [{ refId: "A", datasource: { type: "prometheus", uid: datasourceUid }, expr: probe, instant: true, range: false }],
+            }),
+            expect: { kind: "labelValues", label: plan.regionLabel, values: regions },
+            passes: `Grafana's global-view panel shows every region: ${regions.join(", ")}`,
+            fails: `expected Grafana's global-view panel (${probe}) to show every region (${regions.join(", ")})`,
+        },
+    ];
+}
+
+/** Judges a Grafana answer, given as the text it sent (JSON). */
+export function judgeGrafana(expect: GrafanaExpectation, text: string): Judgement {
+    let answer: any;
+    try {
+        answer = JSON.parse(text);
+    } catch {
+        return { ok: false, seen: [text.slice(0, 120)] };
+    }
+    switch (expect.kind) {
+        case "healthy":
+            return { ok: answer?.database === "ok", seen: [`database ${answer?.database}`] };
+        case "datasourceOk":
+            return { ok: answer?.status === "OK", seen: [`${answer?.status}: ${answer?.message}`] };
+        case "labelValues": {
+            const frames: any[] = Object.values(answer?.results ?? {}).flatMap((result: any) => result?.frames ?? []);
+            const seen = [...new Set(frames.flatMap((frame) => (frame?.schema?.fields ?? [])
+                .map((field: any) => field?.labels?.[expect.label])
+                .filter((value: unknown): value is string => typeof value === "string")))].sort();
+            return { ok: expect.values.every((value) => seen.includes(value)), seen };
+        }
+    }
+}
+
 /** One sample of an instant-query vector, as the Prometheus HTTP API returns it. */
 export interface Sample {
     metric: Record<string, string>;
@@ -155,7 +238,7 @@ export function inClusterTiming(deadlineSeconds: number): Timing {
  * every check is retried until all pass or the deadline passes. Queries are
  * URL-encoded here so the script never has to.
  */
-export function verificationScript(checks: Check[], timing: Timing): string {
+export function verificationScript(checks: Check[], timing: Timing, grafana: GrafanaCheck[] = []): string {
     const quote = (text: string) => `'${text.replace(/'/g, `'\\''`)}'`;
     const url = (query: string, dedup: boolean) => quote(`api/v1/query?query=${encodeURIComponent(query)}&dedup=${dedup}`);
     const blocks = checks.map((check) => {
@@ -179,10 +262,51 @@ export function verificationScript(checks: Check[], timing: Timing): string {
             "  fi",
         ].join("\n");
     });
+    const grafanaBlocks = grafana.map((check) => {
+        const ask = check.body === undefined ? `ask_grafana ${quote(check.path)}` : `ask_grafana ${quote(check.path)} ${quote(check.body)}`;
+        const [test, seen] = check.expect.kind === "healthy"
+            ? ["json_has database ok", "database $(json_values database)"]
+            : check.expect.kind === "datasourceOk"
+              ? ["json_has status OK", "$(json_values status) $(json_values message)"]
+              : [`has_every ${quote(check.expect.label)} ${check.expect.values.map(quote).join(" ")}`, `$(json_values ${quote(check.expect.label)})`];
+        return [
+            `  if ${ask}; then`,
+            `    if ${test}; then`,
+            `      echo ${quote(`ok: ${check.passes}`)}`,
+            "    else",
+            `      failures="$failures\n- "${quote(check.fails)}"; saw: ${seen}"`,
+            "    fi",
+            "  else",
+            `    failures="$failures\n- "${quote(check.fails)}"; $body"`,
+            "  fi",
+        ].join("\n");
+    });
+    const grafanaFunctions = grafana.length === 0 ? "" : `
+# Grafana, with the admin's basic auth. busybox wget has --header and
+# --post-data (docker-library/busybox builds it from defconfig,
+# latest-1/glibc/Dockerfile.builder:87; the Thanos image's busybox is that one).
+grafana="\${GRAFANA_URL%/}"
+auth=$(printf '%s:%s' "$GRAFANA_USER" "$GRAFANA_PASSWORD" | base64 -w 0)
+# ask_grafana PATH [JSON]: GET, or POST the JSON; Grafana's answer into $body; fails unless it answered 2xx.
+ask_grafana() {
+  if [ $# -gt 1 ]; then
+    body=$(timeout ${timing.requestTimeoutSeconds} wget -q -O - --header "Authorization: Basic $auth" --header 'Content-Type: application/json' --post-data "$2" "$grafana/$1" 2>&1)
+  else
+    body=$(timeout ${timing.requestTimeoutSeconds} wget -q -O - --header "Authorization: Basic $auth" "$grafana/$1" 2>&1)
+  fi || { body="no answer from $grafana/$1: $(printf '%s' "$body" | tr '\\n' ' ')"; return 1; }
+}
+# Grafana writes JSON compact or indented: a space may follow the colon.
+json_has() { printf '%s' "$body" | grep -q "\\"$1\\": *\\"$2\\""; }
+json_values() { printf '%s' "$body" | grep -o "\\"$1\\": *\\"[^\\"]*\\"" | sed 's/.*"\\([^"]*\\)"$/\\1/' | sort -u | tr '\\n' ' ' | sed 's/ $//'; }
+has_every() {
+  label=$1; shift
+  for value in "$@"; do json_has "$label" "$value" || return 1; done
+}
+`;
     return `set -u
 base="\${FRONTEND_URL%/}"
 deadline=$(( $(date +%s) + ${timing.deadlineSeconds} ))
-
+${grafanaFunctions}
 # ask URL: GET base/URL into $body; fails unless Thanos answered with success.
 ask() {
   body=$(timeout ${timing.requestTimeoutSeconds} wget -q -O - "$base/$1" 2>&1) || { body="no answer from $base: $(printf '%s' "$body" | tr '\\n' ' ')"; return 1; }
@@ -200,7 +324,7 @@ label_absent() { ! printf '%s' "$body" | grep -q "\\"$1\\":"; }
 
 round() {
   failures=""
-${blocks.join("\n")}
+${[...blocks, ...grafanaBlocks].join("\n")}
   [ -z "$failures" ]
 }
 

@@ -36,6 +36,17 @@ export const oldestKubernetes = "v1.25.0";
 
 export const thanosImageRepository = "quay.io/thanos/thanos";
 
+/**
+ * The global view's Grafana: the grafana-community chart kube-prometheus-stack
+ * 88.5.3 itself depends on; its appVersion, Grafana 13.2.0, is the image
+ * (charts/grafana/Chart.yaml:3-5, values.yaml:108-116 at grafana-12.11.1).
+ */
+export const grafanaChart = {
+    version: "12.11.1",
+    repository: "https://grafana-community.github.io/helm-charts",
+    image: { registry: "docker.io", repository: "grafana/grafana", tag: "13.2.0" },
+} as const;
+
 export const kubePrometheusStackRepository = "https://prometheus-community.github.io/helm-charts";
 
 /**

@@ -107,7 +107,7 @@ describe("stack config", () => {
     describe("bad input: each problem names the setting, the bad value and what is valid", () => {
         it("an unknown top-level key (a typo)", () => {
             assertOneProblem(minimal((raw) => (raw.region = [])),
-                "thanos-global-view:region: unknown setting (did you mean \"regions\"?); valid settings: clusters, regions, globalQuery, labels, versions, verification");
+                "thanos-global-view:region: unknown setting (did you mean \"regions\"?); valid settings: clusters, regions, globalQuery, grafana, labels, versions, verification");
         });
 
         it("an unknown nested key, with the closest valid one", () => {
@@ -298,7 +298,7 @@ describe("stack config", () => {
                     '  - thanos-global-view:regions[0].name: got "EU"; expected a DNS-1123 label: lower-case letters, digits and \'-\', starting and ending with a letter or digit, at most 63 characters',
                     "  - thanos-global-view:regions[0].replicas: got 0; expected a whole number ≥ 1",
                     '  - thanos-global-view:versions.thanos: got "v0.30.0"; Thanos older than v0.37.0 cannot read the external labels of Prometheus 3; supported: v0.37.0 to v0.42.4',
-                    "  - thanos-global-view:extra: unknown setting; valid settings: clusters, regions, globalQuery, labels, versions, verification",
+                    "  - thanos-global-view:extra: unknown setting; valid settings: clusters, regions, globalQuery, grafana, labels, versions, verification",
                 ].join("\n"));
                 return true;
             });

@@ -1,5 +1,5 @@
 import * as assert from "assert";
-import { frontendServiceName, queryEndpointArgs, thanosChartValues } from "../components/globalQuery";
+import { queryEndpointArgs, thanosChartValues } from "../components/globalQuery";
 import { defaults } from "../lib/schema";
 import { cachedChartDirectory } from "./setup";
 import { ProgramRun, key, runStack, withAsia } from "./harness";
@@ -159,12 +159,6 @@ describe("Thanos Query endpoint flags by version", () => {
             assert.ok(!chartRendered.some((flag) => arg.startsWith(flag)), arg);
         }
         assert.strictEqual(values.queryFrontend.extraArgs, undefined);
-    });
-});
-
-describe("frontend service name", () => {
-    it("follows the chart's naming: <fullname>-query-frontend-http", () => {
-        assert.strictEqual(frontendServiceName("thanos"), "thanos-query-frontend-http");
     });
 });
 

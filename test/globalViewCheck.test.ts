@@ -1,11 +1,13 @@
 import * as assert from "assert";
 import { jobDeadlineSeconds } from "../components/globalViewCheck";
 import { readStackConfig } from "../lib/stackConfig";
-import { inClusterTiming, verificationChecks, verificationPlan, verificationScript } from "../lib/verification";
+import { grafanaChecks, inClusterTiming, verificationChecks, verificationPlan, verificationScript } from "../lib/verification";
 import { ProgramRun, key, projectDirectory, runStack, withAsia } from "./harness";
 
 const job = "kubernetes:batch/v1:Job";
-const devChecks = verificationChecks(verificationPlan(readStackConfig(projectDirectory, "dev")));
+const devPlan = verificationPlan(readStackConfig(projectDirectory, "dev"));
+const devChecks = verificationChecks(devPlan);
+const devGrafanaChecks = grafanaChecks(devPlan);
 const container = (run: ProgramRun) => run.one(job, "global-view").inputs.spec.template.spec.containers[0];
 const script = (run: ProgramRun) => container(run).command[2] as string;
 
@@ -18,24 +20,25 @@ describe("the verification Job on the dev stack", () => {
     it("runs the shared checks as a script in the pinned Thanos image, which the nodes already have", () => {
         const verify = container(run);
         assert.strictEqual(verify.image, "quay.io/thanos/thanos:v0.42.4");
-        assert.deepStrictEqual(verify.command, ["/bin/sh", "-c", verificationScript(devChecks, inClusterTiming(600))]);
+        assert.deepStrictEqual(verify.command, ["/bin/sh", "-c", verificationScript(devChecks, inClusterTiming(600), devGrafanaChecks)]);
         assert.strictEqual(run.one("kubernetes:helm.sh/v3:Release", "europe").inputs.values.prometheus.prometheusSpec.thanos.image, verify.image);
     });
 
     it("queries the Query Frontend that GlobalQuery exports, in its namespace", () => {
         const env = Object.fromEntries((container(run).env as { name: string; value: string }[]).map(({ name, value }) => [name, value]));
         assert.strictEqual(env.FRONTEND_URL, run.exports.queryFrontendUrl);
+        assert.strictEqual(env.GRAFANA_URL, "http://grafana.monitoring.svc.cluster.local:80");
         assert.strictEqual(env.FRONTEND_URL, "http://thanos-query-frontend-http.monitoring.svc.cluster.local:10902");
         assert.strictEqual(run.one(job, "global-view").inputs.metadata.namespace, "monitoring");
     });
 
-    it("starts after the regions and the global query, and runs again whenever one of their releases changes", () => {
+    it("starts after the regions, the global query and Grafana, and runs again whenever one of their releases changes", () => {
         // The operator CRDs come in through the regions, which depend on them.
         const releaseUrns = run.ofType("kubernetes:helm.sh/v3:Release").filter((release) => release.name !== "thanos-dev-operator-crds").map((release) => release.urn);
-        assert.strictEqual(releaseUrns.length, 3);
+        assert.strictEqual(releaseUrns.length, 4);
         assert.deepStrictEqual(run.one(job, "global-view").dependencies.filter((urn) => urn.includes(":Release::")).sort(), releaseUrns.sort());
         const env = container(run).env as { name: string; value: string }[];
-        assert.deepStrictEqual(env.find(({ name }) => name === "DEPLOYED_REVISIONS"), { name: "DEPLOYED_REVISIONS", value: "kps-europe=1,kps-united-states=1,thanos=1" });
+        assert.deepStrictEqual(env.find(({ name }) => name === "DEPLOYED_REVISIONS"), { name: "DEPLOYED_REVISIONS", value: "kps-europe=1,kps-united-states=1,thanos=1,grafana=1" });
     });
 
     it("fails the deploy on the first failed pod, within a deadline, and is retried on the next up", () => {
@@ -43,13 +46,24 @@ describe("the verification Job on the dev stack", () => {
         const { spec } = checkJob.inputs;
         assert.strictEqual(spec.backoffLimit, 0);
         assert.strictEqual(spec.template.spec.restartPolicy, "Never");
-        const deadline = 600 + 2 * devChecks.length * 10 + 10 + 30;
+        // Each query and its diagnosis, and each Grafana request, at the request timeout.
+        const deadline = 600 + (2 * devChecks.length + devGrafanaChecks.length) * 10 + 10 + 30;
         assert.strictEqual(spec.activeDeadlineSeconds, deadline);
         assert.deepStrictEqual(checkJob.customTimeouts, { create: `${deadline + 60}s`, update: `${deadline + 60}s`, delete: "" });
         assert.deepStrictEqual(checkJob.inputs.metadata.annotations, { "pulumi.com/replaceUnready": "true" });
         // Named, so the provider deletes the old Job before it creates the next (pulumi-kubernetes
         // v4.32.0 provider.go:1647-1658): its logs are always the last run's.
         assert.strictEqual(checkJob.inputs.metadata.name, "global-view-check");
+    });
+
+    it("reads Grafana's admin credentials from their Secret, never from its spec", () => {
+        const env = container(run).env as { name: string; value?: string; valueFrom?: any }[];
+        const secretName = run.one("kubernetes:core/v1:Secret", "grafana-admin").inputs.metadata.name ?? "grafana-admin-x7k2p9";
+        assert.deepStrictEqual(env.filter(({ name }) => name.startsWith("GRAFANA_") && name !== "GRAFANA_URL"), [
+            { name: "GRAFANA_USER", valueFrom: { secretKeyRef: { name: secretName, key: "admin-user" } } },
+            { name: "GRAFANA_PASSWORD", valueFrom: { secretKeyRef: { name: secretName, key: "admin-password" } } },
+        ]);
+        assert.ok(!JSON.stringify(run.one(job, "global-view").inputs).includes(String(run.exports.grafanaAdminPassword)));
     });
 
     it("needs no API access and runs locked down", () => {
@@ -78,7 +92,7 @@ describe("the verification Job follows the topology", () => {
 
     it("its deadline comes from verification.timeout; verification.enabled false leaves it out", async () => {
         const quick = await runStack("dev", (config) => (config[key("verification")] = { timeout: "2m" }));
-        assert.strictEqual(quick.one(job, "global-view").inputs.spec.activeDeadlineSeconds, jobDeadlineSeconds(devChecks, inClusterTiming(120)));
+        assert.strictEqual(quick.one(job, "global-view").inputs.spec.activeDeadlineSeconds, jobDeadlineSeconds(devChecks, inClusterTiming(120), devGrafanaChecks));
         const off = await runStack("dev", (config) => (config[key("verification")] = { enabled: false }));
         assert.deepStrictEqual(off.ofType(job), []);
         assert.strictEqual(off.exports.verificationLogsCommand, undefined);

@@ -107,6 +107,11 @@ function mockState(type: string, name: string, inputs: any): any {
     if (type === "command:local:Command") {
         return { ...inputs, stdout: fakeKubeconfig };
     }
+    if (type === "random:index/randomPassword:RandomPassword") {
+        // Like the provider: `length` characters, letters and digits when `special` is off.
+        const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+        return { ...inputs, result: Array.from({ length: inputs.length }, (_, i) => alphabet[(i * 7 + name.length) % alphabet.length]).join("") };
+    }
     if (type === "kubernetes:helm.sh/v3:Release") {
         return { ...inputs, status: { name: inputs.name, namespace: inputs.namespace, revision: 1, status: "deployed" } };
     }

@@ -77,11 +77,14 @@ describe("the program on the dev stack", () => {
         const resources = kubernetesResources(run);
         assert.deepStrictEqual(resources.map((r) => `${r.type}/${r.name}`).sort(), [
             "kubernetes:batch/v1:Job/global-view",
+            "kubernetes:core/v1:ConfigMap/grafana-dashboards",
             "kubernetes:core/v1:Namespace/europe",
             "kubernetes:core/v1:Namespace/global",
             "kubernetes:core/v1:Namespace/united-states",
+            "kubernetes:core/v1:Secret/grafana-admin",
             "kubernetes:helm.sh/v3:Release/europe",
             "kubernetes:helm.sh/v3:Release/global",
+            "kubernetes:helm.sh/v3:Release/grafana",
             "kubernetes:helm.sh/v3:Release/thanos-dev-operator-crds",
             "kubernetes:helm.sh/v3:Release/united-states",
         ]);
@@ -188,6 +191,7 @@ describe("day 2 of the program", () => {
         assert.deepStrictEqual(releases.map((r) => [r.name, r.deleteBeforeReplace]).sort(), [
             ["europe", true],
             ["global", true],
+            ["grafana", true],
             ["thanos-dev-operator-crds", true],
             ["united-states", true],
         ]);
@@ -245,6 +249,7 @@ describe("day 2 of the program", () => {
             "europe": 2,
             "united-states": 2,
             "global": 2,
+            "grafana": 2,
             "global-view": 3,
         });
     });

@@ -54,6 +54,29 @@ describe("Region on the dev stack", () => {
             },
             prometheus: {
                 podDisruptionBudget: { enabled: true, minAvailable: 1 },
+                thanosService: { enabled: true },
+                thanosServiceMonitor: { enabled: true },
+                // europe is the dev stack's first region in the global query's cluster: it watches the global tier.
+                additionalServiceMonitors: [
+                    {
+                        name: "global-thanos-query",
+                        selector: { matchLabels: { "app.kubernetes.io/name": "thanos", "app.kubernetes.io/instance": "thanos", "app.kubernetes.io/component": "query" } },
+                        namespaceSelector: { matchNames: ["monitoring"] },
+                        endpoints: [{ port: "http", path: "/metrics", interval: "30s" }],
+                    },
+                    {
+                        name: "global-thanos-query-frontend",
+                        selector: { matchLabels: { "app.kubernetes.io/name": "thanos", "app.kubernetes.io/instance": "thanos", "app.kubernetes.io/component": "query-frontend" } },
+                        namespaceSelector: { matchNames: ["monitoring"] },
+                        endpoints: [{ port: "http", path: "/metrics", interval: "30s" }],
+                    },
+                    {
+                        name: "global-grafana",
+                        selector: { matchLabels: { "app.kubernetes.io/name": "grafana", "app.kubernetes.io/instance": "grafana" } },
+                        namespaceSelector: { matchNames: ["monitoring"] },
+                        endpoints: [{ port: "service", path: "/metrics", interval: "30s" }],
+                    },
+                ],
                 prometheusSpec: {
                     replicas: 2,
                     retention: "2d",
@@ -114,11 +137,11 @@ describe("Region with more regions in one cluster", () => {
     it("three regions: none installs CRDs, one keeps the kubelet Service, all wait only for the cluster's CRDs", async () => {
         const run = await runStack("dev", withAsia);
         const crds = run.one(release, "thanos-dev-operator-crds");
-        const releases = run.ofType(release).filter((r) => !["global", crds.name].includes(r.name));
-        assert.deepStrictEqual(releases.map((r) => [r.name, r.inputs.values.crds.enabled, r.inputs.values.prometheusOperator.kubeletService.enabled]), [
+        const releases = run.ofType(release).filter((r) => !["global", "grafana", crds.name].includes(r.name));
+        assert.deepStrictEqual(releases.map((r) => [r.name, r.inputs.values.crds.enabled, r.inputs.values.prometheusOperator.kubeletService.enabled]).sort(), [
+            ["asia", false, false],
             ["europe", false, true],
             ["united-states", false, false],
-            ["asia", false, false],
         ]);
         for (const region of releases) {
             assert.deepStrictEqual(region.dependencies.filter((urn) => urn.includes("helm.sh/v3:Release")), [crds.urn], region.name);

@@ -1,0 +1,177 @@
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
+import { DashboardInputs, dashboards, datasourceUid } from "../lib/dashboards";
+import { fixedResources } from "../lib/podResources";
+import { grafanaReleaseName, releaseTimeoutSeconds } from "../lib/releases";
+import { grafanaChart } from "../lib/versions";
+
+export interface GrafanaArgs {
+    /** The global query's namespace: Grafana runs beside it. */
+    namespace: pulumi.Input<string>;
+    /** The Query Frontend, from GlobalQuery's outputs: Grafana's one data source. */
+    frontendUrl: pulumi.Input<string>;
+    dashboards: DashboardInputs;
+    provider: k8s.Provider;
+    /** What kubectl needs to reach the cluster, for the port-forward command. */
+    kubectlFlags: pulumi.Input<string>;
+}
+
+export const grafanaAdminUser = "admin";
+/** The keys the chart reads from `admin.existingSecret` (charts/grafana/values.yaml:575-579 at grafana-12.11.1). */
+export const adminSecretKeys = { user: "admin-user", password: "admin-password" } as const;
+const servicePort = 80;
+export const grafanaLocalPort = 3000;
+
+/** The provider Grafana reads dashboards from: the chart mounts its ConfigMap at /var/lib/grafana/dashboards/<name> (_pod.tpl:1302-1307). */
+const dashboardProvider = "thanos-global-view";
+
+export interface GrafanaValuesInputs {
+    frontendUrl: string;
+    adminSecretName: string;
+    dashboardsConfigMapName: string;
+}
+
+/**
+ * Helm values for the grafana chart 12.11.1 (keys checked against its
+ * templates). One data source, dashboards from our ConfigMap through a file
+ * provider: no sidecar, no init container, no API access, so every pod meets
+ * the `restricted` standard and needs no service account token.
+ */
+export function grafanaValues({ frontendUrl, adminSecretName, dashboardsConfigMapName }: GrafanaValuesInputs): Record<string, unknown> {
+    return {
+        fullnameOverride: grafanaReleaseName,
+        image: { ...grafanaChart.image },
+        replicas: 1,
+        admin: { existingSecret: adminSecretName, userKey: adminSecretKeys.user, passwordKey: adminSecretKeys.password },
+        datasources: {
+            "datasources.yaml": {
+                apiVersion: 1,
+                // Provisioned data sources that vanish from the file are deleted, so a rename leaves no stale one.
+                deleteDatasources: [],
+                datasources: [{
+                    name: "Thanos global view",
+                    uid: datasourceUid,
+                    type: "prometheus",
+                    access: "proxy",
+                    // Never Query directly: the frontend splits, retries and caches.
+                    url: frontendUrl,
+                    isDefault: true,
+                    editable: false,
+                    jsonData: { prometheusType: "Thanos", httpMethod: "POST", timeInterval: "30s" },
+                }],
+            },
+        },
+        dashboardProviders: {
+            "dashboardproviders.yaml": {
+                apiVersion: 1,
+                providers: [{
+                    name: dashboardProvider,
+                    orgId: 1,
+                    folder: "Thanos global view",
+                    type: "file",
+                    disableDeletion: true,
+                    allowUiUpdates: false,
+                    updateIntervalSeconds: 30,
+                    options: { path: `/var/lib/grafana/dashboards/${dashboardProvider}` },
+                }],
+            },
+        },
+        dashboardsConfigMaps: { [dashboardProvider]: dashboardsConfigMapName },
+        // Non-empty `dashboards` adds a curl init container that downloads (_pod.tpl:32, 69-117).
+        dashboards: {},
+        sidecar: { dashboards: { enabled: false }, datasources: { enabled: false } },
+        // The `helm test` pod runs as root with no security context (values.yaml:127-139).
+        testFramework: { enabled: false },
+        // Dashboards and data sources are provisioned at every start: nothing to keep.
+        persistence: { enabled: false },
+        initChownData: { enabled: false },
+        rbac: { create: false },
+        serviceAccount: { create: true, automountServiceAccountToken: false },
+        automountServiceAccountToken: false,
+        securityContext: { runAsNonRoot: true, runAsUser: 472, runAsGroup: 472, fsGroup: 472, seccompProfile: { type: "RuntimeDefault" } },
+        containerSecurityContext: {
+            allowPrivilegeEscalation: false,
+            privileged: false,
+            capabilities: { drop: ["ALL"] },
+            seccompProfile: { type: "RuntimeDefault" },
+        },
+        resources: fixedResources.grafana,
+        service: { type: "ClusterIP", port: servicePort },
+        "grafana.ini": {
+            analytics: { check_for_updates: false, check_for_plugin_updates: false, reporting_enabled: false },
+            users: { allow_sign_up: false },
+            "auth.anonymous": { enabled: false },
+        },
+    };
+}
+
+/**
+ * Grafana on the global view: the Query Frontend as its one data source and
+ * the global-view dashboards, provisioned at start; an admin password the
+ * program generates and keeps secret.
+ */
+export class Grafana extends pulumi.ComponentResource {
+    readonly release: k8s.helm.v3.Release;
+    readonly serviceName: string;
+    readonly url: pulumi.Output<string>;
+    readonly adminUser: string;
+    readonly adminPassword: pulumi.Output<string>;
+    readonly adminSecretName: pulumi.Output<string>;
+    readonly portForwardCommand: pulumi.Output<string>;
+    readonly localUrl: string;
+
+    constructor(name: string, args: GrafanaArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("thanos-global-view:monitoring:Grafana", name, {}, opts);
+        this.serviceName = grafanaReleaseName;
+        this.adminUser = grafanaAdminUser;
+        this.localUrl = `http://localhost:${grafanaLocalPort}`;
+
+        // Kept in state (secret) and stable across runs: a new one only when replaced.
+        const password = new random.RandomPassword(`${name}-admin`, { length: 32, special: false }, { parent: this });
+        // The provider marks `result` secret; said again so no export of it can ever be plain.
+        this.adminPassword = pulumi.secret(password.result);
+
+        const adminSecret = new k8s.core.v1.Secret(`${name}-admin`, {
+            metadata: { namespace: args.namespace },
+            stringData: { [adminSecretKeys.user]: this.adminUser, [adminSecretKeys.password]: password.result },
+        }, { parent: this, provider: args.provider });
+        this.adminSecretName = adminSecret.metadata.name;
+
+        // A change of content replaces a ConfigMap (pulumi-kubernetes v4.32.0
+        // provider/pkg/provider/diff.go:31-33): auto-named, the new one comes
+        // first and the release rolls Grafana onto it.
+        const dashboardsConfigMap = new k8s.core.v1.ConfigMap(`${name}-dashboards`, {
+            metadata: { namespace: args.namespace },
+            data: Object.fromEntries(Object.entries(dashboards(args.dashboards)).map(([file, model]) => [file, JSON.stringify(model, null, 2)])),
+        }, { parent: this, provider: args.provider });
+
+        this.release = new k8s.helm.v3.Release(name, {
+            name: grafanaReleaseName,
+            namespace: args.namespace,
+            chart: "grafana",
+            version: grafanaChart.version,
+            repositoryOpts: { repo: grafanaChart.repository },
+            values: pulumi.all([args.frontendUrl, adminSecret.metadata.name, dashboardsConfigMap.metadata.name])
+                .apply(([frontendUrl, adminSecretName, dashboardsConfigMapName]) => grafanaValues({ frontendUrl, adminSecretName, dashboardsConfigMapName })),
+            timeout: releaseTimeoutSeconds.grafana,
+            cleanupOnFail: true,
+            maxHistory: 10,
+        }, {
+            parent: this,
+            provider: args.provider,
+            // Same release name in a new namespace; see Region for why the old one goes first.
+            deleteBeforeReplace: true,
+        });
+
+        this.url = pulumi.output(args.namespace).apply((ns) => `http://${this.serviceName}.${ns}.svc.cluster.local:${servicePort}`);
+        this.portForwardCommand = pulumi.interpolate`kubectl ${args.kubectlFlags} --namespace ${args.namespace} port-forward service/${this.serviceName} ${grafanaLocalPort}:${servicePort}`;
+
+        this.registerOutputs({
+            url: this.url,
+            adminUser: this.adminUser,
+            adminPassword: this.adminPassword,
+            portForwardCommand: this.portForwardCommand,
+        });
+    }
+}

@@ -1,0 +1,316 @@
+// The global view's Grafana dashboards, as code: built from the stack config
+// so that they follow its labels (`labels.region` names the region selector
+// everywhere), provisioned from ConfigMaps at start (no download: clusters
+// may be air-gapped). Every query goes through the one provisioned data
+// source, the Query Frontend, and uses only series this stack produces:
+// - Prometheus' own metrics and `up`, scraped by each region (kube-prometheus-stack's
+//   Prometheus ServiceMonitor); the sidecars', scraped by each region
+//   (`prometheus.thanosServiceMonitor`); cAdvisor's, from the kubelets every
+//   region scrapes;
+// - Thanos Query, Query Frontend and Grafana, scraped by the region that
+//   shares their cluster (components/region.ts, `globalTierServiceMonitors`).
+// The names were read from Thanos v0.37.0 and v0.42.4 (pkg/extprom/http/metrics.go,
+// pkg/query/endpointset.go, pkg/queryfrontend, internal/cortex); test/dashboards.test.ts
+// holds that catalogue and fails on a query outside it.
+
+import { grafanaReleaseName, thanosServices } from "./releases";
+
+export const datasourceUid = "thanos-global-view";
+
+export interface DashboardInputs {
+    regionLabel: string;
+    /** The namespace of the global query and Grafana. */
+    globalNamespace: string;
+    /** Query Frontend's slow-query threshold, drawn on its latency panel. */
+    slowQueryThreshold: string;
+}
+
+/** The Services the global tier's metrics come from: the operator names a job after its Service. */
+export const globalTierJobs = {
+    query: thanosServices.queryHttp,
+    frontend: thanosServices.frontendHttp,
+    grafana: grafanaReleaseName,
+} as const;
+
+const datasource = { type: "prometheus", uid: datasourceUid };
+
+interface Target {
+    expr: string;
+    legend: string;
+}
+
+interface PanelSpec {
+    title: string;
+    description: string;
+    type?: "timeseries" | "stat" | "table";
+    unit?: string;
+    targets: Target[];
+    width?: number;
+}
+
+/** Panels flow left to right in rows of 24 columns. */
+function layout(panels: PanelSpec[]): Record<string, unknown>[] {
+    let x = 0;
+    let y = 0;
+    return panels.map((panel, index) => {
+        const width = panel.width ?? 12;
+        if (x + width > 24) {
+            x = 0;
+            y += 8;
+        }
+        const gridPos = { h: 8, w: width, x, y };
+        x += width;
+        const instant = panel.type === "table" || panel.type === "stat";
+        return {
+            id: index + 1,
+            type: panel.type ?? "timeseries",
+            title: panel.title,
+            description: panel.description,
+            datasource,
+            gridPos,
+            fieldConfig: { defaults: { unit: panel.unit ?? "short" }, overrides: [] },
+            options: panel.type === "table" ? { showHeader: true } : {},
+            targets: panel.targets.map((target, i) => ({
+                refId: String.fromCharCode(65 + i),
+                datasource,
+                expr: target.expr,
+                legendFormat: target.legend,
+                instant,
+                range: !instant,
+            })),
+        };
+    });
+}
+
+function variable(name: string, label: string, query: string): Record<string, unknown> {
+    return {
+        name,
+        label,
+        type: "query",
+        datasource,
+        query: { query, refId: name },
+        definition: query,
+        refresh: 2,
+        includeAll: true,
+        multi: true,
+        allValue: ".+",
+        current: { text: "All", value: "$__all" },
+        sort: 1,
+    };
+}
+
+function dashboard(uid: string, title: string, description: string, variables: Record<string, unknown>[], panels: PanelSpec[]): Record<string, unknown> {
+    return {
+        uid,
+        title,
+        description,
+        tags: ["thanos-global-view"],
+        timezone: "browser",
+        schemaVersion: 41,
+        version: 1,
+        editable: false,
+        refresh: "30s",
+        time: { from: "now-1h", to: "now" },
+        templating: { list: variables },
+        panels: layout(panels),
+    };
+}
+
+/** Zero for every group that exists instead of no answer: "no errors" must read 0, not "No data". */
+const orZero = (errors: string, all: string) => `(${errors}) or (${all} * 0)`;
+
+/** Every region and its replicas, as the global view sees them, and deduplication at work. */
+export function globalViewDashboard({ regionLabel: region }: DashboardInputs): Record<string, unknown> {
+    const inRegion = `${region}=~"$region"`;
+    return dashboard("global-view", "Global view", "Every region and its Prometheus replicas through the Query Frontend, deduplicated on the replica label.",
+        [variable("region", "region", `label_values(prometheus_build_info, ${region})`)],
+        [
+            {
+                title: "Prometheus replicas up, per region",
+                description: "Replicas whose Prometheus answers its own scrape. A region is served as long as one is up.",
+                type: "stat",
+                targets: [{ expr: `sum by (${region}) (up{container="prometheus", ${inRegion}})`, legend: `{{${region}}}` }],
+            },
+            {
+                title: "Replicas: Prometheus and sidecar",
+                description: "One row per replica: 1 when its Prometheus is scraped and its Thanos sidecar sees Prometheus ready (it then serves the StoreAPI).",
+                type: "table",
+                targets: [
+                    { expr: `max by (${region}, pod) (up{container="prometheus", ${inRegion}})`, legend: "prometheus up" },
+                    { expr: `max by (${region}, pod) (thanos_sidecar_prometheus_up{${inRegion}})`, legend: "sidecar serving" },
+                ],
+            },
+            {
+                title: "Samples ingested per second, per region",
+                description: "Every replica scrapes the same targets: this is what the region stores, all replicas together.",
+                unit: "short",
+                targets: [{ expr: `sum by (${region}) (rate(prometheus_tsdb_head_samples_appended_total{${inRegion}}[5m]))`, legend: `{{${region}}}` }],
+            },
+            {
+                title: "Head series per replica",
+                description: "Series in each replica's head block; HA replicas of one region hold nearly the same.",
+                targets: [{ expr: `max by (${region}, pod) (prometheus_tsdb_head_series{${inRegion}})`, legend: "{{pod}}" }],
+            },
+            {
+                title: "Series stored by all replicas vs served after deduplication",
+                description: "Stored: the replicas' head series added up. Served: one replica's worth, what the querier returns once it drops the replica label. The gap is the HA copy deduplication hides.",
+                targets: [
+                    { expr: `sum by (${region}) (prometheus_tsdb_head_series{${inRegion}})`, legend: "{{" + region + "}} stored (all replicas)" },
+                    { expr: `max by (${region}) (prometheus_tsdb_head_series{${inRegion}})`, legend: "{{" + region + "}} served (deduplicated)" },
+                ],
+            },
+            {
+                title: "StoreAPI endpoints seen by Thanos Query",
+                description: "Connections the querier holds, by the external labels of each endpoint: one per sidecar, each replica with its own replica label.",
+                type: "table",
+                targets: [{ expr: `max by (external_labels, store_type) (thanos_store_nodes_grpc_connections{job="${globalTierJobs.query}"})`, legend: "{{external_labels}}" }],
+                width: 24,
+            },
+        ]);
+}
+
+/** Query and Query Frontend: load, latency, errors, splitting, retries and the results cache. */
+export function queryPathDashboard({ globalNamespace, slowQueryThreshold }: DashboardInputs): Record<string, unknown> {
+    const query = `namespace="${globalNamespace}", job="${globalTierJobs.query}"`;
+    const frontend = `namespace="${globalNamespace}", job="${globalTierJobs.frontend}"`;
+    const quantiles = (selector: string) => [0.5, 0.9, 0.99].map((q) => ({
+        expr: `histogram_quantile(${q}, sum by (le) (rate(http_request_duration_seconds_bucket{${selector}}[5m])))`,
+        legend: `p${q * 100}`,
+    }));
+    return dashboard("query-path", "Query path", "Thanos Query Frontend and Thanos Query, as every dashboard query passes them.", [], [
+        {
+            title: "Query Frontend requests per second",
+            description: "Every request through the frontend, by HTTP status.",
+            unit: "reqps",
+            targets: [{ expr: `sum by (code) (rate(http_requests_total{${frontend}}[5m]))`, legend: "{{code}}" }],
+        },
+        {
+            title: "Query Frontend latency",
+            description: `Percentiles of the frontend's answers. Queries slower than ${slowQueryThreshold} (globalQuery.frontend.slowQueryThreshold) are logged by the frontend: kubectl logs -l app.kubernetes.io/component=query-frontend | grep "slow query detected".`,
+            unit: "s",
+            targets: quantiles(frontend),
+        },
+        {
+            title: "Frontend queries per second, by operation",
+            description: "What clients ask: instant, range, labels, series.",
+            unit: "reqps",
+            targets: [{ expr: `sum by (op) (rate(thanos_query_frontend_queries_total{${frontend}}[5m]))`, legend: "{{op}}" }],
+        },
+        {
+            title: "Split queries per second",
+            description: "Parts the frontend cuts range and label queries into (globalQuery.frontend.splitInterval), each run and cached on its own.",
+            unit: "reqps",
+            targets: [{ expr: `sum by (tripperware) (rate(thanos_frontend_split_queries_total{${frontend}}[5m]))`, legend: "{{tripperware}}" }],
+        },
+        {
+            title: "Attempts per query part",
+            description: "Average attempts the frontend needed per query part (1: no retry); up to globalQuery.frontend.maxRetries.",
+            targets: [{ expr: `sum by (tripperware) (rate(cortex_query_frontend_retries_sum{${frontend}}[5m])) / sum by (tripperware) (rate(cortex_query_frontend_retries_count{${frontend}}[5m]))`, legend: "{{tripperware}}" }],
+        },
+        {
+            title: "Results cache hit ratio",
+            description: "Share of cached parts found in the frontend's in-memory cache (globalQuery.frontend.cacheMaxSize).",
+            unit: "percentunit",
+            targets: [{ expr: `sum by (tripperware) (rate(cortex_cache_hits_total{${frontend}}[5m])) / sum by (tripperware) (rate(cortex_cache_fetched_keys_total{${frontend}}[5m]))`, legend: "{{tripperware}}" }],
+        },
+        {
+            title: "Thanos Query requests per second, by endpoint",
+            description: "What reaches the querier behind the frontend, by API handler.",
+            unit: "reqps",
+            targets: [{ expr: `sum by (handler) (rate(http_requests_total{${query}}[5m]))`, legend: "{{handler}}" }],
+        },
+        {
+            title: "Thanos Query latency",
+            description: "Percentiles of the querier's answers, instant and range queries.",
+            unit: "s",
+            targets: quantiles(`${query}, handler=~"query|query_range"`),
+        },
+        {
+            title: "Errors per second",
+            description: "5xx answers of the frontend and the querier; 0 when there are none.",
+            unit: "reqps",
+            targets: [{
+                expr: orZero(
+                    `sum by (job) (rate(http_requests_total{namespace="${globalNamespace}", job=~"${globalTierJobs.query}|${globalTierJobs.frontend}", code=~"5.."}[5m]))`,
+                    `sum by (job) (rate(http_requests_total{namespace="${globalNamespace}", job=~"${globalTierJobs.query}|${globalTierJobs.frontend}"}[5m]))`,
+                ),
+                legend: "{{job}}",
+            }],
+        },
+        {
+            title: "Global tier targets up",
+            description: "Thanos Query, Query Frontend and Grafana pods, as the region in their cluster scrapes them.",
+            type: "table",
+            targets: [{ expr: `max by (job, pod) (up{namespace="${globalNamespace}"})`, legend: "{{job}} {{pod}}" }],
+        },
+    ]);
+}
+
+/** Cluster, namespace and pod resource use, per region, from the kubelets' cAdvisor. */
+export function kubernetesDashboard({ regionLabel: region }: DashboardInputs): Record<string, unknown> {
+    const cadvisor = `job="kubelet", metrics_path="/metrics/cadvisor", ${region}=~"$region"`;
+    const containers = `${cadvisor}, container!=""`;
+    return dashboard("kubernetes-resources", "Kubernetes resources per region", "CPU, memory and network of the clusters each region watches, by namespace and pod, from cAdvisor.",
+        [
+            variable("region", "region", `label_values(container_cpu_usage_seconds_total{job="kubelet"}, ${region})`),
+            variable("namespace", "namespace", `label_values(container_cpu_usage_seconds_total{job="kubelet", ${region}=~"$region"}, namespace)`),
+        ],
+        [
+            {
+                title: "CPU by namespace",
+                description: "Cores used, per namespace.",
+                unit: "short",
+                targets: [{ expr: `sum by (${region}, namespace) (rate(container_cpu_usage_seconds_total{${containers}}[5m]))`, legend: `{{${region}}} {{namespace}}` }],
+            },
+            {
+                title: "Memory by namespace",
+                description: "Working set (what the kernel would not reclaim), per namespace.",
+                unit: "bytes",
+                targets: [{ expr: `sum by (${region}, namespace) (container_memory_working_set_bytes{${containers}})`, legend: `{{${region}}} {{namespace}}` }],
+            },
+            {
+                title: "CPU by pod",
+                description: "Cores used by each pod of the chosen namespaces.",
+                unit: "short",
+                targets: [{ expr: `sum by (${region}, namespace, pod) (rate(container_cpu_usage_seconds_total{${containers}, namespace=~"$namespace"}[5m]))`, legend: "{{namespace}}/{{pod}}" }],
+            },
+            {
+                title: "Memory by pod",
+                description: "Working set of each pod of the chosen namespaces.",
+                unit: "bytes",
+                targets: [{ expr: `sum by (${region}, namespace, pod) (container_memory_working_set_bytes{${containers}, namespace=~"$namespace"})`, legend: "{{namespace}}/{{pod}}" }],
+            },
+            {
+                title: "Memory by container",
+                description: "Working set of each container of the chosen namespaces: compare it with the limits in the stack config.",
+                unit: "bytes",
+                targets: [{ expr: `max by (${region}, namespace, pod, container) (container_memory_working_set_bytes{${containers}, namespace=~"$namespace"})`, legend: "{{pod}}/{{container}}" }],
+            },
+            {
+                title: "Network received and sent by pod",
+                description: "Bytes per second through each pod's network interfaces.",
+                unit: "Bps",
+                targets: [
+                    { expr: `sum by (${region}, namespace, pod) (rate(container_network_receive_bytes_total{${cadvisor}, namespace=~"$namespace"}[5m]))`, legend: "{{pod}} received" },
+                    { expr: `sum by (${region}, namespace, pod) (rate(container_network_transmit_bytes_total{${cadvisor}, namespace=~"$namespace"}[5m]))`, legend: "{{pod}} sent" },
+                ],
+            },
+        ]);
+}
+
+/** The file name in the dashboards ConfigMap of each dashboard. */
+export function dashboards(inputs: DashboardInputs): Record<string, Record<string, unknown>> {
+    return {
+        "global-view.json": globalViewDashboard(inputs),
+        "query-path.json": queryPathDashboard(inputs),
+        "kubernetes-resources.json": kubernetesDashboard(inputs),
+    };
+}
+
+/**
+ * The query Grafana's verification asks through the data source: the first
+ * panel of the global view, for every region.
+ */
+export function globalViewProbeQuery(regionLabel: string): string {
+    return `sum by (${regionLabel}) (up{container="prometheus"})`;
+}
