@@ -3,7 +3,7 @@ import * as kx from "@pulumi/kubernetesx";
 import * as pulumi from "@pulumi/pulumi";
 import { fixedResources } from "../lib/podResources";
 import { Check, GrafanaCheck, Timing, verificationJobName, verificationScript } from "../lib/verification";
-import { adminSecretKeys } from "./grafana";
+import { grafanaAdmin } from "../lib/releases";
 import { thanosImageRepository } from "../lib/versions";
 
 export interface GlobalViewCheckArgs {
@@ -60,8 +60,8 @@ export class GlobalViewCheck extends pulumi.ComponentResource {
                     FRONTEND_URL: args.frontendUrl,
                     ...(args.grafana === undefined ? {} : {
                         GRAFANA_URL: args.grafana.url,
-                        GRAFANA_USER: secretKey(adminSecretKeys.user),
-                        GRAFANA_PASSWORD: secretKey(adminSecretKeys.password),
+                        GRAFANA_USER: secretKey(grafanaAdmin.secretKeys.user),
+                        GRAFANA_PASSWORD: secretKey(grafanaAdmin.secretKeys.password),
                     }),
                     // Part of the pod template: an upgraded release replaces the Job, so it runs again.
                     DEPLOYED_REVISIONS: revisions,

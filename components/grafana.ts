@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { DashboardInputs, dashboards, datasourceUid } from "../lib/dashboards";
 import { fixedResources } from "../lib/podResources";
-import { grafanaReleaseName, releaseTimeoutSeconds } from "../lib/releases";
+import { grafanaAdmin, grafanaLocalPort, grafanaReleaseName, releaseTimeoutSeconds } from "../lib/releases";
 import { grafanaChart } from "../lib/versions";
 
 export interface GrafanaArgs {
@@ -17,11 +17,8 @@ export interface GrafanaArgs {
     kubectlFlags: pulumi.Input<string>;
 }
 
-export const grafanaAdminUser = "admin";
-/** The keys the chart reads from `admin.existingSecret` (charts/grafana/values.yaml:575-579 at grafana-12.11.1). */
-export const adminSecretKeys = { user: "admin-user", password: "admin-password" } as const;
 const servicePort = 80;
-export const grafanaLocalPort = 3000;
+const adminSecretKeys = grafanaAdmin.secretKeys;
 
 /** The provider Grafana reads dashboards from: the chart mounts its ConfigMap at /var/lib/grafana/dashboards/<name> (_pod.tpl:1302-1307). */
 const dashboardProvider = "thanos-global-view";
@@ -124,7 +121,7 @@ export class Grafana extends pulumi.ComponentResource {
     constructor(name: string, args: GrafanaArgs, opts?: pulumi.ComponentResourceOptions) {
         super("thanos-global-view:monitoring:Grafana", name, {}, opts);
         this.serviceName = grafanaReleaseName;
-        this.adminUser = grafanaAdminUser;
+        this.adminUser = grafanaAdmin.user;
         this.localUrl = `http://localhost:${grafanaLocalPort}`;
 
         // Kept in state (secret) and stable across runs: a new one only when replaced.

@@ -25,6 +25,12 @@ export const thanosReleaseName = "thanos";
 /** The global view's Grafana, beside the global query; its Service and the job of its metrics take this name. */
 export const grafanaReleaseName = "grafana";
 
+/** Grafana's admin: the user, and the keys the chart reads from `admin.existingSecret` (charts/grafana/values.yaml:575-579 at grafana-12.11.1). */
+export const grafanaAdmin = { user: "admin", secretKeys: { user: "admin-user", password: "admin-password" } } as const;
+
+/** Where the exported port-forward command puts Grafana on the user's machine. */
+export const grafanaLocalPort = 3000;
+
 /** Services of the `thanos` chart: `<release>-query-http`, `<release>-query-frontend-http` (banzai-charts 51352f61 thanos/templates/query-service.yaml, query-frontend-service.yaml). */
 export const thanosServices = {
     queryHttp: `${thanosReleaseName}-query-http`,

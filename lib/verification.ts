@@ -389,7 +389,7 @@ export function queryFrontend(baseUrl: string): Ask {
 }
 
 export interface Outcome {
-    check: Check;
+    check: Check | GrafanaCheck;
     ok: boolean;
     seen: string[];
     /** Why the check could not even be asked. */
@@ -427,19 +427,79 @@ export async function runChecks(checks: Check[], ask: Ask, deadline: number, req
     return outcomes;
 }
 
+/** Asks Grafana what one check needs, waiting at most `limit.seconds`; resolves with its answer's text, rejects unless it answered 2xx. */
+export type GrafanaAsk = (check: GrafanaCheck, limit: AnswerLimit) => Promise<string>;
+
+export function grafanaApi(baseUrl: string, user: string, password: string): GrafanaAsk {
+    const base = baseUrl.replace(/\/+$/, "");
+    const authorization = `Basic ${Buffer.from(`${user}:${password}`).toString("base64")}`;
+    return async (check, limit) => {
+        let response: Response;
+        try {
+            response = await fetch(`${base}/${check.path}`, {
+                method: check.body === undefined ? "GET" : "POST",
+                headers: { authorization, ...(check.body === undefined ? {} : { "content-type": "application/json" }) },
+                body: check.body,
+                signal: AbortSignal.timeout(limit.seconds * 1000),
+            });
+        } catch (error) {
+            const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+            const reason = (error as Error).name === "TimeoutError" ? `no answer ${limit.description}` : cause?.code ?? cause?.message ?? (error as Error).message;
+            throw new Error(`cannot reach Grafana at ${base}: ${reason}`);
+        }
+        const text = await response.text();
+        if (!response.ok) {
+            throw new Error(`Grafana answered ${check.path} with HTTP ${response.status}: ${text.slice(0, 120)}`);
+        }
+        return text;
+    };
+}
+
+/** One round of the Grafana checks, like `runChecks`. */
+export async function runGrafanaChecks(checks: GrafanaCheck[], ask: GrafanaAsk, deadline: number, requestTimeoutSeconds: number): Promise<Outcome[]> {
+    const outcomes: Outcome[] = [];
+    for (const check of checks) {
+        const remainingSeconds = (deadline - Date.now()) / 1000;
+        if (remainingSeconds <= 0) {
+            outcomes.push({ check, ok: false, seen: [], error: notAsked, detail: `${check.fails}; ${notAsked}` });
+            continue;
+        }
+        const limit: AnswerLimit = remainingSeconds < requestTimeoutSeconds
+            ? { seconds: remainingSeconds, description: "before the deadline" }
+            : { seconds: requestTimeoutSeconds, description: `within ${requestTimeoutSeconds}s` };
+        try {
+            const { ok, seen } = judgeGrafana(check.expect, await ask(check, limit));
+            outcomes.push({ check, ok, seen, detail: ok ? check.passes : `${check.fails}; saw: ${seen.join(" ") || "nothing"}` });
+        } catch (error) {
+            const message = (error as Error).message;
+            outcomes.push({ check, ok: false, seen: [], error: message, detail: `${check.fails}; ${message}` });
+        }
+    }
+    return outcomes;
+}
+
+/** What one verification asks: the frontend's checks, and Grafana's when it runs. */
+export interface Provers {
+    checks: Check[];
+    ask: Ask;
+    grafana?: { checks: GrafanaCheck[]; ask: GrafanaAsk };
+}
+
 /** Runs every check in rounds until all pass or the deadline passes; returns the last round. */
 export async function verifyUntilDeadline(
-    checks: Check[],
-    ask: Ask,
+    { checks, ask, grafana }: Provers,
     timing: Timing,
     onRound: (attempt: number, outcomes: Outcome[]) => void = () => undefined,
 ): Promise<{ attempts: number; outcomes: Outcome[] }> {
     const deadline = Date.now() + timing.deadlineSeconds * 1000;
     let previous: Outcome[] | undefined;
     for (let attempts = 1; ; attempts++) {
+        const round = [
+            ...await runChecks(checks, ask, deadline, timing.requestTimeoutSeconds),
+            ...(grafana === undefined ? [] : await runGrafanaChecks(grafana.checks, grafana.ask, deadline, timing.requestTimeoutSeconds)),
+        ];
         // What the deadline cut off this round, the round before still knows.
-        const outcomes = (await runChecks(checks, ask, deadline, timing.requestTimeoutSeconds))
-            .map((outcome, i) => (outcome.error === notAsked && previous ? previous[i] : outcome));
+        const outcomes = round.map((outcome, i) => (outcome.error === notAsked && previous ? previous[i] : outcome));
         onRound(attempts, outcomes);
         if (outcomes.every((outcome) => outcome.ok) || Date.now() >= deadline) {
             return { attempts, outcomes };

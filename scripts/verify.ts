@@ -1,16 +1,20 @@
-// `npm run verify -- [--url URL] [--stack NAME] [--timeout SECONDS]`
+// `npm run verify -- [--url URL] [--grafana-url URL] [--stack NAME] [--timeout SECONDS]`
 //
 // Proves the global view from the user's machine, with the same checks as the
 // in-cluster Job: every region present, every HA pair seen once per replica
-// without deduplication and exactly once with it. Expectations come from the
-// stack config; the URL is the Query Frontend (after the exported
-// port-forward command, http://localhost:10902).
+// without deduplication and exactly once with it, and, when the stack runs
+// Grafana, Grafana healthy, its data source healthy and a global-view panel
+// showing every region. Expectations come from the stack config; the URLs are
+// the exported port-forwards (http://localhost:10902, http://localhost:3000),
+// Grafana's admin password comes from GRAFANA_ADMIN_PASSWORD.
 import * as path from "path";
 import { readStackConfig } from "../lib/stackConfig";
-import { Outcome, queryFrontend, verificationChecks, verificationPlan, verifyUntilDeadline } from "../lib/verification";
+import { grafanaAdmin, grafanaLocalPort } from "../lib/releases";
+import { Outcome, grafanaApi, grafanaChecks, queryFrontend, verificationChecks, verificationPlan, verifyUntilDeadline } from "../lib/verification";
 
 export interface VerifyOptions {
     url: string;
+    grafanaUrl: string;
     stack: string;
     timeoutSeconds: number;
     intervalSeconds: number;
@@ -21,6 +25,7 @@ const requestTimeoutSeconds = 10;
 
 export const defaultOptions: VerifyOptions = {
     url: "http://localhost:10902",
+    grafanaUrl: `http://localhost:${grafanaLocalPort}`,
     stack: "dev",
     timeoutSeconds: 60,
     intervalSeconds: 5,
@@ -32,6 +37,7 @@ export function parseArguments(args: string[]): VerifyOptions {
     const options = { ...defaultOptions };
     const flags: Record<string, (value: string) => void> = {
         "--url": (value) => (options.url = value),
+        "--grafana-url": (value) => (options.grafanaUrl = value),
         "--stack": (value) => (options.stack = value),
         "--timeout": (value) => (options.timeoutSeconds = seconds("--timeout", value)),
         "--interval": (value) => (options.intervalSeconds = seconds("--interval", value)),
@@ -41,7 +47,7 @@ export function parseArguments(args: string[]): VerifyOptions {
         const set = flags[flag];
         const value = inline ?? args[++i];
         if (set === undefined || value === undefined) {
-            throw new UsageError(`usage: npm run verify -- [--url URL] [--stack NAME] [--timeout SECONDS] [--interval SECONDS] (got ${args.join(" ")})`);
+            throw new UsageError(`usage: npm run verify -- [--url URL] [--grafana-url URL] [--stack NAME] [--timeout SECONDS] [--interval SECONDS] (got ${args.join(" ")})`);
         }
         set(value);
     }
@@ -77,7 +83,12 @@ export function report(outcomes: Outcome[], regions: { region: string; replicas:
     ].join("\n");
 }
 
-export async function main(args: string[], print: (text: string) => void = console.log): Promise<number> {
+/** Without the password, Grafana cannot be asked: say where it is, rather than pass without it. */
+export const grafanaPasswordMissing =
+    "This stack runs Grafana: set its admin password first, for example\n" +
+    "  export GRAFANA_ADMIN_PASSWORD=\"$(pulumi stack output grafanaAdminPassword --show-secrets)\"";
+
+export async function main(args: string[], print: (text: string) => void = console.log, env: NodeJS.ProcessEnv = process.env): Promise<number> {
     let options: VerifyOptions;
     try {
         options = parseArguments(args);
@@ -86,11 +97,18 @@ export async function main(args: string[], print: (text: string) => void = conso
         return 2;
     }
     const plan = verificationPlan(readStackConfig(path.resolve(__dirname, ".."), options.stack));
-    const checks = verificationChecks(plan);
-    print(`Verifying the global view of stack ${options.stack} at ${options.url} (retrying for up to ${options.timeoutSeconds}s)`);
+    const password = env.GRAFANA_ADMIN_PASSWORD;
+    if (plan.grafana && !password) {
+        print(grafanaPasswordMissing);
+        return 2;
+    }
+    print(`Verifying the global view of stack ${options.stack} at ${options.url}${plan.grafana ? ` and Grafana at ${options.grafanaUrl}` : ""} (retrying for up to ${options.timeoutSeconds}s)`);
     const { attempts, outcomes } = await verifyUntilDeadline(
-        checks,
-        queryFrontend(options.url),
+        {
+            checks: verificationChecks(plan),
+            ask: queryFrontend(options.url),
+            grafana: plan.grafana ? { checks: grafanaChecks(plan), ask: grafanaApi(options.grafanaUrl, grafanaAdmin.user, password!) } : undefined,
+        },
         { deadlineSeconds: options.timeoutSeconds, intervalSeconds: options.intervalSeconds, requestTimeoutSeconds },
     );
     const ok = outcomes.every((outcome) => outcome.ok);

@@ -2,7 +2,9 @@
 // the sidecars would serve them (external labels included) and answers
 // /api/v1/query the way Thanos does, deduplicating on its replica labels
 // unless asked for dedup=false. It understands the query shapes the
-// verification uses: `count by (labels) (up{name="value",...})`.
+// verification uses: `count by (labels) (up{name="value",...})`, the same with
+// `sum` (every `up` here is 1), and `1+1`, Grafana's health check of a
+// Prometheus data source.
 import * as http from "http";
 import { AddressInfo } from "net";
 
@@ -53,6 +55,11 @@ export async function startFakeThanos(options: FakeThanosOptions): Promise<FakeT
             answer(400, { status: "error", errorType: "bad_data", error: `1:1: parse error: unexpected query ${JSON.stringify(query)}` });
             return;
         }
+        if (!Array.isArray(result)) {
+            answer(200, { status: "success", data: { resultType: "scalar", result: result.scalar } });
+            options.afterQuery?.(asked);
+            return;
+        }
         answer(200, { status: "success", data: { resultType: "vector", result } });
         options.afterQuery?.(asked);
     });
@@ -82,8 +89,11 @@ function deduplicate(series: Labels[], replicaLabels: string[]): Labels[] {
     return [...merged.values()];
 }
 
-function evaluate(query: string, series: Labels[]): { metric: Labels; value: [number, string] }[] | undefined {
-    const match = /^count by \(([\w, ]*)\) \(up(?:\{([^}]*)\})?\)$/.exec(query);
+function evaluate(query: string, series: Labels[]): { metric: Labels; value: [number, string] }[] | { scalar: [number, string] } | undefined {
+    if (query === "1+1") {
+        return { scalar: [Date.now() / 1000, "2"] };
+    }
+    const match = /^(?:count|sum) by \(([\w, ]*)\) \(up(?:\{([^}]*)\})?\)$/.exec(query);
     if (!match) {
         return undefined;
     }
@@ -110,12 +120,19 @@ function evaluate(query: string, series: Labels[]): { metric: Labels; value: [nu
 const apiServers = ["172.18.0.2:6443"];
 const replicaName = (region: string, index: number) => `prometheus-kps-${region}-prometheus-${index}`;
 
-/** `up` series of the dev stack as its sidecars serve them: the API server and the kubelets, per replica. */
+/**
+ * `up` series of the dev stack as its sidecars serve them, per replica: the
+ * API server, the kubelets, and every Prometheus pod of the region (each
+ * replica scrapes them all, kube-prometheus-stack's Prometheus ServiceMonitor).
+ */
 export function devStackSeries(replicasByRegion: Record<string, number> = { europe: 2, "united-states": 1 }): Labels[] {
     return Object.entries(replicasByRegion).flatMap(([region, replicas]) =>
         Array.from({ length: replicas }, (_, index) => [
             ...apiServers.map((instance) => ({ job: "apiserver", instance, cluster: region, replica: replicaName(region, index) })),
             ...["172.18.0.3:10250", "172.18.0.4:10250"].map((instance) => ({ job: "kubelet", instance, cluster: region, replica: replicaName(region, index) })),
+            ...Array.from({ length: replicas }, (_, pod) => ({
+                job: `kps-${region}-prometheus`, container: "prometheus", pod: replicaName(region, pod), cluster: region, replica: replicaName(region, index),
+            })),
         ]).flat(),
     );
 }

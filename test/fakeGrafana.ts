@@ -1,0 +1,101 @@
+// A stand-in for Grafana 13 on loopback, in front of a (fake) Query Frontend,
+// answering the three API calls the verification makes the way Grafana does:
+// - GET /api/health: no auth, pretty-printed JSON with "database": "ok"
+//   (Grafana pkg/api/health.go encodes it with EncodePretty);
+// - everything else needs basic auth as the admin, else 401;
+// - GET /api/datasources/uid/<uid>/health: Grafana's Prometheus health check
+//   asks the data source `1+1` as an instant query and answers
+//   {"status":"OK","message":"Successfully queried the Prometheus API."},
+//   or HTTP 400 with status ERROR;
+// - POST /api/ds/query: each query is asked of the data source as an instant
+//   query; every sample becomes a data frame whose value field carries its labels.
+import * as http from "http";
+import { AddressInfo } from "net";
+
+export interface FakeGrafanaOptions {
+    /** The data source's URL: the frontend it asks. */
+    datasourceUrl: string;
+    datasourceUid: string;
+    user: string;
+    password: string;
+}
+
+export interface FakeGrafana {
+    url: string;
+    close(): Promise<void>;
+}
+
+export async function startFakeGrafana(options: FakeGrafanaOptions): Promise<FakeGrafana> {
+    const sockets = new Set<import("net").Socket>();
+    const askDatasource = async (query: string) => {
+        const response = await fetch(`${options.datasourceUrl}/api/v1/query?query=${encodeURIComponent(query)}`);
+        return await response.json() as { status: string; error?: string; data?: { resultType: string; result: any } };
+    };
+    const server = http.createServer((request, response) => {
+        const url = new URL(request.url ?? "/", "http://localhost");
+        const answer = (status: number, body: object, pretty = false) => {
+            response.writeHead(status, { "Content-Type": "application/json" });
+            response.end(pretty ? JSON.stringify(body, null, 2) : JSON.stringify(body));
+        };
+        let text = "";
+        request.on("data", (chunk: Buffer) => (text += chunk));
+        request.on("end", async () => {
+            if (url.pathname === "/api/health") {
+                answer(200, { database: "ok", version: "13.2.0", commit: "0000000" }, true);
+                return;
+            }
+            const expected = `Basic ${Buffer.from(`${options.user}:${options.password}`).toString("base64")}`;
+            if (request.headers.authorization !== expected) {
+                answer(401, { message: "Invalid username or password", messageId: "password-auth.failed", statusCode: 401 });
+                return;
+            }
+            try {
+                const health = /^\/api\/datasources\/uid\/([^/]+)\/health$/.exec(url.pathname);
+                if (request.method === "GET" && health) {
+                    if (health[1] !== options.datasourceUid) {
+                        answer(404, { message: "Data source not found" });
+                        return;
+                    }
+                    const result = await askDatasource("1+1");
+                    answer(result.status === "success" ? 200 : 400, result.status === "success"
+                        ? { status: "OK", message: "Successfully queried the Prometheus API." }
+                        : { status: "ERROR", message: `There was an error returned querying the Prometheus API: ${result.error}` });
+                    return;
+                }
+                if (request.method === "POST" && url.pathname === "/api/ds/query") {
+                    const { queries } = JSON.parse(text) as { queries: { refId: string; expr: string; datasource: { uid: string } }[] };
+                    const results: Record<string, object> = {};
+                    for (const query of queries) {
+                        const answered = await askDatasource(query.expr);
+                        results[query.refId] = answered.status !== "success"
+                            ? { status: 400, error: answered.error }
+                            : {
+                                status: 200,
+                                frames: (answered.data!.result as { metric: Record<string, string>; value: [number, string] }[]).map((sample) => ({
+                                    schema: { refId: query.refId, fields: [{ name: "Time", type: "time" }, { name: "Value", type: "number", labels: sample.metric }] },
+                                    data: { values: [[sample.value[0] * 1000], [Number(sample.value[1])]] },
+                                })),
+                            };
+                    }
+                    answer(Object.values(results).every((result: any) => result.status === 200) ? 200 : 400, { results });
+                    return;
+                }
+                answer(404, { message: "Not found" });
+            } catch (error) {
+                answer(500, { message: `Query data error: ${(error as Error).message}` });
+            }
+        });
+    });
+    server.on("connection", (socket) => {
+        sockets.add(socket);
+        socket.on("close", () => sockets.delete(socket));
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    return {
+        url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+        close: () => new Promise((resolve) => {
+            sockets.forEach((socket) => socket.destroy());
+            server.close(() => resolve());
+        }),
+    };
+}
