@@ -123,7 +123,7 @@ const orZero = (errors: string, all: string) => `(${errors}) or (${all} * 0)`;
 export function globalViewDashboard({ regionLabel: region }: DashboardInputs): Record<string, unknown> {
     const inRegion = `${region}=~"$region"`;
     return dashboard("global-view", "Global view", "Every region and its Prometheus replicas through the Query Frontend, deduplicated on the replica label.",
-        [variable("region", "region", `label_values(prometheus_build_info, ${region})`)],
+        [variable("region", "region", `label_values(up{container="prometheus"}, ${region})`)],
         [
             {
                 title: "Prometheus replicas up, per region",

@@ -1,6 +1,7 @@
 import * as assert from "assert";
 import { grafanaValues } from "../components/grafana";
 import { datasourceUid } from "../lib/dashboards";
+import { managedReleases } from "../lib/releases";
 import { grafanaChecks, verificationPlan } from "../lib/verification";
 import { readStackConfig } from "../lib/stackConfig";
 import { ProgramRun, key, projectDirectory, runStack } from "./harness";
@@ -82,6 +83,13 @@ describe("Grafana follows the stack config", () => {
         const env = run.one("kubernetes:batch/v1:Job", "global-view").inputs.spec.template.spec.containers[0].env as { name: string }[];
         assert.deepStrictEqual(env.map(({ name }) => name), ["FRONTEND_URL", "DEPLOYED_REVISIONS"]);
         assert.deepStrictEqual([run.exports.grafanaAdminPassword, run.exports.grafanaPortForwardCommand], [undefined, undefined]);
+    });
+
+    it("npm run up looks after its release after an interrupted run only while it runs", () => {
+        const config = readStackConfig(projectDirectory, "dev");
+        const grafanaRelease = (enabled: boolean) => managedReleases({ ...config, grafana: { enabled } }).filter((r) => r.name === "grafana");
+        assert.deepStrictEqual(grafanaRelease(true), [{ cluster: "thanos-dev", namespace: "monitoring", name: "grafana" }]);
+        assert.deepStrictEqual(grafanaRelease(false), []);
     });
 
     it("its dashboards and its verification follow labels.region", async () => {

@@ -1,0 +1,47 @@
+// The stand-ins both provers are tested against: the Query Frontend
+// (fakeThanos.ts) and Grafana in front of it (fakeGrafana.ts), and the dev
+// stack's expectations.
+import { datasourceUid } from "../lib/dashboards";
+import { grafanaAdmin } from "../lib/releases";
+import { readStackConfig } from "../lib/stackConfig";
+import { grafanaChecks, verificationChecks, verificationPlan } from "../lib/verification";
+import { startFakeGrafana } from "./fakeGrafana";
+import { FakeThanos, Labels, startFakeThanos } from "./fakeThanos";
+import { projectDirectory } from "./harness";
+
+export const devPlan = verificationPlan(readStackConfig(projectDirectory, "dev"));
+export const devChecks = verificationChecks(devPlan);
+export const devGrafanaChecks = grafanaChecks(devPlan);
+export const grafanaPassword = "s3cr3t-admin-password";
+
+/** The frontend stand-in, and Grafana's in front of it, its data source pointing at the frontend. */
+export interface StandIns extends FakeThanos {
+    grafanaUrl: string;
+}
+
+/** A replica whose external labels differ in more than the replica label: Thanos cannot merge it with its twin. */
+export function mismatchedEuropeReplica(series: Labels[]): Labels[] {
+    return series.map((labels) => (labels.replica === "prometheus-kps-europe-prometheus-1" ? { ...labels, environment: "staging" } : labels));
+}
+
+export async function withThanos<T>(
+    series: Labels[],
+    use: (thanos: StandIns) => Promise<T>,
+    options: { replicaLabels?: string[]; delayMs?: number; afterQuery?: (asked: readonly string[]) => void } = {},
+): Promise<T> {
+    const thanos = await startFakeThanos({ series, replicaLabels: options.replicaLabels ?? ["replica"], ...options });
+    const grafana = await startFakeGrafana({ datasourceUrl: thanos.url, datasourceUid, user: grafanaAdmin.user, password: grafanaPassword });
+    try {
+        return await use({ ...thanos, grafanaUrl: grafana.url });
+    } finally {
+        await grafana.close();
+        await thanos.close();
+    }
+}
+
+/** A port nothing listens on. */
+export async function closedPort(): Promise<string> {
+    const thanos = await startFakeThanos({ series: [], replicaLabels: [] });
+    await thanos.close();
+    return thanos.url;
+}

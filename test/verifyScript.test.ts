@@ -1,0 +1,107 @@
+// The verification Job's script under busybox, the shell of the image it runs
+// in, against the same stand-ins as `npm run verify`.
+import * as assert from "assert";
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { grafanaAdmin } from "../lib/releases";
+import { describeFailure, verificationScript } from "../lib/verification";
+import { devStackSeries } from "./fakeThanos";
+import { closedPort, devChecks, devGrafanaChecks, grafanaPassword, mismatchedEuropeReplica, withThanos } from "./standIns";
+
+/** Runs the Job's script as the Thanos image would: busybox applets only on PATH. */
+describe("the verification Job's script, under busybox", function () {
+    let applets: string;
+    before(function () {
+        if (spawnSync("busybox", ["true"]).status !== 0) {
+            if (process.env.CI) {
+                throw new Error("busybox is missing: .ci/run installs it");
+            }
+            this.skip();
+        }
+        applets = fs.mkdtempSync(path.join(os.tmpdir(), "busybox-"));
+        spawnSync("busybox", ["--install", "-s", applets]);
+    });
+
+    /** By default one round: its deadline is already there when the round ends (the tests of retrying set their own). */
+    function runScript(url: string, timing = { deadlineSeconds: 0, intervalSeconds: 1, requestTimeoutSeconds: 2 }, checks = devChecks, grafana?: { url: string; password: string }) {
+        const script = verificationScript(checks, timing, grafana === undefined ? [] : devGrafanaChecks);
+        // The Job's environment: the admin's credentials come from their Secret.
+        const grafanaEnv = grafana === undefined ? {} : { GRAFANA_URL: grafana.url, GRAFANA_USER: grafanaAdmin.user, GRAFANA_PASSWORD: grafana.password };
+        return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+            const child = require("child_process").spawn(path.join(applets, "sh"), ["-c", script], { env: { PATH: applets, FRONTEND_URL: url, ...grafanaEnv } });
+            let stdout = "";
+            let stderr = "";
+            child.stdout.on("data", (data: Buffer) => (stdout += data));
+            child.stderr.on("data", (data: Buffer) => (stderr += data));
+            child.on("close", (code: number | null) => resolve({ code, stdout, stderr }));
+        });
+    }
+
+    it("passes on a complete global view", async () => {
+        const result = await withThanos(devStackSeries(), (thanos) => runScript(thanos.url));
+        assert.strictEqual(result.code, 0, result.stderr);
+        assert.deepStrictEqual(result.stdout.split("\n").filter((line) => line.startsWith("ok: ")), devChecks.map((check) => `ok: ${check.passes}`));
+        assert.match(result.stdout, /the global view is complete/);
+    });
+
+    it("asks Grafana too, with the admin's basic auth, and passes on a complete view", async () => {
+        const result = await withThanos(devStackSeries(), (thanos) => runScript(thanos.url, undefined, devChecks, { url: thanos.grafanaUrl, password: grafanaPassword }));
+        assert.strictEqual(result.code, 0, result.stderr);
+        assert.deepStrictEqual(result.stdout.split("\n").filter((line) => line.startsWith("ok: ")),
+            [...devChecks, ...devGrafanaChecks].map((check) => `ok: ${check.passes}`));
+    });
+
+    it("fails on Grafana refusing the password and on a panel missing a region, in the same words as npm run verify", async () => {
+        const refused = await withThanos(devStackSeries(), (thanos) => runScript(thanos.url, undefined, [], { url: thanos.grafanaUrl, password: "not-it" }));
+        assert.strictEqual(refused.code, 1);
+        const refusedLines = refused.stderr.split("\n").filter((line) => line.startsWith("- "));
+        assert.deepStrictEqual(refusedLines.map((line) => line.replace(/; no answer from .*$/, "")), [`- ${devGrafanaChecks[1].fails}`, `- ${devGrafanaChecks[2].fails}`]);
+        assert.match(refusedLines[0], /no answer from http:\/\/127\.0\.0\.1:\d+\/api\/datasources\/uid\/thanos-global-view\/health: .*401/);
+        assert.ok(!refused.stderr.includes("not-it") && !refused.stdout.includes("not-it"));
+
+        const missing = await withThanos(devStackSeries({ europe: 2 }), (thanos) => runScript(thanos.url, undefined, [], { url: thanos.grafanaUrl, password: grafanaPassword }));
+        assert.strictEqual(missing.code, 1);
+        assert.deepStrictEqual(missing.stderr.split("\n").filter((line) => line.startsWith("- ")), [`- ${devGrafanaChecks[2].fails}; saw: europe`]);
+    });
+
+    it("fails on a missing region and a replica not deduplicated, in the same words as npm run verify", async () => {
+        const series = mismatchedEuropeReplica(devStackSeries({ europe: 2 }));
+        const result = await withThanos(series, (thanos) => runScript(thanos.url));
+        assert.strictEqual(result.code, 1);
+        const failed = result.stderr.split("\n").filter((line) => line.startsWith("- "));
+        assert.deepStrictEqual(failed, [
+            `- ${describeFailure(devChecks[1], ["2"], ["prometheus-kps-europe-prometheus-0", "prometheus-kps-europe-prometheus-1"])}`,
+            `- ${describeFailure(devChecks[2], [], [])}`,
+            `- ${describeFailure(devChecks[3], [], [])}`,
+        ]);
+        assert.match(result.stderr, /^FAILED after \d+ attempts:/);
+    });
+
+    it("fails on a querier that keeps the replica label", async () => {
+        const result = await withThanos(devStackSeries(), (thanos) => runScript(thanos.url), { replicaLabels: [] });
+        assert.strictEqual(result.code, 1);
+        const europe = ["prometheus-kps-europe-prometheus-0", "prometheus-kps-europe-prometheus-1"];
+        assert.deepStrictEqual(result.stderr.split("\n").filter((line) => line.startsWith("- ")), [
+            `- ${describeFailure(devChecks[1], ["2"], europe)}`,
+            `- ${describeFailure(devChecks[4], [...europe, "prometheus-kps-united-states-prometheus-0"])}`,
+        ]);
+    });
+
+    it("fails when the frontend does not answer, and retries until its deadline", async () => {
+        const result = await runScript(await closedPort(), { deadlineSeconds: 2, intervalSeconds: 1, requestTimeoutSeconds: 1 });
+        assert.strictEqual(result.code, 1);
+        assert.match(result.stderr, /no answer from http:\/\/127\.0\.0\.1:\d+: wget: can't connect to remote host/);
+        // The script's clock counts whole seconds (date +%s), so its deadline is
+        // between 1 and 2 s away: a second attempt is certain, a wall-clock bound is not.
+        assert.match(result.stdout, /attempt 2 against/);
+    });
+
+    it("gives up on a slow frontend at its request timeout", async () => {
+        // One check is enough: each would wait out the same request timeout.
+        const result = await withThanos(devStackSeries(), (thanos) => runScript(thanos.url, { deadlineSeconds: 1, intervalSeconds: 1, requestTimeoutSeconds: 1 }, devChecks.slice(0, 1)), { delayMs: 3000 });
+        assert.strictEqual(result.code, 1);
+        assert.match(result.stderr, /no answer from http:\/\/127\.0\.0\.1:\d+/);
+    });
+});
