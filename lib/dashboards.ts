@@ -203,15 +203,20 @@ export function queryPathDashboard({ globalNamespace, slowQueryThreshold }: Dash
             targets: [{ expr: `sum by (tripperware) (rate(thanos_frontend_split_queries_total{${frontend}}[5m]))`, legend: "{{tripperware}}" }],
         },
         {
-            title: "Attempts per query part",
-            description: "Average attempts the frontend needed per query part (1: no retry); up to globalQuery.frontend.maxRetries.",
-            targets: [{ expr: `sum by (tripperware) (rate(cortex_query_frontend_retries_sum{${frontend}}[5m])) / sum by (tripperware) (rate(cortex_query_frontend_retries_count{${frontend}}[5m]))`, legend: "{{tripperware}}" }],
+            // The frontend observes, per query part, the attempts that failed before one succeeded
+            // (Thanos internal/cortex/querier/queryrange/retry.go: Observe(tries)).
+            title: "Retries per second",
+            description: "Query parts the frontend asked again after a failure (at most globalQuery.frontend.maxRetries attempts per part); 0 on a healthy stack.",
+            unit: "reqps",
+            targets: [{ expr: `sum by (tripperware) (rate(cortex_query_frontend_retries_sum{${frontend}}[5m]))`, legend: "{{tripperware}}" }],
         },
         {
             title: "Results cache hit ratio",
-            description: "Share of cached parts found in the frontend's in-memory cache (globalQuery.frontend.cacheMaxSize).",
+            description: "Share of cached parts found in the frontend's in-memory cache (globalQuery.frontend.cacheMaxSize); 0 until something was looked up.",
             unit: "percentunit",
-            targets: [{ expr: `sum by (tripperware) (rate(cortex_cache_hits_total{${frontend}}[5m])) / sum by (tripperware) (rate(cortex_cache_fetched_keys_total{${frontend}}[5m]))`, legend: "{{tripperware}}" }],
+            // The counters exist from start (instrumented.go: plain counters), so no lookups is 0/0:
+            // clamping the divisor reads that as 0 instead of NaN.
+            targets: [{ expr: `sum by (tripperware) (rate(cortex_cache_hits_total{${frontend}}[5m])) / clamp_min(sum by (tripperware) (rate(cortex_cache_fetched_keys_total{${frontend}}[5m])), 1e-9)`, legend: "{{tripperware}}" }],
         },
         {
             title: "Thanos Query requests per second, by endpoint",

@@ -32,7 +32,6 @@ const catalogue: Record<string, string[]> = {
     thanos_query_frontend_queries_total: ["op"],
     thanos_frontend_split_queries_total: ["tripperware"],
     cortex_query_frontend_retries_sum: ["tripperware"],
-    cortex_query_frontend_retries_count: ["tripperware"],
     cortex_cache_hits_total: ["name", "tripperware"],
     cortex_cache_fetched_keys_total: ["name", "tripperware"],
     // cAdvisor through the kubelet ServiceMonitor, with its metrics_path relabeling (kube-prometheus-stack 88.5.3 values.yaml:1940-1950).
@@ -43,7 +42,7 @@ const catalogue: Record<string, string[]> = {
 };
 
 /** PromQL that is not a series: functions, aggregations, keywords. */
-const promql = ["sum", "max", "rate", "histogram_quantile", "by", "or", "label_values"];
+const promql = ["sum", "max", "rate", "histogram_quantile", "clamp_min", "by", "or", "label_values"];
 
 interface Target { expr: string; datasource: { uid: string } }
 interface Panel { id: number; title: string; datasource: { uid: string }; gridPos: { x: number; y: number; w: number; h: number }; targets: Target[] }
@@ -68,6 +67,7 @@ function parse(expr: string): { selectors: { metric: string; labels: string[] }[
         .replace(/"[^"]*"/g, "")
         .replace(/([a-zA-Z_:][a-zA-Z0-9_:]*)\{[^}]*\}/g, "")
         .replace(/by \([^)]*\)/g, "")
+        .replace(/\b\d+(\.\d+)?(e-?\d+)?\b/g, "")
         .match(/[a-zA-Z_:][a-zA-Z0-9_:]*/g)
         ?.filter((word) => !promql.includes(word) && !/^\d/.test(word)) ?? [];
     return { selectors, groupings, leftover: leftover.filter((word) => !/^[0-9]+[smhd]$/.test(word) && word !== "m") };
