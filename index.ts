@@ -106,7 +106,7 @@ export const queryFrontendService = globalQuery.frontendServiceName;
 export const queryFrontendPort = globalQuery.frontendPort;
 export const portForwardCommand = globalQuery.portForwardCommand;
 export const grafanaPortForwardCommand = grafana?.portForwardCommand;
-export const grafanaUrl = grafana?.localUrl;
+export const grafanaLocalUrl = grafana?.localUrl;
 export const grafanaAdminUser = grafana?.adminUser;
 export const grafanaAdminPassword = grafana?.adminPassword;
 // From the config, not the Job: `npm run up` prints the same when an update fails and saves no outputs.

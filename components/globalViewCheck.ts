@@ -30,6 +30,12 @@ export function jobDeadlineSeconds(checks: Check[], timing: Timing, grafanaCheck
     return timing.deadlineSeconds + (2 * checks.length + grafanaChecks.length) * timing.requestTimeoutSeconds + timing.intervalSeconds + 30;
 }
 
+/** Grafana's URL, and the admin's credentials read from their Secret: never in the Job's spec. */
+function grafanaEnvironment(url: pulumi.Input<string>, adminSecretName: pulumi.Input<string>): kx.types.EnvMap {
+    const fromSecret = (key: string) => ({ secretKeyRef: { name: adminSecretName, key } });
+    return { GRAFANA_URL: url, GRAFANA_USER: fromSecret(grafanaAdmin.secretKeys.user), GRAFANA_PASSWORD: fromSecret(grafanaAdmin.secretKeys.password) };
+}
+
 /**
  * A Job that proves the global view after every deploy: each region present,
  * each HA pair seen once per replica without deduplication and exactly once
@@ -43,7 +49,7 @@ export class GlobalViewCheck extends pulumi.ComponentResource {
         super("thanos-global-view:monitoring:GlobalViewCheck", name, {}, opts);
         const grafanaChecks = args.grafana?.checks ?? [];
         const activeDeadlineSeconds = jobDeadlineSeconds(args.checks, args.timing, grafanaChecks);
-        const secretKey = (key: string) => ({ secretKeyRef: { name: args.grafana!.adminSecretName, key } });
+
         const revisions = pulumi.all(args.releases.map((release) => pulumi.interpolate`${release.name}=${release.status.revision}`))
             .apply((entries) => entries.join(","));
 
@@ -58,11 +64,7 @@ export class GlobalViewCheck extends pulumi.ComponentResource {
                 command: ["/bin/sh", "-c", verificationScript(args.checks, args.timing, grafanaChecks)],
                 env: {
                     FRONTEND_URL: args.frontendUrl,
-                    ...(args.grafana === undefined ? {} : {
-                        GRAFANA_URL: args.grafana.url,
-                        GRAFANA_USER: secretKey(grafanaAdmin.secretKeys.user),
-                        GRAFANA_PASSWORD: secretKey(grafanaAdmin.secretKeys.password),
-                    }),
+                    ...(args.grafana === undefined ? {} : grafanaEnvironment(args.grafana.url, args.grafana.adminSecretName)),
                     // Part of the pod template: an upgraded release replaces the Job, so it runs again.
                     DEPLOYED_REVISIONS: revisions,
                 },

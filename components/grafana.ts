@@ -23,7 +23,7 @@ const adminSecretKeys = grafanaAdmin.secretKeys;
 /** The provider Grafana reads dashboards from: the chart mounts its ConfigMap at /var/lib/grafana/dashboards/<name> (_pod.tpl:1302-1307). */
 const dashboardProvider = "thanos-global-view";
 
-export interface GrafanaValuesInputs {
+interface GrafanaValuesInputs {
     frontendUrl: string;
     adminSecretName: string;
     dashboardsConfigMapName: string;
@@ -44,8 +44,6 @@ export function grafanaValues({ frontendUrl, adminSecretName, dashboardsConfigMa
         datasources: {
             "datasources.yaml": {
                 apiVersion: 1,
-                // Provisioned data sources that vanish from the file are deleted, so a rename leaves no stale one.
-                deleteDatasources: [],
                 datasources: [{
                     name: "Thanos global view",
                     uid: datasourceUid,
@@ -154,20 +152,18 @@ export class Grafana extends pulumi.ComponentResource {
             timeout: releaseTimeoutSeconds.grafana,
             cleanupOnFail: true,
             maxHistory: 10,
-        }, {
-            parent: this,
-            provider: args.provider,
-            // Same release name in a new namespace; see Region for why the old one goes first.
-            deleteBeforeReplace: true,
-        });
+        }, { parent: this, provider: args.provider });
 
         this.url = pulumi.output(args.namespace).apply((ns) => `http://${this.serviceName}.${ns}.svc.cluster.local:${servicePort}`);
         this.portForwardCommand = pulumi.interpolate`kubectl ${args.kubectlFlags} --namespace ${args.namespace} port-forward service/${this.serviceName} ${grafanaLocalPort}:${servicePort}`;
 
         this.registerOutputs({
+            serviceName: this.serviceName,
             url: this.url,
+            localUrl: this.localUrl,
             adminUser: this.adminUser,
             adminPassword: this.adminPassword,
+            adminSecretName: this.adminSecretName,
             portForwardCommand: this.portForwardCommand,
         });
     }

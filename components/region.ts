@@ -53,7 +53,7 @@ export interface KubePrometheusStackInputs {
  * endpoints cluster-wide (kube-prometheus-stack 88.5.3
  * templates/prometheus/clusterrole.yaml). Each job is named after its Service.
  */
-export function globalTierServiceMonitors(tier: GlobalTier): Record<string, unknown>[] {
+function globalTierServiceMonitors(tier: GlobalTier): Record<string, unknown>[] {
     const monitor = (name: string, matchLabels: Record<string, string>, port: string) => ({
         name,
         selector: { matchLabels },

@@ -9,14 +9,12 @@ import { z } from "zod";
 import {
     StackConfig,
     encryptedValue,
-    expandHome,
     knownKeysMessage,
+    secretSettingName,
     stackConfigShape,
 } from "./schema";
 import { consistencyProblems } from "./consistency";
 import { Problem, SettingPath, isRecord, settingPath, valueAt } from "./problems";
-
-export type { StackConfig } from "./schema";
 
 /** A RunError: Pulumi prints its message alone, without a stack trace. */
 export class StackConfigError extends pulumi.RunError {
@@ -57,7 +55,10 @@ export function parseStackConfig(project: string, settings: StackSettings): Stac
     for (const [fullKey, value] of Object.entries(settings.values)) {
         const separator = fullKey.indexOf(":");
         const [namespace, key] = [fullKey.slice(0, separator), fullKey.slice(separator + 1)];
-        if (namespace === project) {
+        if (separator < 0) {
+            // Pulumi prefixes such keys with the project; only a hand-edited stack file has them.
+            problems.push(`${fullKey}: no namespace; write it as ${project}:${fullKey}`);
+        } else if (namespace === project) {
             raw[key] = value;
             if (settings.secretKeys.has(fullKey)) {
                 secret.add(key);
@@ -67,12 +68,11 @@ export function parseStackConfig(project: string, settings: StackSettings): Stac
         }
     }
 
-    const messages = new Messages(project, raw, secret);
     const secretSettings = referencedSecretSettings(raw.clusters);
     const empty = removeEmptySettings(raw, secretSettings);
-    for (const path of empty) {
-        messages.add({ path, message: emptyMessage(path, secretSettings) });
-    }
+    const found: Problem[] = [];
+    // An empty setting the schema then misses has no default: say so, not "use its default".
+    const required = new Set<SettingPath>();
 
     const parsed: Partial<Record<keyof typeof stackConfigShape, unknown>> = {};
     for (const key of Object.keys(stackConfigShape) as (keyof typeof stackConfigShape)[]) {
@@ -80,22 +80,34 @@ export function parseStackConfig(project: string, settings: StackSettings): Stac
         for (const issue of result.error?.issues ?? []) {
             const problem = fromIssue([key, ...issue.path as SettingPath], issue);
             for (const one of Array.isArray(problem) ? problem : [problem]) {
-                if (!empty.some((path) => isWithin(one.path, path))) {
-                    messages.add(one);
+                const emptied = empty.find((path) => isWithin(one.path, path));
+                if (emptied === undefined) {
+                    found.push(one);
+                } else if (one.path.length === emptied.length) {
+                    required.add(emptied);
                 }
             }
         }
         parsed[key] = result.success ? result.data : undefined;
     }
+    const messages = new Messages(project, raw, secret);
+    for (const path of empty) {
+        messages.add({ path, message: emptyMessage(path, secretSettings, required.has(path)) });
+    }
+    found.forEach((problem) => messages.add(problem));
     for (const key of Object.keys(raw)) {
         if (!(key in stackConfigShape) && !secretSettings.has(key)) {
             messages.add({ path: [key], message: `unknown setting${didYouMean(key, Object.keys(stackConfigShape))}; valid settings: ${Object.keys(stackConfigShape).join(", ")}`, showValue: false });
         }
     }
     for (const name of secretSettings) {
-        if (raw[name] === undefined && !empty.some((path) => path[0] === name)) {
+        const kubeconfig = raw[name];
+        if (kubeconfig === undefined && !empty.some((path) => path[0] === name)) {
             messages.add({ path: [name], message: "missing; a cluster's kubeconfigSecret names it: set it with `pulumi config set --secret`", showValue: false });
-        } else if (typeof raw[name] === "string" && raw[name] !== encryptedValue && !isKubeconfig(raw[name] as string)) {
+        } else if (kubeconfig !== undefined && !secret.has(name)) {
+            // Never shown: a kubeconfig holds credentials, whether or not it was stored as a secret.
+            messages.add({ path: [name], message: `holds a kubeconfig in plain text: store it encrypted, with \`pulumi config set --secret ${name} "$(cat kubeconfig.yaml)"\``, showValue: false });
+        } else if (typeof kubeconfig === "string" && kubeconfig !== encryptedValue && !isKubeconfig(kubeconfig)) {
             messages.add({ path: [name], message: "expected a whole kubeconfig (YAML with clusters, users and contexts), as `pulumi config set --secret <name> \"$(cat kubeconfig.yaml)\"` stores it" });
         }
     }
@@ -143,7 +155,7 @@ function fromIssue(path: SettingPath, issue: z.core.$ZodIssue): Problem | Proble
 function referencedSecretSettings(clusters: unknown): Set<string> {
     return new Set((Array.isArray(clusters) ? clusters : [])
         .map((cluster) => (isRecord(cluster) && cluster.type === "existing" ? cluster.kubeconfigSecret : undefined))
-        .filter((name): name is string => typeof name === "string" && /^[A-Za-z][A-Za-z0-9_-]*$/.test(name)));
+        .filter((name): name is string => typeof name === "string" && secretSettingName.test(name) && !(name in stackConfigShape)));
 }
 
 /**
@@ -172,11 +184,13 @@ function removeEmptySettings(raw: Record<string, unknown>, secretSettings: Set<s
     return empty;
 }
 
-function emptyMessage(path: SettingPath, secretSettings: Set<string>): string {
+function emptyMessage(path: SettingPath, secretSettings: Set<string>, required: boolean): string {
     if (path.length === 1 && secretSettings.has(String(path[0]))) {
         return "is empty; a cluster's kubeconfigSecret names it: set it to a kubeconfig with `pulumi config set --secret`";
     }
-    return "is empty: give it a value, or delete the line to use its default (README.md, \"Configuration reference\")";
+    return required
+        ? "is empty: give it a value (README.md, \"Configuration reference\")"
+        : "is empty: give it a value, or delete the line to use its default (README.md, \"Configuration reference\")";
 }
 
 const isWithin = (path: SettingPath, prefix: SettingPath) => prefix.every((part, i) => path[i] === part);
@@ -198,7 +212,8 @@ class Messages {
         }
         const prefix = !showValue ? "" : value === undefined ? "missing; " : `got ${this.show(path, value)}; `;
         // "missing; missing; …": the message already says so.
-        const line = this.scrub(path, `${this.project}:${settingPath(path)}: ${message.startsWith("missing;") || message.startsWith("is empty") ? message : prefix + message}`);
+        // Rules never quote the value they judge; only "got" shows it, and masks a secret.
+        const line = `${this.project}:${settingPath(path)}: ${message.startsWith("missing;") || message.startsWith("is empty") ? message : prefix + message}`;
         if (!this.lines.includes(line)) {
             this.lines.push(line);
         }
@@ -206,17 +221,6 @@ class Messages {
 
     all(): string[] {
         return this.lines;
-    }
-
-    /** A rule's own words may quote its value ("no file at …"): under a secret key, that value is cut out, in every form it may take. */
-    private scrub(path: SettingPath, line: string): string {
-        const value = valueAt(this.raw, path);
-        if (!this.secret.has(String(path[0])) || typeof value !== "string" || value === "") {
-            return line;
-        }
-        return [value, expandHome(value), JSON.stringify(value).slice(1, -1)]
-            .sort((a, b) => b.length - a.length)
-            .reduce((scrubbed, text) => scrubbed.split(text).join("(secret)"), line);
     }
 
     private show(path: SettingPath, value: unknown): string {

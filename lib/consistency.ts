@@ -28,13 +28,18 @@ export function consistencyProblems(raw: Record<string, unknown>, parts: ValidPa
     const duplicateRegion = (index: number) => regionNames.indexOf(regionNames[index]) !== index;
 
     const { globalQuery } = parts;
+    // Without a list of named clusters, nothing can be checked against it: the list's own message says why.
+    const clustersKnown = Array.isArray(raw.clusters) && raw.clusters.length > 0 && clusterNames.every((name) => name !== undefined);
     const globalCluster = globalQuery !== undefined && declared.includes(globalQuery.cluster) ? globalQuery.cluster : undefined;
-    if (globalQuery !== undefined && globalCluster === undefined) {
-        problems.push({ path: ["globalQuery", "cluster"], message: `expected one of the clusters: ${declared.join(", ") || "(none declared)"}` });
+    if (globalQuery !== undefined && globalCluster === undefined && clustersKnown) {
+        problems.push({ path: ["globalQuery", "cluster"], message: `expected one of the clusters: ${declared.join(", ")}` });
     }
     for (const [index, region] of parts.regions) {
+        if (!clustersKnown) {
+            continue;
+        }
         if (!declared.includes(region.cluster)) {
-            problems.push({ path: ["regions", index, "cluster"], message: `expected one of the clusters: ${declared.join(", ") || "(none declared)"}` });
+            problems.push({ path: ["regions", index, "cluster"], message: `expected one of the clusters: ${declared.join(", ")}` });
         } else if (globalCluster !== undefined && region.cluster !== globalCluster) {
             // The global query finds sidecars through in-cluster DNS.
             problems.push({ path: ["regions", index, "cluster"], message: `must be "${globalCluster}", the cluster of the global query: it reaches the sidecars through in-cluster DNS` });
@@ -50,18 +55,24 @@ export function consistencyProblems(raw: Record<string, unknown>, parts: ValidPa
         });
     }
 
-    const seenNamespaces = new Map<string, Region>();
+    const seenNamespaces = new Map<string, { index: number; region: Region }>();
     for (const [index, region] of parts.regions) {
         const namespacePath = ["regions", index, "namespace"];
-        // A namespace taken from a duplicate name is that name's problem, already reported.
-        const blameable = wasSet(namespacePath) || !duplicateRegion(index);
         const first = seenNamespaces.get(region.namespace);
-        if (first !== undefined && blameable) {
-            problems.push({ path: namespacePath, message: `already used by region "${first.name}": each region needs a namespace of its own`, showValue: wasSet(namespacePath) });
+        // A namespace taken from a duplicate name is that name's problem, already reported.
+        if (first !== undefined && (wasSet(namespacePath) || !duplicateRegion(index))) {
+            // Blame the namespace someone wrote: this one, or else the first region's.
+            const firstPath = ["regions", first.index, "namespace"];
+            problems.push(wasSet(namespacePath) || !wasSet(firstPath)
+                ? { path: namespacePath, message: `already used by region "${first.region.name}": each region needs a namespace of its own`, showValue: wasSet(namespacePath) }
+                : { path: firstPath, message: `already the namespace of region "${region.name}" (its name): each region needs a namespace of its own` });
         }
-        seenNamespaces.set(region.namespace, first ?? region);
+        seenNamespaces.set(region.namespace, first ?? { index, region });
         if (globalQuery !== undefined && region.namespace === globalQuery.namespace) {
-            problems.push({ path: wasSet(namespacePath) ? namespacePath : ["regions", index, "name"], message: "already used by globalQuery.namespace: the global query needs a namespace of its own" });
+            const blamed = wasSet(namespacePath) ? namespacePath : wasSet(["globalQuery", "namespace"]) ? ["globalQuery", "namespace"] : ["regions", index, "name"];
+            problems.push({ path: blamed, message: blamed[0] === "globalQuery"
+                ? `already the namespace of region "${region.name}": the global query needs a namespace of its own`
+                : "already used by globalQuery.namespace: the global query needs a namespace of its own" });
         }
     }
 
@@ -80,8 +91,11 @@ export function consistencyProblems(raw: Record<string, unknown>, parts: ValidPa
             // kind lets pods onto its control plane only when there are no workers.
             const schedulableNodes = cluster.workerNodes > 0 ? cluster.workerNodes : cluster.controlPlaneNodes;
             if (region.replicas > schedulableNodes) {
-                problems.push({ path: ["regions", index, "replicas"], message:
-                    `hard anti-affinity puts each replica on its own node and kind cluster "${cluster.name}" schedules on ${schedulableNodes}: use at most ${schedulableNodes} replicas, more workerNodes, or antiAffinity "soft"` });
+                const replicasPath = ["regions", index, "replicas"];
+                const advice = `hard anti-affinity puts each replica on its own node and kind cluster "${cluster.name}" schedules on ${schedulableNodes}: use at most ${schedulableNodes} replicas, more workerNodes, or antiAffinity "soft"`;
+                problems.push(wasSet(replicasPath)
+                    ? { path: replicasPath, message: advice }
+                    : { path: replicasPath, message: `${region.replicas} replicas, the default: ${advice}`, showValue: false });
             }
         }
         for (const container of ["prometheus", "sidecar"] as const) {

@@ -13,7 +13,7 @@
 // pkg/query/endpointset.go, pkg/queryfrontend, internal/cortex); test/dashboards.test.ts
 // holds that catalogue and fails on a query outside it.
 
-import { grafanaReleaseName, thanosServices } from "./releases";
+import { thanosServices } from "./releases";
 
 export const datasourceUid = "thanos-global-view";
 
@@ -26,10 +26,9 @@ export interface DashboardInputs {
 }
 
 /** The Services the global tier's metrics come from: the operator names a job after its Service. */
-export const globalTierJobs = {
+const globalTierJobs = {
     query: thanosServices.queryHttp,
     frontend: thanosServices.frontendHttp,
-    grafana: grafanaReleaseName,
 } as const;
 
 const datasource = { type: "prometheus", uid: datasourceUid };
@@ -120,7 +119,7 @@ function dashboard(uid: string, title: string, description: string, variables: R
 const orZero = (errors: string, all: string) => `(${errors}) or (${all} * 0)`;
 
 /** Every region and its replicas, as the global view sees them, and deduplication at work. */
-export function globalViewDashboard({ regionLabel: region }: DashboardInputs): Record<string, unknown> {
+function globalViewDashboard({ regionLabel: region }: DashboardInputs): Record<string, unknown> {
     const inRegion = `${region}=~"$region"`;
     return dashboard("global-view", "Global view", "Every region and its Prometheus replicas through the Query Frontend, deduplicated on the replica label.",
         [variable("region", "region", `label_values(up{container="prometheus"}, ${region})`)],
@@ -170,7 +169,7 @@ export function globalViewDashboard({ regionLabel: region }: DashboardInputs): R
 }
 
 /** Query and Query Frontend: load, latency, errors, splitting, retries and the results cache. */
-export function queryPathDashboard({ globalNamespace, slowQueryThreshold }: DashboardInputs): Record<string, unknown> {
+function queryPathDashboard({ globalNamespace, slowQueryThreshold }: DashboardInputs): Record<string, unknown> {
     const query = `namespace="${globalNamespace}", job="${globalTierJobs.query}"`;
     const frontend = `namespace="${globalNamespace}", job="${globalTierJobs.frontend}"`;
     const quantiles = (selector: string) => [0.5, 0.9, 0.99].map((q) => ({
@@ -186,7 +185,7 @@ export function queryPathDashboard({ globalNamespace, slowQueryThreshold }: Dash
         },
         {
             title: "Query Frontend latency",
-            description: `Percentiles of the frontend's answers. Queries slower than ${slowQueryThreshold} (globalQuery.frontend.slowQueryThreshold) are logged by the frontend: kubectl logs -l app.kubernetes.io/component=query-frontend | grep "slow query detected".`,
+            description: `Percentiles of the frontend's answers. Queries slower than ${slowQueryThreshold} (globalQuery.frontend.slowQueryThreshold) are logged by the frontend: kubectl --namespace ${globalNamespace} logs -l app.kubernetes.io/component=query-frontend | grep "slow query detected".`,
             unit: "s",
             targets: quantiles(frontend),
         },
@@ -252,7 +251,7 @@ export function queryPathDashboard({ globalNamespace, slowQueryThreshold }: Dash
 }
 
 /** Cluster, namespace and pod resource use, per region, from the kubelets' cAdvisor. */
-export function kubernetesDashboard({ regionLabel: region }: DashboardInputs): Record<string, unknown> {
+function kubernetesDashboard({ regionLabel: region }: DashboardInputs): Record<string, unknown> {
     const cadvisor = `job="kubelet", metrics_path="/metrics/cadvisor", ${region}=~"$region"`;
     const containers = `${cadvisor}, container!=""`;
     return dashboard("kubernetes-resources", "Kubernetes resources per region", "CPU, memory and network of the clusters each region watches, by namespace and pod, from cAdvisor.",

@@ -19,7 +19,7 @@ export const fixedResources = {
     regionGrafana: { requests: { cpu: "50m", memory: "128Mi" }, limits: { cpu: "500m", memory: "512Mi" } },
     /** Each of its two sidecars that load dashboards and data sources (one setting for both). */
     regionGrafanaSidecar: { requests: { cpu: "10m", memory: "32Mi" }, limits: { cpu: "100m", memory: "64Mi" } },
-    /** The global view's Grafana: a few dashboards, a handful of users; its SQLite lives in memory-backed emptyDir. */
+    /** The global view's Grafana: a few dashboards, a handful of users; its SQLite lives in an emptyDir, rebuilt at each start. */
     grafana: { requests: { cpu: "100m", memory: "192Mi" }, limits: { cpu: "1", memory: "512Mi" } },
     /** The verification Job: busybox sh and wget. */
     verification: { requests: { cpu: "10m", memory: "16Mi" }, limits: { cpu: "100m", memory: "64Mi" } },

@@ -131,7 +131,7 @@ const labelName = {
  */
 const prometheusDuration = /^(?:(\d+)y)?(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?(?:(\d+)ms)?$/;
 
-export function prometheusDurationSeconds(value: string): number | undefined {
+function prometheusDurationSeconds(value: string): number | undefined {
     const match = value === "" ? null : prometheusDuration.exec(value);
     if (match === null) {
         return value === "0" ? 0 : undefined;
@@ -236,17 +236,19 @@ export const defaults = {
 const longestHostname = 63;
 
 /** kind's node names: the first of a role has no number, then 2, 3, … (kind v0.32.0 pkg/cluster/internal/providers/common/namer.go:25-36). */
-export function kindNodeNames(name: string, controlPlaneNodes: number, workerNodes: number): string[] {
+function kindNodeNames(name: string, controlPlaneNodes: number, workerNodes: number): string[] {
     const role = (kind: string, count: number) => Array.from({ length: count }, (_, i) => `${name}-${kind}${i === 0 ? "" : i + 1}`);
     return [...role("control-plane", controlPlaneNodes), ...role("worker", workerNodes)];
 }
 
+const kindNodeImageValid = `expected a kind node image tagged vX.Y.Z (its Kubernetes version), such as ${defaultKindNodeImage}`;
+
 const kindNodeImage = {
-    valid: `expected a kind node image tagged vX.Y.Z (its Kubernetes version), such as ${defaultKindNodeImage}`,
+    valid: kindNodeImageValid,
     check: (image: string) => {
         const tag = /:(v[^:@/]+)(@sha256:[0-9a-f]{64})?$/.exec(image)?.[1];
         if (tag === undefined || parseVersion(tag) === undefined) {
-            return `expected a kind node image tagged vX.Y.Z (its Kubernetes version), such as ${defaultKindNodeImage}`;
+            return kindNodeImageValid;
         }
         if (compareVersions(tag, oldestKubernetes) < 0) {
             return `Kubernetes ${tag} is older than ${oldestKubernetes}, the oldest kube-prometheus-stack 88 installs on`;
@@ -285,21 +287,32 @@ function isFile(file: string): boolean {
     }
 }
 
+/** Where `~` led, for a path that was not found. */
+const homeNote = (file: string) => (file === "~" || file.startsWith("~/") ? ` (~ is ${os.homedir()})` : "");
+
 export function expandHome(file: string): string {
     return file === "~" || file.startsWith("~/") ? path.join(os.homedir(), file.slice(1)) : file;
 }
+
+/** What `pulumi config set` takes as a key: the setting an existing cluster's kubeconfigSecret names. */
+export const secretSettingName = /^[A-Za-z][A-Za-z0-9_-]*$/;
 
 const existingClusterSchema = settings({
     name: clusterName,
     type: z.literal("existing").meta({ description: "a cluster you run, reached through a kubeconfig" }),
     kubeconfigPath: text({ description: "a kubeconfig file (~ allowed)", valid: "expected a path to a kubeconfig file" }, {
         secretable: true,
-        check: (file) => (isFile(expandHome(file)) ? undefined : `no file at ${expandHome(file)}; expected a path to a kubeconfig file`),
+        // The value itself is never quoted here: it may be a secret, and "got" masks it.
+        check: (file) => (isFile(expandHome(file)) ? undefined : `no such file${homeNote(file)}; expected a path to a kubeconfig file`),
     }).optional(),
     kubeconfigSecret: text({
         description: "the name of a secret setting holding a whole kubeconfig (pulumi config set --secret prodKubeconfig \"$(cat prod.yaml)\")",
         valid: "expected the name of a secret stack setting, such as prodKubeconfig",
-    }, { pattern: /^[A-Za-z][A-Za-z0-9_-]*$/ }).optional(),
+    }, {
+        pattern: secretSettingName,
+        // Read when parsing, after the shape below exists.
+        check: (name: string): string | undefined => (Object.keys(stackConfigShape).includes(name) ? `${name} is a setting of its own: name a setting that holds only the kubeconfig, such as prodKubeconfig` : undefined),
+    }).optional(),
     context: text({ description: "kubeconfig context; alone, looked up in $KUBECONFIG or ~/.kube/config", valid: "expected a kubeconfig context name" },
         { pattern: /^\S+$/, secretable: true }).optional(),
 }, "an existing cluster: at least one of kubeconfigPath, kubeconfigSecret or context").superRefine((cluster, ctx) => {
@@ -347,16 +360,18 @@ const regionSchema = settings({
  * values.go:140-141); v0.42 also takes d and w (kingpin v2.4.0 values.go:141-142,
  * str2duration), so only the common ground works on both.
  */
-const goDuration = /^[+-]?(?:0|(?:(?:\d+(?:\.\d*)?|\.\d+)(?:ns|us|µs|ms|s|m|h))+)$/;
+const goDuration = /^[+-]?(?:0|(?:(?:\d+(?:\.\d*)?|\.\d+)(?:ns|us|µs|μs|ms|s|m|h))+)$/;
 
-export function goDurationSeconds(value: string): number | undefined {
+function goDurationSeconds(value: string): number | undefined {
     if (!goDuration.test(value)) {
         return undefined;
     }
-    const scale: Record<string, number> = { ns: 1e-9, us: 1e-6, "µs": 1e-6, ms: 1e-3, s: 1, m: 60, h: 3600 };
+    const scale: Record<string, number> = { ns: 1e-9, us: 1e-6, "µs": 1e-6, "μs": 1e-6, ms: 1e-3, s: 1, m: 60, h: 3600 };
     const sign = value.startsWith("-") ? -1 : 1;
-    return sign * [...value.matchAll(/(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)/g)].reduce((sum, [, number, unit]) => sum + Number(number) * scale[unit], 0);
+    return sign * [...value.matchAll(/(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)/g)].reduce((sum, [, number, unit]) => sum + Number(number) * scale[unit], 0);
 }
+
+const cacheSizeValid = "expected a size such as 128MB or 256MiB, at least 1 byte";
 
 const goDurationValid = "expected a duration in h, m and s such as 24h, 90m or 1h30m (Thanos v0.37 reads no d or w)";
 
@@ -377,8 +392,10 @@ export function byteSizeBytes(value: string): number | undefined {
     return Number(match[1]) * scale[unit];
 }
 
+const gitRepositoryValid = "expected a git repository URL (https://, ssh://, git://, file:// or user@host:path)";
+
 const gitRepository = {
-    valid: "expected a git repository URL (https://, ssh://, git://, file:// or user@host:path)",
+    valid: gitRepositoryValid,
     check: (url: string) => {
         if (/^[\w.-]+@[\w.-]+:[^\s]+$/.test(url)) {
             return undefined;
@@ -387,9 +404,9 @@ const gitRepository = {
             const parsed = new URL(url);
             return ["https:", "http:", "ssh:", "git:", "file:"].includes(parsed.protocol) && (parsed.protocol === "file:" || parsed.hostname !== "") && !/\s/.test(url)
                 ? undefined
-                : "expected a git repository URL (https://, ssh://, git://, file:// or user@host:path)";
+                : gitRepositoryValid;
         } catch {
-            return "expected a git repository URL (https://, ssh://, git://, file:// or user@host:path)";
+            return gitRepositoryValid;
         }
     },
 };
@@ -410,7 +427,7 @@ const chartSourceSchema = z.discriminatedUnion("source", [
                 const resolved = expandHome(chartPath);
                 return (/\.tgz$/.test(resolved) ? isFile(resolved) : isFile(path.join(resolved, "Chart.yaml")))
                     ? undefined
-                    : `expected a chart directory (with Chart.yaml) or a packaged chart .tgz; nothing like that is at ${resolved}`;
+                    : `nothing like that there${homeNote(chartPath)}; expected a chart directory (with Chart.yaml) or a packaged chart .tgz`;
             },
         }),
     }, "the chart from a directory or .tgz"),
@@ -447,10 +464,9 @@ const globalQuerySchema = settings({
         }).default(defaults.globalQuery.frontend.splitInterval),
         // The frontend makes this many attempts in all; 0 and 1 both mean one (Thanos retry.go:64, roundtrip.go:238).
         maxRetries: wholeNumber({ description: "attempts per query part before the query fails (0 or 1: no retry)" }, 0).default(defaults.globalQuery.frontend.maxRetries),
-        cacheMaxSize: text({
-            description: "in-memory results cache of each frontend; at most half its memory limit",
-            valid: "expected a size such as 128MB or 256MiB, above 0",
-        }, { check: (value) => ((byteSizeBytes(value) ?? 0) > 0 ? undefined : "expected a size such as 128MB or 256MiB, above 0") })
+        // go-humanize truncates to whole bytes: "0.5" would be a cache of 0.
+        cacheMaxSize: text({ description: "in-memory results cache of each frontend; at most half its memory limit", valid: cacheSizeValid },
+            { check: (value) => ((byteSizeBytes(value) ?? 0) >= 1 ? undefined : cacheSizeValid) })
             .default(defaults.globalQuery.frontend.cacheMaxSize),
         // Thanos reads 0 as "log none" and a negative value as "log all"
         // (internal/cortex/frontend/transport/handler.go:151-153).
@@ -525,9 +541,7 @@ export const stackConfigShape = {
     verification: verificationSchema,
 };
 
-export const stackConfigSchema = z.strictObject(stackConfigShape);
-
-export type StackConfig = z.output<typeof stackConfigSchema>;
+export type StackConfig = { [Setting in keyof typeof stackConfigShape]: z.output<(typeof stackConfigShape)[Setting]> };
 export type Cluster = StackConfig["clusters"][number];
 export type KindCluster = Extract<Cluster, { type: "kind" }>;
 export type ExistingCluster = Extract<Cluster, { type: "existing" }>;
@@ -535,5 +549,3 @@ export type Region = StackConfig["regions"][number];
 export type GlobalQuery = StackConfig["globalQuery"];
 export type ChartSource = GlobalQuery["chart"];
 export type Labels = StackConfig["labels"];
-export type Versions = StackConfig["versions"];
-export type Verification = StackConfig["verification"];

@@ -110,7 +110,7 @@ export function verificationChecks(plan: VerificationPlan): Check[] {
  * auth: it is up, its one data source answers (Grafana asks the frontend
  * itself), and a global-view panel's query returns every region.
  */
-export type GrafanaExpectation =
+type GrafanaExpectation =
     /** `/api/health`: `"database": "ok"`. */
     | { kind: "healthy" }
     /** `/api/datasources/uid/<uid>/health`: `"status": "OK"`. */
@@ -162,7 +162,7 @@ export function grafanaChecks(plan: VerificationPlan): GrafanaCheck[] {
 }
 
 /** Judges a Grafana answer, given as the text it sent (JSON). */
-export function judgeGrafana(expect: GrafanaExpectation, text: string): Judgement {
+function judgeGrafana(expect: GrafanaExpectation, text: string): Judgement {
     let answer: any;
     try {
         answer = JSON.parse(text);
@@ -353,6 +353,12 @@ export interface AnswerLimit {
     description: string;
 }
 
+/** fetch hides why behind "fetch failed": the cause says ECONNREFUSED, ENOTFOUND, bad port... */
+function whyNoAnswer(error: unknown, limit: AnswerLimit): string {
+    const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+    return (error as Error).name === "TimeoutError" ? `no answer ${limit.description}` : cause?.code ?? cause?.message ?? (error as Error).message;
+}
+
 /** Asks the Query Frontend one instant query, waiting at most `limit.seconds`; rejects when there is no good answer. */
 export type Ask = (query: string, dedup: boolean, limit: AnswerLimit) => Promise<Sample[]>;
 
@@ -364,12 +370,7 @@ export function queryFrontend(baseUrl: string): Ask {
         try {
             response = await fetch(url, { signal: AbortSignal.timeout(limit.seconds * 1000) });
         } catch (error) {
-            // fetch hides why behind "fetch failed": the cause says ECONNREFUSED, ENOTFOUND, bad port...
-            const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-            const reason = (error as Error).name === "TimeoutError"
-                ? `no answer ${limit.description}`
-                : cause?.code ?? cause?.message ?? (error as Error).message;
-            throw new Error(`cannot query ${base}: ${reason}`);
+            throw new Error(`cannot query ${base}: ${whyNoAnswer(error, limit)}`);
         }
         const text = await response.text();
         let answer: { status?: string; error?: string; data?: { resultType?: string; result?: Sample[] } };
@@ -399,18 +400,26 @@ export interface Outcome {
 
 const notAsked = "not asked: the deadline had passed";
 
+/** How long the next answer may take: the request timeout or what is left before the deadline; undefined once it has passed. */
+function answerLimit(deadline: number, requestTimeoutSeconds: number): AnswerLimit | undefined {
+    const remainingSeconds = (deadline - Date.now()) / 1000;
+    if (remainingSeconds <= 0) {
+        return undefined;
+    }
+    return remainingSeconds < requestTimeoutSeconds
+        ? { seconds: remainingSeconds, description: "before the deadline" }
+        : { seconds: requestTimeoutSeconds, description: `within ${requestTimeoutSeconds}s` };
+}
+
 /** One round of every check; a check whose turn comes after the deadline is not asked. */
 export async function runChecks(checks: Check[], ask: Ask, deadline: number, requestTimeoutSeconds: number): Promise<Outcome[]> {
     const outcomes: Outcome[] = [];
     for (const check of checks) {
-        const remainingSeconds = (deadline - Date.now()) / 1000;
-        if (remainingSeconds <= 0) {
+        const timeout = answerLimit(deadline, requestTimeoutSeconds);
+        if (timeout === undefined) {
             outcomes.push({ check, ok: false, seen: [], error: notAsked, detail: `${check.fails}; ${notAsked}` });
             continue;
         }
-        const timeout: AnswerLimit = remainingSeconds < requestTimeoutSeconds
-            ? { seconds: remainingSeconds, description: "before the deadline" }
-            : { seconds: requestTimeoutSeconds, description: `within ${requestTimeoutSeconds}s` };
         try {
             const { ok, seen } = judge(check.expect, await ask(check.query, check.dedup, timeout));
             let diagnosed: string[] | undefined;
@@ -443,9 +452,7 @@ export function grafanaApi(baseUrl: string, user: string, password: string): Gra
                 signal: AbortSignal.timeout(limit.seconds * 1000),
             });
         } catch (error) {
-            const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-            const reason = (error as Error).name === "TimeoutError" ? `no answer ${limit.description}` : cause?.code ?? cause?.message ?? (error as Error).message;
-            throw new Error(`cannot reach Grafana at ${base}: ${reason}`);
+            throw new Error(`cannot reach Grafana at ${base}: ${whyNoAnswer(error, limit)}`);
         }
         const text = await response.text();
         if (!response.ok) {
@@ -456,17 +463,14 @@ export function grafanaApi(baseUrl: string, user: string, password: string): Gra
 }
 
 /** One round of the Grafana checks, like `runChecks`. */
-export async function runGrafanaChecks(checks: GrafanaCheck[], ask: GrafanaAsk, deadline: number, requestTimeoutSeconds: number): Promise<Outcome[]> {
+async function runGrafanaChecks(checks: GrafanaCheck[], ask: GrafanaAsk, deadline: number, requestTimeoutSeconds: number): Promise<Outcome[]> {
     const outcomes: Outcome[] = [];
     for (const check of checks) {
-        const remainingSeconds = (deadline - Date.now()) / 1000;
-        if (remainingSeconds <= 0) {
+        const limit = answerLimit(deadline, requestTimeoutSeconds);
+        if (limit === undefined) {
             outcomes.push({ check, ok: false, seen: [], error: notAsked, detail: `${check.fails}; ${notAsked}` });
             continue;
         }
-        const limit: AnswerLimit = remainingSeconds < requestTimeoutSeconds
-            ? { seconds: remainingSeconds, description: "before the deadline" }
-            : { seconds: requestTimeoutSeconds, description: `within ${requestTimeoutSeconds}s` };
         try {
             const { ok, seen } = judgeGrafana(check.expect, await ask(check, limit));
             outcomes.push({ check, ok, seen, detail: ok ? check.passes : `${check.fails}; saw: ${seen.join(" ") || "nothing"}` });
@@ -479,7 +483,7 @@ export async function runGrafanaChecks(checks: GrafanaCheck[], ask: GrafanaAsk, 
 }
 
 /** What one verification asks: the frontend's checks, and Grafana's when it runs. */
-export interface Provers {
+interface Provers {
     checks: Check[];
     ask: Ask;
     grafana?: { checks: GrafanaCheck[]; ask: GrafanaAsk };

@@ -255,7 +255,7 @@ describe("stack config", () => {
             })), [
                 'thanos-global-view:regions[0].retention: got "10 days"; expected a Prometheus duration such as 15d or 36h (units y, w, d, h, m, s, ms, largest first)',
                 'thanos-global-view:regions[0].resources.prometheus.limits.memory: got "2GB"; expected a memory size such as 64Mi, 512Mi or 2Gi, at least 16Mi',
-                'thanos-global-view:globalQuery.frontend.cacheMaxSize: got "128 megabytes"; expected a size such as 128MB or 256MiB, above 0',
+                'thanos-global-view:globalQuery.frontend.cacheMaxSize: got "128 megabytes"; expected a size such as 128MB or 256MiB, at least 1 byte',
             ]);
         });
 
@@ -271,18 +271,30 @@ describe("stack config", () => {
 
         it("an existing cluster whose kubeconfig file is not there", () => {
             assertOneProblem(minimal((raw) => (raw.clusters[0] = { name: "lab", type: "existing", kubeconfigPath: "/nonexistent/kubeconfig" })),
-                'thanos-global-view:clusters[0].kubeconfigPath: got "/nonexistent/kubeconfig"; no file at /nonexistent/kubeconfig; expected a path to a kubeconfig file');
+                'thanos-global-view:clusters[0].kubeconfigPath: got "/nonexistent/kubeconfig"; no such file; expected a path to a kubeconfig file');
         });
 
         it("an existing cluster whose kubeconfigSecret names a setting that is not set", () => {
             assertOneProblem(minimal((raw) => (raw.clusters[0] = { name: "lab", type: "existing", kubeconfigSecret: "labKubeconfig" })),
                 "thanos-global-view:labKubeconfig: missing; a cluster's kubeconfigSecret names it: set it with `pulumi config set --secret`");
-            // Once set, the named setting is not an unknown key.
+            // Once set, as a secret, the named setting is not an unknown key.
             const config = parse(minimal((raw) => {
                 raw.clusters[0] = { name: "lab", type: "existing", kubeconfigSecret: "labKubeconfig" };
                 raw.labKubeconfig = "apiVersion: v1\nclusters: []\ncontexts: []\n";
-            }));
+            }), ["labKubeconfig"]);
             assert.strictEqual(config.clusters[0].type === "existing" && config.clusters[0].kubeconfigSecret, "labKubeconfig");
+        });
+
+        it("a kubeconfig kept in plain text is refused, and not shown", () => {
+            assertOneProblem(minimal((raw) => {
+                raw.clusters[0] = { name: "lab", type: "existing", kubeconfigSecret: "labKubeconfig" };
+                raw.labKubeconfig = "apiVersion: v1\nusers:\n- user:\n    token: SUPERSECRETTOKEN\nclusters: []\ncontexts: []\n";
+            }), "thanos-global-view:labKubeconfig: holds a kubeconfig in plain text: store it encrypted, with `pulumi config set --secret labKubeconfig \"$(cat kubeconfig.yaml)\"`");
+        });
+
+        it("a kubeconfigSecret that names one of this program's own settings", () => {
+            assertOneProblem(minimal((raw) => (raw.clusters[0] = { name: "lab", type: "existing", kubeconfigSecret: "regions" })),
+                'thanos-global-view:clusters[0].kubeconfigSecret: got "regions"; regions is a setting of its own: name a setting that holds only the kubeconfig, such as prodKubeconfig');
         });
 
         it("reports several problems at once, in one error", () => {
@@ -408,6 +420,37 @@ describe("stack config", () => {
         });
     });
 
+    describe("blame what the user wrote (review of issue 9)", () => {
+        it("too many default replicas for a kind cluster's nodes: says the count is the default", () => {
+            assertOneProblem(minimal((raw) => {
+                raw.clusters[0].workerNodes = 0;
+                delete raw.regions[0].replicas;
+            }), 'thanos-global-view:regions[0].replicas: 2 replicas, the default: hard anti-affinity puts each replica on its own node and kind cluster "lab" schedules on 1: use at most 1 replicas, more workerNodes, or antiAffinity "soft"');
+        });
+
+        it("a namespace clash blames the namespace that was written", () => {
+            assertOneProblem(minimal((raw) => {
+                raw.regions[0].namespace = "asia";
+                raw.regions.push({ name: "asia", cluster: "lab", replicas: 1 });
+            }), 'thanos-global-view:regions[0].namespace: got "asia"; already the namespace of region "asia" (its name): each region needs a namespace of its own');
+            assertOneProblem(minimal((raw) => (raw.globalQuery.namespace = "europe")),
+                'thanos-global-view:globalQuery.namespace: got "europe"; already the namespace of region "europe": the global query needs a namespace of its own');
+        });
+
+        it("clusters that are not a list: one message, not one per reference", () => {
+            assertOneProblem(minimal((raw) => (raw.clusters = "lab")), 'thanos-global-view:clusters: got "lab"; expected a list of clusters');
+        });
+
+        it("a key without a namespace, and a cache that would round to nothing", () => {
+            assert.deepStrictEqual(problemsOf(minimal((raw) => {
+                raw["versions"] = undefined;
+                raw.globalQuery.frontend = { cacheMaxSize: "0.5" };
+            })), ['thanos-global-view:globalQuery.frontend.cacheMaxSize: got "0.5"; expected a size such as 128MB or 256MiB, at least 1 byte']);
+            assert.throws(() => parseStackConfig(project, { values: { "thanos-global-vie": "x", ...Object.fromEntries(Object.entries(minimal()).map(([k, v]) => [`${project}:${k}`, v])) }, secretKeys: new Set() }),
+                /thanos-global-vie: no namespace; write it as thanos-global-view:thanos-global-vie/);
+        });
+    });
+
     describe("judgement calls", () => {
         it("an even number of kind control planes is refused: etcd gains nothing from the second", () => {
             assertOneProblem(minimal((raw) => (raw.clusters[0].controlPlaneNodes = 2)),
@@ -421,7 +464,7 @@ describe("stack config", () => {
                 raw.regions[0].name = "";
                 raw.verification = "";
             })), [
-                'thanos-global-view:regions[0].name: is empty: give it a value, or delete the line to use its default (README.md, "Configuration reference")',
+                'thanos-global-view:regions[0].name: is empty: give it a value (README.md, "Configuration reference")',
                 'thanos-global-view:regions[0].replicas: is empty: give it a value, or delete the line to use its default (README.md, "Configuration reference")',
                 'thanos-global-view:verification: is empty: give it a value, or delete the line to use its default (README.md, "Configuration reference")',
             ]);
@@ -453,7 +496,7 @@ describe("stack config", () => {
         it("a secret value is never shown, not even in part", () => {
             const problems = problemsOf(minimal((raw) => (raw.clusters[0] = { name: "lab", type: "existing", kubeconfigPath: kubeconfig })), ["clusters"]);
             assert.deepStrictEqual(problems, [
-                "thanos-global-view:clusters[0].kubeconfigPath: got a secret value; no file at (secret); expected a path to a kubeconfig file",
+                "thanos-global-view:clusters[0].kubeconfigPath: got a secret value; no such file; expected a path to a kubeconfig file",
             ]);
         });
     });
@@ -483,7 +526,7 @@ describe("stack config", () => {
             assertOneProblem(minimal((raw) => (raw.globalQuery.chart = { source: "helm" })),
                 'thanos-global-view:globalQuery.chart.source: got "helm"; expected one of git, local, repository');
             assertOneProblem(minimal((raw) => (raw.globalQuery.chart = { source: "local", path: "/nonexistent/thanos" })),
-                'thanos-global-view:globalQuery.chart.path: got "/nonexistent/thanos"; expected a chart directory (with Chart.yaml) or a packaged chart .tgz; nothing like that is at /nonexistent/thanos');
+                'thanos-global-view:globalQuery.chart.path: got "/nonexistent/thanos"; nothing like that there; expected a chart directory (with Chart.yaml) or a packaged chart .tgz');
             assertOneProblem(minimal((raw) => (raw.globalQuery.chart = { source: "local" })),
                 "thanos-global-view:globalQuery.chart.path: missing; expected a chart directory (with Chart.yaml) or a packaged chart .tgz");
             assertOneProblem(minimal((raw) => (raw.globalQuery.chart = { source: "repository", url: "charts.example.com" })),

@@ -74,11 +74,9 @@ function parse(expr: string): { selectors: { metric: string; labels: string[] }[
 }
 
 describe("the dashboards", () => {
-    it("are the three the README describes, each valid JSON that survives a round trip", () => {
-        assert.deepStrictEqual(Object.keys(all), ["global-view.json", "query-path.json", "kubernetes-resources.json"]);
-        for (const [file, dashboard] of Object.entries(all)) {
-            assert.deepStrictEqual(JSON.parse(JSON.stringify(dashboard)), dashboard, file);
-        }
+    it("are the three the README describes, each with its own uid", () => {
+        assert.deepStrictEqual(Object.entries(all).map(([file, dashboard]) => [file, dashboard.uid]),
+            [["global-view.json", "global-view"], ["query-path.json", "query-path"], ["kubernetes-resources.json", "kubernetes-resources"]]);
     });
 
     it("put every panel, target and variable on the provisioned data source", () => {
@@ -126,10 +124,10 @@ describe("the dashboards", () => {
         assert.deepStrictEqual(problems, []);
     });
 
-    it("the check above fails on a made-up metric, a label it does not have, and a replica label the querier drops", () => {
-        assert.deepStrictEqual(parse('sum by (replica) (rate(thanos_made_up_total{handler="x"}[5m]))').selectors, [{ metric: "thanos_made_up_total", labels: ["handler"] }]);
+    it("the check above reads a made-up metric and its labels, and a metric with no selector", () => {
+        assert.deepStrictEqual(parse('sum by (replica) (rate(thanos_made_up_total{handler="x"}[5m]))'),
+            { selectors: [{ metric: "thanos_made_up_total", labels: ["handler"] }], groupings: ["replica"], leftover: [] });
         assert.deepStrictEqual(parse("sum(up) + prometheus_tsdb_head_series").leftover, ["up", "prometheus_tsdb_head_series"]);
-        assert.ok(!targetLabels.includes("replica"));
     });
 
     it("show zero instead of nothing for errors, so a healthy stack has no empty panel", () => {
