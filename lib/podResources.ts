@@ -36,7 +36,7 @@ const units: Record<string, number> = { "": 1, k: 1e3, M: 1e6, G: 1e9, T: 1e12, 
 
 /** A Kubernetes quantity in its base unit (bytes for memory, cores for CPU). */
 export function parseQuantity(quantity: string): number {
-    const match = /^(\d+(?:\.\d+)?)(m|k|M|G|T|Ki|Mi|Gi|Ti)?$/.exec(quantity);
+    const match = /^(\d+(?:\.\d*)?|\.\d+)(m|k|M|G|T|Ki|Mi|Gi|Ti)?$/.exec(quantity);
     if (!match) {
         throw new Error(`not a Kubernetes quantity: ${quantity}`);
     }

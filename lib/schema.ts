@@ -154,14 +154,18 @@ function positiveDuration(leaf: Omit<Leaf, "valid">, examples: string, why: stri
 
 const binaryUnits = ["Ki", "Mi", "Gi", "Ti", "Pi", "Ei"];
 
-/** CPU as Kubernetes reads it: cores (2, 0.5) or millicores (250m). YAML numbers count: Kubernetes takes `cpu: 2`. */
+/**
+ * CPU as Kubernetes reads it: cores (2, 0.5, .5) or millicores (250m). YAML
+ * numbers count: Kubernetes takes `cpu: 2`. Exponents (1e3), which
+ * Kubernetes also takes, are refused as hard to read.
+ */
 function cpu(leaf: Omit<Leaf, "valid">) {
     const valid = "expected CPU cores such as 2, 0.5 or 250m";
     return described(z.union([z.number().transform(String), z.string()], { error: valid }).pipe(z.string().superRefine((value, ctx) => {
-        const unit = /^\d+(?:\.\d+)?([a-zA-Z]+)$/.exec(value)?.[1];
+        const unit = /^(?:\d+(?:\.\d*)?|\.\d+)([a-zA-Z]+)$/.exec(value)?.[1];
         if (unit !== undefined && unit !== "m") {
             ctx.addIssue({ code: "custom", message: `${valid}: ${unit} is ${binaryUnits.includes(unit) || /^[kMGTPE]$/.test(unit) ? "a memory unit" : "not a CPU unit"}` });
-        } else if (!/^\d+(?:\.\d+)?m?$/.test(value)) {
+        } else if (!/^(?:\d+(?:\.\d*)?|\.\d+)m?$/.test(value)) {
             ctx.addIssue({ code: "custom", message: valid });
         } else if (parseQuantity(value) < 0.001) {
             ctx.addIssue({ code: "custom", message: `${valid}: Kubernetes counts CPU in steps of 1m, the least a container can get` });
@@ -176,9 +180,9 @@ const smallestMemory = "16Mi";
 function memory(leaf: Omit<Leaf, "valid">) {
     const valid = `expected a memory size such as 64Mi, 512Mi or 2Gi, at least ${smallestMemory}`;
     return described(z.union([z.number().transform(String), z.string()], { error: valid }).pipe(z.string().superRefine((value, ctx) => {
-        if (/^\d+(?:\.\d+)?m$/.test(value)) {
+        if (/^(?:\d+(?:\.\d*)?|\.\d+)m$/.test(value)) {
             ctx.addIssue({ code: "custom", message: `${valid}: m means thousandths (a CPU unit), so ${value} of memory is ${parseQuantity(value)} bytes; write Mi for mebibytes` });
-        } else if (!/^\d+(?:\.\d+)?(k|M|G|T|Ki|Mi|Gi|Ti)?$/.test(value)) {
+        } else if (!/^(?:\d+(?:\.\d*)?|\.\d+)(k|M|G|T|Ki|Mi|Gi|Ti)?$/.test(value)) {
             ctx.addIssue({ code: "custom", message: valid });
         } else if (parseQuantity(value) < parseQuantity(smallestMemory)) {
             ctx.addIssue({ code: "custom", message: `${valid}: ${parseQuantity(value)} bytes is too little for any container` });

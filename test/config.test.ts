@@ -355,8 +355,10 @@ describe("stack config", () => {
         it("CPU as a YAML number, memory in bytes: what Kubernetes takes, we take", () => {
             const config = parse(minimal((raw) => (raw.regions[0].resources = {
                 prometheus: { requests: { cpu: 0.5, memory: 1073741824 }, limits: { cpu: 2, memory: "1.5Gi" } },
+                sidecar: { requests: { cpu: ".25" }, limits: { cpu: "1." } },
             })));
             assert.deepStrictEqual(config.regions[0].resources.prometheus, { requests: { cpu: "0.5", memory: "1073741824" }, limits: { cpu: "2", memory: "1.5Gi" } });
+            assert.deepStrictEqual(config.regions[0].resources.sidecar.requests.cpu, ".25");
         });
 
         it("durations Thanos or the Prometheus CRD would refuse at start", () => {
