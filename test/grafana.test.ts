@@ -107,12 +107,12 @@ describe("Grafana follows the stack config", () => {
 
 /**
  * The Grafana pod as the chart renders it from these values
- * (charts/grafana/templates/_pod.tpl at grafana-12.11.1): pod securityContext
- * from `securityContext` (:1, 14-16), the grafana container's from
- * `containerSecurityContext` (:1395-1398), its `resources` (:1500-1503); init
- * containers only for persistence with initChownData (:40), non-empty
- * `dashboards` (:32) or extraInitContainers; sidecars only when enabled
- * (:736); the token mounted per `automountServiceAccountToken` (:12).
+ * (charts/grafana/templates/_pod.tpl at grafana-12.11.1): the token mounted
+ * per `automountServiceAccountToken` (:8), pod securityContext from
+ * `securityContext` (:13-14), init containers for persistence with
+ * initChownData (:40) or a non-empty `dashboards` (:69), the grafana
+ * container's securityContext from `containerSecurityContext` (:1265) and its
+ * `resources` (:1541), the dashboard sidecar only when enabled (:736).
  */
 function renderedGrafanaPod(values: any): any {
     const initContainers = [
