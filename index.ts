@@ -7,6 +7,7 @@ import { Grafana } from "./components/grafana";
 import { KindCluster } from "./components/kindCluster";
 import { OperatorCrds } from "./components/operatorCrds";
 import { Region } from "./components/region";
+import { dashboardInputs } from "./lib/dashboards";
 import { loadStackConfig, secretSetting } from "./lib/stackConfig";
 import { clustersWithRegions } from "./lib/releases";
 import { resolveThanosChart } from "./lib/thanosChart";
@@ -66,11 +67,7 @@ const grafana = config.grafana.enabled
     ? new Grafana("grafana", {
         namespace: globalQuery.namespace,
         frontendUrl: globalQuery.frontendUrl,
-        dashboards: {
-            regionLabel: config.labels.region,
-            globalNamespace: config.globalQuery.namespace,
-            slowQueryThreshold: config.globalQuery.frontend.slowQueryThreshold,
-        },
+        dashboards: dashboardInputs(config),
         provider: globalCluster.provider,
         kubectlFlags: globalCluster.kubectlFlags,
     })

@@ -14,6 +14,7 @@
 // holds that catalogue and fails on a query outside it.
 
 import { thanosServices } from "./releases";
+import { StackConfig } from "./schema";
 
 export const datasourceUid = "thanos-global-view";
 
@@ -300,6 +301,31 @@ function kubernetesDashboard({ regionLabel: region }: DashboardInputs): Record<s
                 ],
             },
         ]);
+}
+
+/** What the dashboards follow in the stack config. */
+export function dashboardInputs(config: StackConfig): DashboardInputs {
+    return {
+        regionLabel: config.labels.region,
+        globalNamespace: config.globalQuery.namespace,
+        slowQueryThreshold: config.globalQuery.frontend.slowQueryThreshold,
+    };
+}
+
+export interface PanelQueries {
+    dashboard: string;
+    panel: string;
+    targets: { refId: string; expr: string; instant: boolean }[];
+}
+
+/** Every panel's queries, as Grafana sends them with every variable on "All". */
+export function panelQueries(inputs: DashboardInputs): PanelQueries[] {
+    return Object.values(dashboards(inputs)).flatMap((dashboard) => (dashboard.panels as { title: string; targets: { refId: string; expr: string; instant: boolean }[] }[])
+        .map((panel) => ({
+            dashboard: dashboard.title as string,
+            panel: panel.title,
+            targets: panel.targets.map(({ refId, expr, instant }) => ({ refId, expr: expr.replace(/\$[a-zA-Z_]+/g, ".+"), instant })),
+        })));
 }
 
 /** The file name in the dashboards ConfigMap of each dashboard. */

@@ -3,7 +3,7 @@
 // module, in Node). Both run the same queries against the Query Frontend and
 // judge them by the same expectations, which come from the stack config.
 import { kubectlArgs } from "./clusterAccess";
-import { datasourceUid, globalViewProbeQuery } from "./dashboards";
+import { PanelQueries, datasourceUid, globalViewProbeQuery } from "./dashboards";
 import { StackConfig } from "./schema";
 
 /**
@@ -116,7 +116,9 @@ type GrafanaExpectation =
     /** `/api/datasources/uid/<uid>/health`: `"status": "OK"`. */
     | { kind: "datasourceOk" }
     /** `/api/ds/query`: among the frames' labels, `label` takes every one of `values`. */
-    | { kind: "labelValues"; label: string; values: string[] };
+    | { kind: "labelValues"; label: string; values: string[] }
+    /** `/api/ds/query`: every query of a panel answered with at least one value. */
+    | { kind: "everyQueryHasData"; refIds: string[] };
 
 export interface GrafanaCheck {
     region?: undefined;
@@ -161,6 +163,28 @@ export function grafanaChecks(plan: VerificationPlan): GrafanaCheck[] {
     ];
 }
 
+/**
+ * Every panel of the provisioned dashboards, asked through Grafana as the
+ * dashboard asks it (the last 15 minutes, every variable on "All"): a panel
+ * that shows "No data" fails. For `npm run verify -- --dashboards`, once the
+ * stack has run a few minutes (rates need two scrapes).
+ */
+export function dashboardChecks(panels: PanelQueries[]): GrafanaCheck[] {
+    return panels.map(({ dashboard, panel, targets }) => ({
+        path: "api/ds/query",
+        body: JSON.stringify({
+            from: "now-15m",
+            to: "now",
+            queries: targets.map(({ refId, expr, instant }) => ({
+                refId, datasource: { type: "prometheus", uid: datasourceUid }, expr, instant, range: !instant, intervalMs: 30_000, maxDataPoints: 100,
+            })),
+        }),
+        expect: { kind: "everyQueryHasData", refIds: targets.map(({ refId }) => refId) },
+        passes: `${dashboard}: "${panel}" shows data`,
+        fails: `${dashboard}: expected "${panel}" to show data`,
+    }));
+}
+
 /** Judges a Grafana answer, given as the text it sent (JSON). */
 function judgeGrafana(expect: GrafanaExpectation, text: string): Judgement {
     let answer: any;
@@ -180,6 +204,11 @@ function judgeGrafana(expect: GrafanaExpectation, text: string): Judgement {
                 .map((field: any) => field?.labels?.[expect.label])
                 .filter((value: unknown): value is string => typeof value === "string")))].sort();
             return { ok: expect.values.every((value) => seen.includes(value)), seen };
+        }
+        case "everyQueryHasData": {
+            const empty = expect.refIds.filter((refId) => !((answer?.results?.[refId]?.frames ?? []) as any[])
+                .some((frame) => (frame?.data?.values?.[1]?.length ?? 0) > 0));
+            return { ok: empty.length === 0, seen: empty.map((refId) => `query ${refId} returned no data`) };
         }
     }
 }
@@ -264,11 +293,7 @@ export function verificationScript(checks: Check[], timing: Timing, grafana: Gra
     });
     const grafanaBlocks = grafana.map((check) => {
         const ask = check.body === undefined ? `ask_grafana ${quote(check.path)}` : `ask_grafana ${quote(check.path)} ${quote(check.body)}`;
-        const [test, seen] = check.expect.kind === "healthy"
-            ? ["json_has database ok", "database $(json_values database)"]
-            : check.expect.kind === "datasourceOk"
-              ? ["json_has status OK", "$(json_values status) $(json_values message)"]
-              : [`has_every ${quote(check.expect.label)} ${check.expect.values.map(quote).join(" ")}`, `$(json_values ${quote(check.expect.label)})`];
+        const [test, seen] = shellJudgement(check.expect, quote);
         return [
             `  if ${ask}; then`,
             `    if ${test}; then`,
@@ -344,6 +369,21 @@ while :; do
   sleep ${timing.intervalSeconds}
 done
 `;
+}
+
+/** The shell's test of a Grafana answer, and what it reports seeing. */
+function shellJudgement(expect: GrafanaExpectation, quote: (text: string) => string): [string, string] {
+    switch (expect.kind) {
+        case "healthy":
+            return ["json_has database ok", "database $(json_values database)"];
+        case "datasourceOk":
+            return ["json_has status OK", "$(json_values status) $(json_values message)"];
+        case "labelValues":
+            return [`has_every ${quote(expect.label)} ${expect.values.map(quote).join(" ")}`, `$(json_values ${quote(expect.label)})`];
+        case "everyQueryHasData":
+            // Data frames need a JSON reader; the Job proves the probe panel, `npm run verify -- --dashboards` every panel.
+            throw new Error("every panel's data is checked by npm run verify -- --dashboards, not by the Job");
+    }
 }
 
 /** How long one answer may take, and how a timeout reads: the request timeout or the overall deadline, whichever is nearer. */

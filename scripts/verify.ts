@@ -1,4 +1,4 @@
-// `npm run verify -- [--url URL] [--grafana-url URL] [--stack NAME] [--timeout SECONDS]`
+// `npm run verify -- [--url URL] [--grafana-url URL] [--dashboards] [--stack NAME] [--timeout SECONDS]`
 //
 // Proves the global view from the user's machine, with the same checks as the
 // in-cluster Job: every region present, every HA pair seen once per replica
@@ -10,11 +10,14 @@
 import * as path from "path";
 import { readStackConfig } from "../lib/stackConfig";
 import { grafanaAdmin, grafanaLocalPort } from "../lib/releases";
-import { Outcome, grafanaApi, grafanaChecks, queryFrontend, verificationChecks, verificationPlan, verifyUntilDeadline } from "../lib/verification";
+import { dashboardInputs, panelQueries } from "../lib/dashboards";
+import { Outcome, dashboardChecks, grafanaApi, grafanaChecks, queryFrontend, verificationChecks, verificationPlan, verifyUntilDeadline } from "../lib/verification";
 
 export interface VerifyOptions {
     url: string;
     grafanaUrl: string;
+    /** Also ask every dashboard panel, through Grafana. */
+    dashboards: boolean;
     stack: string;
     timeoutSeconds: number;
     intervalSeconds: number;
@@ -26,6 +29,7 @@ const requestTimeoutSeconds = 10;
 export const defaultOptions: VerifyOptions = {
     url: "http://localhost:10902",
     grafanaUrl: `http://localhost:${grafanaLocalPort}`,
+    dashboards: false,
     stack: "dev",
     timeoutSeconds: 60,
     intervalSeconds: 5,
@@ -43,11 +47,15 @@ export function parseArguments(args: string[]): VerifyOptions {
         "--interval": (value) => (options.intervalSeconds = seconds("--interval", value)),
     };
     for (let i = 0; i < args.length; i++) {
+        if (args[i] === "--dashboards") {
+            options.dashboards = true;
+            continue;
+        }
         const [flag, inline] = args[i].split(/=(.*)/s, 2);
         const set = flags[flag];
         const value = inline ?? args[++i];
         if (set === undefined || value === undefined) {
-            throw new UsageError(`usage: npm run verify -- [--url URL] [--grafana-url URL] [--stack NAME] [--timeout SECONDS] [--interval SECONDS] (got ${args.join(" ")})`);
+            throw new UsageError(`usage: npm run verify -- [--url URL] [--grafana-url URL] [--dashboards] [--stack NAME] [--timeout SECONDS] [--interval SECONDS] (got ${args.join(" ")})`);
         }
         set(value);
     }
@@ -96,7 +104,12 @@ export async function main(args: string[], print: (text: string) => void = conso
         print((error as Error).message);
         return 2;
     }
-    const plan = verificationPlan(readStackConfig(path.resolve(__dirname, ".."), options.stack));
+    const config = readStackConfig(path.resolve(__dirname, ".."), options.stack);
+    const plan = verificationPlan(config);
+    if (options.dashboards && !plan.grafana) {
+        print(`Stack ${options.stack} runs no Grafana (grafana.enabled is false): --dashboards has nothing to ask.`);
+        return 2;
+    }
     const password = env.GRAFANA_ADMIN_PASSWORD;
     if (plan.grafana && !password) {
         print(grafanaPasswordMissing);
@@ -107,7 +120,10 @@ export async function main(args: string[], print: (text: string) => void = conso
         {
             checks: verificationChecks(plan),
             ask: queryFrontend(options.url),
-            grafana: plan.grafana ? { checks: grafanaChecks(plan), ask: grafanaApi(options.grafanaUrl, grafanaAdmin.user, password!) } : undefined,
+            grafana: plan.grafana ? {
+                checks: [...grafanaChecks(plan), ...(options.dashboards ? dashboardChecks(panelQueries(dashboardInputs(config))) : [])],
+                ask: grafanaApi(options.grafanaUrl, grafanaAdmin.user, password!),
+            } : undefined,
         },
         { deadlineSeconds: options.timeoutSeconds, intervalSeconds: options.intervalSeconds, requestTimeoutSeconds },
     );

@@ -27,8 +27,11 @@ export interface FakeGrafana {
 
 export async function startFakeGrafana(options: FakeGrafanaOptions): Promise<FakeGrafana> {
     const sockets = new Set<import("net").Socket>();
-    const askDatasource = async (query: string) => {
-        const response = await fetch(`${options.datasourceUrl}/api/v1/query?query=${encodeURIComponent(query)}`);
+    const askDatasource = async (query: string, range?: { start: number; end: number; step: number }) => {
+        const url = range === undefined
+            ? `${options.datasourceUrl}/api/v1/query?query=${encodeURIComponent(query)}`
+            : `${options.datasourceUrl}/api/v1/query_range?query=${encodeURIComponent(query)}&start=${range.start}&end=${range.end}&step=${range.step}`;
+        const response = await fetch(url);
         return await response.json() as { status: string; error?: string; data?: { resultType: string; result: any } };
     };
     const server = http.createServer((request, response) => {
@@ -63,17 +66,22 @@ export async function startFakeGrafana(options: FakeGrafanaOptions): Promise<Fak
                     return;
                 }
                 if (request.method === "POST" && url.pathname === "/api/ds/query") {
-                    const { queries } = JSON.parse(text) as { queries: { refId: string; expr: string; datasource: { uid: string } }[] };
+                    const { queries } = JSON.parse(text) as { queries: { refId: string; expr: string; range?: boolean; intervalMs?: number }[] };
                     const results: Record<string, object> = {};
+                    const now = Date.now() / 1000;
                     for (const query of queries) {
-                        const answered = await askDatasource(query.expr);
+                        // "now-15m" to "now", as the dashboards ask; a range query goes to query_range.
+                        const answered = await askDatasource(query.expr, query.range ? { start: now - 900, end: now, step: (query.intervalMs ?? 30_000) / 1000 } : undefined);
+                        const series = answered.data?.resultType === "matrix"
+                            ? (answered.data.result as { metric: Record<string, string>; values: [number, string][] }[])
+                            : (answered.data?.result as { metric: Record<string, string>; value: [number, string] }[] ?? []).map(({ metric, value }) => ({ metric, values: [value] }));
                         results[query.refId] = answered.status !== "success"
                             ? { status: 400, error: answered.error }
                             : {
                                 status: 200,
-                                frames: (answered.data!.result as { metric: Record<string, string>; value: [number, string] }[]).map((sample) => ({
-                                    schema: { refId: query.refId, fields: [{ name: "Time", type: "time" }, { name: "Value", type: "number", labels: sample.metric }] },
-                                    data: { values: [[sample.value[0] * 1000], [Number(sample.value[1])]] },
+                                frames: series.map(({ metric, values }) => ({
+                                    schema: { refId: query.refId, fields: [{ name: "Time", type: "time" }, { name: "Value", type: "number", labels: metric }] },
+                                    data: { values: [values.map(([time]) => time * 1000), values.map(([, value]) => Number(value))] },
                                 })),
                             };
                     }

@@ -19,6 +19,11 @@ export interface FakeThanosOptions {
     delayMs?: number;
     /** Told every query asked so far, after each one is answered: lets a test change the series at a known point. */
     afterQuery?: (asked: readonly string[]) => void;
+    /**
+     * A Thanos with data for the dashboards' queries, which this stand-in cannot
+     * evaluate: the series (each valued 1) it answers a query with, [] for none.
+     */
+    dashboardData?: (query: string) => Labels[];
 }
 
 export interface FakeThanos {
@@ -43,14 +48,21 @@ export async function startFakeThanos(options: FakeThanosOptions): Promise<FakeT
             }, options.delayMs ?? 0);
             delayed.add(timer);
         };
-        if (url.pathname !== "/api/v1/query") {
+        if (url.pathname !== "/api/v1/query" && url.pathname !== "/api/v1/query_range") {
             answer(404, { status: "error", errorType: "not_found", error: `no route ${url.pathname}` });
             return;
         }
         const query = url.searchParams.get("query") ?? "";
         const dedup = url.searchParams.get("dedup") !== "false";
         asked.push(`${query} dedup=${dedup}`);
-        const result = evaluate(query, dedup ? deduplicate(options.series, options.replicaLabels) : options.series);
+        const evaluated = evaluate(query, dedup ? deduplicate(options.series, options.replicaLabels) : options.series);
+        const result = evaluated ?? options.dashboardData?.(query).map((metric) => ({ metric, value: [Date.now() / 1000, "1"] as [number, string] }));
+        if (url.pathname === "/api/v1/query_range" && Array.isArray(result)) {
+            // A range query: every series with a value at the start and at the end.
+            const [start, end] = [Number(url.searchParams.get("start")), Number(url.searchParams.get("end"))];
+            answer(200, { status: "success", data: { resultType: "matrix", result: result.map(({ metric, value }) => ({ metric, values: [[start, value[1]], [end, value[1]]] })) } });
+            return;
+        }
         if (result === undefined) {
             answer(400, { status: "error", errorType: "bad_data", error: `1:1: parse error: unexpected query ${JSON.stringify(query)}` });
             return;

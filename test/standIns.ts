@@ -27,7 +27,7 @@ export function mismatchedEuropeReplica(series: Labels[]): Labels[] {
 export async function withThanos<T>(
     series: Labels[],
     use: (thanos: StandIns) => Promise<T>,
-    options: { replicaLabels?: string[]; delayMs?: number; afterQuery?: (asked: readonly string[]) => void } = {},
+    options: { replicaLabels?: string[]; delayMs?: number; afterQuery?: (asked: readonly string[]) => void; dashboardData?: (query: string) => Labels[] } = {},
 ): Promise<T> {
     const thanos = await startFakeThanos({ series, replicaLabels: options.replicaLabels ?? ["replica"], ...options });
     const grafana = await startFakeGrafana({ datasourceUrl: thanos.url, datasourceUid, user: grafanaAdmin.user, password: grafanaPassword });

@@ -1,9 +1,12 @@
 // `npm run verify`, against local stand-ins for the Query Frontend and Grafana
 // that answer like Thanos and Grafana.
 import * as assert from "assert";
-import { queryFrontend, runChecks } from "../lib/verification";
+import { dashboardInputs, panelQueries } from "../lib/dashboards";
+import { readStackConfig } from "../lib/stackConfig";
+import { dashboardChecks, queryFrontend, runChecks, verificationScript } from "../lib/verification";
 import { grafanaPasswordMissing, main, parseArguments } from "../scripts/verify";
 import { devStackSeries } from "./fakeThanos";
+import { projectDirectory } from "./harness";
 import { closedPort, devChecks, devGrafanaChecks, grafanaPassword, mismatchedEuropeReplica, withThanos } from "./standIns";
 
 async function verifyCli(args: string[], env: NodeJS.ProcessEnv = { GRAFANA_ADMIN_PASSWORD: grafanaPassword }): Promise<{ code: number; output: string }> {
@@ -159,10 +162,32 @@ describe("npm run verify", () => {
         assert.deepStrictEqual([code, output], [2, grafanaPasswordMissing]);
     });
 
+    it("--dashboards: asks every panel of every dashboard through Grafana, as the dashboard would", async () => {
+        const panels = panelQueries(dashboardInputs(readStackConfig(projectDirectory, "dev")));
+        const { code, output } = await withThanos(devStackSeries(), (thanos) => verifyCli(["--url", thanos.url, "--grafana-url", thanos.grafanaUrl, "--dashboards", ...oneRound]),
+            { dashboardData: () => [{ cluster: "europe", pod: "prometheus-kps-europe-prometheus-0" }] });
+        assert.strictEqual(code, 0, output);
+        const shown = output.split("\n").filter((line) => line.endsWith(" shows data"));
+        assert.deepStrictEqual(shown, panels.map(({ dashboard, panel }) => `ok: ${dashboard}: "${panel}" shows data`));
+        assert.strictEqual(shown.length, 22);
+    });
+
+    it("--dashboards: a panel that would show No data fails, named with its dashboard", async () => {
+        const { code, output } = await withThanos(devStackSeries(), (thanos) => verifyCli(["--url", thanos.url, "--grafana-url", thanos.grafanaUrl, "--dashboards", ...oneRound]),
+            { dashboardData: (query) => (query.includes("cortex_cache_hits_total") ? [] : [{ cluster: "europe" }]) });
+        assert.strictEqual(code, 1);
+        assert.deepStrictEqual(output.split("\n").filter((line) => line.startsWith("- ")),
+            ['- Query path: expected "Results cache hit ratio" to show data; saw: query A returned no data']);
+        // The Job's shell cannot read data frames: it proves the probe panel only, and says so if asked for more.
+        assert.throws(() => verificationScript([], { deadlineSeconds: 1, intervalSeconds: 1, requestTimeoutSeconds: 1 },
+            dashboardChecks(panelQueries(dashboardInputs(readStackConfig(projectDirectory, "dev"))))), /npm run verify -- --dashboards/);
+    });
+
     it("bad arguments: usage and exit code 2", async () => {
         assert.strictEqual((await verifyCli(["--bogus"])).code, 2);
         assert.throws(() => parseArguments(["--timeout", "soon"]), /--timeout takes a number of seconds above 0, got soon/);
-        assert.deepStrictEqual(parseArguments(["--url=http://q:1", "--stack", "prod"]), { url: "http://q:1", grafanaUrl: "http://localhost:3000", stack: "prod", timeoutSeconds: 60, intervalSeconds: 5 });
+        assert.deepStrictEqual(parseArguments(["--url=http://q:1", "--stack", "prod"]), { url: "http://q:1", grafanaUrl: "http://localhost:3000", dashboards: false, stack: "prod", timeoutSeconds: 60, intervalSeconds: 5 });
+        assert.strictEqual(parseArguments(["--dashboards", "--stack", "dev"]).dashboards, true);
     });
 });
 
