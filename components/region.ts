@@ -48,10 +48,13 @@ export interface KubePrometheusStackInputs {
 
 /**
  * ServiceMonitors, in the region's namespace and so selected by its
- * Prometheus, for the global tier in another namespace of the same cluster:
- * no operator watches that namespace, and the region's Prometheus may list
- * endpoints cluster-wide (kube-prometheus-stack 88.5.3
- * templates/prometheus/clusterrole.yaml). Each job is named after its Service.
+ * Prometheus, for the global tier in another namespace of the same cluster.
+ * No operator watches that namespace, and none needs to: the operator writes
+ * the ServiceMonitor's namespaceSelector into the scrape job unfiltered by its
+ * own watched namespaces (prometheus-operator v0.93.0 pkg/prometheus/promcfg.go:2437-2445,
+ * 2489-2499), and the region's Prometheus lists endpoints cluster-wide
+ * (kube-prometheus-stack 88.5.3 templates/prometheus/clusterrole.yaml:13-24).
+ * Each job is named after its Service (promcfg.go:2176-2183).
  */
 function globalTierServiceMonitors(tier: GlobalTier): Record<string, unknown>[] {
     const monitor = (name: string, matchLabels: Record<string, string>, port: string) => ({
