@@ -451,29 +451,44 @@ function answerLimit(deadline: number, requestTimeoutSeconds: number): AnswerLim
         : { seconds: requestTimeoutSeconds, description: `within ${requestTimeoutSeconds}s` };
 }
 
-/** One round of every check; a check whose turn comes after the deadline is not asked. */
-export async function runChecks(checks: Check[], ask: Ask, deadline: number, requestTimeoutSeconds: number): Promise<Outcome[]> {
+/**
+ * One round of checks, in turn: a check whose turn comes after the deadline
+ * is not asked, and one that cannot be asked fails with why.
+ */
+async function runRound<C extends Check | GrafanaCheck>(
+    checks: C[],
+    deadline: number,
+    requestTimeoutSeconds: number,
+    askAndJudge: (check: C, limit: AnswerLimit) => Promise<{ ok: boolean; seen: string[]; detail: string }>,
+): Promise<Outcome[]> {
     const outcomes: Outcome[] = [];
     for (const check of checks) {
-        const timeout = answerLimit(deadline, requestTimeoutSeconds);
-        if (timeout === undefined) {
+        const limit = answerLimit(deadline, requestTimeoutSeconds);
+        if (limit === undefined) {
             outcomes.push({ check, ok: false, seen: [], error: notAsked, detail: `${check.fails}; ${notAsked}` });
             continue;
         }
         try {
-            const { ok, seen } = judge(check.expect, await ask(check.query, check.dedup, timeout));
-            let diagnosed: string[] | undefined;
-            if (!ok && check.diagnosis) {
-                diagnosed = await ask(check.diagnosis.query, check.diagnosis.dedup, timeout)
-                    .then((samples) => labelValues(samples, check.diagnosis!.label), () => undefined);
-            }
-            outcomes.push({ check, ok, seen, detail: ok ? check.passes : describeFailure(check, seen, diagnosed) });
+            outcomes.push({ check, ...await askAndJudge(check, limit) });
         } catch (error) {
             const message = (error as Error).message;
             outcomes.push({ check, ok: false, seen: [], error: message, detail: `${check.fails}; ${message}` });
         }
     }
     return outcomes;
+}
+
+/** One round of the frontend's checks; a failed one is diagnosed with a second query. */
+export function runChecks(checks: Check[], ask: Ask, deadline: number, requestTimeoutSeconds: number): Promise<Outcome[]> {
+    return runRound(checks, deadline, requestTimeoutSeconds, async (check, limit) => {
+        const { ok, seen } = judge(check.expect, await ask(check.query, check.dedup, limit));
+        let diagnosed: string[] | undefined;
+        if (!ok && check.diagnosis) {
+            diagnosed = await ask(check.diagnosis.query, check.diagnosis.dedup, limit)
+                .then((samples) => labelValues(samples, check.diagnosis!.label), () => undefined);
+        }
+        return { ok, seen, detail: ok ? check.passes : describeFailure(check, seen, diagnosed) };
+    });
 }
 
 /** Asks Grafana what one check needs, waiting at most `limit.seconds`; resolves with its answer's text, rejects unless it answered 2xx. */
@@ -502,24 +517,12 @@ export function grafanaApi(baseUrl: string, user: string, password: string): Gra
     };
 }
 
-/** One round of the Grafana checks, like `runChecks`. */
-async function runGrafanaChecks(checks: GrafanaCheck[], ask: GrafanaAsk, deadline: number, requestTimeoutSeconds: number): Promise<Outcome[]> {
-    const outcomes: Outcome[] = [];
-    for (const check of checks) {
-        const limit = answerLimit(deadline, requestTimeoutSeconds);
-        if (limit === undefined) {
-            outcomes.push({ check, ok: false, seen: [], error: notAsked, detail: `${check.fails}; ${notAsked}` });
-            continue;
-        }
-        try {
-            const { ok, seen } = judgeGrafana(check.expect, await ask(check, limit));
-            outcomes.push({ check, ok, seen, detail: ok ? check.passes : `${check.fails}; saw: ${seen.join(" ") || "nothing"}` });
-        } catch (error) {
-            const message = (error as Error).message;
-            outcomes.push({ check, ok: false, seen: [], error: message, detail: `${check.fails}; ${message}` });
-        }
-    }
-    return outcomes;
+/** One round of the Grafana checks. */
+function runGrafanaChecks(checks: GrafanaCheck[], ask: GrafanaAsk, deadline: number, requestTimeoutSeconds: number): Promise<Outcome[]> {
+    return runRound(checks, deadline, requestTimeoutSeconds, async (check, limit) => {
+        const { ok, seen } = judgeGrafana(check.expect, await ask(check, limit));
+        return { ok, seen, detail: ok ? check.passes : `${check.fails}; saw: ${seen.join(" ") || "nothing"}` };
+    });
 }
 
 /** What one verification asks: the frontend's checks, and Grafana's when it runs. */

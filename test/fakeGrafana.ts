@@ -10,7 +10,7 @@
 // - POST /api/ds/query: each query is asked of the data source as an instant
 //   query; every sample becomes a data frame whose value field carries its labels.
 import * as http from "http";
-import { AddressInfo } from "net";
+import { Loopback, listenOnLoopback } from "./loopback";
 
 export interface FakeGrafanaOptions {
     /** The data source's URL: the frontend it asks. */
@@ -20,13 +20,9 @@ export interface FakeGrafanaOptions {
     password: string;
 }
 
-export interface FakeGrafana {
-    url: string;
-    close(): Promise<void>;
-}
+export type FakeGrafana = Loopback;
 
 export async function startFakeGrafana(options: FakeGrafanaOptions): Promise<FakeGrafana> {
-    const sockets = new Set<import("net").Socket>();
     const askDatasource = async (query: string, range?: { start: number; end: number; step: number }) => {
         const url = range === undefined
             ? `${options.datasourceUrl}/api/v1/query?query=${encodeURIComponent(query)}`
@@ -94,16 +90,5 @@ export async function startFakeGrafana(options: FakeGrafanaOptions): Promise<Fak
             }
         });
     });
-    server.on("connection", (socket) => {
-        sockets.add(socket);
-        socket.on("close", () => sockets.delete(socket));
-    });
-    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-    return {
-        url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-        close: () => new Promise((resolve) => {
-            sockets.forEach((socket) => socket.destroy());
-            server.close(() => resolve());
-        }),
-    };
+    return listenOnLoopback(server);
 }

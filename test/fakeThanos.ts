@@ -6,7 +6,7 @@
 // `sum` (every `up` here is 1), and `1+1`, Grafana's health check of a
 // Prometheus data source.
 import * as http from "http";
-import { AddressInfo } from "net";
+import { listenOnLoopback } from "./loopback";
 
 export type Labels = Record<string, string>;
 
@@ -35,8 +35,6 @@ export interface FakeThanos {
 
 export async function startFakeThanos(options: FakeThanosOptions): Promise<FakeThanos> {
     const asked: string[] = [];
-    const sockets = new Set<import("net").Socket>();
-    // Answers still waiting out their delay: cleared on close, so a slow stand-in never keeps the test process alive.
     const delayed = new Set<NodeJS.Timeout>();
     const server = http.createServer((request, response) => {
         const url = new URL(request.url ?? "/", "http://localhost");
@@ -75,20 +73,9 @@ export async function startFakeThanos(options: FakeThanosOptions): Promise<FakeT
         answer(200, { status: "success", data: { resultType: "vector", result } });
         options.afterQuery?.(asked);
     });
-    server.on("connection", (socket) => {
-        sockets.add(socket);
-        socket.on("close", () => sockets.delete(socket));
-    });
-    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-    return {
-        url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-        asked,
-        close: () => new Promise((resolve) => {
-            delayed.forEach((timer) => clearTimeout(timer));
-            sockets.forEach((socket) => socket.destroy());
-            server.close(() => resolve());
-        }),
-    };
+    // Answers still waiting out their delay are cleared, so a slow stand-in never keeps the test process alive.
+    const loopback = await listenOnLoopback(server, () => delayed.forEach((timer) => clearTimeout(timer)));
+    return { ...loopback, asked };
 }
 
 /** What Thanos does with dedup on: drop the replica labels, merge what is then identical. */
