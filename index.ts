@@ -6,7 +6,9 @@ import { GlobalViewCheck } from "./components/globalViewCheck";
 import { Grafana } from "./components/grafana";
 import { KindCluster } from "./components/kindCluster";
 import { OperatorCrds } from "./components/operatorCrds";
-import { Region } from "./components/region";
+import { Exposure, Region } from "./components/region";
+import { StoreApiTls } from "./components/storeApiTls";
+import { kindControlPlaneHost } from "./lib/clusterAccess";
 import { dashboardInputs } from "./lib/dashboards";
 import { loadStackConfig, secretSetting } from "./lib/stackConfig";
 import { clustersWithRegions } from "./lib/releases";
@@ -41,6 +43,18 @@ const operatorCrds = new Map(clustersWithRegions(config).map((cluster) => [
 // The first region in the global query's cluster scrapes the global tier, so that it monitors itself.
 const observerIndex = config.regions.findIndex((region) => region.cluster === config.globalQuery.cluster);
 
+// Once a region lives in another cluster, every StoreAPI connection is mutual
+// TLS: the pre-v0.42 querier has one client setting for all endpoints, and no
+// sidecar should take plaintext from anyone.
+const remote = (region: (typeof config.regions)[number]) => region.cluster !== config.globalQuery.cluster;
+const storeApiTls = config.regions.some(remote)
+    ? new StoreApiTls("storeapi", { regions: config.regions.map((region) => region.name) })
+    : undefined;
+const exposureOf = (clusterName: string): Exposure => {
+    const cluster = config.clusters.find((candidate) => candidate.name === clusterName)!;
+    return cluster.type === "kind" ? { type: "nodePort", nodeHost: kindControlPlaneHost(cluster.name) } : { type: "loadBalancer" };
+};
+
 const regions = config.regions.map((region, index) => new Region(region.name, {
     region,
     labels: config.labels,
@@ -50,6 +64,8 @@ const regions = config.regions.map((region, index) => new Region(region.name, {
     operatorCrds: operatorCrds.get(region.cluster)!.release,
     ownsKubeletService: config.regions.findIndex((other) => other.cluster === region.cluster) === index,
     globalTier: index === observerIndex ? { namespace: config.globalQuery.namespace, grafana: config.grafana.enabled } : undefined,
+    storeApiTls: storeApiTls?.servers.get(region.name),
+    exposure: remote(region) ? exposureOf(region.cluster) : undefined,
 }));
 
 const globalCluster = clusterOf(config.globalQuery.cluster);
@@ -58,7 +74,8 @@ const globalQuery = new GlobalQuery("global", {
     labels: config.labels,
     thanosVersion: config.versions.thanos,
     chart: thanosChart,
-    endpoints: regions.map((region) => region.storeApiAddress),
+    endpoints: regions.map((region) => region.storeApiEndpoints),
+    storeApiTls: storeApiTls?.client,
     provider: globalCluster.provider,
     kubectlFlags: globalCluster.kubectlFlags,
 });
@@ -96,7 +113,7 @@ export const regionSummaries = regions.map((region) => ({
     releaseName: region.releaseName,
     regionLabel: region.regionLabel,
     replicas: region.replicas,
-    storeApiAddress: region.storeApiAddress,
+    storeApiEndpoints: region.storeApiEndpoints,
 }));
 export const queryFrontendUrl = globalQuery.frontendUrl;
 export const queryFrontendService = globalQuery.frontendServiceName;

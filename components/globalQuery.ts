@@ -6,14 +6,17 @@ import * as path from "path";
 import { releaseTimeoutSeconds, thanosReleaseName, thanosServices } from "../lib/releases";
 import { podSecurityLabels } from "./region";
 import { compareVersions, thanosImageRepository } from "../lib/versions";
+import { CertificatePems, storeApiServerName } from "./storeApiTls";
 
 export interface GlobalQueryArgs {
     globalQuery: GlobalQueryConfig;
     labels: Labels;
     thanosVersion: string;
     chart: ThanosChart;
-    /** Every region's StoreAPI address: the regions' outputs, one per region. */
-    endpoints: pulumi.Input<string>[];
+    /** Every region's StoreAPI endpoints: the regions' outputs. */
+    endpoints: pulumi.Input<string[]>[];
+    /** The querier's client certificate: set when the sidecars require one. */
+    storeApiTls?: CertificatePems;
     provider: k8s.Provider;
     /** What kubectl needs to reach the cluster, for the port-forward command. */
     kubectlFlags: pulumi.Input<string>;
@@ -21,17 +24,41 @@ export interface GlobalQueryArgs {
 
 const httpPort = 10902;
 
+/** Where the chart mounts `query.certSecretName` (banzai-charts 51352f61 thanos/templates/query-deployment.yaml:110-119). */
+export const clientCertificateDirectory = "/etc/certs";
+
 /**
- * How Thanos Query learns its endpoints. `--store` is gone since v0.38.0 and
- * `--endpoint` is deprecated from then on, when `--endpoint.sd-config` (which
- * takes dnssrv+ addresses) arrived. The config is JSON, which is YAML, so it
- * stays one line in the container args.
+ * How Thanos Query learns its endpoints, and with which client certificate.
+ * `--store` is gone since v0.38.0 and `--endpoint` is deprecated from then
+ * on, when `--endpoint.sd-config` (which takes dnssrv+ addresses) arrived.
+ * Its `default_client_config` carries TLS from v0.42.0 (cmd/thanos/endpointset.go:46-72
+ * at v0.42.4), which deprecates the global --grpc-client-tls-* flags
+ * (config.go:87-92); before, those flags are the only way (query.go:89-94 at
+ * v0.37.0, config.go:76-81 at v0.41.0), and they apply to every endpoint. The
+ * config is JSON, which is YAML, so it stays one line in the container args.
  */
-export function queryEndpointArgs(thanosVersion: string, endpoints: string[]): string[] {
-    if (compareVersions(thanosVersion, "v0.38.0") >= 0) {
-        return [`--endpoint.sd-config=${JSON.stringify({ endpoints: endpoints.map((address) => ({ address })) })}`];
+export function queryEndpointArgs(thanosVersion: string, endpoints: string[], tls = false): string[] {
+    const file = (name: string) => `${clientCertificateDirectory}/${name}`;
+    const globalTlsFlags = tls ? [
+        "--grpc-client-tls-secure",
+        `--grpc-client-tls-cert=${file("tls.crt")}`,
+        `--grpc-client-tls-key=${file("tls.key")}`,
+        `--grpc-client-tls-ca=${file("ca.crt")}`,
+        `--grpc-client-server-name=${storeApiServerName}`,
+    ] : [];
+    const sdConfig = (config: Record<string, unknown>) => `--endpoint.sd-config=${JSON.stringify({ ...config, endpoints: endpoints.map((address) => ({ address })) })}`;
+    if (compareVersions(thanosVersion, "v0.42.0") >= 0) {
+        return [sdConfig(tls ? {
+            default_client_config: {
+                tls_config: { enabled: true, cert_file: file("tls.crt"), key_file: file("tls.key"), ca_file: file("ca.crt") },
+                server_name: storeApiServerName,
+            },
+        } : {})];
     }
-    return endpoints.map((endpoint) => `--endpoint=${endpoint}`);
+    if (compareVersions(thanosVersion, "v0.38.0") >= 0) {
+        return [sdConfig({}), ...globalTlsFlags];
+    }
+    return [...endpoints.map((endpoint) => `--endpoint=${endpoint}`), ...globalTlsFlags];
 }
 
 /** Prefer spreading replicas of one component over nodes; stateless, so never block scheduling. */
@@ -71,6 +98,8 @@ export interface ThanosChartInputs {
     labels: Labels;
     thanosVersion: string;
     endpoints: string[];
+    /** The Secret with the querier's client certificate; absent: plaintext, in-cluster only. */
+    clientTlsSecret?: string;
 }
 
 /**
@@ -79,7 +108,7 @@ export interface ThanosChartInputs {
  * components this stack does not run, so each is set here on purpose.
  */
 export function thanosChartValues(inputs: ThanosChartInputs): Record<string, unknown> {
-    const { globalQuery, labels, thanosVersion, endpoints } = inputs;
+    const { globalQuery, labels, thanosVersion, endpoints, clientTlsSecret } = inputs;
     const { frontend } = globalQuery;
     return {
         fullnameOverride: thanosReleaseName,
@@ -104,7 +133,8 @@ export function thanosChartValues(inputs: ThanosChartInputs): Record<string, unk
             // Deprecated flags; the defaults of Thanos are the same.
             storeDNSResolver: "",
             serviceDiscoveryInterval: "",
-            extraArgs: queryEndpointArgs(thanosVersion, endpoints),
+            extraArgs: queryEndpointArgs(thanosVersion, endpoints, clientTlsSecret !== undefined),
+            ...(clientTlsSecret === undefined ? {} : { certSecretName: clientTlsSecret }),
             resources: globalQuery.resources.query,
             affinity: spreadOverNodes("query"),
             podDisruptionBudget: { enabled: globalQuery.queryReplicas >= 2, minAvailable: 1 },
@@ -153,15 +183,22 @@ export class GlobalQuery extends pulumi.ComponentResource {
         }, { parent: this, provider: args.provider });
         this.namespace = namespace.metadata.name;
 
+        const clientTls = args.storeApiTls && new k8s.core.v1.Secret(`${name}-storeapi-client-tls`, {
+            metadata: { namespace: this.namespace },
+            type: "kubernetes.io/tls",
+            stringData: { "tls.crt": args.storeApiTls.certPem, "tls.key": args.storeApiTls.privateKeyPem, "ca.crt": args.storeApiTls.caCertPem },
+        }, { parent: this, provider: args.provider });
+
         this.release = new k8s.helm.v3.Release(name, {
             name: thanosReleaseName,
             namespace: this.namespace,
             ...args.chart,
-            values: pulumi.all(args.endpoints).apply((endpoints) => thanosChartValues({
+            values: pulumi.all([pulumi.all(args.endpoints), clientTls?.metadata.name]).apply(([endpoints, clientTlsSecret]) => thanosChartValues({
                 globalQuery,
                 labels: args.labels,
                 thanosVersion: args.thanosVersion,
-                endpoints,
+                endpoints: endpoints.flat(),
+                clientTlsSecret,
             })),
             timeout: releaseTimeoutSeconds.globalQuery,
             cleanupOnFail: true,

@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { Labels, Region as RegionConfig } from "../lib/schema";
 import { fixedResources } from "../lib/podResources";
 import { grafanaReleaseName, regionReleaseName, releaseTimeoutSeconds, thanosReleaseName } from "../lib/releases";
+import { CertificatePems } from "./storeApiTls";
 import { kubePrometheusStackRepository, thanosImageRepository } from "../lib/versions";
 
 export interface RegionArgs {
@@ -17,6 +18,26 @@ export interface RegionArgs {
     ownsKubeletService: boolean;
     /** Set for the first region in the global query's cluster: its Prometheus scrapes the global tier. */
     globalTier?: GlobalTier;
+    /** The sidecars' server certificate: set when any region is outside the global query's cluster. */
+    storeApiTls?: CertificatePems;
+    /** Set for a region outside the global query's cluster: how each replica's sidecar is reached from there. */
+    exposure?: Exposure;
+}
+
+/**
+ * One address per replica, never one per region: a load-balanced address
+ * would pin the querier's gRPC connection to one pod, and the querier would
+ * see one replica where the region has several.
+ * - nodePort: a kind cluster's node, by its container name on the kind network;
+ * - loadBalancer: an existing cluster's load balancer, its address from the Service's status.
+ */
+export type Exposure = { type: "nodePort"; nodeHost: string } | { type: "loadBalancer" };
+
+const sidecarGrpcPort = 10901;
+
+/** The operator names a Prometheus pod `prometheus-<name>-<ordinal>` (its StatefulSet is `prometheus-<name>`), `<name>` being kube-prometheus-stack's `<fullname>-prometheus`. */
+export function prometheusPodName(releaseName: string, ordinal: number): string {
+    return `prometheus-${releaseName}-prometheus-${ordinal}`;
 }
 
 /** What of the global tier a region scrapes: Thanos Query and Query Frontend, and Grafana when it runs. */
@@ -44,6 +65,30 @@ export interface KubePrometheusStackInputs {
     thanosVersion: string;
     ownsKubeletService: boolean;
     globalTier?: GlobalTier;
+    /** The Secret (tls.crt, tls.key, ca.crt) of the sidecars' gRPC server; absent: plaintext, in-cluster only. */
+    storeApiTlsSecret?: string;
+}
+
+/** Where the operator mounts a Secret of `spec.secrets` (prometheus-operator v0.93.0 pkg/prometheus/common.go:46, 298). */
+const secretsDirectory = (secret: string) => `/etc/prometheus/secrets/${secret}`;
+
+/**
+ * The sidecar's gRPC server with TLS that requires a client certificate from
+ * our CA: the operator turns caFile into --grpc-server-tls-client-ca
+ * (pkg/prometheus/server/statefulset.go:584-605), which Thanos enforces with
+ * RequireAndVerifyClientCert (pkg/tls/options.go:71-72 at v0.37.0, 87-88 at
+ * v0.42.4). The operator mounts `spec.secrets` into the prometheus container
+ * only, so the sidecar mounts the same volume (`secret-<name>`) itself.
+ */
+export function sidecarTls(secret: string): { secrets: string[]; thanos: Record<string, unknown> } {
+    const directory = secretsDirectory(secret);
+    return {
+        secrets: [secret],
+        thanos: {
+            grpcServerTlsConfig: { certFile: `${directory}/tls.crt`, keyFile: `${directory}/tls.key`, caFile: `${directory}/ca.crt` },
+            volumeMounts: [{ name: `secret-${secret}`, mountPath: directory, readOnly: true }],
+        },
+    };
 }
 
 /**
@@ -103,7 +148,8 @@ export function podSecurityLabels(level: "restricted" | "privileged"): Record<st
  * the `restricted` standard for every pod but node-exporter's.
  */
 export function kubePrometheusStackValues(inputs: KubePrometheusStackInputs): Record<string, unknown> {
-    const { region, labels, thanosVersion, ownsKubeletService, globalTier } = inputs;
+    const { region, labels, thanosVersion, ownsKubeletService, globalTier, storeApiTlsSecret } = inputs;
+    const tls = storeApiTlsSecret === undefined ? undefined : sidecarTls(storeApiTlsSecret);
     const { components } = region;
     const highlyAvailable = region.replicas >= 2;
     const thanosImage = `${thanosImageRepository}:${thanosVersion}`;
@@ -169,7 +215,8 @@ export function kubePrometheusStackValues(inputs: KubePrometheusStackInputs): Re
                 replicaExternalLabelName: labels.replica,
                 replicaExternalLabelNameClear: false,
                 // A non-empty map is what turns the sidecar on.
-                thanos: { image: thanosImage, version: thanosVersion, resources: region.resources.sidecar },
+                thanos: { image: thanosImage, version: thanosVersion, resources: region.resources.sidecar, ...tls?.thanos },
+                ...(tls === undefined ? {} : { secrets: tls.secrets }),
             },
         },
     };
@@ -182,8 +229,8 @@ export class Region extends pulumi.ComponentResource {
     readonly namespace: pulumi.Output<string>;
     readonly releaseName: string;
     readonly release: k8s.helm.v3.Release;
-    /** Where the global query finds this region's sidecars (DNS SRV over the operator's Service). */
-    readonly storeApiAddress: pulumi.Output<string>;
+    /** Where the global query finds this region's sidecars: DNS SRV over the operator's Service in its own cluster, one address per replica from another. */
+    readonly storeApiEndpoints: pulumi.Output<string[]>;
     readonly regionLabel: { name: string; value: string };
     readonly replicas: number;
 
@@ -200,9 +247,23 @@ export class Region extends pulumi.ComponentResource {
             metadata: { name: region.namespace, labels: podSecurityLabels(regionPodSecurity(region)) },
         }, { parent: this, provider: args.provider });
         this.namespace = namespace.metadata.name;
-        // Built from the namespace, not the release: the global query must not
-        // wait for this region's Prometheus to become ready.
-        this.storeApiAddress = this.namespace.apply(storeApiAddress);
+
+        const tlsSecret = args.storeApiTls && new k8s.core.v1.Secret(`${name}-storeapi-tls`, {
+            metadata: { namespace: this.namespace },
+            type: "kubernetes.io/tls",
+            stringData: { "tls.crt": args.storeApiTls.certPem, "tls.key": args.storeApiTls.privateKeyPem, "ca.crt": args.storeApiTls.caCertPem },
+        }, { parent: this, provider: args.provider });
+
+        // Built from the namespace and the Services, not the release: the global
+        // query must not wait for this region's Prometheus to become ready.
+        this.storeApiEndpoints = args.exposure === undefined
+            ? this.namespace.apply((ns) => [storeApiAddress(ns)])
+            : pulumi.all(Array.from({ length: region.replicas }, (_, ordinal) => replicaEndpoint(this, `${name}-storeapi-${ordinal}`, {
+                namespace: this.namespace,
+                podName: prometheusPodName(this.releaseName, ordinal),
+                exposure: args.exposure!,
+                provider: args.provider,
+            })));
 
         this.release = new k8s.helm.v3.Release(name, {
             name: this.releaseName,
@@ -210,13 +271,14 @@ export class Region extends pulumi.ComponentResource {
             chart: "kube-prometheus-stack",
             version: args.kubePrometheusStackVersion,
             repositoryOpts: { repo: kubePrometheusStackRepository },
-            values: kubePrometheusStackValues({
+            values: pulumi.output(tlsSecret?.metadata.name).apply((storeApiTlsSecret) => kubePrometheusStackValues({
                 region,
                 labels: args.labels,
                 thanosVersion: args.thanosVersion,
                 ownsKubeletService: args.ownsKubeletService,
                 globalTier: args.globalTier,
-            }),
+                storeApiTlsSecret,
+            })),
             timeout: releaseTimeoutSeconds.region,
             cleanupOnFail: true,
             maxHistory: 10,
@@ -235,9 +297,35 @@ export class Region extends pulumi.ComponentResource {
         this.registerOutputs({
             namespace: this.namespace,
             releaseName: this.releaseName,
-            storeApiAddress: this.storeApiAddress,
+            storeApiEndpoints: this.storeApiEndpoints,
             regionLabel: this.regionLabel,
             replicas: this.replicas,
         });
     }
+}
+
+/**
+ * A Service in front of one replica's sidecar gRPC port, and the address the
+ * global query dials for it, from the Service's outputs: the NodePort
+ * Kubernetes allocated (unique in the cluster by construction), or the load
+ * balancer's address once it has one.
+ */
+function replicaEndpoint(
+    parent: pulumi.Resource,
+    name: string,
+    { namespace, podName, exposure, provider }: { namespace: pulumi.Input<string>; podName: string; exposure: Exposure; provider: k8s.Provider },
+): pulumi.Output<string> {
+    const service = new k8s.core.v1.Service(name, {
+        metadata: { namespace },
+        spec: {
+            type: exposure.type === "nodePort" ? "NodePort" : "LoadBalancer",
+            // The StatefulSet labels each pod with its own name.
+            selector: { "statefulset.kubernetes.io/pod-name": podName },
+            ports: [{ name: "grpc", port: sidecarGrpcPort, targetPort: "grpc" }],
+        },
+    }, { parent, provider });
+    if (exposure.type === "nodePort") {
+        return pulumi.interpolate`${exposure.nodeHost}:${service.spec.ports[0].nodePort}`;
+    }
+    return service.status.loadBalancer.ingress.apply((ingress) => `${ingress[0].ip ?? ingress[0].hostname}:${sidecarGrpcPort}`);
 }

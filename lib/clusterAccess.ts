@@ -8,6 +8,16 @@ export function kindContext(clusterName: string): string {
 }
 
 /**
+ * A kind cluster's first control-plane node, by its container name, which
+ * other kind clusters' pods resolve on Docker's `kind` network (kind v0.32.0
+ * pkg/cluster/internal/providers/common/namer.go:25-36;
+ * images/base/files/usr/local/bin/entrypoint:446-486).
+ */
+export function kindControlPlaneHost(clusterName: string): string {
+    return `${clusterName}-control-plane`;
+}
+
+/**
  * kubectl's flags for one cluster. An existing cluster whose kubeconfig only
  * lives in a secret stack setting gets its context alone: the user's own
  * kubeconfig has to know it.

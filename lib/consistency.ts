@@ -41,8 +41,10 @@ export function consistencyProblems(raw: Record<string, unknown>, parts: ValidPa
         if (!declared.includes(region.cluster)) {
             problems.push({ path: ["regions", index, "cluster"], message: `expected one of the clusters: ${declared.join(", ")}` });
         } else if (globalCluster !== undefined && region.cluster !== globalCluster) {
-            // The global query finds sidecars through in-cluster DNS.
-            problems.push({ path: ["regions", index, "cluster"], message: `must be "${globalCluster}", the cluster of the global query: it reaches the sidecars through in-cluster DNS` });
+            const unreachable = unreachableFrom(parts, region.cluster, globalCluster);
+            if (unreachable !== undefined) {
+                problems.push({ path: ["regions", index, "cluster"], message: unreachable });
+            }
         }
     }
     if (globalCluster !== undefined) {
@@ -115,6 +117,28 @@ export function consistencyProblems(raw: Record<string, unknown>, parts: ValidPa
         problems.push(...cacheAboveMemory(globalQuery, wasSet));
     }
     return problems;
+}
+
+/**
+ * Why the global query could not reach the sidecars of a region in another
+ * cluster, if it could not. A kind cluster's NodePorts are reachable only
+ * from the kind network, by node container name (kind v0.32.0
+ * images/base/files/usr/local/bin/entrypoint:446-486 points pods at Docker's
+ * embedded DNS); an existing cluster needs a way out it has to be told.
+ */
+function unreachableFrom(parts: ValidParts, regionCluster: string, globalCluster: string): string | undefined {
+    const cluster = [...parts.clusters.values()].find((candidate) => candidate.name === regionCluster);
+    const global = [...parts.clusters.values()].find((candidate) => candidate.name === globalCluster);
+    if (cluster === undefined || global === undefined) {
+        return undefined;
+    }
+    if (cluster.type === "kind" && global.type !== "kind") {
+        return `a kind cluster's sidecars are reachable only from kind clusters on the same Docker network, and the global query runs in existing cluster "${globalCluster}"`;
+    }
+    if (cluster.type === "existing" && cluster.storeApiExposure === undefined) {
+        return `the global query runs in "${globalCluster}" and cannot reach this cluster's sidecars: set storeApiExposure: loadBalancer on cluster "${regionCluster}", or run the region in "${globalCluster}"`;
+    }
+    return undefined;
 }
 
 /** Kubernetes refuses a container whose limit is below its request, and the release then waits out its timeout. */

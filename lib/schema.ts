@@ -319,6 +319,9 @@ const existingClusterSchema = settings({
     }).optional(),
     context: text({ description: "kubeconfig context; alone, looked up in $KUBECONFIG or ~/.kube/config", valid: "expected a kubeconfig context name" },
         { pattern: /^\S+$/, secretable: true }).optional(),
+    storeApiExposure: choice({
+        description: "how a global query in another cluster reaches this cluster's sidecars: loadBalancer, one LoadBalancer Service per Prometheus replica (mutual TLS)",
+    }, ["loadBalancer"]).optional(),
 }, "an existing cluster: at least one of kubeconfigPath, kubeconfigSecret or context").superRefine((cluster, ctx) => {
     if (cluster.kubeconfigPath !== undefined && cluster.kubeconfigSecret !== undefined) {
         ctx.addIssue({ code: "custom", path: [], message: "set kubeconfigPath or kubeconfigSecret, not both", params: { showValue: false } });
@@ -338,7 +341,7 @@ const clusterSchema = z.discriminatedUnion("type", [kindClusterSchema, existingC
 
 const regionSchema = settings({
     name: text({ description: "unique; the value of the region label", ...dns1123Label }, dns1123Label),
-    cluster: text({ description: "the cluster it runs in; today that must be the global query's cluster", valid: "expected the name of a cluster under clusters" }),
+    cluster: text({ description: "the cluster it runs in; outside the global query's cluster its sidecars are reached over mutual TLS", valid: "expected the name of a cluster under clusters" }),
     namespace: text({ description: "its own namespace (default: the region's name)", ...dns1123Label }, dns1123Label).optional(),
     replicas: wholeNumber({ description: "Prometheus replicas, each with a Thanos sidecar" }, 1).default(defaults.region.replicas),
     retention: positiveDuration({ description: "how long Prometheus keeps data" }, "15d or 36h", "Prometheus would keep its default instead").default(defaults.region.retention),

@@ -193,11 +193,25 @@ describe("stack config", () => {
                 'thanos-global-view:regions[0].cluster: got "lba"; expected one of the clusters: lab');
         });
 
-        it("a region outside the global query's cluster", () => {
-            assertOneProblem(minimal((raw) => {
+        it("a region in a cluster the global query cannot reach", () => {
+            // Two kind clusters share Docker's kind network: reachable.
+            assert.strictEqual(parse(minimal((raw) => {
                 raw.clusters.push({ name: "far", type: "kind" });
+                raw.regions.push({ name: "asia", cluster: "far", replicas: 1 });
+            })).regions[1].cluster, "far");
+            assertOneProblem(minimal((raw) => {
+                raw.clusters.push({ name: "far", type: "existing", context: "far" });
                 raw.regions.push({ name: "asia", cluster: "far" });
-            }), 'thanos-global-view:regions[1].cluster: got "far"; must be "lab", the cluster of the global query: it reaches the sidecars through in-cluster DNS');
+            }), 'thanos-global-view:regions[1].cluster: got "far"; the global query runs in "lab" and cannot reach this cluster\'s sidecars: set storeApiExposure: loadBalancer on cluster "far", or run the region in "lab"');
+            assert.strictEqual(parse(minimal((raw) => {
+                raw.clusters.push({ name: "far", type: "existing", context: "far", storeApiExposure: "loadBalancer" });
+                raw.regions.push({ name: "asia", cluster: "far" });
+            })).regions[1].cluster, "far");
+            assertOneProblem(minimal((raw) => {
+                raw.clusters = [{ name: "hub", type: "existing", context: "hub" }, { name: "lab", type: "kind" }];
+                raw.globalQuery.cluster = "hub";
+                raw.regions.push({ name: "asia", cluster: "hub" });
+            }), 'thanos-global-view:regions[0].cluster: got "lab"; a kind cluster\'s sidecars are reachable only from kind clusters on the same Docker network, and the global query runs in existing cluster "hub"');
         });
 
         it("a declared cluster nothing runs in", () => {

@@ -77,7 +77,7 @@ describe("GlobalQuery on the dev stack", () => {
     it("reaches every region through the regions' own outputs, one endpoint each", () => {
         const configured = JSON.parse(endpointArgs(run)[0].replace("--endpoint.sd-config=", ""));
         assert.deepStrictEqual(configured.endpoints.map((e: { address: string }) => e.address),
-            (run.exports.regionSummaries as { storeApiAddress: string }[]).map((r) => r.storeApiAddress));
+            (run.exports.regionSummaries as { storeApiEndpoints: string[] }[]).flatMap((r) => r.storeApiEndpoints));
     });
 
     it("deduplicates on the replica label the regions set, never on the region label", () => {

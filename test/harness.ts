@@ -107,6 +107,16 @@ function mockState(type: string, name: string, inputs: any): any {
     if (type === "command:local:Command") {
         return { ...inputs, stdout: fakeKubeconfig };
     }
+    // Like the tls provider, PEM blocks; named after the resource so a test can follow each one to where it is used.
+    if (type === "tls:index/privateKey:PrivateKey") {
+        return { ...inputs, privateKeyPem: `-----BEGIN PRIVATE KEY-----\n${name}\n-----END PRIVATE KEY-----\n` };
+    }
+    if (type === "tls:index/certRequest:CertRequest") {
+        return { ...inputs, certRequestPem: `-----BEGIN CERTIFICATE REQUEST-----\n${name}\n-----END CERTIFICATE REQUEST-----\n` };
+    }
+    if (type === "tls:index/selfSignedCert:SelfSignedCert" || type === "tls:index/locallySignedCert:LocallySignedCert") {
+        return { ...inputs, certPem: `-----BEGIN CERTIFICATE-----\n${name}\n-----END CERTIFICATE-----\n`, readyForRenewal: false };
+    }
     if (type === "random:index/randomPassword:RandomPassword") {
         // Like the provider: `length` characters, letters and digits when `special` is off.
         const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";

@@ -127,8 +127,8 @@ describe("Region on the dev stack", () => {
 
     it("exports each region's StoreAPI address, release and replicas for the global view", () => {
         assert.deepStrictEqual(run.exports.regionSummaries, [
-            { name: "europe", namespace: "europe", releaseName: "kps-europe", regionLabel: { name: "cluster", value: "europe" }, replicas: 2, storeApiAddress: "dnssrv+_grpc._tcp.prometheus-operated.europe.svc.cluster.local" },
-            { name: "united-states", namespace: "united-states", releaseName: "kps-united-states", regionLabel: { name: "cluster", value: "united-states" }, replicas: 1, storeApiAddress: "dnssrv+_grpc._tcp.prometheus-operated.united-states.svc.cluster.local" },
+            { name: "europe", namespace: "europe", releaseName: "kps-europe", regionLabel: { name: "cluster", value: "europe" }, replicas: 2, storeApiEndpoints: ["dnssrv+_grpc._tcp.prometheus-operated.europe.svc.cluster.local"] },
+            { name: "united-states", namespace: "united-states", releaseName: "kps-united-states", regionLabel: { name: "cluster", value: "united-states" }, replicas: 1, storeApiEndpoints: ["dnssrv+_grpc._tcp.prometheus-operated.united-states.svc.cluster.local"] },
         ]);
     });
 });
