@@ -1,4 +1,5 @@
 import * as k8s from "@pulumi/kubernetes";
+import * as crypto from "crypto";
 import * as pulumi from "@pulumi/pulumi";
 import { Labels, Region as RegionConfig } from "../lib/schema";
 import { fixedResources } from "../lib/podResources";
@@ -65,9 +66,16 @@ export interface KubePrometheusStackInputs {
     thanosVersion: string;
     ownsKubeletService: boolean;
     globalTier?: GlobalTier;
-    /** The Secret (tls.crt, tls.key, ca.crt) of the sidecars' gRPC server; absent: plaintext, in-cluster only. */
-    storeApiTlsSecret?: string;
+    /** The sidecars' gRPC server certificate (in the Secret `storeApiTlsSecret`), by its hash; absent: plaintext, in-cluster only. */
+    storeApiCertificateSha256?: string;
 }
+
+/**
+ * The Secret with the sidecars' certificate in each region's namespace. A
+ * fixed, short name: the operator mounts it as volume `secret-<name>`, which
+ * the sidecar's own mount must name, and a renewed certificate keeps it.
+ */
+export const storeApiTlsSecret = "storeapi-tls";
 
 /** Where the operator mounts a Secret of `spec.secrets` (prometheus-operator v0.93.0 pkg/prometheus/common.go:46, 298). */
 const secretsDirectory = (secret: string) => `/etc/prometheus/secrets/${secret}`;
@@ -148,8 +156,8 @@ export function podSecurityLabels(level: "restricted" | "privileged"): Record<st
  * the `restricted` standard for every pod but node-exporter's.
  */
 export function kubePrometheusStackValues(inputs: KubePrometheusStackInputs): Record<string, unknown> {
-    const { region, labels, thanosVersion, ownsKubeletService, globalTier, storeApiTlsSecret } = inputs;
-    const tls = storeApiTlsSecret === undefined ? undefined : sidecarTls(storeApiTlsSecret);
+    const { region, labels, thanosVersion, ownsKubeletService, globalTier, storeApiCertificateSha256 } = inputs;
+    const tls = storeApiCertificateSha256 === undefined ? undefined : sidecarTls(storeApiTlsSecret);
     const { components } = region;
     const highlyAvailable = region.replicas >= 2;
     const thanosImage = `${thanosImageRepository}:${thanosVersion}`;
@@ -216,7 +224,11 @@ export function kubePrometheusStackValues(inputs: KubePrometheusStackInputs): Re
                 replicaExternalLabelNameClear: false,
                 // A non-empty map is what turns the sidecar on.
                 thanos: { image: thanosImage, version: thanosVersion, resources: region.resources.sidecar, ...tls?.thanos },
-                ...(tls === undefined ? {} : { secrets: tls.secrets }),
+                ...(tls === undefined ? {} : {
+                    secrets: tls.secrets,
+                    // A renewed certificate changes the pods' annotations, so they restart with it.
+                    podMetadata: { annotations: { "thanos-global-view/storeapi-certificate-sha256": storeApiCertificateSha256 } },
+                }),
             },
         },
     };
@@ -249,7 +261,7 @@ export class Region extends pulumi.ComponentResource {
         this.namespace = namespace.metadata.name;
 
         const tlsSecret = args.storeApiTls && new k8s.core.v1.Secret(`${name}-storeapi-tls`, {
-            metadata: { namespace: this.namespace },
+            metadata: { name: storeApiTlsSecret, namespace: this.namespace },
             type: "kubernetes.io/tls",
             stringData: { "tls.crt": args.storeApiTls.certPem, "tls.key": args.storeApiTls.privateKeyPem, "ca.crt": args.storeApiTls.caCertPem },
         }, { parent: this, provider: args.provider });
@@ -271,13 +283,14 @@ export class Region extends pulumi.ComponentResource {
             chart: "kube-prometheus-stack",
             version: args.kubePrometheusStackVersion,
             repositoryOpts: { repo: kubePrometheusStackRepository },
-            values: pulumi.output(tlsSecret?.metadata.name).apply((storeApiTlsSecret) => kubePrometheusStackValues({
+            // Waits for the Secret, and knows the certificate it holds.
+            values: pulumi.all([tlsSecret?.metadata.name, args.storeApiTls?.certPem]).apply(([, certPem]) => kubePrometheusStackValues({
                 region,
                 labels: args.labels,
                 thanosVersion: args.thanosVersion,
                 ownsKubeletService: args.ownsKubeletService,
                 globalTier: args.globalTier,
-                storeApiTlsSecret,
+                storeApiCertificateSha256: certPem === undefined ? undefined : crypto.createHash("sha256").update(certPem).digest("hex"),
             })),
             timeout: releaseTimeoutSeconds.region,
             cleanupOnFail: true,

@@ -20,6 +20,9 @@ export const actions = ["up", "preview", "destroy"] as const;
 
 /** The stack a bare `npm run up` deploys: the kind cluster of the tutorial. */
 export const defaultStack = "dev";
+
+/** Stacks of kind clusters only, on the user's machine: their file-backend secrets get an empty passphrase. */
+const localStacks = [defaultStack, "fleet"];
 /** Stack state of the file backend this script falls back to, inside the project (git-ignored). */
 export const localStateDirectory = ".pulumi-state";
 
@@ -59,15 +62,15 @@ export function planRun(action: Action, args: string[], machine: Machine): RunPl
 
     const passphraseSet = machine.env.PULUMI_CONFIG_PASSPHRASE !== undefined || Boolean(machine.env.PULUMI_CONFIG_PASSPHRASE_FILE);
     if (backend.startsWith("file://") && !passphraseSet) {
-        if (stack !== defaultStack) {
+        if (!localStacks.includes(stack)) {
             throw new UsageError(
                 `Stack "${stack}" keeps its secrets (such as a kubeconfig) in a file backend, encrypted with a passphrase: ` +
                     "set PULUMI_CONFIG_PASSPHRASE or PULUMI_CONFIG_PASSPHRASE_FILE first.",
             );
         }
-        // The dev stack guards the kubeconfig of a throwaway local cluster.
+        // These stacks guard only throwaway local kind clusters.
         env.PULUMI_CONFIG_PASSPHRASE = "";
-        notices.push(`The local ${defaultStack} stack encrypts its secrets with an empty passphrase (set PULUMI_CONFIG_PASSPHRASE to choose one).`);
+        notices.push(`The local ${stack} stack encrypts its secrets with an empty passphrase (set PULUMI_CONFIG_PASSPHRASE to choose one).`);
     }
 
     const commands: string[][] = [];

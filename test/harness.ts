@@ -125,6 +125,13 @@ function mockState(type: string, name: string, inputs: any): any {
     if (type === "kubernetes:helm.sh/v3:Release") {
         return { ...inputs, status: { name: inputs.name, namespace: inputs.namespace, revision: 1, status: "deployed" } };
     }
+    if (type === "kubernetes:core/v1:Service" && ["NodePort", "LoadBalancer"].includes(inputs.spec?.type)) {
+        // The API server allocates a free NodePort; a load balancer gets an address. Deterministic here, distinct per Service.
+        const nodePort = 30000 + [...name].reduce((sum, char) => (sum * 31 + char.charCodeAt(0)) % 2768, 0);
+        const spec = { ...inputs.spec, ports: inputs.spec.ports.map((port: object) => ({ ...port, nodePort })) };
+        const status = inputs.spec.type === "LoadBalancer" ? { loadBalancer: { ingress: [{ ip: `203.0.113.${nodePort % 250}` }] } } : {};
+        return { ...inputs, metadata: { ...inputs.metadata, name: inputs.metadata.name ?? `${name}-x7k2p9` }, spec, status };
+    }
     if (type.startsWith("kubernetes:") && inputs.metadata !== undefined && inputs.metadata.name === undefined) {
         // The provider names objects left unnamed after the resource, with a random suffix.
         return { ...inputs, metadata: { ...inputs.metadata, name: `${name}-x7k2p9` } };

@@ -87,12 +87,25 @@ function frontendArgs(values: Values, release: string): string[] {
     ];
 }
 
+/** The querier's client TLS flags: query.go:89-94 at v0.37.0, config.go:76-81 at v0.41.0 (deprecated after v0.43 at v0.42.4, config.go:87-92). */
+const clientTlsFlags = {
+    "grpc-client-tls-secure": false, "grpc-client-tls-cert": false, "grpc-client-tls-key": false, "grpc-client-tls-ca": false, "grpc-client-server-name": false,
+};
+
 /** Flags of `thanos query` / `thanos query-frontend` that the chart can render, per release (from each release's generated flag docs and source); true where the flag may repeat. */
 const queryFlags = {
     "v0.37": {
         "log.level": false, "log.format": false, "grpc-address": false, "http-address": false, "query.replica-label": true,
         "query.auto-downsampling": false, "web.route-prefix": false, "web.external-prefix": false, "web.prefix-header": false,
         "store.sd-dns-resolver": false, "store": true, "store.sd-files": true, "store.sd-interval": false, "endpoint": true,
+        ...clientTlsFlags,
+    },
+    // --endpoint.sd-config from v0.38.0 (query.go:191 at v0.41.0), still without TLS of its own.
+    "v0.41": {
+        "log.level": false, "log.format": false, "grpc-address": false, "http-address": false, "query.replica-label": true,
+        "query.auto-downsampling": false, "web.route-prefix": false, "web.external-prefix": false, "web.prefix-header": false,
+        "store.sd-dns-resolver": false, "store.sd-files": true, "store.sd-interval": false, "endpoint": true, "endpoint.sd-config": false,
+        ...clientTlsFlags,
     },
     // v0.38.0 removed --store and added --endpoint.sd-config; unchanged for these flags up to v0.42.4.
     "v0.42": {
@@ -143,6 +156,15 @@ describe("the thanos chart's rendered args", () => {
         const values = globalValues(await runStack("dev", (config) => (config[key("versions")] = { thanos: "v0.37.2" })));
         assert.deepStrictEqual(refused(queryArgs(values, "thanos", "monitoring"), queryFlags["v0.37"]), []);
         assert.deepStrictEqual(refused(frontendArgs(values, "thanos"), frontendFlags), []);
+    });
+
+    it("the fleet stack, with client TLS: every supported Thanos accepts the querier's flags", async () => {
+        for (const [version, flags] of [["v0.37.2", queryFlags["v0.37"]], ["v0.41.0", queryFlags["v0.41"]], ["v0.42.4", queryFlags["v0.42"]]] as const) {
+            const values = globalValues(await runStack("fleet", (config) => (config[key("versions")] = { thanos: version })));
+            assert.deepStrictEqual(refused(queryArgs(values, "thanos", "monitoring"), flags), [], version);
+        }
+        // v0.42 has no use for the deprecated flags: its endpoint config carries the client certificate.
+        assert.ok(!queryArgs(globalValues(await runStack("fleet")), "thanos", "monitoring").some((arg) => arg.startsWith("--grpc-client")));
     });
 
     it("the tutorial's values (chart defaults, stores by hand) are refused by current Thanos, as users found", () => {

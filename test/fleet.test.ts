@@ -1,0 +1,139 @@
+// The fleet stack: regions in several clusters behind one global view, every
+// replica of a remote region reached on its own address, every StoreAPI
+// connection mutual TLS.
+import * as assert from "assert";
+import { createHash } from "crypto";
+import { clusterMemoryRequestBytes } from "../lib/podResources";
+import { readStackConfig } from "../lib/stackConfig";
+import { verificationChecks, verificationPlan } from "../lib/verification";
+import { ProgramRun, key, projectDirectory, runStack } from "./harness";
+
+const release = "kubernetes:helm.sh/v3:Release";
+const service = "kubernetes:core/v1:Service";
+const secret = "kubernetes:core/v1:Secret";
+const pem = (kind: string, name: string) => `-----BEGIN ${kind}-----\n${name}\n-----END ${kind}-----\n`;
+const queryExtraArgs = (run: ProgramRun) => run.one(release, "global").inputs.values.query.extraArgs as string[];
+const sdConfig = (run: ProgramRun) => JSON.parse(queryExtraArgs(run)[0].replace("--endpoint.sd-config=", ""));
+
+describe("the fleet stack", () => {
+    let run: ProgramRun;
+    before(async () => {
+        run = await runStack("fleet");
+    });
+
+    it("creates each kind cluster with its own provider, and applies nothing of one cluster to the other", () => {
+        const provider = (cluster: string) => {
+            const resource = run.one("pulumi:providers:kubernetes", `${cluster}-provider`);
+            return `${resource.urn}::${resource.name}-id`;
+        };
+        const inEurope = run.resources.filter((r) => r.type.startsWith("kubernetes:") && r.provider === provider("fleet-europe")).map((r) => `${r.type.split(":").pop()}/${r.name}`).sort();
+        assert.deepStrictEqual(inEurope, [
+            "Namespace/europe", "Release/europe", "Release/fleet-europe-operator-crds",
+            "Secret/europe-storeapi-tls", "Service/europe-storeapi-0", "Service/europe-storeapi-1",
+        ]);
+        const elsewhere = run.resources.filter((r) => r.type.startsWith("kubernetes:") && r.provider !== provider("fleet-europe"));
+        assert.ok(elsewhere.every((r) => r.provider === provider("fleet-hub")), elsewhere.map((r) => r.name).join(", "));
+        // Each cluster's first region keeps that cluster's kubelet Service.
+        assert.deepStrictEqual([run.one(release, "europe"), run.one(release, "united-states")].map((r) => r.inputs.values.prometheusOperator.kubeletService.enabled), [true, true]);
+    });
+
+    it("reaches every replica of the remote region on its own address, built from the Services' outputs", () => {
+        const services = [0, 1].map((ordinal) => run.one(service, `europe-storeapi-${ordinal}`));
+        assert.deepStrictEqual(services.map((s) => [s.inputs.spec.type, s.inputs.spec.selector, s.inputs.spec.ports]), [0, 1].map((ordinal) => [
+            "NodePort", { "statefulset.kubernetes.io/pod-name": `prometheus-kps-europe-prometheus-${ordinal}` }, [{ name: "grpc", port: 10901, targetPort: "grpc" }],
+        ]));
+        const summaries = run.exports.regionSummaries as { name: string; storeApiEndpoints: string[] }[];
+        const europe = summaries.find((summary) => summary.name === "europe")!.storeApiEndpoints;
+        assert.strictEqual(europe.length, 2);
+        europe.forEach((endpoint) => assert.match(endpoint, /^fleet-europe-control-plane:3\d{4}$/));
+        assert.notStrictEqual(europe[0], europe[1]);
+        assert.deepStrictEqual(sdConfig(run).endpoints.map((e: { address: string }) => e.address), [
+            ...europe, "dnssrv+_grpc._tcp.prometheus-operated.united-states.svc.cluster.local",
+        ]);
+    });
+
+    it("keeps the critical path: the global query waits for the remote replicas' Services, not for their Prometheus", () => {
+        const global = run.one(release, "global");
+        const europe = run.one(release, "europe");
+        assert.ok(!global.dependencies.includes(europe.urn));
+        const waitsOn = (urn: string) => run.resources.find((r) => r.urn === urn);
+        assert.deepStrictEqual(global.dependencies.map(waitsOn).filter((r) => r?.type === service).map((r) => r!.name).sort(), ["europe-storeapi-0", "europe-storeapi-1"]);
+    });
+
+    it("wires one CA's certificates to both ends: a server certificate per region, the querier's client certificate", () => {
+        const europeSecret = run.one(secret, "europe-storeapi-tls");
+        assert.deepStrictEqual(europeSecret.inputs.stringData, {
+            "tls.crt": pem("CERTIFICATE", "storeapi-europe"), "tls.key": pem("PRIVATE KEY", "storeapi-europe"), "ca.crt": pem("CERTIFICATE", "storeapi-ca"),
+        });
+        assert.deepStrictEqual(europeSecret.secretInputs, ["stringData"]);
+        const client = run.one(secret, "global-storeapi-client-tls");
+        assert.deepStrictEqual(client.inputs.stringData["tls.crt"], pem("CERTIFICATE", "storeapi-querier"));
+        assert.deepStrictEqual(client.secretInputs, ["stringData"]);
+        assert.strictEqual(run.one(release, "global").inputs.values.query.certSecretName, "global-storeapi-client-tls-x7k2p9");
+        const server = run.one("tls:index/certRequest:CertRequest", "storeapi-europe").inputs;
+        assert.deepStrictEqual(server.dnsNames, ["storeapi.thanos-global-view.internal"]);
+        const signed = run.one("tls:index/locallySignedCert:LocallySignedCert", "storeapi-europe").inputs;
+        assert.deepStrictEqual([signed.allowedUses, signed.validityPeriodHours, signed.earlyRenewalHours], [["digital_signature", "key_encipherment", "server_auth"], 8760, 720]);
+    });
+
+    it("every sidecar requires a client certificate from that CA, local ones too, and restarts when it is renewed", () => {
+        for (const region of ["europe", "united-states"]) {
+            assert.deepStrictEqual([run.one(secret, `${region}-storeapi-tls`).inputs.metadata], [{ name: "storeapi-tls", namespace: region }]);
+            const spec = run.one(release, region).inputs.values.prometheus.prometheusSpec;
+            const directory = "/etc/prometheus/secrets/storeapi-tls";
+            assert.deepStrictEqual(spec.secrets, ["storeapi-tls"]);
+            // caFile becomes --grpc-server-tls-client-ca (operator statefulset.go:584-605): Thanos then requires
+            // and verifies a client certificate (pkg/tls/options.go:71-72 at v0.37.0, 87-88 at v0.42.4).
+            assert.deepStrictEqual(spec.thanos.grpcServerTlsConfig, { certFile: `${directory}/tls.crt`, keyFile: `${directory}/tls.key`, caFile: `${directory}/ca.crt` });
+            assert.deepStrictEqual(spec.thanos.volumeMounts, [{ name: "secret-storeapi-tls", mountPath: directory, readOnly: true }]);
+            const certificate = pem("CERTIFICATE", `storeapi-${region}`);
+            assert.deepStrictEqual(spec.podMetadata.annotations, { "thanos-global-view/storeapi-certificate-sha256": createHash("sha256").update(certificate).digest("hex") });
+        }
+    });
+
+    it("Thanos v0.42: the querier's client certificate and server name in the endpoint config, no deprecated flags", () => {
+        assert.strictEqual(queryExtraArgs(run).length, 1);
+        assert.deepStrictEqual(sdConfig(run).default_client_config, {
+            tls_config: { enabled: true, cert_file: "/etc/certs/tls.crt", key_file: "/etc/certs/tls.key", ca_file: "/etc/certs/ca.crt" },
+            server_name: "storeapi.thanos-global-view.internal",
+        });
+    });
+
+    it("Thanos v0.37: the global client TLS flags, and one --endpoint per address", async () => {
+        const old = await runStack("fleet", (config) => (config[key("versions")] = { thanos: "v0.37.2" }));
+        const args = queryExtraArgs(old);
+        assert.deepStrictEqual(args.slice(-5), [
+            "--grpc-client-tls-secure",
+            "--grpc-client-tls-cert=/etc/certs/tls.crt",
+            "--grpc-client-tls-key=/etc/certs/tls.key",
+            "--grpc-client-tls-ca=/etc/certs/ca.crt",
+            "--grpc-client-server-name=storeapi.thanos-global-view.internal",
+        ]);
+        assert.strictEqual(args.filter((arg) => arg.startsWith("--endpoint=")).length, 3);
+    });
+
+    it("proves the remote HA pair like a local one: each replica seen without deduplication, once with it", () => {
+        const checks = verificationChecks(verificationPlan(readStackConfig(projectDirectory, "fleet")));
+        assert.deepStrictEqual(checks.filter((check) => check.region === "europe").map((check) => [check.dedup, check.expect]),
+            [[false, { kind: "everyValue", value: 2 }], [true, { kind: "everyValue", value: 1 }]]);
+    });
+
+    it("fits a laptop giving Docker 12 GiB: both clusters' requests with kind's own", () => {
+        const config = readStackConfig(projectDirectory, "fleet");
+        const requested = clusterMemoryRequestBytes(config, "fleet-hub", 2) + clusterMemoryRequestBytes(config, "fleet-europe", 3);
+        const kind = (1024 + 256) * 1024 ** 2 + (1024 + 2 * 256) * 1024 ** 2;
+        assert.ok(requested + kind < 12 * 1024 ** 3, `${(requested + kind) / 1024 ** 3} GiB`);
+    });
+});
+
+describe("a fleet with an existing cluster", () => {
+    it("a remote region there gets one load balancer per replica, its address read from the Service's status", async () => {
+        const run = await runStack("fleet", (config) => {
+            config[key("clusters")][1] = { name: "fleet-europe", type: "existing", context: "prod-eu", storeApiExposure: "loadBalancer" };
+        });
+        const services = [0, 1].map((ordinal) => run.one(service, `europe-storeapi-${ordinal}`));
+        assert.deepStrictEqual(services.map((s) => s.inputs.spec.type), ["LoadBalancer", "LoadBalancer"]);
+        const europe = (run.exports.regionSummaries as { name: string; storeApiEndpoints: string[] }[]).find((s) => s.name === "europe")!.storeApiEndpoints;
+        europe.forEach((endpoint) => assert.match(endpoint, /^203\.0\.113\.\d+:10901$/));
+    });
+});
