@@ -50,9 +50,12 @@ const remote = (region: (typeof config.regions)[number]) => region.cluster !== c
 const storeApiTls = config.regions.some(remote)
     ? new StoreApiTls("storeapi", { regions: config.regions.map((region) => region.name) })
     : undefined;
-const exposureOf = (clusterName: string): Exposure => {
-    const cluster = config.clusters.find((candidate) => candidate.name === clusterName)!;
-    return cluster.type === "kind" ? { type: "nodePort", nodeHost: kindControlPlaneHost(cluster.name) } : { type: "loadBalancer" };
+const exposureOf = (region: (typeof config.regions)[number]): Exposure => {
+    const cluster = config.clusters.find((candidate) => candidate.name === region.cluster)!;
+    if (cluster.type === "kind") {
+        return { type: "nodePort", nodeHost: kindControlPlaneHost(cluster.name) };
+    }
+    return region.storeApiAddresses === undefined ? { type: "loadBalancer" } : { type: "addresses", addresses: region.storeApiAddresses };
 };
 
 const regions = config.regions.map((region, index) => new Region(region.name, {
@@ -65,7 +68,7 @@ const regions = config.regions.map((region, index) => new Region(region.name, {
     ownsKubeletService: config.regions.findIndex((other) => other.cluster === region.cluster) === index,
     globalTier: index === observerIndex ? { namespace: config.globalQuery.namespace, grafana: config.grafana.enabled } : undefined,
     storeApiTls: storeApiTls?.servers.get(region.name),
-    exposure: remote(region) ? exposureOf(region.cluster) : undefined,
+    exposure: remote(region) ? exposureOf(region) : undefined,
 }));
 
 const globalCluster = clusterOf(config.globalQuery.cluster);

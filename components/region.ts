@@ -30,9 +30,10 @@ export interface RegionArgs {
  * would pin the querier's gRPC connection to one pod, and the querier would
  * see one replica where the region has several.
  * - nodePort: a kind cluster's node, by its container name on the kind network;
- * - loadBalancer: an existing cluster's load balancer, its address from the Service's status.
+ * - loadBalancer: an existing cluster's load balancer, its address from the Service's status;
+ * - addresses: what the user routes to each replica's ClusterIP Service (their DNS name, their L4 load balancer).
  */
-export type Exposure = { type: "nodePort"; nodeHost: string } | { type: "loadBalancer" };
+export type Exposure = { type: "nodePort"; nodeHost: string } | { type: "loadBalancer" } | { type: "addresses"; addresses: string[] };
 
 const sidecarGrpcPort = 10901;
 
@@ -273,6 +274,7 @@ export class Region extends pulumi.ComponentResource {
             : pulumi.all(Array.from({ length: region.replicas }, (_, ordinal) => replicaEndpoint(this, `${name}-storeapi-${ordinal}`, {
                 namespace: this.namespace,
                 podName: prometheusPodName(this.releaseName, ordinal),
+                ordinal,
                 exposure: args.exposure!,
                 provider: args.provider,
             })));
@@ -326,12 +328,12 @@ export class Region extends pulumi.ComponentResource {
 function replicaEndpoint(
     parent: pulumi.Resource,
     name: string,
-    { namespace, podName, exposure, provider }: { namespace: pulumi.Input<string>; podName: string; exposure: Exposure; provider: k8s.Provider },
+    { namespace, podName, ordinal, exposure, provider }: { namespace: pulumi.Input<string>; podName: string; ordinal: number; exposure: Exposure; provider: k8s.Provider },
 ): pulumi.Output<string> {
     const service = new k8s.core.v1.Service(name, {
         metadata: { namespace },
         spec: {
-            type: exposure.type === "nodePort" ? "NodePort" : "LoadBalancer",
+            type: { nodePort: "NodePort", loadBalancer: "LoadBalancer", addresses: "ClusterIP" }[exposure.type],
             // The StatefulSet labels each pod with its own name.
             selector: { "statefulset.kubernetes.io/pod-name": podName },
             ports: [{ name: "grpc", port: sidecarGrpcPort, targetPort: "grpc" }],
@@ -339,6 +341,10 @@ function replicaEndpoint(
     }, { parent, provider });
     if (exposure.type === "nodePort") {
         return pulumi.interpolate`${exposure.nodeHost}:${service.spec.ports[0].nodePort}`;
+    }
+    if (exposure.type === "addresses") {
+        // Once the Service the user routes to exists.
+        return service.metadata.name.apply(() => exposure.addresses[ordinal]);
     }
     return service.status.loadBalancer.ingress.apply((ingress) => `${ingress[0].ip ?? ingress[0].hostname}:${sidecarGrpcPort}`);
 }

@@ -41,7 +41,7 @@ export function consistencyProblems(raw: Record<string, unknown>, parts: ValidPa
         if (!declared.includes(region.cluster)) {
             problems.push({ path: ["regions", index, "cluster"], message: `expected one of the clusters: ${declared.join(", ")}` });
         } else if (globalCluster !== undefined && region.cluster !== globalCluster) {
-            const unreachable = unreachableFrom(parts, region.cluster, globalCluster);
+            const unreachable = unreachableFrom(parts, region, globalCluster);
             if (unreachable !== undefined) {
                 problems.push({ path: ["regions", index, "cluster"], message: unreachable });
             }
@@ -76,6 +76,10 @@ export function consistencyProblems(raw: Record<string, unknown>, parts: ValidPa
                 ? `already the namespace of region "${region.name}": the global query needs a namespace of its own`
                 : "already used by globalQuery.namespace: the global query needs a namespace of its own" });
         }
+    }
+
+    for (const [index, region] of parts.regions) {
+        problems.push(...addressProblems(index, region, parts, globalCluster));
     }
 
     const exporters = new Map<string, Region>();
@@ -126,7 +130,8 @@ export function consistencyProblems(raw: Record<string, unknown>, parts: ValidPa
  * images/base/files/usr/local/bin/entrypoint:446-486 points pods at Docker's
  * embedded DNS); an existing cluster needs a way out it has to be told.
  */
-function unreachableFrom(parts: ValidParts, regionCluster: string, globalCluster: string): string | undefined {
+function unreachableFrom(parts: ValidParts, region: Region, globalCluster: string): string | undefined {
+    const regionCluster = region.cluster;
     const cluster = [...parts.clusters.values()].find((candidate) => candidate.name === regionCluster);
     const global = [...parts.clusters.values()].find((candidate) => candidate.name === globalCluster);
     if (cluster === undefined || global === undefined) {
@@ -135,10 +140,26 @@ function unreachableFrom(parts: ValidParts, regionCluster: string, globalCluster
     if (cluster.type === "kind" && global.type !== "kind") {
         return `a kind cluster's sidecars are reachable only from kind clusters on the same Docker network, and the global query runs in existing cluster "${globalCluster}"`;
     }
-    if (cluster.type === "existing" && cluster.storeApiExposure === undefined) {
-        return `the global query runs in "${globalCluster}" and cannot reach this cluster's sidecars: set storeApiExposure: loadBalancer on cluster "${regionCluster}", or run the region in "${globalCluster}"`;
+    if (cluster.type === "existing" && cluster.storeApiExposure === undefined && region.storeApiAddresses === undefined) {
+        return `the global query runs in "${globalCluster}" and cannot reach this cluster's sidecars: set storeApiExposure: loadBalancer on cluster "${regionCluster}", give the region storeApiAddresses, or run it in "${globalCluster}"`;
     }
     return undefined;
+}
+
+/** Addresses the user gives stand for replicas of a region the global query reaches across clusters: one each. */
+function addressProblems(index: number, region: Region, parts: ValidParts, globalCluster: string | undefined): Problem[] {
+    const path = ["regions", index, "storeApiAddresses"];
+    if (region.storeApiAddresses === undefined || globalCluster === undefined) {
+        return [];
+    }
+    const cluster = [...parts.clusters.values()].find((candidate) => candidate.name === region.cluster);
+    if (region.cluster === globalCluster || cluster?.type !== "existing") {
+        return [{ path, message: `only for a region in an existing cluster other than the global query's ("${globalCluster}"): its sidecars are reached ${region.cluster === globalCluster ? "through in-cluster DNS" : "through kind's NodePorts"}` }];
+    }
+    if (region.storeApiAddresses.length !== region.replicas) {
+        return [{ path, message: `expected ${region.replicas} addresses, one per replica: each replica must be reachable on its own for deduplication to be proven` }];
+    }
+    return [];
 }
 
 /** Kubernetes refuses a container whose limit is below its request, and the release then waits out its timeout. */

@@ -350,6 +350,12 @@ const regionSchema = settings({
         prometheus: containerResources("each Prometheus", defaults.region.resources.prometheus),
         sidecar: containerResources("each Thanos sidecar", defaults.region.resources.sidecar),
     }, "container sizes").prefault({}),
+    storeApiAddresses: z.array(text({
+        description: "for a region in an existing cluster the global query is not in: the address (host:port) that reaches each replica's sidecar Service, in replica order; each must reach exactly one replica",
+        valid: "expected host:port",
+    }, { pattern: /^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?:\d{1,5}$/ }), { error: "expected a list of host:port, one per replica" })
+        .meta({ description: "for a region in an existing cluster the global query is not in: host:port reaching each replica's sidecar Service, one per replica, in order. Valid: a list of host:port" })
+        .optional(),
     components: settings({
         grafana: flag({ description: "kube-prometheus-stack's own Grafana in the region" }).default(false),
         alertmanager: flag({ description: "Alertmanager and its alerting rules" }).default(false),

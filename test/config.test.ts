@@ -112,7 +112,7 @@ describe("stack config", () => {
 
         it("an unknown nested key, with the closest valid one", () => {
             assertOneProblem(minimal((raw) => (raw.regions[0].replica = 3)),
-                'thanos-global-view:regions[0].replica: unknown setting (did you mean "replicas"?); valid here: name, cluster, namespace, replicas, retention, antiAffinity, resources, components');
+                'thanos-global-view:regions[0].replica: unknown setting (did you mean "replicas"?); valid here: name, cluster, namespace, replicas, retention, antiAffinity, resources, storeApiAddresses, components');
         });
 
         it("a wrong type", () => {
@@ -202,11 +202,17 @@ describe("stack config", () => {
             assertOneProblem(minimal((raw) => {
                 raw.clusters.push({ name: "far", type: "existing", context: "far" });
                 raw.regions.push({ name: "asia", cluster: "far" });
-            }), 'thanos-global-view:regions[1].cluster: got "far"; the global query runs in "lab" and cannot reach this cluster\'s sidecars: set storeApiExposure: loadBalancer on cluster "far", or run the region in "lab"');
+            }), 'thanos-global-view:regions[1].cluster: got "far"; the global query runs in "lab" and cannot reach this cluster\'s sidecars: set storeApiExposure: loadBalancer on cluster "far", give the region storeApiAddresses, or run it in "lab"');
             assert.strictEqual(parse(minimal((raw) => {
                 raw.clusters.push({ name: "far", type: "existing", context: "far", storeApiExposure: "loadBalancer" });
                 raw.regions.push({ name: "asia", cluster: "far" });
             })).regions[1].cluster, "far");
+            assertOneProblem(minimal((raw) => {
+                raw.clusters.push({ name: "far", type: "existing", context: "far" });
+                raw.regions.push({ name: "asia", cluster: "far", replicas: 2, storeApiAddresses: ["asia-0.example.com:443"] });
+            }), 'thanos-global-view:regions[1].storeApiAddresses: got ["asia-0.example.com:443"]; expected 2 addresses, one per replica: each replica must be reachable on its own for deduplication to be proven');
+            assertOneProblem(minimal((raw) => (raw.regions[0].storeApiAddresses = ["eu-0.example.com:443", "eu-1.example.com:443"])),
+                'thanos-global-view:regions[0].storeApiAddresses: got ["eu-0.example.com:443","eu-1.example.com:443"]; only for a region in an existing cluster other than the global query\'s ("lab"): its sidecars are reached through in-cluster DNS');
             assertOneProblem(minimal((raw) => {
                 raw.clusters = [{ name: "hub", type: "existing", context: "hub" }, { name: "lab", type: "kind" }];
                 raw.globalQuery.cluster = "hub";

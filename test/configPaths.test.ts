@@ -111,7 +111,7 @@ describe("both ways in agree: the stack file check and the program", () => {
     });
 
     it("the committed stack files pass both ways", async () => {
-        for (const stack of ["dev", "prod"]) {
+        for (const stack of ["dev", "prod", "fleet"]) {
             const fileConfig = yaml.load(fs.readFileSync(path.join(__dirname, "..", `Pulumi.${stack}.yaml`), "utf8")) as { config: Record<string, unknown> };
             const handed = whatPulumiHandsTheProgram(fileConfig.config, () => assert.fail("the committed stacks hold no secrets"));
             if (stack === "dev") {

@@ -127,6 +127,16 @@ describe("the fleet stack", () => {
 });
 
 describe("a fleet with an existing cluster", () => {
+    it("a remote region there reached on addresses the user routes: one ClusterIP Service per replica to route to", async () => {
+        const run = await runStack("fleet", (config) => {
+            config[key("clusters")][1] = { name: "fleet-europe", type: "existing", context: "prod-eu" };
+            config[key("regions")][0].storeApiAddresses = ["eu-0.thanos.example.com:443", "eu-1.thanos.example.com:443"];
+        });
+        assert.deepStrictEqual([0, 1].map((ordinal) => run.one(service, `europe-storeapi-${ordinal}`).inputs.spec.type), ["ClusterIP", "ClusterIP"]);
+        assert.deepStrictEqual((run.exports.regionSummaries as { name: string; storeApiEndpoints: string[] }[]).find((s) => s.name === "europe")!.storeApiEndpoints,
+            ["eu-0.thanos.example.com:443", "eu-1.thanos.example.com:443"]);
+    });
+
     it("a remote region there gets one load balancer per replica, its address read from the Service's status", async () => {
         const run = await runStack("fleet", (config) => {
             config[key("clusters")][1] = { name: "fleet-europe", type: "existing", context: "prod-eu", storeApiExposure: "loadBalancer" };

@@ -6,7 +6,7 @@ import * as path from "path";
 import { readmeFile, readmeWithReference, schemaFile, schemaFileContent } from "../scripts/schema";
 import { projectDirectory } from "./harness";
 
-const stacks = ["dev", "prod"];
+const stacks = ["dev", "prod", "fleet"];
 const stackFile = (stack: string) => path.join(projectDirectory, `Pulumi.${stack}.yaml`);
 
 describe("what is generated from the config schema", () => {
