@@ -3,7 +3,7 @@
 // query, lib/schema.ts). Requests are what the scheduler reserves, so their
 // sum is what Docker must have for a kind cluster; memory limits stop one
 // component from starving the rest of the node.
-import type { ContainerResources, StackConfig } from "./schema";
+import type { ContainerResources, KindCluster, StackConfig } from "./schema";
 
 export const fixedResources = {
     /** prometheus-operator, watching one namespace: a few dozen objects. */
@@ -41,6 +41,13 @@ export function parseQuantity(quantity: string): number {
         throw new Error(`not a Kubernetes quantity: ${quantity}`);
     }
     return Number(match[1]) * units[match[2] ?? ""];
+}
+
+/** What Docker must hold for one kind cluster: its pods' requests and kind's own components. */
+export function kindClusterMemoryBytes(config: StackConfig, cluster: KindCluster): number {
+    return clusterMemoryRequestBytes(config, cluster.name, cluster.controlPlaneNodes + cluster.workerNodes)
+        + cluster.controlPlaneNodes * kindNodeOverheadBytes.controlPlane
+        + cluster.workerNodes * kindNodeOverheadBytes.worker;
 }
 
 /** The memory every long-running pod of one cluster requests, in bytes (transient hook Jobs run one at a time and are left out). */

@@ -212,7 +212,19 @@ export function listHelmRecords(run: Run, access: string[]): HelmRecord[] {
  * it had already created, which carry its ownership annotations. A younger
  * one may be another `pulumi up` at work: say how to proceed, change nothing.
  */
-export function recoverInterruptedReleases(config: StackConfig, stack: string, state: StackState, lifecycle: Lifecycle): void {
+/**
+ * The releases (namespace/name) that were in `before` and are gone from
+ * `after`: what removing a lost cluster took along. Its dependents may run in
+ * another cluster that is still there (in a fleet, the global query depends on
+ * a remote region's Services), where Helm still has them installed.
+ */
+export function releasesDroppedFromState(before: StackState, after: StackState): Set<string> {
+    const releases = (state: StackState) => state.resources.filter((resource) => resource.type === helmReleaseType).map(releaseOf);
+    const kept = new Set(releases(after));
+    return new Set(releases(before).filter((release) => !kept.has(release)));
+}
+
+export function recoverInterruptedReleases(config: StackConfig, stack: string, state: StackState, lifecycle: Lifecycle, dropped: ReadonlySet<string> = new Set()): void {
     const { run, say, now } = lifecycle;
     const wanted = managedReleases(config);
     const pendingCreates = state.pendingOperations.filter((operation) => operation.type === "creating" && operation.resource.type === helmReleaseType);
@@ -249,12 +261,15 @@ export function recoverInterruptedReleases(config: StackConfig, stack: string, s
                 mustRun(run, remove[0], remove.slice(1), `clear the pending record of ${describe(release)}`);
                 continue;
             }
-            // Installed by Helm, but the run was interrupted before Pulumi recorded it: the
-            // next create would hit "cannot re-use a name that is still in use".
-            const unrecorded = pendingCreates.some((operation) => releaseOf(operation.resource) === `${release.namespace}/${release.name}`)
-                && !state.resources.some((resource) => resource.type === helmReleaseType && releaseOf(resource) === `${release.namespace}/${release.name}`);
+            // Installed by Helm, but not in the state: the run was interrupted before Pulumi
+            // recorded it, or a lost cluster took it along. The next create would hit
+            // "cannot re-use a name that is still in use".
+            const key = `${release.namespace}/${release.name}`;
+            const interrupted = pendingCreates.some((operation) => releaseOf(operation.resource) === key);
+            const unrecorded = (interrupted || dropped.has(key))
+                && !state.resources.some((resource) => resource.type === helmReleaseType && releaseOf(resource) === key);
             if (unrecorded) {
-                say(`Helm release ${describe(release)} was installed, but the run was interrupted before Pulumi recorded it: forgetting Helm's records so this run installs it again (its objects are adopted).`);
+                say(`Helm release ${describe(release)} is installed but no longer in the state (${interrupted ? "the run was interrupted before Pulumi recorded it" : "it depended on the lost cluster"}): forgetting Helm's records so this run installs it again (its objects are adopted).`);
                 for (const record of history) {
                     const remove = deleteRecordCommand(access, record);
                     mustRun(run, remove[0], remove.slice(1), `clear the records of ${describe(release)}`);

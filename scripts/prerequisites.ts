@@ -4,7 +4,7 @@
 // Every failed check says what to change.
 import * as path from "path";
 import { StackConfig } from "../lib/schema";
-import { clusterMemoryRequestBytes, kindNodeOverheadBytes } from "../lib/podResources";
+import { kindClusterMemoryBytes } from "../lib/podResources";
 import { Run } from "./lifecycle";
 
 export type Action = "up" | "preview" | "destroy";
@@ -96,14 +96,7 @@ function checkDocker(config: StackConfig, { run }: MachineFacts): string[] {
         const why = facts.ServerErrors?.[0] ?? info.stderr.trim().split("\n")[0] ?? "";
         return [`Docker is not running (${why}): start the Docker engine (Docker Desktop, or 'sudo systemctl start docker'), then run this again.`];
     }
-    let needed = 0;
-    for (const cluster of config.clusters) {
-        if (cluster.type === "kind") {
-            needed += clusterMemoryRequestBytes(config, cluster.name, cluster.controlPlaneNodes + cluster.workerNodes)
-                + cluster.controlPlaneNodes * kindNodeOverheadBytes.controlPlane
-                + cluster.workerNodes * kindNodeOverheadBytes.worker;
-        }
-    }
+    const needed = config.clusters.reduce((sum, cluster) => sum + (cluster.type === "kind" ? kindClusterMemoryBytes(config, cluster) : 0), 0);
     if (facts.MemTotal < needed) {
         return [
             `Docker has ${gib(facts.MemTotal)} GiB of memory; this stack's pods request ${gib(needed)} GiB together with kind's own components. ` +

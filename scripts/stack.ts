@@ -13,7 +13,7 @@ import * as path from "path";
 import { StackConfig } from "../lib/schema";
 import { readStackConfig } from "../lib/stackConfig";
 import { verificationLogsCommandFor } from "../lib/verification";
-import { Lifecycle, LifecycleStop, Run, Say, readStackState, reconcileKindClusters, recoverInterruptedReleases } from "./lifecycle";
+import { Lifecycle, LifecycleStop, Run, Say, readStackState, reconcileKindClusters, recoverInterruptedReleases, releasesDroppedFromState } from "./lifecycle";
 import { Action, MachineFacts, checkPrerequisites } from "./prerequisites";
 
 export const actions = ["up", "preview", "destroy"] as const;
@@ -189,8 +189,9 @@ function runAction(action: Action, args: string[], session: Session): number {
         }
         if (action === "up" && config !== undefined) {
             const current = readStackState(run, plan.stack);
+            const dropped = state !== undefined && current !== undefined ? releasesDroppedFromState(state, current) : new Set<string>();
             if (current !== undefined) {
-                recoverInterruptedReleases(config, plan.stack, current, lifecycle);
+                recoverInterruptedReleases(config, plan.stack, current, lifecycle, dropped);
             }
         }
     }

@@ -24,7 +24,7 @@ interface World {
 
 const now = new Date("2026-11-26T12:00:00Z");
 const minutesAgo = (minutes: number) => new Date(now.getTime() - minutes * 60_000).toISOString();
-const urn = (type: string, name: string) => `urn:pulumi:dev::thanos-global-view::${type}::${name}`;
+const urn = (type: string, name: string, stack = "dev") => `urn:pulumi:${stack}::thanos-global-view::${type}::${name}`;
 const kindUrn = urn("thanos-global-view:cluster:KindCluster$command:local:Command", "thanos-dev-kind");
 const providerUrn = urn("thanos-global-view:cluster:KindCluster$pulumi:providers:kubernetes", "thanos-dev-provider");
 const nodes = ["thanos-dev-control-plane", "thanos-dev-worker", "thanos-dev-worker2"];
@@ -49,6 +49,52 @@ function devProgram(): ProgramResource[] {
 
 const releaseUrn = (name: string) => urn("kubernetes:helm.sh/v3:Release", name);
 
+/**
+ * The fleet stack as the fake engine needs it: two kind clusters, each with
+ * its provider and releases; europe's per-replica Services in its cluster;
+ * the global query's release in the hub, depending on those Services (its
+ * endpoints are their outputs), and the Job on every release.
+ */
+function fleetProgram(): ProgramResource[] {
+    const fleetUrn = (type: string, name: string) => urn(type, name, "fleet");
+    const config = readStackConfig(projectDirectory, "fleet");
+    const kindClusters = config.clusters.flatMap((cluster) => (cluster.type === "kind" ? [cluster] : []));
+    const providerOf = (cluster: string) => `${fleetUrn("thanos-global-view:cluster:KindCluster$pulumi:providers:kubernetes", `${cluster}-provider`)}::provider-id`;
+    const services = [0, 1].map((ordinal) => ({
+        urn: fleetUrn("thanos-global-view:monitoring:Region$kubernetes:core/v1:Service", `europe-storeapi-${ordinal}`),
+        type: "kubernetes:core/v1:Service", version: "1", cluster: "fleet-europe", provider: providerOf("fleet-europe"),
+    }));
+    const releases = managedReleases(config).map((release) => ({
+        // Every cluster has a CRDs release of the same name: the program tells them apart by cluster.
+        urn: fleetUrn("kubernetes:helm.sh/v3:Release", release.name === "prometheus-operator-crds" ? `${release.cluster}-operator-crds` : release.name),
+        type: "kubernetes:helm.sh/v3:Release",
+        version: "1",
+        cluster: release.cluster,
+        provider: providerOf(release.cluster),
+        release: { name: release.name, namespace: release.namespace },
+        dependencies: release.name === "thanos" ? services.map((service) => service.urn) : [],
+    }));
+    return [
+        ...kindClusters.flatMap((cluster) => {
+            const command = fleetUrn("thanos-global-view:cluster:KindCluster$command:local:Command", `${cluster.name}-kind`);
+            return [
+                { urn: command, type: "command:local:Command", version: "1", cluster: cluster.name, nodes: kindNodes(cluster.name, cluster.workerNodes) },
+                { urn: providerOf(cluster.name).replace(/::provider-id$/, ""), type: "pulumi:providers:kubernetes", version: "1", cluster: cluster.name, dependencies: [command] },
+            ];
+        }),
+        ...services,
+        ...releases,
+        {
+            urn: fleetUrn("kubernetes:batch/v1:Job", "global-view"), type: "kubernetes:batch/v1:Job", version: "1", cluster: "fleet-hub",
+            provider: providerOf("fleet-hub"), dependencies: releases.map((release) => release.urn),
+        },
+    ];
+}
+
+/** kind's node container names: <name>-control-plane, <name>-worker, <name>-worker2… (kind v0.32.0 namer.go:25-36). */
+const kindNodes = (cluster: string, workers: number) =>
+    [`${cluster}-control-plane`, ...Array.from({ length: workers }, (_, i) => `${cluster}-worker${i === 0 ? "" : i + 1}`)];
+
 class Sandbox {
     readonly project = fs.mkdtempSync(path.join(os.tmpdir(), "thanos-global-view-project-"));
     readonly bin = path.join(this.project, "fake-bin");
@@ -56,9 +102,9 @@ class Sandbox {
     inotify = { max_user_watches: "524288", max_user_instances: "512" };
     nodeVersion = "v22.23.3";
 
-    constructor(world: Partial<World> = {}) {
+    constructor(world: Partial<World> = {}, readonly stack = "dev") {
         // The real project and stack files, linked into a directory of the test's own.
-        for (const file of ["Pulumi.yaml", "Pulumi.dev.yaml"]) {
+        for (const file of ["Pulumi.yaml", `Pulumi.${stack}.yaml`]) {
             fs.symlinkSync(path.join(projectDirectory, file), path.join(this.project, file));
         }
         fs.mkdirSync(this.bin);
@@ -72,7 +118,7 @@ class Sandbox {
             docker: { running: true, memoryBytes: 16 * 1024 ** 3, containers: [] },
             kind: { version: "0.32.0" },
             helm: [],
-            program: devProgram(),
+            program: stack === "fleet" ? fleetProgram() : devProgram(),
             ...world,
         };
     }
@@ -116,12 +162,12 @@ class Sandbox {
     }
 
     stateUrns(): string[] {
-        const file = path.join(this.project, ".pulumi-state", ".pulumi", "stacks", "thanos-global-view", "dev.json");
+        const file = path.join(this.project, ".pulumi-state", ".pulumi", "stacks", "thanos-global-view", `${this.stack}.json`);
         return (JSON.parse(fs.readFileSync(file, "utf8")).resources as { urn: string }[]).map((resource) => resource.urn);
     }
 
     editState(edit: (deployment: { resources: any[]; pending_operations: any[] }) => void): void {
-        const file = path.join(this.project, ".pulumi-state", ".pulumi", "stacks", "thanos-global-view", "dev.json");
+        const file = path.join(this.project, ".pulumi-state", ".pulumi", "stacks", "thanos-global-view", `${this.stack}.json`);
         const deployment = JSON.parse(fs.readFileSync(file, "utf8"));
         edit(deployment);
         fs.writeFileSync(file, JSON.stringify(deployment));
@@ -308,7 +354,7 @@ describe("npm run up and destroy, day 1 and day 2", () => {
         sandbox.interruptCreateOf("thanos");
         const { code, said } = sandbox.npmRun("up");
         assert.strictEqual(code, 0, said.join("\n"));
-        assert.ok(said.some((line) => line.startsWith('Helm release monitoring/thanos in cluster "thanos-dev" was installed, but the run was interrupted before Pulumi recorded it')), said.join("\n"));
+        assert.ok(said.includes('Helm release monitoring/thanos in cluster "thanos-dev" is installed but no longer in the state (the run was interrupted before Pulumi recorded it): forgetting Helm\'s records so this run installs it again (its objects are adopted).'), said.join("\n"));
         assert.deepStrictEqual(sandbox.deployed(), allReleases());
     });
 
@@ -364,5 +410,40 @@ describe("npm run up checks the machine first", () => {
     it("a kind pre-release of a newer version passes", () => {
         const sandbox = new Sandbox({ kind: { version: "0.33.0-alpha.12+0123456789abcd" } });
         assert.strictEqual(sandbox.npmRun("up").code, 0);
+    });
+});
+
+describe("npm run up and destroy on the fleet stack", () => {
+    const fleetReleases = () => managedReleases(readStackConfig(projectDirectory, "fleet")).map((release) => `${release.namespace}/${release.name}`).sort();
+
+    it("creates both kind clusters and every release in its own cluster", () => {
+        const sandbox = new Sandbox({}, "fleet");
+        const { code, said } = sandbox.npmRun("up", "--stack", "fleet");
+        assert.strictEqual(code, 0, said.join("\n"));
+        assert.deepStrictEqual(sandbox.world.docker.containers.map((container) => container.name).sort(),
+            [...kindNodes("fleet-europe", 2), ...kindNodes("fleet-hub", 1)].sort());
+        assert.deepStrictEqual(sandbox.deployed(), fleetReleases());
+        assert.deepStrictEqual(sandbox.world.helm.filter((record) => record.name === "kps-europe").map((record) => record.cluster), ["fleet-europe"]);
+    });
+
+    it("europe's cluster deleted by hand: up creates it again, and the global query, which depended on it, is installed again over its old record", () => {
+        const sandbox = new Sandbox({}, "fleet");
+        sandbox.npmRun("up", "--stack", "fleet");
+        sandbox.deleteClusterByHand("fleet-europe");
+        const { code, said } = sandbox.npmRun("up", "--stack", "fleet");
+        assert.strictEqual(code, 0, said.join("\n"));
+        assert.ok(said.includes('kind cluster "fleet-europe" is gone: Docker is running and has no node of it (deleted by hand, or Docker was reset).'), said.join("\n"));
+        // The hub's global query depended on europe's Services: removed from state with them, its Helm record forgotten, then installed again.
+        assert.ok(said.includes('Helm release monitoring/thanos in cluster "fleet-hub" is installed but no longer in the state (it depended on the lost cluster): forgetting Helm\'s records so this run installs it again (its objects are adopted).'), said.join("\n"));
+        assert.ok(!sandbox.world.calls.some((call) => call.startsWith("pulumi state delete") && call.includes("fleet-hub-kind")), sandbox.world.calls.join("\n"));
+        assert.deepStrictEqual(sandbox.deployed(), fleetReleases());
+    });
+
+    it("destroy removes both clusters", () => {
+        const sandbox = new Sandbox({}, "fleet");
+        sandbox.npmRun("up", "--stack", "fleet");
+        const { code, said } = sandbox.npmRun("destroy", "--stack", "fleet");
+        assert.strictEqual(code, 0, said.join("\n"));
+        assert.deepStrictEqual(sandbox.world.docker.containers, []);
     });
 });

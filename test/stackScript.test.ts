@@ -37,7 +37,10 @@ describe("npm run up | preview | destroy", () => {
         assert.deepStrictEqual(ownFileBackend.env, {});
     });
 
-    it("an empty passphrase only for the local dev stack: other stacks on a file backend must choose one", () => {
+    it("an empty passphrase only for the local kind stacks, dev and fleet: other stacks on a file backend must choose one", () => {
+        const fleet = planRun("up", ["--stack", "fleet"], newcomer);
+        assert.deepStrictEqual([fleet.env.PULUMI_CONFIG_PASSPHRASE, fleet.commands[1]], ["", ["pulumi", "up", "--stack", "fleet"]]);
+        assert.ok(fleet.notices.includes("The local fleet stack encrypts its secrets with an empty passphrase (set PULUMI_CONFIG_PASSPHRASE to choose one)."));
         assert.throws(() => planRun("up", ["--stack", "prod"], newcomer),
             (error: Error) => error instanceof UsageError && /Stack "prod" .* set PULUMI_CONFIG_PASSPHRASE or PULUMI_CONFIG_PASSPHRASE_FILE first/.test(error.message));
         assert.throws(() => planRun("up", ["--stack"], newcomer), /--stack needs a stack name/);
