@@ -25,7 +25,7 @@ export interface GlobalQueryArgs {
 const httpPort = 10902;
 
 /** Where the chart mounts `query.certSecretName` (banzai-charts 51352f61 thanos/templates/query-deployment.yaml:110-119). */
-export const clientCertificateDirectory = "/etc/certs";
+const clientCertificateDirectory = "/etc/certs";
 
 /**
  * How Thanos Query learns its endpoints, and with which client certificate.

@@ -38,7 +38,7 @@ export type Exposure = { type: "nodePort"; nodeHost: string } | { type: "loadBal
 const sidecarGrpcPort = 10901;
 
 /** The operator names a Prometheus pod `prometheus-<name>-<ordinal>` (its StatefulSet is `prometheus-<name>`), `<name>` being kube-prometheus-stack's `<fullname>-prometheus`. */
-export function prometheusPodName(releaseName: string, ordinal: number): string {
+function prometheusPodName(releaseName: string, ordinal: number): string {
     return `prometheus-${releaseName}-prometheus-${ordinal}`;
 }
 
@@ -76,7 +76,7 @@ export interface KubePrometheusStackInputs {
  * fixed, short name: the operator mounts it as volume `secret-<name>`, which
  * the sidecar's own mount must name, and a renewed certificate keeps it.
  */
-export const storeApiTlsSecret = "storeapi-tls";
+const storeApiTlsSecret = "storeapi-tls";
 
 /** Where the operator mounts a Secret of `spec.secrets` (prometheus-operator v0.93.0 pkg/prometheus/common.go:46, 298). */
 const secretsDirectory = (secret: string) => `/etc/prometheus/secrets/${secret}`;
@@ -89,7 +89,7 @@ const secretsDirectory = (secret: string) => `/etc/prometheus/secrets/${secret}`
  * v0.42.4). The operator mounts `spec.secrets` into the prometheus container
  * only, so the sidecar mounts the same volume (`secret-<name>`) itself.
  */
-export function sidecarTls(secret: string): { secrets: string[]; thanos: Record<string, unknown> } {
+function sidecarTls(secret: string): { secrets: string[]; thanos: Record<string, unknown> } {
     const directory = secretsDirectory(secret);
     return {
         secrets: [secret],

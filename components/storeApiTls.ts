@@ -14,7 +14,7 @@ export const storeApiServerName = "storeapi.thanos-global-view.internal";
  * (terraform-provider-tls internal/provider/common_cert.go:268-312, bridged by
  * @pulumi/tls), so a monthly `pulumi up` keeps them current.
  */
-export const certificateLifetime = {
+const certificateLifetime = {
     ca: { validityPeriodHours: 10 * 365 * 24, earlyRenewalHours: 365 * 24 },
     leaf: { validityPeriodHours: 365 * 24, earlyRenewalHours: 30 * 24 },
 } as const;
