@@ -1,4 +1,5 @@
 import * as k8s from "@pulumi/kubernetes";
+import * as crypto from "crypto";
 import * as pulumi from "@pulumi/pulumi";
 import { GlobalQuery as GlobalQueryConfig, Labels } from "../lib/schema";
 import { ThanosChart } from "../lib/thanosChart";
@@ -32,8 +33,8 @@ const clientCertificateDirectory = "/etc/certs";
  * `--store` is gone since v0.38.0 and `--endpoint` is deprecated from then
  * on, when `--endpoint.sd-config` (which takes dnssrv+ addresses) arrived.
  * Its `default_client_config` carries TLS from v0.42.0 (cmd/thanos/endpointset.go:46-72
- * at v0.42.4), which deprecates the global --grpc-client-tls-* flags
- * (config.go:87-92); before, those flags are the only way (query.go:89-94 at
+ * at v0.42.4), whose help marks the global --grpc-client-tls-* flags "Deprecated
+ * after v0.43.0" (config.go:87-92); before, those flags are the only way (query.go:89-94 at
  * v0.37.0, config.go:76-81 at v0.41.0), and they apply to every endpoint. The
  * config is JSON, which is YAML, so it stays one line in the container args.
  */
@@ -98,8 +99,8 @@ export interface ThanosChartInputs {
     labels: Labels;
     thanosVersion: string;
     endpoints: string[];
-    /** The Secret with the querier's client certificate; absent: plaintext, in-cluster only. */
-    clientTlsSecret?: string;
+    /** The Secret with the querier's client certificate, and a hash of it and its CA; absent: plaintext, in-cluster only. */
+    clientTls?: { secret: string; sha256: string };
 }
 
 /**
@@ -108,7 +109,7 @@ export interface ThanosChartInputs {
  * components this stack does not run, so each is set here on purpose.
  */
 export function thanosChartValues(inputs: ThanosChartInputs): Record<string, unknown> {
-    const { globalQuery, labels, thanosVersion, endpoints, clientTlsSecret } = inputs;
+    const { globalQuery, labels, thanosVersion, endpoints, clientTls } = inputs;
     const { frontend } = globalQuery;
     return {
         fullnameOverride: thanosReleaseName,
@@ -133,8 +134,14 @@ export function thanosChartValues(inputs: ThanosChartInputs): Record<string, unk
             // Deprecated flags; the defaults of Thanos are the same.
             storeDNSResolver: "",
             serviceDiscoveryInterval: "",
-            extraArgs: queryEndpointArgs(thanosVersion, endpoints, clientTlsSecret !== undefined),
-            ...(clientTlsSecret === undefined ? {} : { certSecretName: clientTlsSecret }),
+            extraArgs: queryEndpointArgs(thanosVersion, endpoints, clientTls !== undefined),
+            ...(clientTls === undefined ? {} : {
+                certSecretName: clientTls.secret,
+                // Thanos re-reads a changed certificate and key but reads the CA only at start
+                // (pkg/tls/options.go:130-140, 206-229 at v0.42.4): a new one restarts the pods
+                // (the chart's pod annotations, query-deployment.yaml:37-40).
+                annotations: { "thanos-global-view/storeapi-client-sha256": clientTls.sha256 },
+            }),
             resources: globalQuery.resources.query,
             affinity: spreadOverNodes("query"),
             podDisruptionBudget: { enabled: globalQuery.queryReplicas >= 2, minAvailable: 1 },
@@ -193,13 +200,14 @@ export class GlobalQuery extends pulumi.ComponentResource {
             name: thanosReleaseName,
             namespace: this.namespace,
             ...args.chart,
-            values: pulumi.all([pulumi.all(args.endpoints), clientTls?.metadata.name]).apply(([endpoints, clientTlsSecret]) => thanosChartValues({
-                globalQuery,
-                labels: args.labels,
-                thanosVersion: args.thanosVersion,
-                endpoints: endpoints.flat(),
-                clientTlsSecret,
-            })),
+            values: pulumi.all([pulumi.all(args.endpoints), clientTls?.metadata.name, args.storeApiTls?.certPem, args.storeApiTls?.caCertPem])
+                .apply(([endpoints, secret, certPem, caCertPem]) => thanosChartValues({
+                    globalQuery,
+                    labels: args.labels,
+                    thanosVersion: args.thanosVersion,
+                    endpoints: endpoints.flat(),
+                    clientTls: secret === undefined ? undefined : { secret, sha256: crypto.createHash("sha256").update(`${certPem}${caCertPem}`).digest("hex") },
+                })),
             timeout: releaseTimeoutSeconds.globalQuery,
             cleanupOnFail: true,
             maxHistory: 10,

@@ -95,7 +95,8 @@ function sidecarTls(secret: string): { secrets: string[]; thanos: Record<string,
         secrets: [secret],
         thanos: {
             grpcServerTlsConfig: { certFile: `${directory}/tls.crt`, keyFile: `${directory}/tls.key`, caFile: `${directory}/ca.crt` },
-            volumeMounts: [{ name: `secret-${secret}`, mountPath: directory, readOnly: true }],
+            // The operator copies only name and mountPath (statefulset.go:634-638); Secret volumes are read-only anyway.
+            volumeMounts: [{ name: `secret-${secret}`, mountPath: directory }],
         },
     };
 }
@@ -331,7 +332,12 @@ function replicaEndpoint(
     { namespace, podName, ordinal, exposure, provider }: { namespace: pulumi.Input<string>; podName: string; ordinal: number; exposure: Exposure; provider: k8s.Provider },
 ): pulumi.Output<string> {
     const service = new k8s.core.v1.Service(name, {
-        metadata: { namespace },
+        metadata: {
+            namespace,
+            // pulumi-kubernetes waits until a selected Service's endpoints are ready (await/service.go:416):
+            // that would tie the global query to this region's Prometheus. A load balancer's address is worth the wait.
+            annotations: exposure.type === "loadBalancer" ? {} : { "pulumi.com/skipAwait": "true" },
+        },
         spec: {
             type: { nodePort: "NodePort", loadBalancer: "LoadBalancer", addresses: "ClusterIP" }[exposure.type],
             // The StatefulSet labels each pod with its own name.
@@ -346,5 +352,11 @@ function replicaEndpoint(
         // Once the Service the user routes to exists.
         return service.metadata.name.apply(() => exposure.addresses[ordinal]);
     }
-    return service.status.loadBalancer.ingress.apply((ingress) => `${ingress[0].ip ?? ingress[0].hostname}:${sidecarGrpcPort}`);
+    return service.status.loadBalancer.ingress.apply((ingress) => {
+        const host = ingress?.[0]?.ip ?? ingress?.[0]?.hostname;
+        if (host === undefined) {
+            throw new Error(`Service ${name} got no load balancer address: the cluster has no load balancer; use the region's storeApiAddresses instead`);
+        }
+        return `${host.includes(":") ? `[${host}]` : host}:${sidecarGrpcPort}`;
+    });
 }

@@ -47,6 +47,12 @@ export function consistencyProblems(raw: Record<string, unknown>, parts: ValidPa
             }
         }
     }
+    // The global tier is scraped by a region of its own cluster (components/region.ts, globalTierServiceMonitors).
+    if (globalCluster !== undefined && parts.regions.size > 0 && parts.regions.size === rawEntries("regions").length
+        && [...parts.regions.values()].every((region) => declared.includes(region.cluster))
+        && ![...parts.regions.values()].some((region) => region.cluster === globalCluster)) {
+        problems.push({ path: ["globalQuery", "cluster"], message: `no region runs in "${globalCluster}": one must, to scrape Thanos Query, Query Frontend and Grafana there (their dashboards would show No data)` });
+    }
     if (globalCluster !== undefined) {
         clusterNames.forEach((name, index) => {
             const runsSomething = name === globalCluster
@@ -153,6 +159,9 @@ function addressProblems(index: number, region: Region, parts: ValidParts, globa
         return [];
     }
     const cluster = [...parts.clusters.values()].find((candidate) => candidate.name === region.cluster);
+    if (cluster?.type === "existing" && cluster.storeApiExposure !== undefined) {
+        return [{ path, message: `cluster "${region.cluster}" already exposes every replica with storeApiExposure: ${cluster.storeApiExposure}; set one or the other` }];
+    }
     if (region.cluster === globalCluster || cluster?.type !== "existing") {
         return [{ path, message: `only for a region in an existing cluster other than the global query's ("${globalCluster}"): its sidecars are reached ${region.cluster === globalCluster ? "through in-cluster DNS" : "through kind's NodePorts"}` }];
     }

@@ -204,15 +204,6 @@ export function listHelmRecords(run: Run, access: string[]): HelmRecord[] {
 }
 
 /**
- * Gets every release of this stack out of a state an interrupted run left it
- * in. A pending record older than the slowest release's timeout belongs to a
- * Helm that is no longer running (Helm runs inside the provider, which the
- * interrupt ended): deleting it makes the release what it was before that run
- * (its previous revision), or not installed at all; Helm adopts the objects
- * it had already created, which carry its ownership annotations. A younger
- * one may be another `pulumi up` at work: say how to proceed, change nothing.
- */
-/**
  * The releases (namespace/name) that were in `before` and are gone from
  * `after`: what removing a lost cluster took along. Its dependents may run in
  * another cluster that is still there (in a fleet, the global query depends on
@@ -224,6 +215,15 @@ export function releasesDroppedFromState(before: StackState, after: StackState):
     return new Set(releases(before).filter((release) => !kept.has(release)));
 }
 
+/**
+ * Gets every release of this stack out of a state an interrupted run left it
+ * in. A pending record older than the slowest release's timeout belongs to a
+ * Helm that is no longer running (Helm runs inside the provider, which the
+ * interrupt ended): deleting it makes the release what it was before that run
+ * (its previous revision), or not installed at all; Helm adopts the objects
+ * it had already created, which carry its ownership annotations. A younger
+ * one may be another `pulumi up` at work: say how to proceed, change nothing.
+ */
 export function recoverInterruptedReleases(config: StackConfig, stack: string, state: StackState, lifecycle: Lifecycle, dropped: ReadonlySet<string> = new Set()): void {
     const { run, say, now } = lifecycle;
     const wanted = managedReleases(config);

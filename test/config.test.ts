@@ -193,6 +193,13 @@ describe("stack config", () => {
                 'thanos-global-view:regions[0].cluster: got "lba"; expected one of the clusters: lab');
         });
 
+        it("a global query in a cluster no region runs in: nothing would scrape it", () => {
+            assertOneProblem(minimal((raw) => {
+                raw.clusters.push({ name: "hub", type: "kind" });
+                raw.globalQuery.cluster = "hub";
+            }), 'thanos-global-view:globalQuery.cluster: got "hub"; no region runs in "hub": one must, to scrape Thanos Query, Query Frontend and Grafana there (their dashboards would show No data)');
+        });
+
         it("a region in a cluster the global query cannot reach", () => {
             // Two kind clusters share Docker's kind network: reachable.
             assert.strictEqual(parse(minimal((raw) => {
@@ -207,6 +214,10 @@ describe("stack config", () => {
                 raw.clusters.push({ name: "far", type: "existing", context: "far", storeApiExposure: "loadBalancer" });
                 raw.regions.push({ name: "asia", cluster: "far" });
             })).regions[1].cluster, "far");
+            assertOneProblem(minimal((raw) => {
+                raw.clusters.push({ name: "far", type: "existing", context: "far", storeApiExposure: "loadBalancer" });
+                raw.regions.push({ name: "asia", cluster: "far", replicas: 1, storeApiAddresses: ["asia-0.example.com:443"] });
+            }), 'thanos-global-view:regions[1].storeApiAddresses: got ["asia-0.example.com:443"]; cluster "far" already exposes every replica with storeApiExposure: loadBalancer; set one or the other');
             assertOneProblem(minimal((raw) => {
                 raw.clusters.push({ name: "far", type: "existing", context: "far" });
                 raw.regions.push({ name: "asia", cluster: "far", replicas: 2, storeApiAddresses: ["asia-0.example.com:443"] });

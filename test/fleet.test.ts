@@ -39,8 +39,9 @@ describe("the fleet stack", () => {
 
     it("reaches every replica of the remote region on its own address, built from the Services' outputs", () => {
         const services = [0, 1].map((ordinal) => run.one(service, `europe-storeapi-${ordinal}`));
-        assert.deepStrictEqual(services.map((s) => [s.inputs.spec.type, s.inputs.spec.selector, s.inputs.spec.ports]), [0, 1].map((ordinal) => [
+        assert.deepStrictEqual(services.map((s) => [s.inputs.spec.type, s.inputs.spec.selector, s.inputs.spec.ports, s.inputs.metadata.annotations]), [0, 1].map((ordinal) => [
             "NodePort", { "statefulset.kubernetes.io/pod-name": `prometheus-kps-europe-prometheus-${ordinal}` }, [{ name: "grpc", port: 10901, targetPort: "grpc" }],
+            { "pulumi.com/skipAwait": "true" },
         ]));
         const summaries = run.exports.regionSummaries as { name: string; storeApiEndpoints: string[] }[];
         const europe = summaries.find((summary) => summary.name === "europe")!.storeApiEndpoints;
@@ -88,7 +89,10 @@ describe("the fleet stack", () => {
         const client = run.one(secret, "global-storeapi-client-tls");
         assert.deepStrictEqual(client.inputs.stringData["tls.crt"], pem("CERTIFICATE", "storeapi-querier"));
         assert.deepStrictEqual(client.secretInputs, ["stringData"]);
-        assert.strictEqual(run.one(release, "global").inputs.values.query.certSecretName, "global-storeapi-client-tls-x7k2p9");
+        const query = run.one(release, "global").inputs.values.query;
+        assert.strictEqual(query.certSecretName, "global-storeapi-client-tls-x7k2p9");
+        // The querier reads its CA only at start: a new certificate or CA restarts it.
+        assert.deepStrictEqual(query.annotations, { "thanos-global-view/storeapi-client-sha256": createHash("sha256").update(pem("CERTIFICATE", "storeapi-querier") + pem("CERTIFICATE", "storeapi-ca")).digest("hex") });
         const server = run.one("tls:index/certRequest:CertRequest", "storeapi-europe").inputs;
         assert.deepStrictEqual(server.dnsNames, ["storeapi.thanos-global-view.internal"]);
         const signed = run.one("tls:index/locallySignedCert:LocallySignedCert", "storeapi-europe").inputs;
@@ -104,7 +108,7 @@ describe("the fleet stack", () => {
             // caFile becomes --grpc-server-tls-client-ca (operator statefulset.go:584-605): Thanos then requires
             // and verifies a client certificate (pkg/tls/options.go:71-72 at v0.37.0, 87-88 at v0.42.4).
             assert.deepStrictEqual(spec.thanos.grpcServerTlsConfig, { certFile: `${directory}/tls.crt`, keyFile: `${directory}/tls.key`, caFile: `${directory}/ca.crt` });
-            assert.deepStrictEqual(spec.thanos.volumeMounts, [{ name: "secret-storeapi-tls", mountPath: directory, readOnly: true }]);
+            assert.deepStrictEqual(spec.thanos.volumeMounts, [{ name: "secret-storeapi-tls", mountPath: directory }]);
             const certificate = pem("CERTIFICATE", `storeapi-${region}`);
             assert.deepStrictEqual(spec.podMetadata.annotations, { "thanos-global-view/storeapi-certificate-sha256": createHash("sha256").update(certificate).digest("hex") });
         }
@@ -112,6 +116,20 @@ describe("the fleet stack", () => {
 
     it("Thanos v0.42: the querier's client certificate and server name in the endpoint config, no deprecated flags", () => {
         assert.strictEqual(queryExtraArgs(run).length, 1);
+        // Thanos reads this config leniently: a misspelt key would turn TLS off without a word. The
+        // keys Thanos v0.42.4 knows (cmd/thanos/endpointset.go:46-72):
+        const known = {
+            config: ["default_client_config", "endpoints"],
+            client: ["tls_config", "server_name", "compression"],
+            tls: ["enabled", "insecure_skip_verify", "cert_file", "key_file", "ca_file", "min_version"],
+            endpoint: ["strict", "group", "address", "service_config", "client_config"],
+        };
+        const config = sdConfig(run);
+        const unknown = (object: object, keys: string[]) => Object.keys(object).filter((name) => !keys.includes(name));
+        assert.deepStrictEqual([
+            unknown(config, known.config), unknown(config.default_client_config, known.client), unknown(config.default_client_config.tls_config, known.tls),
+            ...config.endpoints.map((endpoint: object) => unknown(endpoint, known.endpoint)),
+        ].flat(), []);
         assert.deepStrictEqual(sdConfig(run).default_client_config, {
             tls_config: { enabled: true, cert_file: "/etc/certs/tls.crt", key_file: "/etc/certs/tls.key", ca_file: "/etc/certs/ca.crt" },
             server_name: "storeapi.thanos-global-view.internal",
