@@ -22,6 +22,7 @@
 import { kindContext, kubectlArgs } from "../lib/clusterAccess";
 import { StackConfig } from "../lib/schema";
 import { ManagedRelease, managedReleases, slowestReleaseTimeoutSeconds } from "../lib/releases";
+import { verificationJobName } from "../lib/verification";
 
 export interface CommandResult {
     /** The exit code; null when the command could not be started (not installed) or was killed. */
@@ -202,6 +203,29 @@ export function listHelmRecords(run: Run, access: string[]): HelmRecord[] {
         created: new Date(metadata.creationTimestamp),
     }));
 }
+
+/**
+ * The verification Job has a fixed name (lib/verification.ts). When removing
+ * a lost cluster took it out of the state (in a fleet it depends on the remote
+ * regions' releases), it still exists in the global query's cluster, and
+ * pulumi-kubernetes would refuse to create it again ("already exists"): it is
+ * deleted, as the next run would have replaced it anyway.
+ */
+export function deleteDroppedVerificationJob(config: StackConfig, before: StackState, after: StackState, lifecycle: Lifecycle): void {
+    const isJob = (resource: StateResource) => resource.type === jobType;
+    if (!before.resources.some(isJob) || after.resources.some(isJob)) {
+        return;
+    }
+    const cluster = config.clusters.find((candidate) => candidate.name === config.globalQuery.cluster);
+    if (cluster === undefined || (cluster.type === "kind" && inspectKindCluster(lifecycle.run, cluster.name).state !== "running")) {
+        return;
+    }
+    lifecycle.say(`The verification Job ${config.globalQuery.namespace}/${verificationJobName} left the state with the lost cluster: deleting it in cluster "${cluster.name}" so that this run creates it again.`);
+    mustRun(lifecycle.run, "kubectl", [...kubectlArgs(cluster), "--namespace", config.globalQuery.namespace, "delete", "job", verificationJobName, "--ignore-not-found"],
+        `delete the verification Job in cluster "${cluster.name}"`);
+}
+
+const jobType = "kubernetes:batch/v1:Job";
 
 /**
  * The releases (namespace/name) that were in `before` and are gone from

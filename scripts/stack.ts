@@ -13,7 +13,9 @@ import * as path from "path";
 import { StackConfig } from "../lib/schema";
 import { readStackConfig } from "../lib/stackConfig";
 import { verificationLogsCommandFor } from "../lib/verification";
-import { Lifecycle, LifecycleStop, Run, Say, readStackState, reconcileKindClusters, recoverInterruptedReleases, releasesDroppedFromState } from "./lifecycle";
+import {
+    Lifecycle, LifecycleStop, Run, Say, deleteDroppedVerificationJob, readStackState, reconcileKindClusters, recoverInterruptedReleases, releasesDroppedFromState,
+} from "./lifecycle";
 import { Action, MachineFacts, checkPrerequisites } from "./prerequisites";
 
 export const actions = ["up", "preview", "destroy"] as const;
@@ -187,12 +189,12 @@ function runAction(action: Action, args: string[], session: Session): number {
         if (state !== undefined) {
             reconcileKindClusters(action, plan.stack, state, lifecycle);
         }
-        if (action === "up" && config !== undefined) {
-            const current = readStackState(run, plan.stack);
-            const dropped = state !== undefined && current !== undefined ? releasesDroppedFromState(state, current) : new Set<string>();
-            if (current !== undefined) {
-                recoverInterruptedReleases(config, plan.stack, current, lifecycle, dropped);
-            }
+        const current = state === undefined ? undefined : readStackState(run, plan.stack);
+        if (config !== undefined && state !== undefined && current !== undefined) {
+            deleteDroppedVerificationJob(config, state, current, lifecycle);
+        }
+        if (action === "up" && config !== undefined && current !== undefined) {
+            recoverInterruptedReleases(config, plan.stack, current, lifecycle, state === undefined ? new Set() : releasesDroppedFromState(state, current));
         }
     }
 

@@ -13,13 +13,19 @@ import { projectDirectory } from "./harness";
 
 interface Container { name: string; cluster: string; state: string }
 interface HelmRecord { cluster: string; namespace: string; name: string; revision: number; status: string; created: string }
-interface ProgramResource { urn: string; type: string; version: string; cluster?: string; nodes?: string[]; provider?: string; dependencies?: string[]; release?: { name: string; namespace: string } }
+interface ProgramResource {
+    urn: string; type: string; version: string; cluster?: string; nodes?: string[]; provider?: string; dependencies?: string[];
+    release?: { name: string; namespace: string };
+    /** A named Kubernetes object: it stays in the cluster when it leaves the state. */
+    object?: { kind: string; namespace: string; name: string };
+}
 interface World {
     calls: string[];
     docker: { running: boolean; memoryBytes: number; containers: Container[] };
     kind: { version: string };
     helm: HelmRecord[];
     program: ProgramResource[];
+    objects?: { cluster: string; kind: string; namespace: string; name: string }[];
 }
 
 const now = new Date("2026-11-26T12:00:00Z");
@@ -87,6 +93,7 @@ function fleetProgram(): ProgramResource[] {
         {
             urn: fleetUrn("kubernetes:batch/v1:Job", "global-view"), type: "kubernetes:batch/v1:Job", version: "1", cluster: "fleet-hub",
             provider: providerOf("fleet-hub"), dependencies: releases.map((release) => release.urn),
+            object: { kind: "Job", namespace: "monitoring", name: "global-view-check" },
         },
     ];
 }
@@ -178,6 +185,7 @@ class Sandbox {
         this.change((world) => {
             world.docker.containers = world.docker.containers.filter((container) => container.cluster !== cluster);
             world.helm = world.helm.filter((record) => record.cluster !== cluster);
+            world.objects = (world.objects ?? []).filter((object) => object.cluster !== cluster);
         });
     }
 
@@ -436,6 +444,9 @@ describe("npm run up and destroy on the fleet stack", () => {
         // The hub's global query depended on europe's Services: removed from state with them, its Helm record forgotten, then installed again.
         assert.ok(said.includes('Helm release monitoring/thanos in cluster "fleet-hub" is installed but no longer in the state (it depended on the lost cluster): forgetting Helm\'s records so this run installs it again (its objects are adopted).'), said.join("\n"));
         assert.ok(!sandbox.world.calls.some((call) => call.startsWith("pulumi state delete") && call.includes("fleet-hub-kind")), sandbox.world.calls.join("\n"));
+        // The verification Job depended on europe too; it still existed in the hub, under its fixed name.
+        assert.ok(said.includes('The verification Job monitoring/global-view-check left the state with the lost cluster: deleting it in cluster "fleet-hub" so that this run creates it again.'), said.join("\n"));
+        assert.deepStrictEqual(sandbox.world.objects, [{ cluster: "fleet-hub", kind: "Job", namespace: "monitoring", name: "global-view-check" }]);
         assert.deepStrictEqual(sandbox.deployed(), fleetReleases());
     });
 

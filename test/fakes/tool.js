@@ -94,6 +94,16 @@ function kubectl() {
         }));
         return finish(0, JSON.stringify({ apiVersion: "v1", kind: "List", items }));
     }
+    if (args.includes("delete") && args.includes("job")) {
+        const namespace = option("--namespace");
+        const name = args[args.indexOf("job") + 1];
+        const before = (world.objects || []).length;
+        world.objects = (world.objects || []).filter((object) => !(object.cluster === cluster && object.kind === "Job" && object.namespace === namespace && object.name === name));
+        if (world.objects.length === before && !args.includes("--ignore-not-found")) {
+            return finish(1, "", `Error from server (NotFound): jobs.batch "${name}" not found\n`);
+        }
+        return finish(0, world.objects.length === before ? "" : `job.batch "${name}" deleted\n`);
+    }
     if (args.includes("delete") && args.includes("secret")) {
         const namespace = option("--namespace");
         const secret = args[args.indexOf("secret") + 1];
@@ -185,6 +195,7 @@ function toState(wanted) {
     if (wanted.provider) resource.provider = wanted.provider;
     if (wanted.type === "command:local:Command") resource.inputs = { environment: { KIND_CLUSTER_NAME: wanted.cluster } };
     if (wanted.release) resource.outputs = { name: wanted.release.name, namespace: wanted.release.namespace };
+    if (wanted.object) resource.object = wanted.object;
     return resource;
 }
 
@@ -219,6 +230,15 @@ function applyResource(wanted, recorded) {
         if (latest) latest.status = "superseded";
         world.helm.push({ cluster: wanted.cluster, namespace: wanted.release.namespace, name: wanted.release.name, revision: (latest ? latest.revision : 0) + 1, status: "deployed", created: new Date().toISOString() });
     }
+    if (wanted.object) {
+        const { kind, namespace, name } = wanted.object;
+        const exists = (world.objects || []).some((object) => object.cluster === wanted.cluster && object.kind === kind && object.namespace === namespace && object.name === name);
+        if (!recorded && exists) {
+            // pulumi-kubernetes since v4.29 creates, never adopts, an object of that name unless upsertExistingObjects is set.
+            return `resource "${namespace}/${name}" was not successfully created by the Kubernetes API server: ${kind.toLowerCase()}s.batch "${name}" already exists`;
+        }
+        if (!exists) world.objects = [...(world.objects || []), { cluster: wanted.cluster, kind, namespace, name }];
+    }
     return undefined;
 }
 
@@ -239,6 +259,10 @@ function destroy(stack) {
         }
         if (resource.type === "kubernetes:helm.sh/v3:Release") {
             world.helm = world.helm.filter((record) => !(record.cluster === resource.cluster && record.namespace === resource.outputs.namespace && record.name === resource.outputs.name));
+        }
+        if (resource.object) {
+            const { kind, namespace, name } = resource.object;
+            world.objects = (world.objects || []).filter((object) => !(object.cluster === resource.cluster && object.kind === kind && object.namespace === namespace && object.name === name));
         }
         deployment.resources = deployment.resources.filter((other) => other.urn !== resource.urn);
     }
