@@ -270,41 +270,31 @@ export function inClusterTiming(deadlineSeconds: number): Timing {
 export function verificationScript(checks: Check[], timing: Timing, grafana: GrafanaCheck[] = []): string {
     const quote = (text: string) => `'${text.replace(/'/g, `'\\''`)}'`;
     const url = (query: string, dedup: boolean) => quote(`api/v1/query?query=${encodeURIComponent(query)}&dedup=${dedup}`);
+    // One check in the round: ask, judge, and on failure say what was seen (after `whenFailed` has found it).
+    const block = (ask: string, test: string, check: Check | GrafanaCheck, whenFailed: string[], saw: string) => [
+        `  if ${ask}; then`,
+        `    if ${test}; then`,
+        `      echo ${quote(`ok: ${check.passes}`)}`,
+        "    else",
+        ...whenFailed,
+        `      failures="$failures\n- "${quote(check.fails)}"; saw: ${saw}"`,
+        "    fi",
+        "  else",
+        `    failures="$failures\n- "${quote(check.fails)}"; $body"`,
+        "  fi",
+    ].join("\n");
     const blocks = checks.map((check) => {
         const test = check.expect.kind === "everyValue" ? `every_value ${check.expect.value}` : `label_absent ${quote(check.expect.label)}`;
         const seen = check.expect.kind === "everyValue" ? "values" : `label_values ${quote(check.expect.label)}`;
         const diagnose = check.diagnosis === undefined ? [] : [
-            `    if ask ${url(check.diagnosis.query, check.diagnosis.dedup)}; then present=$(label_values ${quote(check.diagnosis.label)}); diagnosed="; ${check.diagnosis.label} values present: \${present:-none}"; fi`,
+            `      if ask ${url(check.diagnosis.query, check.diagnosis.dedup)}; then present=$(label_values ${quote(check.diagnosis.label)}); diagnosed="; ${check.diagnosis.label} values present: \${present:-none}"; fi`,
         ];
-        return [
-            `  if ask ${url(check.query, check.dedup)}; then`,
-            `    if ${test}; then`,
-            `      echo ${quote(`ok: ${check.passes}`)}`,
-            "    else",
-            `      seen=$(${seen})`,
-            '      diagnosed=""',
-            ...diagnose.map((line) => `  ${line}`),
-            `      failures="$failures\n- "${quote(check.fails)}"; saw: \${seen:-nothing}$diagnosed"`,
-            "    fi",
-            "  else",
-            `    failures="$failures\n- "${quote(check.fails)}"; $body"`,
-            "  fi",
-        ].join("\n");
+        return block(`ask ${url(check.query, check.dedup)}`, test, check, [`      seen=$(${seen})`, '      diagnosed=""', ...diagnose], "\${seen:-nothing}$diagnosed");
     });
     const grafanaBlocks = grafana.map((check) => {
         const ask = check.body === undefined ? `ask_grafana ${quote(check.path)}` : `ask_grafana ${quote(check.path)} ${quote(check.body)}`;
         const [test, seen] = shellJudgement(check.expect, quote);
-        return [
-            `  if ${ask}; then`,
-            `    if ${test}; then`,
-            `      echo ${quote(`ok: ${check.passes}`)}`,
-            "    else",
-            `      failures="$failures\n- "${quote(check.fails)}"; saw: ${seen}"`,
-            "    fi",
-            "  else",
-            `    failures="$failures\n- "${quote(check.fails)}"; $body"`,
-            "  fi",
-        ].join("\n");
+        return block(ask, test, check, [], seen);
     });
     const grafanaFunctions = grafana.length === 0 ? "" : `
 # Grafana, with the admin's basic auth. busybox wget has --header and
