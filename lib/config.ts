@@ -7,9 +7,11 @@ import * as pulumi from "@pulumi/pulumi";
 import * as yaml from "js-yaml";
 import { z } from "zod";
 import {
+    ParsedSettings,
     StackConfig,
     encryptedValue,
     knownKeysMessage,
+    regionRetentionDefault,
     secretSettingName,
     stackConfigShape,
 } from "./schema";
@@ -68,7 +70,7 @@ export function parseStackConfig(project: string, settings: StackSettings): Stac
         }
     }
 
-    const secretSettings = referencedSecretSettings(raw.clusters);
+    const secretSettings = referencedSecretSettings(raw);
     const empty = removeEmptySettings(raw, secretSettings);
     const found: Problem[] = [];
     // An empty setting the schema then misses has no default: say so, not "use its default".
@@ -100,21 +102,22 @@ export function parseStackConfig(project: string, settings: StackSettings): Stac
             messages.add({ path: [key], message: `unknown setting${didYouMean(key, Object.keys(stackConfigShape))}; valid settings: ${Object.keys(stackConfigShape).join(", ")}`, showValue: false });
         }
     }
-    for (const name of secretSettings) {
-        const kubeconfig = raw[name];
-        if (kubeconfig === undefined && !empty.some((path) => path[0] === name)) {
-            messages.add({ path: [name], message: "missing; a cluster's kubeconfigSecret names it: set it with `pulumi config set --secret`", showValue: false });
-        } else if (kubeconfig !== undefined && !secret.has(name)) {
-            // Never shown: a kubeconfig holds credentials, whether or not it was stored as a secret.
-            messages.add({ path: [name], message: `holds a kubeconfig in plain text: store it encrypted, with \`pulumi config set --secret ${name} "$(cat kubeconfig.yaml)"\``, showValue: false });
-        } else if (typeof kubeconfig === "string" && kubeconfig !== encryptedValue && !isKubeconfig(kubeconfig)) {
-            messages.add({ path: [name], message: "expected a whole kubeconfig (YAML with clusters, users and contexts), as `pulumi config set --secret <name> \"$(cat kubeconfig.yaml)\"` stores it" });
+    for (const [name, holds] of secretSettings) {
+        const value = raw[name];
+        if (value === undefined && !empty.some((path) => path[0] === name)) {
+            messages.add({ path: [name], message: `missing; ${holds.namedBy} names it: set it with \`${holds.command(name)}\``, showValue: false });
+        } else if (value !== undefined && !secret.has(name)) {
+            // Never shown: it holds credentials, whether or not it was stored as a secret.
+            messages.add({ path: [name], message: `holds ${holds.what} in plain text: store it encrypted, with \`${holds.command(name)}\``, showValue: false });
+        } else if (typeof value === "string" && value !== encryptedValue && holds.check(value) !== undefined) {
+            messages.add({ path: [name], message: `${holds.check(value)}, as \`${holds.command(name)}\` stores it` });
         }
     }
     for (const problem of consistencyProblems(raw, {
         clusters: elementsThatPass(stackConfigShape.clusters.element, raw.clusters),
         regions: elementsThatPass(stackConfigShape.regions.element, raw.regions),
         globalQuery: parsed.globalQuery as StackConfig["globalQuery"] | undefined,
+        storage: parsed.storage as StackConfig["storage"] | undefined,
         labels: parsed.labels as StackConfig["labels"] | undefined,
     })) {
         messages.add(problem);
@@ -124,7 +127,9 @@ export function parseStackConfig(project: string, settings: StackSettings): Stac
     if (problems.length > 0) {
         throw new StackConfigError(problems);
     }
-    return parsed as StackConfig;
+    const settled = parsed as ParsedSettings;
+    const retention = regionRetentionDefault(settled.storage);
+    return { ...settled, regions: settled.regions.map((region) => ({ ...region, retention: region.retention ?? retention })) };
 }
 
 /** The entries of a list that pass on their own, by index: cross-entry rules judge those and leave the rest to their own messages. */
@@ -151,11 +156,72 @@ function fromIssue(path: SettingPath, issue: z.core.$ZodIssue): Problem | Proble
     return { path, message: issue.message, showValue: (issue as { params?: { showValue?: boolean } }).params?.showValue };
 }
 
-/** Kubeconfigs kept in secret settings, named by existing clusters: those top-level keys are not unknown. */
-function referencedSecretSettings(clusters: unknown): Set<string> {
-    return new Set((Array.isArray(clusters) ? clusters : [])
-        .map((cluster) => (isRecord(cluster) && cluster.type === "existing" ? cluster.kubeconfigSecret : undefined))
-        .filter((name): name is string => typeof name === "string" && secretSettingName.test(name) && !(name in stackConfigShape)));
+/** What a secret setting holds, who names it, how to set it and what its content must look like. */
+interface SecretSetting {
+    what: string;
+    namedBy: string;
+    command: (name: string) => string;
+    check: (value: string) => string | undefined;
+}
+
+/**
+ * Secret settings other settings name: kubeconfigs (an existing cluster's
+ * kubeconfigSecret) and bucket credentials (storage.credentialsSecret).
+ * Those top-level keys are not unknown settings.
+ */
+function referencedSecretSettings(raw: Record<string, unknown>): Map<string, SecretSetting> {
+    const named = new Map<string, SecretSetting>();
+    const add = (name: unknown, holds: SecretSetting) => {
+        if (typeof name === "string" && secretSettingName.test(name) && !(name in stackConfigShape) && !named.has(name)) {
+            named.set(name, holds);
+        }
+    };
+    for (const cluster of Array.isArray(raw.clusters) ? raw.clusters : []) {
+        if (isRecord(cluster) && cluster.type === "existing") {
+            add(cluster.kubeconfigSecret, {
+                what: "a kubeconfig",
+                namedBy: "a cluster's kubeconfigSecret",
+                command: (name) => `pulumi config set --secret ${name} "$(cat kubeconfig.yaml)"`,
+                check: (value) => (isKubeconfig(value) ? undefined : "expected a whole kubeconfig (YAML with clusters, users and contexts)"),
+            });
+        }
+    }
+    const storage = raw.storage;
+    if (isRecord(storage) && typeof storage.type === "string" && storage.type in bucketCredentials) {
+        add(storage.credentialsSecret, bucketCredentials[storage.type as keyof typeof bucketCredentials]);
+    }
+    return named;
+}
+
+/** The one credential each kind of bucket needs, as its provider hands it out. */
+const bucketCredentials = {
+    s3: {
+        what: "an S3 secret access key",
+        namedBy: "storage.credentialsSecret",
+        command: (name: string) => `pulumi config set --secret ${name} <secret access key>`,
+        check: (value: string) => (/^\S+$/.test(value) ? undefined : "expected the secret access key alone, without spaces or line breaks"),
+    },
+    gcs: {
+        what: "a GCS service account key",
+        namedBy: "storage.credentialsSecret",
+        command: (name: string) => `pulumi config set --secret ${name} "$(cat service-account.json)"`,
+        check: (value: string) => (isServiceAccountKey(value) ? undefined : "expected a service account key: the whole JSON file, with \"type\": \"service_account\" and its private_key"),
+    },
+    azure: {
+        what: "an Azure storage account key",
+        namedBy: "storage.credentialsSecret",
+        command: (name: string) => `pulumi config set --secret ${name} <storage account key>`,
+        check: (value: string) => (/^[A-Za-z0-9+/]+=*$/.test(value) ? undefined : "expected the storage account key alone (base64, as the portal or `az storage account keys list` shows it)"),
+    },
+} satisfies Record<string, SecretSetting>;
+
+function isServiceAccountKey(text: string): boolean {
+    try {
+        const key = JSON.parse(text);
+        return isRecord(key) && key.type === "service_account" && typeof key.private_key === "string" && typeof key.client_email === "string";
+    } catch {
+        return false;
+    }
 }
 
 /**
@@ -165,7 +231,7 @@ function referencedSecretSettings(clusters: unknown): Set<string> {
  * nobody can tell whether it was meant as "the default", "none" or "not done
  * typing". Removed here so that it yields this one message and nothing else.
  */
-function removeEmptySettings(raw: Record<string, unknown>, secretSettings: Set<string>): SettingPath[] {
+function removeEmptySettings(raw: Record<string, unknown>, secretSettings: ReadonlyMap<string, SecretSetting>): SettingPath[] {
     const empty: SettingPath[] = [];
     const visit = (container: Record<string, unknown> | unknown[], path: SettingPath) => {
         for (const [key, value] of Object.entries(container)) {
@@ -184,9 +250,10 @@ function removeEmptySettings(raw: Record<string, unknown>, secretSettings: Set<s
     return empty;
 }
 
-function emptyMessage(path: SettingPath, secretSettings: Set<string>, required: boolean): string {
-    if (path.length === 1 && secretSettings.has(String(path[0]))) {
-        return "is empty; a cluster's kubeconfigSecret names it: set it to a kubeconfig with `pulumi config set --secret`";
+function emptyMessage(path: SettingPath, secretSettings: Map<string, SecretSetting>, required: boolean): string {
+    const holds = path.length === 1 ? secretSettings.get(String(path[0])) : undefined;
+    if (holds !== undefined) {
+        return `is empty; ${holds.namedBy} names it: set it to ${holds.what} with \`${holds.command(String(path[0]))}\``;
     }
     return required
         ? "is empty: give it a value (README.md, \"Configuration reference\")"

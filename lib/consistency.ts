@@ -4,12 +4,16 @@
 // blames the setting the user wrote, so that one mistake gives one message.
 import { Problem, SettingPath, isRecord, valueAt } from "./problems";
 import { parseQuantity } from "./podResources";
-import { ContainerResources, GlobalQuery, KindCluster, Labels, Region, StackConfig, byteSizeBytes } from "./schema";
+import { ContainerResources, GlobalQuery, KindCluster, Labels, ParsedSettings, StackConfig, Storage, byteSizeBytes } from "./schema";
+
+/** A region as it parsed, before its retention default is filled in (no rule here reads it). */
+type ParsedRegion = ParsedSettings["regions"][number];
 
 export interface ValidParts {
     clusters: Map<number, StackConfig["clusters"][number]>;
-    regions: Map<number, Region>;
+    regions: Map<number, ParsedRegion>;
     globalQuery?: GlobalQuery;
+    storage?: Storage;
     labels?: Labels;
 }
 
@@ -63,7 +67,7 @@ export function consistencyProblems(raw: Record<string, unknown>, parts: ValidPa
         });
     }
 
-    const seenNamespaces = new Map<string, { index: number; region: Region }>();
+    const seenNamespaces = new Map<string, { index: number; region: ParsedRegion }>();
     for (const [index, region] of parts.regions) {
         const namespacePath = ["regions", index, "namespace"];
         const first = seenNamespaces.get(region.namespace);
@@ -88,7 +92,7 @@ export function consistencyProblems(raw: Record<string, unknown>, parts: ValidPa
         problems.push(...addressProblems(index, region, parts, globalCluster));
     }
 
-    const exporters = new Map<string, Region>();
+    const exporters = new Map<string, ParsedRegion>();
     for (const [index, region] of parts.regions) {
         // Node-exporter binds host port 9100 on every node: one per cluster.
         const exporter = exporters.get(region.cluster);
@@ -126,7 +130,43 @@ export function consistencyProblems(raw: Record<string, unknown>, parts: ValidPa
         }
         problems.push(...cacheAboveMemory(globalQuery, wasSet));
     }
+    if (parts.storage !== undefined && parts.storage.type !== "none") {
+        for (const component of ["storeGateway", "compactor"] as const) {
+            problems.push(...limitsBelowRequests(["storage", component, "resources"], parts.storage[component].resources, wasSet));
+        }
+        if (parts.storage.type === "inCluster" && globalCluster !== undefined) {
+            problems.push(...inClusterStoreReach(parts, globalCluster));
+        }
+        if (parts.storage.type === "inCluster") {
+            const storeNamespace = parts.storage.namespace;
+            const taken = globalQuery?.namespace === storeNamespace
+                ? "the global query's namespace"
+                : [...parts.regions.values()].filter((region) => region.cluster === globalCluster && region.namespace === storeNamespace)
+                    .map((region) => `the namespace of region "${region.name}"`)[0];
+            if (taken !== undefined) {
+                problems.push({ path: ["storage", "namespace"], showValue: wasSet(["storage", "namespace"]),
+                    message: `${wasSet(["storage", "namespace"]) ? "" : `"${storeNamespace}", the default, is `}already ${taken}: the store needs a namespace of its own` });
+            }
+        }
+    }
     return problems;
+}
+
+/**
+ * The in-cluster store runs beside the global query; a sidecar in another
+ * cluster uploads to it through a NodePort of a kind node, which only kind
+ * clusters on the same Docker network reach (as with the StoreAPI, above).
+ */
+function inClusterStoreReach(parts: ValidParts, globalCluster: string): Problem[] {
+    const clusterOf = (name: string) => [...parts.clusters.values()].find((candidate) => candidate.name === name);
+    const global = clusterOf(globalCluster);
+    const outside = [...parts.regions.values()]
+        .filter((region) => region.cluster !== globalCluster && clusterOf(region.cluster) !== undefined)
+        .filter((region) => global?.type !== "kind" || clusterOf(region.cluster)?.type !== "kind");
+    return outside.length === 0 ? [] : [{
+        path: ["storage", "type"],
+        message: `the in-cluster store runs in "${globalCluster}" and the sidecars of ${outside.map((region) => `"${region.name}" (cluster "${region.cluster}")`).join(", ")} could not upload to it: only kind clusters reach each other's nodes; use an existing bucket (s3, gcs or azure)`,
+    }];
 }
 
 /**
@@ -136,7 +176,7 @@ export function consistencyProblems(raw: Record<string, unknown>, parts: ValidPa
  * images/base/files/usr/local/bin/entrypoint:446-486 points pods at Docker's
  * embedded DNS); an existing cluster needs a way out it has to be told.
  */
-function unreachableFrom(parts: ValidParts, region: Region, globalCluster: string): string | undefined {
+function unreachableFrom(parts: ValidParts, region: ParsedRegion, globalCluster: string): string | undefined {
     const regionCluster = region.cluster;
     const cluster = [...parts.clusters.values()].find((candidate) => candidate.name === regionCluster);
     const global = [...parts.clusters.values()].find((candidate) => candidate.name === globalCluster);
@@ -153,7 +193,7 @@ function unreachableFrom(parts: ValidParts, region: Region, globalCluster: strin
 }
 
 /** Addresses the user gives stand for replicas of a region the global query reaches across clusters: one each. */
-function addressProblems(index: number, region: Region, parts: ValidParts, globalCluster: string | undefined): Problem[] {
+function addressProblems(index: number, region: ParsedRegion, parts: ValidParts, globalCluster: string | undefined): Problem[] {
     const path = ["regions", index, "storeApiAddresses"];
     if (region.storeApiAddresses === undefined || globalCluster === undefined) {
         return [];

@@ -212,6 +212,12 @@ export const defaults = {
     region: {
         replicas: 2,
         retention: "10d",
+        /**
+         * With long-term storage the sidecar uploads every 2h block and the
+         * Store Gateway serves it: Prometheus only needs to hold what a bucket
+         * outage could keep from being uploaded, a weekend's worth.
+         */
+        retentionWithStorage: "3d",
         antiAffinity: "hard" as "hard" | "soft",
         resources: {
             prometheus: { requests: { cpu: "200m", memory: "512Mi" }, limits: { cpu: "1", memory: "2Gi" } },
@@ -230,6 +236,19 @@ export const defaults = {
         frontend: { splitInterval: "24h", maxRetries: 5, cacheMaxSize: "128MB", slowQueryThreshold: "10s" },
     },
     kind: { controlPlaneNodes: 1, workerNodes: 2 },
+    storage: {
+        retention: { raw: "30d", fiveMinutes: "90d", oneHour: "1y" },
+        downsampling: true,
+        storeGateway: {
+            replicas: 2,
+            resources: { requests: { cpu: "100m", memory: "256Mi" }, limits: { cpu: "1", memory: "1Gi" } },
+        },
+        compactor: {
+            volumeSize: "20Gi",
+            resources: { requests: { cpu: "100m", memory: "256Mi" }, limits: { cpu: "1", memory: "2Gi" } },
+        },
+        inCluster: { namespace: "object-store", volumeSize: "20Gi" },
+    },
     labels: { replica: "replica", region: "cluster" },
     verification: { enabled: true, timeout: "10m" },
 };
@@ -344,7 +363,9 @@ const regionSchema = settings({
     cluster: text({ description: "the cluster it runs in; outside the global query's cluster its sidecars are reached over mutual TLS", valid: "expected the name of a cluster under clusters" }),
     namespace: text({ description: "its own namespace (default: the region's name)", ...dns1123Label }, dns1123Label).optional(),
     replicas: wholeNumber({ description: "Prometheus replicas, each with a Thanos sidecar" }, 1).default(defaults.region.replicas),
-    retention: positiveDuration({ description: "how long Prometheus keeps data" }, "15d or 36h", "Prometheus would keep its default instead").default(defaults.region.retention),
+    // Its default depends on storage (regionRetentionDefault), filled in by lib/config.ts.
+    retention: positiveDuration({ description: `how long Prometheus keeps data (default ${defaults.region.retention}; ${defaults.region.retentionWithStorage} with long-term storage, which keeps the rest)` },
+        "15d or 36h", "Prometheus would keep its default instead").optional(),
     antiAffinity: choice({ description: "hard: one replica per node, guaranteed; soft: preferred (when replicas may outnumber nodes)" }, ["hard", "soft"]).default(defaults.region.antiAffinity),
     resources: settings({
         prometheus: containerResources("each Prometheus", defaults.region.resources.prometheus),
@@ -489,6 +510,122 @@ const globalQuerySchema = settings({
     chart: chartSourceSchema.default({ source: "git", gitRepository: banzaicloudThanosChart.gitRepository, gitCommit: banzaicloudThanosChart.gitCommit }),
 }, "Thanos Query over every region's sidecars, behind Query Frontend");
 
+// ---------------------------------------------------------------- long-term storage
+
+/** Volume sizes as a PersistentVolumeClaim asks for them. */
+function volumeSize(leaf: Omit<Leaf, "valid">) {
+    const valid = "expected a volume size in Mi, Gi or Ti such as 20Gi, at least 1Gi";
+    return text({ ...leaf, valid }, {
+        pattern: /^\d+(Mi|Gi|Ti)$/,
+        check: (value) => (parseQuantity(value) < parseQuantity("1Gi") ? valid : undefined),
+    });
+}
+
+/**
+ * The compactor's retention flags are Prometheus durations (extkingpin
+ * ModelDuration in cmd/thanos/compact.go); 0 keeps a resolution forever.
+ */
+function keptFor(leaf: Omit<Leaf, "valid">) {
+    const valid = "expected a Prometheus duration such as 30d, 52w or 1y, or 0 to keep forever";
+    return text({ ...leaf, valid }, { check: (value) => (prometheusDurationSeconds(value) === undefined ? valid : undefined) });
+}
+
+/**
+ * With downsampling on, Thanos refuses raw retention under 40h and 5m
+ * retention under 10d (they would delete blocks before they are downsampled:
+ * cmd/thanos/compact.go, the check after flag parsing, at v0.37.0 and v0.42.4).
+ */
+export const downsamplingMinimums = { raw: { seconds: 40 * 3600, text: "40h" }, fiveMinutes: { seconds: 10 * 86400, text: "10d" } } as const;
+
+/** S3 bucket names: 3 to 63 lower-case letters, digits, dots and hyphens (AWS's rules, which S3-compatible stores follow). */
+const s3BucketName = {
+    pattern: /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/,
+    valid: "expected a bucket name: 3 to 63 lower-case letters, digits, '.' and '-', starting and ending with a letter or digit",
+};
+
+const credentialsSecretSetting = (what: string) => text({
+    description: `the name of a secret setting holding ${what} (pulumi config set --secret <name> …)`,
+    valid: "expected the name of a secret stack setting, such as bucketCredentials",
+}, {
+    pattern: secretSettingName,
+    check: (name: string): string | undefined => (Object.keys(stackConfigShape).includes(name) ? `${name} is a setting of its own: name a setting that holds only the credentials, such as bucketCredentials` : undefined),
+});
+
+const longTermStorageSettings = {
+    retention: settings({
+        raw: keptFor({ description: "how long the compactor keeps raw samples in the bucket" }).default(defaults.storage.retention.raw),
+        fiveMinutes: keptFor({ description: "how long it keeps 5-minute downsampled data" }).default(defaults.storage.retention.fiveMinutes),
+        oneHour: keptFor({ description: "how long it keeps 1-hour downsampled data" }).default(defaults.storage.retention.oneHour),
+    }, "how long the bucket keeps each resolution").prefault({}),
+    downsampling: flag({ description: "the compactor downsamples blocks older than 40h to 5m and older than 10d to 1h, for fast long-range queries" })
+        .default(defaults.storage.downsampling),
+    storeGateway: settings({
+        replicas: wholeNumber({ description: "Store Gateway replicas serving the bucket to the global query (2: HA)" }, 1).default(defaults.storage.storeGateway.replicas),
+        resources: containerResources("each Store Gateway", defaults.storage.storeGateway.resources),
+    }, "the Store Gateway").prefault({}),
+    compactor: settings({
+        volumeSize: volumeSize({ description: "the compactor's working volume: it downloads the blocks it compacts" }).default(defaults.storage.compactor.volumeSize),
+        resources: containerResources("the compactor", defaults.storage.compactor.resources),
+    }, "the one compactor of the bucket").prefault({}),
+};
+
+/** The downsampling minimums, blamed on the retention the user set (or the flag, when both are defaults). */
+function refineRetention(storage: { retention: Record<"raw" | "fiveMinutes" | "oneHour", string>; downsampling: boolean }, ctx: z.core.$RefinementCtx) {
+    if (!storage.downsampling) {
+        return;
+    }
+    for (const resolution of ["raw", "fiveMinutes"] as const) {
+        const seconds = prometheusDurationSeconds(storage.retention[resolution])!;
+        const minimum = downsamplingMinimums[resolution];
+        if (seconds !== 0 && seconds < minimum.seconds) {
+            ctx.addIssue({ code: "custom", path: ["retention", resolution],
+                message: `at least ${minimum.text} (or 0, forever) while downsampling is on: Thanos refuses to start, since blocks would be deleted before they are downsampled; raise it or set downsampling: false` });
+        }
+    }
+}
+
+const storageSchema = z.discriminatedUnion("type", [
+    settings({
+        type: z.literal("none").meta({ description: "no long-term storage: history reaches as far back as each Prometheus keeps it" }),
+    }, "no long-term storage"),
+    settings({
+        type: z.literal("inCluster").meta({ description: "an S3-compatible store (SeaweedFS) in the global query's cluster, for laptops" }),
+        namespace: text({ description: "the store's own namespace, like a bucket outside the stack's Thanos", ...dns1123Label }, dns1123Label)
+            .default(defaults.storage.inCluster.namespace),
+        volumeSize: volumeSize({ description: "the store's volume, set when it is created" }).default(defaults.storage.inCluster.volumeSize),
+        ...longTermStorageSettings,
+    }, "an in-cluster S3-compatible store").superRefine(refineRetention),
+    settings({
+        type: z.literal("s3").meta({ description: "an existing S3 (or S3-compatible) bucket" }),
+        bucket: text({ description: "the bucket", ...s3BucketName }, s3BucketName),
+        endpoint: text({ description: "the S3 endpoint, host[:port] without scheme, such as s3.eu-west-1.amazonaws.com (HTTPS)", valid: "expected host or host:port, without https://" },
+            { pattern: /^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:\d{1,5})?$/ }),
+        region: text({ description: "the bucket's region (needed by AWS when the endpoint does not name it)", valid: "expected a region such as eu-west-1" }, { pattern: /^[a-z0-9-]+$/ }).optional(),
+        accessKeyId: text({ description: "the access key ID", valid: "expected an access key ID" }, { pattern: /^\S+$/, secretable: true }),
+        credentialsSecret: credentialsSecretSetting("the secret access key"),
+        ...longTermStorageSettings,
+    }, "an existing S3 bucket").superRefine(refineRetention),
+    settings({
+        type: z.literal("gcs").meta({ description: "an existing Google Cloud Storage bucket" }),
+        bucket: text({ description: "the bucket", valid: "expected a bucket name: 3 to 63 lower-case letters, digits, '.', '_' and '-'" }, { pattern: /^[a-z0-9][a-z0-9._-]{1,61}[a-z0-9]$/ }),
+        credentialsSecret: credentialsSecretSetting("a service account key, the whole JSON file"),
+        ...longTermStorageSettings,
+    }, "an existing GCS bucket").superRefine(refineRetention),
+    settings({
+        type: z.literal("azure").meta({ description: "an existing Azure Blob Storage container" }),
+        storageAccount: text({ description: "the storage account", valid: "expected a storage account name: 3 to 24 lower-case letters and digits" }, { pattern: /^[a-z0-9]{3,24}$/ }),
+        container: text({ description: "the blob container", valid: "expected a container name: 3 to 63 lower-case letters, digits and single '-'" }, { pattern: /^[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9]$/ }),
+        credentialsSecret: credentialsSecretSetting("the storage account key"),
+        ...longTermStorageSettings,
+    }, "an existing Azure container").superRefine(refineRetention),
+], { error: "expected one of none, inCluster, s3, gcs, azure" })
+    .meta({ description: "long-term storage: sidecars upload to a bucket, a Store Gateway serves it, one compactor compacts it" })
+    .default({ type: "none" });
+
+export type Storage = z.output<typeof storageSchema>;
+export type LongTermStorage = Exclude<Storage, { type: "none" }>;
+export type Bucket = Extract<Storage, { type: "s3" | "gcs" | "azure" }>;
+
 // ---------------------------------------------------------------- the rest
 
 const labelsSchema = settings({
@@ -549,16 +686,26 @@ export const stackConfigShape = {
         .meta({ description: "the Prometheus regions; each is one HA kube-prometheus-stack" }),
     globalQuery: globalQuerySchema,
     grafana: grafanaSchema,
+    storage: storageSchema,
     labels: labelsSchema,
     versions: versionsSchema,
     verification: verificationSchema,
 };
 
-export type StackConfig = { [Setting in keyof typeof stackConfigShape]: z.output<(typeof stackConfigShape)[Setting]> };
+/** The settings as the schema leaves them. */
+export type ParsedSettings = { [Setting in keyof typeof stackConfigShape]: z.output<(typeof stackConfigShape)[Setting]> };
+
+/** The parsed settings, every region's retention filled in (lib/config.ts, regionRetentionDefault). */
+export type StackConfig = Omit<ParsedSettings, "regions"> & { regions: Region[] };
+
+/** A region's retention when it sets none: shorter once a bucket keeps the history. */
+export function regionRetentionDefault(storage: Storage): string {
+    return storage.type === "none" ? defaults.region.retention : defaults.region.retentionWithStorage;
+}
 export type Cluster = StackConfig["clusters"][number];
 export type KindCluster = Extract<Cluster, { type: "kind" }>;
 export type ExistingCluster = Extract<Cluster, { type: "existing" }>;
-export type Region = StackConfig["regions"][number];
+export type Region = Omit<ParsedSettings["regions"][number], "retention"> & { retention: string };
 export type GlobalQuery = StackConfig["globalQuery"];
 export type ChartSource = GlobalQuery["chart"];
 export type Labels = StackConfig["labels"];

@@ -4,7 +4,7 @@ import * as os from "os";
 import * as path from "path";
 import { StackConfigError, parseStackConfig } from "../lib/config";
 import { StackConfig, defaults } from "../lib/schema";
-import { readStackConfig } from "../lib/stackConfig";
+import { readStackConfig, readStackFileConfig } from "../lib/stackConfig";
 import { banzaicloudThanosChart, defaultKindNodeImage, defaultVersions } from "../lib/versions";
 import { projectDirectory } from "./harness";
 
@@ -65,8 +65,32 @@ describe("stack config", () => {
             assert.deepStrictEqual(config.verification, { enabled: true, timeoutSeconds: 600 });
         });
 
-        it("prod: an existing cluster reached through a named context, versions pinned in the stack", () => {
-            const config = readStackConfig(projectDirectory, "prod");
+        it("prod: names the bucket's secret key it needs, and nothing else, until it is set", () => {
+            assert.throws(() => readStackConfig(projectDirectory, "prod"), (error: unknown) => {
+                assert.ok(error instanceof StackConfigError);
+                assert.deepStrictEqual(error.problems, [
+                    "thanos-global-view:bucketSecretKey: missing; storage.credentialsSecret names it: set it with `pulumi config set --secret bucketSecretKey <secret access key>`",
+                ]);
+                return true;
+            });
+        });
+
+        it("prod: an existing cluster reached through a named context, versions pinned in the stack, an S3 bucket", () => {
+            const config = parse({ ...readStackFileConfig(projectDirectory, "prod"), bucketSecretKey: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY" }, ["bucketSecretKey"]);
+            assert.deepStrictEqual(config.storage, {
+                type: "s3",
+                bucket: "example-thanos-blocks",
+                endpoint: "s3.eu-west-1.amazonaws.com",
+                region: "eu-west-1",
+                accessKeyId: "AKIAIOSFODNN7EXAMPLE",
+                credentialsSecret: "bucketSecretKey",
+                retention: { raw: "30d", fiveMinutes: "180d", oneHour: "2y" },
+                downsampling: true,
+                storeGateway: defaults.storage.storeGateway,
+                compactor: { volumeSize: "100Gi", resources: defaults.storage.compactor.resources },
+            });
+            // With a bucket behind it, Prometheus keeps less by default.
+            assert.deepStrictEqual(config.regions.map((region) => region.retention), ["3d", "3d"]);
             assert.deepStrictEqual(config.clusters, [
                 { type: "existing", name: "prod", context: "prod-admin" },
             ]);
@@ -107,7 +131,7 @@ describe("stack config", () => {
     describe("bad input: each problem names the setting, the bad value and what is valid", () => {
         it("an unknown top-level key (a typo)", () => {
             assertOneProblem(minimal((raw) => (raw.region = [])),
-                "thanos-global-view:region: unknown setting (did you mean \"regions\"?); valid settings: clusters, regions, globalQuery, grafana, labels, versions, verification");
+                "thanos-global-view:region: unknown setting (did you mean \"regions\"?); valid settings: clusters, regions, globalQuery, grafana, storage, labels, versions, verification");
         });
 
         it("an unknown nested key, with the closest valid one", () => {
@@ -307,7 +331,7 @@ describe("stack config", () => {
 
         it("an existing cluster whose kubeconfigSecret names a setting that is not set", () => {
             assertOneProblem(minimal((raw) => (raw.clusters[0] = { name: "lab", type: "existing", kubeconfigSecret: "labKubeconfig" })),
-                "thanos-global-view:labKubeconfig: missing; a cluster's kubeconfigSecret names it: set it with `pulumi config set --secret`");
+                `thanos-global-view:labKubeconfig: missing; a cluster's kubeconfigSecret names it: set it with \`pulumi config set --secret labKubeconfig "$(cat kubeconfig.yaml)"\``);
             // Once set, as a secret, the named setting is not an unknown key.
             const config = parse(minimal((raw) => {
                 raw.clusters[0] = { name: "lab", type: "existing", kubeconfigSecret: "labKubeconfig" };
@@ -341,7 +365,7 @@ describe("stack config", () => {
                     '  - thanos-global-view:regions[0].name: got "EU"; expected a DNS-1123 label: lower-case letters, digits and \'-\', starting and ending with a letter or digit, at most 63 characters',
                     "  - thanos-global-view:regions[0].replicas: got 0; expected a whole number ≥ 1",
                     '  - thanos-global-view:versions.thanos: got "v0.30.0"; Thanos older than v0.37.0 cannot read the external labels of Prometheus 3; supported: v0.37.0 to v0.42.4',
-                    "  - thanos-global-view:extra: unknown setting; valid settings: clusters, regions, globalQuery, grafana, labels, versions, verification",
+                    "  - thanos-global-view:extra: unknown setting; valid settings: clusters, regions, globalQuery, grafana, storage, labels, versions, verification",
                 ].join("\n"));
                 return true;
             });
@@ -518,7 +542,7 @@ describe("stack config", () => {
                 raw.labKubeconfig = "/home/me/.kube/config-with-t0ken";
             }), ["labKubeconfig"]);
             assert.deepStrictEqual(problems, [
-                'thanos-global-view:labKubeconfig: got a secret value; expected a whole kubeconfig (YAML with clusters, users and contexts), as `pulumi config set --secret <name> "$(cat kubeconfig.yaml)"` stores it',
+                'thanos-global-view:labKubeconfig: got a secret value; expected a whole kubeconfig (YAML with clusters, users and contexts), as `pulumi config set --secret labKubeconfig "$(cat kubeconfig.yaml)"` stores it',
             ]);
             assert.strictEqual(parse(minimal((raw) => {
                 raw.clusters[0] = { name: "lab", type: "existing", kubeconfigSecret: "labKubeconfig" };
