@@ -1,15 +1,21 @@
-// config → clusters (with their operator CRDs) → regions and global query, in
-// parallel → Grafana on the global query → proof of the global view → exports.
+// config → clusters (with their operator CRDs) → the bucket → regions and
+// global query, in parallel → the bucket's Store Gateway and compactor →
+// Grafana on the global query → proof of the global view → exports.
+import * as pulumi from "@pulumi/pulumi";
+import { Compactor } from "./components/compactor";
 import { ExistingCluster } from "./components/existingCluster";
 import { GlobalQuery } from "./components/globalQuery";
 import { GlobalViewCheck } from "./components/globalViewCheck";
 import { Grafana } from "./components/grafana";
 import { KindCluster } from "./components/kindCluster";
+import { ObjectStore } from "./components/objectStore";
 import { OperatorCrds } from "./components/operatorCrds";
 import { Exposure, Region } from "./components/region";
 import { StoreApiTls } from "./components/storeApiTls";
+import { StoreGateway, storeGatewayEndpoint } from "./components/storeGateway";
 import { kindControlPlaneHost } from "./lib/clusterAccess";
 import { dashboardInputs } from "./lib/dashboards";
+import { bucketPrefix, objstoreConfig } from "./lib/objectStorage";
 import { loadStackConfig, secretSetting } from "./lib/stackConfig";
 import { clustersWithRegions } from "./lib/releases";
 import { resolveThanosChart } from "./lib/thanosChart";
@@ -47,8 +53,9 @@ const observerIndex = config.regions.findIndex((region) => region.cluster === co
 // TLS: the pre-v0.42 querier has one client setting for all endpoints, and no
 // sidecar should take plaintext from anyone.
 const remote = (region: (typeof config.regions)[number]) => region.cluster !== config.globalQuery.cluster;
+const storage = config.storage.type === "none" ? undefined : config.storage;
 const storeApiTls = config.regions.some(remote)
-    ? new StoreApiTls("storeapi", { regions: config.regions.map((region) => region.name) })
+    ? new StoreApiTls("storeapi", { regions: config.regions.map((region) => region.name), storeGateway: storage !== undefined })
     : undefined;
 const exposureOf = (region: (typeof config.regions)[number]): Exposure => {
     const cluster = config.clusters.find((candidate) => candidate.name === region.cluster)!;
@@ -58,6 +65,25 @@ const exposureOf = (region: (typeof config.regions)[number]): Exposure => {
     return region.storeApiAddresses === undefined ? { type: "loadBalancer" } : { type: "addresses", addresses: region.storeApiAddresses };
 };
 
+// Long-term storage: the bucket every sidecar uploads to, an in-cluster store
+// for laptops or an existing one, with one objstore config per cluster (other
+// kind clusters reach the in-cluster store through a NodePort).
+const objectStore = storage?.type === "inCluster"
+    ? new ObjectStore("object-store", {
+        namespace: storage.namespace,
+        volumeSize: storage.volumeSize,
+        nodeHost: config.regions.some(remote) ? kindControlPlaneHost(config.globalQuery.cluster) : undefined,
+        provider: clusterOf(config.globalQuery.cluster).provider,
+    })
+    : undefined;
+const bucketCredential = storage === undefined ? undefined
+    : storage.type === "inCluster" ? objectStore!.secretKey : secretSetting(storage.credentialsSecret);
+const objectStoreEndpointFrom = (cluster: string) => (cluster === config.globalQuery.cluster ? objectStore?.endpoint : objectStore?.nodeEndpoint);
+const objstoreConfigFor = (cluster: string): pulumi.Output<string> | undefined => storage && pulumi.secret(
+    pulumi.all([bucketCredential!, objectStoreEndpointFrom(cluster)])
+        .apply(([credential, endpoint]) => objstoreConfig(storage, { credential, endpoint, prefix: bucketPrefix(pulumi.getStack()) })),
+);
+
 const regions = config.regions.map((region, index) => new Region(region.name, {
     region,
     labels: config.labels,
@@ -66,9 +92,12 @@ const regions = config.regions.map((region, index) => new Region(region.name, {
     provider: clusterOf(region.cluster).provider,
     operatorCrds: operatorCrds.get(region.cluster)!.release,
     ownsKubeletService: config.regions.findIndex((other) => other.cluster === region.cluster) === index,
-    globalTier: index === observerIndex ? { namespace: config.globalQuery.namespace, grafana: config.grafana.enabled } : undefined,
+    globalTier: index === observerIndex
+        ? { namespace: config.globalQuery.namespace, grafana: config.grafana.enabled, longTermStorage: storage !== undefined }
+        : undefined,
     storeApiTls: storeApiTls?.servers.get(region.name),
     exposure: remote(region) ? exposureOf(region) : undefined,
+    objstoreConfig: objstoreConfigFor(region.cluster),
 }));
 
 const globalCluster = clusterOf(config.globalQuery.cluster);
@@ -77,11 +106,33 @@ const globalQuery = new GlobalQuery("global", {
     labels: config.labels,
     thanosVersion: config.versions.thanos,
     chart: thanosChart,
-    endpoints: regions.map((region) => region.storeApiEndpoints),
+    // The Store Gateway by its DNS name: like the sidecars, found once it runs, never waited for.
+    endpoints: [...regions.map((region) => region.storeApiEndpoints), ...(storage ? [[storeGatewayEndpoint(config.globalQuery.namespace)]] : [])],
     storeApiTls: storeApiTls?.client,
     provider: globalCluster.provider,
     kubectlFlags: globalCluster.kubectlFlags,
 });
+
+// The bucket's readers and its one compactor, beside the global query; after the store they read.
+const longTerm = storage && {
+    storeGateway: new StoreGateway("store-gateway", {
+        namespace: globalQuery.namespace,
+        thanosVersion: config.versions.thanos,
+        storage,
+        objstoreConfig: objstoreConfigFor(config.globalQuery.cluster)!,
+        storeApiTls: storeApiTls?.storeGateway,
+        provider: globalCluster.provider,
+        dependsOn: objectStore ? [objectStore.statefulSet] : [],
+    }),
+    compactor: new Compactor("compactor", {
+        namespace: globalQuery.namespace,
+        thanosVersion: config.versions.thanos,
+        storage,
+        objstoreConfig: objstoreConfigFor(config.globalQuery.cluster)!,
+        provider: globalCluster.provider,
+        dependsOn: objectStore ? [objectStore.statefulSet] : [],
+    }),
+};
 
 const grafana = config.grafana.enabled
     ? new Grafana("grafana", {
@@ -104,6 +155,7 @@ const globalViewCheck = config.verification.enabled
         namespace: globalQuery.namespace,
         frontendUrl: globalQuery.frontendUrl,
         releases: [...regions.map((region) => region.release), globalQuery.release, ...(grafana ? [grafana.release] : [])],
+        workloads: longTerm && [longTerm.storeGateway.deployment, longTerm.compactor.statefulSet],
         provider: globalCluster.provider,
     })
     : undefined;
@@ -122,6 +174,12 @@ export const queryFrontendUrl = globalQuery.frontendUrl;
 export const queryFrontendService = globalQuery.frontendServiceName;
 export const queryFrontendPort = globalQuery.frontendPort;
 export const portForwardCommand = globalQuery.portForwardCommand;
+export const longTermStorage = longTerm && {
+    type: config.storage.type,
+    bucketPrefix: bucketPrefix(pulumi.getStack()),
+    storeGatewayEndpoints: longTerm.storeGateway.storeApiEndpoints,
+    objectStoreNamespace: objectStore?.namespace,
+};
 export const grafanaPortForwardCommand = grafana?.portForwardCommand;
 export const grafanaLocalUrl = grafana?.localUrl;
 export const grafanaAdminUser = grafana?.adminUser;

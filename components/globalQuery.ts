@@ -8,6 +8,8 @@ import { releaseTimeoutSeconds, thanosReleaseName, thanosServices } from "../lib
 import { podSecurityLabels } from "./region";
 import { compareVersions, thanosImageRepository } from "../lib/versions";
 import { CertificatePems, storeApiServerName } from "./storeApiTls";
+import { thanosPodSecurityContext } from "../lib/podSecurity";
+import { preferOneReplicaPerNode } from "../lib/thanosWorkload";
 
 export interface GlobalQueryArgs {
     globalQuery: GlobalQueryConfig;
@@ -64,32 +66,16 @@ export function queryEndpointArgs(thanosVersion: string, endpoints: string[], tl
 
 /** Prefer spreading replicas of one component over nodes; stateless, so never block scheduling. */
 function spreadOverNodes(component: string): Record<string, unknown> {
-    return {
-        podAntiAffinity: {
-            preferredDuringSchedulingIgnoredDuringExecution: [{
-                weight: 100,
-                podAffinityTerm: {
-                    topologyKey: "kubernetes.io/hostname",
-                    labelSelector: {
-                        matchLabels: {
-                            "app.kubernetes.io/name": "thanos",
-                            "app.kubernetes.io/instance": thanosReleaseName,
-                            "app.kubernetes.io/component": component,
-                        },
-                    },
-                },
-            }],
-        },
-    };
+    return preferOneReplicaPerNode({
+        "app.kubernetes.io/name": "thanos",
+        "app.kubernetes.io/instance": thanosReleaseName,
+        "app.kubernetes.io/component": component,
+    });
 }
 
-/**
- * The chart's `securityContext` values are pod-level only (query-deployment.yaml:141-142,
- * query-frontend-deployment.yaml:174-175 at banzai-charts 51352f61): the `restricted`
- * container fields come from the post-renderer (scripts/restrictedPodSecurity.js).
- * The Thanos image runs as uid 1001 (Dockerfile.multi-arch: `USER 1001`).
- */
-const thanosPodSecurityContext = { runAsNonRoot: true, runAsUser: 1001, runAsGroup: 1001, seccompProfile: { type: "RuntimeDefault" } };
+// The chart's `securityContext` values are pod-level only (query-deployment.yaml:141-142,
+// query-frontend-deployment.yaml:174-175 at banzai-charts 51352f61): the `restricted`
+// container fields come from the post-renderer (scripts/restrictedPodSecurity.js).
 
 /** Helm runs it on the rendered chart: one path, no arguments, found with exec.LookPath (helm v3.20.2 pkg/postrender/exec.go:37-42, 103-108). */
 export const restrictedPostRenderer = path.resolve(__dirname, "..", "scripts", "restrictedPodSecurity.js");

@@ -2,6 +2,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as kx from "@pulumi/kubernetesx";
 import * as pulumi from "@pulumi/pulumi";
 import { fixedResources } from "../lib/podResources";
+import { restrictedContainerSecurityContext, thanosPodSecurityContext } from "../lib/podSecurity";
 import { Check, GrafanaCheck, Timing, verificationJobName, verificationScript } from "../lib/verification";
 import { grafanaAdmin } from "../lib/releases";
 import { thanosImageRepository } from "../lib/versions";
@@ -18,6 +19,8 @@ export interface GlobalViewCheckArgs {
     grafana?: { checks: GrafanaCheck[]; url: pulumi.Input<string>; adminSecretName: pulumi.Input<string> };
     /** Everything the check must wait for; a new revision of any of them runs it again. */
     releases: k8s.helm.v3.Release[];
+    /** Workloads built outside Helm that it proves too (the Store Gateway, the compactor): waited for, and a new generation of any runs it again. */
+    workloads?: (k8s.apps.v1.Deployment | k8s.apps.v1.StatefulSet)[];
     provider: k8s.Provider;
 }
 
@@ -50,13 +53,16 @@ export class GlobalViewCheck extends pulumi.ComponentResource {
         const grafanaChecks = args.grafana?.checks ?? [];
         const activeDeadlineSeconds = jobDeadlineSeconds(args.checks, args.timing, grafanaChecks);
 
-        const revisions = pulumi.all(args.releases.map((release) => pulumi.interpolate`${release.name}=${release.status.revision}`))
-            .apply((entries) => entries.join(","));
+        const workloads = args.workloads ?? [];
+        const revisions = pulumi.all([
+            ...args.releases.map((release) => pulumi.interpolate`${release.name}=${release.status.revision}`),
+            ...workloads.map((workload) => pulumi.interpolate`${workload.metadata.name}=${workload.metadata.generation}`),
+        ]).apply((entries) => entries.join(","));
 
         const pod = new kx.PodBuilder({
             restartPolicy: "Never",
             automountServiceAccountToken: false,
-            securityContext: { runAsNonRoot: true, runAsUser: 1001, seccompProfile: { type: "RuntimeDefault" } },
+            securityContext: thanosPodSecurityContext,
             containers: [{
                 name: "verify",
                 // Busybox-based and already on the nodes: sh and wget, no extra pull.
@@ -69,7 +75,7 @@ export class GlobalViewCheck extends pulumi.ComponentResource {
                     DEPLOYED_REVISIONS: revisions,
                 },
                 resources: fixedResources.verification,
-                securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } },
+                securityContext: restrictedContainerSecurityContext,
             }],
         });
 
@@ -85,7 +91,7 @@ export class GlobalViewCheck extends pulumi.ComponentResource {
         }, {
             parent: this,
             provider: args.provider,
-            dependsOn: args.releases,
+            dependsOn: [...args.releases, ...workloads],
             customTimeouts: { create: `${activeDeadlineSeconds + 60}s`, update: `${activeDeadlineSeconds + 60}s` },
         });
 

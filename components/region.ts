@@ -1,10 +1,13 @@
 import * as k8s from "@pulumi/kubernetes";
-import * as crypto from "crypto";
 import * as pulumi from "@pulumi/pulumi";
 import { Labels, Region as RegionConfig } from "../lib/schema";
 import { fixedResources } from "../lib/podResources";
 import { grafanaReleaseName, regionReleaseName, releaseTimeoutSeconds, thanosReleaseName } from "../lib/releases";
 import { CertificatePems } from "./storeApiTls";
+import { compactorLabels } from "./compactor";
+import { storeGatewayLabels } from "./storeGateway";
+import { objstoreSecret } from "../lib/objectStorage";
+import { configHash } from "../lib/thanosWorkload";
 import { kubePrometheusStackRepository, thanosImageRepository } from "../lib/versions";
 
 export interface RegionArgs {
@@ -23,6 +26,8 @@ export interface RegionArgs {
     storeApiTls?: CertificatePems;
     /** Set for a region outside the global query's cluster: how each replica's sidecar is reached from there. */
     exposure?: Exposure;
+    /** The objstore config (YAML, a secret) its sidecars upload with: set when the stack has long-term storage. */
+    objstoreConfig?: pulumi.Input<string>;
 }
 
 /**
@@ -42,10 +47,11 @@ function prometheusPodName(releaseName: string, ordinal: number): string {
     return `prometheus-${releaseName}-prometheus-${ordinal}`;
 }
 
-/** What of the global tier a region scrapes: Thanos Query and Query Frontend, and Grafana when it runs. */
+/** What of the global tier a region scrapes: Thanos Query and Query Frontend, Grafana and the long-term tier when they run. */
 export interface GlobalTier {
     namespace: string;
     grafana: boolean;
+    longTermStorage: boolean;
 }
 
 /** The operator's `prometheus-operated` Service gets a `grpc` port (10901) for the sidecars once `spec.thanos` is set. */
@@ -69,6 +75,8 @@ export interface KubePrometheusStackInputs {
     globalTier?: GlobalTier;
     /** The sidecars' gRPC server certificate (in the Secret `storeApiTlsSecret`), by its hash; absent: plaintext, in-cluster only. */
     storeApiCertificateSha256?: string;
+    /** The objstore config (in the Secret `objstoreSecret`), by its hash; absent: no uploads. */
+    objstoreConfigSha256?: string;
 }
 
 /**
@@ -130,7 +138,48 @@ function globalTierServiceMonitors(tier: GlobalTier): Record<string, unknown>[] 
         ...(tier.grafana
             ? [monitor("global-grafana", { "app.kubernetes.io/name": "grafana", "app.kubernetes.io/instance": grafanaReleaseName }, "service")]
             : []),
+        ...(tier.longTermStorage
+            ? [monitor("global-thanos-store-gateway", storeGatewayLabels, "http"), monitor("global-thanos-compactor", compactorLabels, "http")]
+            : []),
     ];
+}
+
+/**
+ * Alerts for what fails silently in long-term storage, evaluated by the
+ * region that scrapes the long-term tier: a halted compactor keeps running
+ * and answering its probes but compacts, downsamples and deletes nothing
+ * more (Thanos mixin/alerts/compact.libsonnet:33 alerts on the same gauge);
+ * failing bucket operations mean blocks that never get served.
+ */
+export function longTermStorageRules(namespace: string): Record<string, unknown> {
+    const inTier = `namespace="${namespace}"`;
+    return {
+        groups: [{
+            name: "thanos-global-view-long-term-storage",
+            rules: [
+                {
+                    alert: "ThanosCompactorHalted",
+                    expr: `max(thanos_compact_halted{${inTier}}) == 1`,
+                    for: "5m",
+                    labels: { severity: "critical" },
+                    annotations: {
+                        summary: "The Thanos compactor halted: retention, compaction and downsampling have stopped",
+                        description: "Its logs say which block made it halt (often overlapping blocks); it resumes only after the block is repaired or deleted and the pod restarted.",
+                    },
+                },
+                {
+                    alert: "ThanosBucketOperationsFailing",
+                    expr: `sum by (job, operation) (rate(thanos_objstore_bucket_operation_failures_total{${inTier}}[5m])) > 0`,
+                    for: "15m",
+                    labels: { severity: "warning" },
+                    annotations: {
+                        summary: "{{ $labels.job }} fails {{ $labels.operation }} operations on the bucket",
+                        description: "Check the bucket's credentials and reachability; the Store Gateway and the compactor log each failure.",
+                    },
+                },
+            ],
+        }],
+    };
 }
 
 /**
@@ -158,11 +207,17 @@ export function podSecurityLabels(level: "restricted" | "privileged"): Record<st
  * the `restricted` standard for every pod but node-exporter's.
  */
 export function kubePrometheusStackValues(inputs: KubePrometheusStackInputs): Record<string, unknown> {
-    const { region, labels, thanosVersion, ownsKubeletService, globalTier, storeApiCertificateSha256 } = inputs;
+    const { region, labels, thanosVersion, ownsKubeletService, globalTier, storeApiCertificateSha256, objstoreConfigSha256 } = inputs;
     const tls = storeApiCertificateSha256 === undefined ? undefined : sidecarTls(storeApiTlsSecret);
     const { components } = region;
     const highlyAvailable = region.replicas >= 2;
     const thanosImage = `${thanosImageRepository}:${thanosVersion}`;
+    // What the sidecar reads only at start (its certificate, the objstore config
+    // the operator hands it as an environment variable): a change restarts the pods.
+    const podAnnotations: Record<string, string> = {
+        ...(storeApiCertificateSha256 === undefined ? {} : { "thanos-global-view/storeapi-certificate-sha256": storeApiCertificateSha256 }),
+        ...(objstoreConfigSha256 === undefined ? {} : { "thanos-global-view/objstore-config-sha256": objstoreConfigSha256 }),
+    };
     return {
         fullnameOverride: regionReleaseName(region.name),
         // The cluster's OperatorCrds release installs them, once, for every region.
@@ -180,6 +235,7 @@ export function kubePrometheusStackValues(inputs: KubePrometheusStackInputs): Re
         "prometheus-node-exporter": { resources: fixedResources.nodeExporter },
         kubeStateMetrics: { enabled: components.kubeStateMetrics },
         "kube-state-metrics": { resources: fixedResources.kubeStateMetrics },
+        ...(globalTier?.longTermStorage ? { additionalPrometheusRulesMap: { "long-term-storage": longTermStorageRules(globalTier.namespace) } } : {}),
         // Rules about components that are off would only ever report them absent.
         defaultRules: {
             rules: {
@@ -224,13 +280,22 @@ export function kubePrometheusStackValues(inputs: KubePrometheusStackInputs): Re
                 // Filled with the pod name: what the global query deduplicates on.
                 replicaExternalLabelName: labels.replica,
                 replicaExternalLabelNameClear: false,
-                // A non-empty map is what turns the sidecar on.
-                thanos: { image: thanosImage, version: thanosVersion, resources: region.resources.sidecar, ...tls?.thanos },
-                ...(tls === undefined ? {} : {
-                    secrets: tls.secrets,
-                    // A renewed certificate changes the pods' annotations, so they restart with it.
-                    podMetadata: { annotations: { "thanos-global-view/storeapi-certificate-sha256": storeApiCertificateSha256 } },
-                }),
+                // A non-empty map is what turns the sidecar on. With an objstore
+                // config the sidecar uploads every block Prometheus cuts; the
+                // operator then keeps local compaction but delays it until a block
+                // is uploaded (Thanos ≥ v0.41 with Prometheus ≥ v3.9, kube-prometheus-stack
+                // 88.5.3 runs v3.14.0), or else fixes blocks at 2h
+                // (prometheus-operator v0.93.0 pkg/prometheus/server/statefulset.go:248-267, 799-827).
+                thanos: {
+                    image: thanosImage,
+                    version: thanosVersion,
+                    resources: region.resources.sidecar,
+                    ...tls?.thanos,
+                    // Rendered as the Prometheus CR's spec.thanos.objectStorageConfig (templates/prometheus/prometheus.yaml:411-414).
+                    ...(objstoreConfigSha256 === undefined ? {} : { objectStorageConfig: { existingSecret: { name: objstoreSecret.name, key: objstoreSecret.key } } }),
+                },
+                ...(tls === undefined ? {} : { secrets: tls.secrets }),
+                ...(Object.keys(podAnnotations).length === 0 ? {} : { podMetadata: { annotations: podAnnotations } }),
             },
         },
     };
@@ -268,6 +333,12 @@ export class Region extends pulumi.ComponentResource {
             stringData: { "tls.crt": args.storeApiTls.certPem, "tls.key": args.storeApiTls.privateKeyPem, "ca.crt": args.storeApiTls.caCertPem },
         }, { parent: this, provider: args.provider });
 
+        const objstore = args.objstoreConfig === undefined ? undefined : new k8s.core.v1.Secret(`${name}-objstore`, {
+            // The name the Prometheus CR refers to (objectStorageConfig.existingSecret).
+            metadata: { name: objstoreSecret.name, namespace: this.namespace },
+            stringData: { [objstoreSecret.key]: args.objstoreConfig },
+        }, { parent: this, provider: args.provider });
+
         // Built from the namespace and the Services, not the release: the global
         // query must not wait for this region's Prometheus to become ready.
         this.storeApiEndpoints = args.exposure === undefined
@@ -286,14 +357,15 @@ export class Region extends pulumi.ComponentResource {
             chart: "kube-prometheus-stack",
             version: args.kubePrometheusStackVersion,
             repositoryOpts: { repo: kubePrometheusStackRepository },
-            // Waits for the Secret, and knows the certificate it holds.
-            values: pulumi.all([tlsSecret?.metadata.name, args.storeApiTls?.certPem]).apply(([, certPem]) => kubePrometheusStackValues({
+            // Waits for the Secrets, and knows what they hold.
+            values: pulumi.all([tlsSecret?.metadata.name, args.storeApiTls?.certPem, objstore?.metadata.name, args.objstoreConfig]).apply(([, certPem, , objstoreConfig]) => kubePrometheusStackValues({
                 region,
                 labels: args.labels,
                 thanosVersion: args.thanosVersion,
                 ownsKubeletService: args.ownsKubeletService,
                 globalTier: args.globalTier,
-                storeApiCertificateSha256: certPem === undefined ? undefined : crypto.createHash("sha256").update(certPem).digest("hex"),
+                storeApiCertificateSha256: certPem === undefined ? undefined : configHash(certPem),
+                objstoreConfigSha256: objstoreConfig === undefined ? undefined : configHash(objstoreConfig),
             })),
             timeout: releaseTimeoutSeconds.region,
             cleanupOnFail: true,

@@ -29,6 +29,8 @@ export interface CertificatePems {
 export interface StoreApiTlsArgs {
     /** One server certificate per region, for its sidecars. */
     regions: string[];
+    /** And one for the Store Gateway, which serves the StoreAPI like a sidecar. */
+    storeGateway: boolean;
 }
 
 /**
@@ -39,6 +41,7 @@ export interface StoreApiTlsArgs {
  */
 export class StoreApiTls extends pulumi.ComponentResource {
     readonly servers: ReadonlyMap<string, CertificatePems>;
+    readonly storeGateway?: CertificatePems;
     readonly client: CertificatePems;
 
     constructor(name: string, args: StoreApiTlsArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -72,6 +75,7 @@ export class StoreApiTls extends pulumi.ComponentResource {
         };
 
         this.servers = new Map(args.regions.map((region) => [region, issue(`${name}-${region}`, `${region} sidecars`, "server_auth")]));
+        this.storeGateway = args.storeGateway ? issue(`${name}-store-gateway`, "store gateway", "server_auth") : undefined;
         this.client = issue(`${name}-querier`, "global querier", "client_auth");
         this.registerOutputs({});
     }

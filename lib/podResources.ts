@@ -21,6 +21,8 @@ export const fixedResources = {
     regionGrafanaSidecar: { requests: { cpu: "10m", memory: "32Mi" }, limits: { cpu: "100m", memory: "64Mi" } },
     /** The global view's Grafana: a few dashboards, a handful of users; its SQLite lives in an emptyDir, rebuilt at each start. */
     grafana: { requests: { cpu: "100m", memory: "192Mi" }, limits: { cpu: "1", memory: "512Mi" } },
+    /** The in-cluster S3 store (SeaweedFS mini: master, volume server, filer and S3 in one process). */
+    objectStore: { requests: { cpu: "100m", memory: "256Mi" }, limits: { cpu: "1", memory: "1Gi" } },
     /** The verification Job: busybox sh and wget. */
     verification: { requests: { cpu: "10m", memory: "16Mi" }, limits: { cpu: "100m", memory: "64Mi" } },
 } satisfies Record<string, ContainerResources>;
@@ -69,6 +71,11 @@ export function clusterMemoryRequestBytes(config: StackConfig, cluster: string, 
         total += globalQuery.frontendReplicas * memory(globalQuery.resources.frontend);
         total += config.verification.enabled ? memory(fixedResources.verification) : 0;
         total += config.grafana.enabled ? memory(fixedResources.grafana) : 0;
+        const { storage } = config;
+        if (storage.type !== "none") {
+            total += storage.storeGateway.replicas * memory(storage.storeGateway.resources) + memory(storage.compactor.resources);
+            total += storage.type === "inCluster" ? memory(fixedResources.objectStore) : 0;
+        }
     }
     return total;
 }

@@ -5,6 +5,8 @@
 import { kubectlArgs } from "./clusterAccess";
 import { PanelQueries, datasourceUid, globalViewProbeQuery } from "./dashboards";
 import { StackConfig } from "./schema";
+import { longTermServices } from "./objectStorage";
+import { thanosServices } from "./releases";
 
 /**
  * The verification Job's fixed name: every run replaces the one before
@@ -32,6 +34,9 @@ export interface VerificationPlan {
     regions: RegionExpectation[];
     /** Whether Grafana runs and is proven too. */
     grafana: boolean;
+    queryReplicas: number;
+    /** Set when the sidecars upload to a bucket, which a Store Gateway serves and a compactor compacts. */
+    longTermStorage?: { namespace: string; storeGatewayReplicas: number };
 }
 
 export function verificationPlan(config: StackConfig): VerificationPlan {
@@ -40,6 +45,10 @@ export function verificationPlan(config: StackConfig): VerificationPlan {
         replicaLabel: config.labels.replica,
         regions: config.regions.map((region) => ({ region: region.name, replicas: region.replicas })),
         grafana: config.grafana.enabled,
+        queryReplicas: config.globalQuery.queryReplicas,
+        longTermStorage: config.storage.type === "none"
+            ? undefined
+            : { namespace: config.globalQuery.namespace, storeGatewayReplicas: config.storage.storeGateway.replicas },
     };
 }
 
@@ -51,8 +60,8 @@ export function verificationPlan(config: StackConfig): VerificationPlan {
 const probeJob = "apiserver";
 
 export type Expectation =
-    /** A non-empty result whose every sample has this value. */
-    | { kind: "everyValue"; value: number }
+    /** A non-empty result whose every sample has this value; exactly `samples` of them when that is set. */
+    | { kind: "everyValue"; value: number; samples?: number }
     /** No sample carries this label. */
     | { kind: "labelAbsent"; label: string };
 
@@ -95,6 +104,9 @@ export function verificationChecks(plan: VerificationPlan): Check[] {
             },
         ];
     });
+    if (plan.longTermStorage !== undefined) {
+        checks.push(...longTermStorageChecks(plan, plan.longTermStorage));
+    }
     checks.push({
         query: `count by (${replicaLabel}) (up)`,
         dedup: true,
@@ -103,6 +115,60 @@ export function verificationChecks(plan: VerificationPlan): Check[] {
         fails: `expected no series to carry ${replicaLabel} with deduplication on (the querier must deduplicate on it)`,
     });
     return checks;
+}
+
+/**
+ * What a fresh deploy can prove of long-term storage (the sidecars upload
+ * their first block two hours after Prometheus starts, so no history yet),
+ * from the metrics the regions scrape:
+ * - every querier holds a healthy connection to every Store Gateway replica:
+ *   `thanos_store_nodes_grpc_connections` counts the endpoints whose last
+ *   health check passed, by component (pkg/query/endpointset.go:363-379 at
+ *   v0.37.0, 440-458 at v0.42.4; a gateway is "store", pkg/component/component.go:89);
+ *   a gateway answers only after its first sync of the bucket;
+ * - no bucket operation failed in the last 3 minutes (gone pods drop out of the window as fast), per sidecar, gateway
+ *   and compactor: objstore registers the failure counter of every operation
+ *   at 0 when the bucket is opened (objstore.go:544-556 at d1dd89d41f97), so
+ *   a sidecar without that series has no bucket at all;
+ * - the compactor runs and has not halted (`thanos_compact_halted`, cmd/thanos/compact.go:125).
+ * Every check counts its samples: one per querier, per pod that uses the bucket.
+ */
+function longTermStorageChecks(plan: VerificationPlan, storage: { namespace: string; storeGatewayReplicas: number }): Check[] {
+    const { namespace, storeGatewayReplicas } = storage;
+    const failures = (selector: string) => `sum by (pod) (increase(thanos_objstore_bucket_operation_failures_total{${selector}}[3m]))`;
+    const gateways = `${storeGatewayReplicas} Store Gateway replica(s)`;
+    return [
+        {
+            query: `sum by (pod) (thanos_store_nodes_grpc_connections{namespace="${namespace}",job="${thanosServices.queryHttp}",store_type="store"})`,
+            dedup: true,
+            expect: { kind: "everyValue", value: storeGatewayReplicas, samples: plan.queryReplicas },
+            passes: `each of the ${plan.queryReplicas} querier(s) holds a healthy StoreAPI connection to all ${gateways}`,
+            fails: `expected each of the ${plan.queryReplicas} querier(s) to hold a healthy StoreAPI connection to all ${gateways}`,
+            diagnosis: { query: `sum by (store_type) (thanos_store_nodes_grpc_connections{namespace="${namespace}",job="${thanosServices.queryHttp}"})`, dedup: true, label: "store_type" },
+        },
+        {
+            query: failures(`namespace="${namespace}",job=~"${longTermServices.storeGateway}|${longTermServices.compactor}"`),
+            dedup: true,
+            expect: { kind: "everyValue", value: 0, samples: storeGatewayReplicas + 1 },
+            passes: `the ${gateways} and the compactor reach the bucket: no failed operation in 3 minutes`,
+            fails: `expected the ${gateways} and the compactor to reach the bucket with no failed operation in 3 minutes`,
+        },
+        {
+            query: `max by (pod) (thanos_compact_halted{namespace="${namespace}",job="${longTermServices.compactor}"})`,
+            dedup: true,
+            expect: { kind: "everyValue", value: 0, samples: 1 },
+            passes: "the compactor runs and has not halted",
+            fails: "expected the one compactor to run and not be halted (thanos_compact_halted 0)",
+        },
+        ...plan.regions.map(({ region, replicas }) => ({
+            region,
+            query: failures(`${plan.regionLabel}="${region}",container="thanos-sidecar"`),
+            dedup: true,
+            expect: { kind: "everyValue", value: 0, samples: replicas } as const,
+            passes: `region ${region}: all ${replicas} sidecar(s) upload to the bucket, no failed operation in 3 minutes`,
+            fails: `region ${region}: expected all ${replicas} sidecar(s) to have the bucket (objstore metrics) and no failed operation in 3 minutes`,
+        })),
+    ];
 }
 
 /**
@@ -228,7 +294,8 @@ export interface Judgement {
 export function judge(expect: Expectation, samples: Sample[]): Judgement {
     if (expect.kind === "everyValue") {
         const seen = samples.map((sample) => sample.value[1]);
-        return { ok: seen.length > 0 && seen.every((value) => Number(value) === expect.value), seen };
+        const counted = expect.samples === undefined ? seen.length > 0 : seen.length === expect.samples;
+        return { ok: counted && seen.every((value) => Number(value) === expect.value), seen };
     }
     const seen = labelValues(samples, expect.label);
     return { ok: samples.every((sample) => !(expect.label in sample.metric)), seen };
@@ -284,7 +351,9 @@ export function verificationScript(checks: Check[], timing: Timing, grafana: Gra
         "  fi",
     ].join("\n");
     const blocks = checks.map((check) => {
-        const test = check.expect.kind === "everyValue" ? `every_value ${check.expect.value}` : `label_absent ${quote(check.expect.label)}`;
+        const test = check.expect.kind === "everyValue"
+            ? `every_value ${check.expect.value}${check.expect.samples === undefined ? "" : ` ${check.expect.samples}`}`
+            : `label_absent ${quote(check.expect.label)}`;
         const seen = check.expect.kind === "everyValue" ? "values" : `label_values ${quote(check.expect.label)}`;
         const diagnose = check.diagnosis === undefined ? [] : [
             `      if ask ${url(check.diagnosis.query, check.diagnosis.dedup)}; then present=$(label_values ${quote(check.diagnosis.label)}); diagnosed="; ${check.diagnosis.label} values present: \${present:-none}"; fi`,
@@ -330,9 +399,11 @@ ask() {
 # The sample values of the answer, and the distinct values of one label: space-separated.
 values() { printf '%s' "$body" | grep -o '"value":\\[[^]]*\\]' | sed 's/.*,"\\([^"]*\\)"\\]$/\\1/' | tr '\\n' ' ' | sed 's/ $//'; }
 label_values() { printf '%s' "$body" | grep -o "\\"$1\\":\\"[^\\"]*\\"" | sed 's/.*:"\\(.*\\)"$/\\1/' | sort -u | tr '\\n' ' ' | sed 's/ $//'; }
+# every_value VALUE [COUNT]: a non-empty answer (of exactly COUNT samples, if given), every sample VALUE.
 every_value() {
   found=$(values)
   [ -n "$found" ] || return 1
+  if [ $# -gt 1 ]; then [ "$(echo $found | wc -w)" -eq "$2" ] || return 1; fi
   for value in $found; do [ "$value" = "$1" ] || return 1; done
 }
 label_absent() { ! printf '%s' "$body" | grep -q "\\"$1\\":"; }

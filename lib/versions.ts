@@ -47,6 +47,14 @@ export const grafanaChart = {
     image: { registry: "docker.io", repository: "grafana/grafana", tag: "13.2.0" },
 } as const;
 
+/**
+ * The in-cluster S3 store for laptops: SeaweedFS (Apache-2.0), `weed mini`,
+ * one process with master, volume, filer and S3. Its flags and environment
+ * were read at this tag (weed/command/mini.go, weed/s3api/auth_credentials.go:514-545);
+ * Thanos's own e2e tests run their S3 client against SeaweedFS (thanos-io/thanos#9037).
+ */
+export const seaweedfsImage = "docker.io/chrislusf/seaweedfs:4.44";
+
 export const kubePrometheusStackRepository = "https://prometheus-community.github.io/helm-charts";
 
 /**

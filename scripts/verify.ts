@@ -72,12 +72,14 @@ function seconds(flag: string, value: string): number {
 
 /** One row per region, then the whole-view check, then what went wrong. */
 export function report(outcomes: Outcome[], regions: { region: string; replicas: number }[]): string {
+    // With long-term storage, a third check per region: its sidecars have the bucket.
+    const uploads = outcomes.some((outcome) => outcome.check.region !== undefined && outcome.check.query.includes("thanos_objstore_"));
     const rows = regions.map(({ region, replicas }) => {
-        const [raw, deduplicated] = outcomes.filter((outcome) => outcome.check.region === region);
+        const [raw, deduplicated, bucket] = outcomes.filter((outcome) => outcome.check.region === region);
         const seen = raw.error ? "?" : [...new Set(raw.seen)].join("/") || "0";
-        return [region, String(replicas), seen, deduplicated.ok ? "yes" : "no"];
+        return [region, String(replicas), seen, deduplicated.ok ? "yes" : "no", ...(uploads ? [bucket.ok ? "yes" : "no"] : [])];
     });
-    const header = ["REGION", "EXPECTED REPLICAS", "REPLICAS SEEN", "DEDUPLICATED OK"];
+    const header = ["REGION", "EXPECTED REPLICAS", "REPLICAS SEEN", "DEDUPLICATED OK", ...(uploads ? ["SIDECARS UPLOAD OK"] : [])];
     const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => row[column].length)));
     const line = (cells: string[]) => cells.map((cell, column) => cell.padEnd(widths[column])).join("  ").trimEnd();
     const whole = outcomes.filter((outcome) => outcome.check.region === undefined);

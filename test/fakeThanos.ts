@@ -1,18 +1,28 @@
 // A stand-in for Thanos Query Frontend on loopback: it holds `up` series as
-// the sidecars would serve them (external labels included) and answers
+// the sidecars would serve them (external labels included), and other metrics
+// with their value and their increase over the last minutes, and answers
 // /api/v1/query the way Thanos does, deduplicating on its replica labels
 // unless asked for dedup=false. It understands the query shapes the
-// verification uses: `count by (labels) (up{name="value",...})`, the same with
-// `sum` (every `up` here is 1), and `1+1`, Grafana's health check of a
-// Prometheus data source.
+// verification uses: `<count|sum|max|min> by (labels) (<metric>{matchers})`,
+// the same over `increase(<metric>{matchers}[<window>])`, matchers `=` and
+// `=~`, and `1+1`, Grafana's health check of a Prometheus data source.
 import * as http from "http";
 import { listenOnLoopback } from "./loopback";
 
 export type Labels = Record<string, string>;
 
+/** A series of another metric than `up`: its labels (`__name__` included), its value, and its increase over the query's window, if it has samples enough for one. */
+export interface MetricSeries {
+    labels: Labels;
+    value: number;
+    increase?: number;
+}
+
 export interface FakeThanosOptions {
     /** `up` series, each with its full label set. */
     series: Labels[];
+    /** Series of other metrics. */
+    metrics?: MetricSeries[];
     /** The labels the querier deduplicates on (its --query.replica-label). */
     replicaLabels: string[];
     /** Answer this much later. */
@@ -53,8 +63,11 @@ export async function startFakeThanos(options: FakeThanosOptions): Promise<FakeT
         const query = url.searchParams.get("query") ?? "";
         const dedup = url.searchParams.get("dedup") !== "false";
         asked.push(`${query} dedup=${dedup}`);
-        const evaluated = evaluate(query, dedup ? deduplicate(options.series, options.replicaLabels) : options.series);
-        const result = evaluated ?? options.dashboardData?.(query).map((metric) => ({ metric, value: [Date.now() / 1000, "1"] as [number, string] }));
+        const everything = [...options.series.map((labels) => ({ labels: { __name__: "up", ...labels }, value: 1, increase: 0 })), ...options.metrics ?? []];
+        const evaluated = evaluate(query, dedup ? deduplicate(everything, options.replicaLabels) : everything);
+        // What the held series leave empty, the dashboards' data may answer.
+        const unanswered = evaluated === undefined || (Array.isArray(evaluated) && evaluated.length === 0 && options.dashboardData !== undefined);
+        const result = unanswered ? options.dashboardData?.(query).map((metric) => ({ metric, value: [Date.now() / 1000, "1"] as [number, string] })) : evaluated;
         if (url.pathname === "/api/v1/query_range" && Array.isArray(result)) {
             // A range query: every series with a value at the start and at the end.
             const [start, end] = [Number(url.searchParams.get("start")), Number(url.searchParams.get("end"))];
@@ -78,42 +91,59 @@ export async function startFakeThanos(options: FakeThanosOptions): Promise<FakeT
     return { ...loopback, asked };
 }
 
-/** What Thanos does with dedup on: drop the replica labels, merge what is then identical. */
-function deduplicate(series: Labels[], replicaLabels: string[]): Labels[] {
-    const merged = new Map<string, Labels>();
-    for (const labels of series) {
-        const kept = Object.fromEntries(Object.entries(labels).filter(([name]) => !replicaLabels.includes(name)));
-        merged.set(JSON.stringify(Object.entries(kept).sort()), kept);
+/** What Thanos does with dedup on: drop the replica labels, merge what is then identical (keeping one replica's samples). */
+function deduplicate(series: MetricSeries[], replicaLabels: string[]): MetricSeries[] {
+    const merged = new Map<string, MetricSeries>();
+    for (const one of series) {
+        const kept = Object.fromEntries(Object.entries(one.labels).filter(([name]) => !replicaLabels.includes(name)));
+        const key = JSON.stringify(Object.entries(kept).sort());
+        if (!merged.has(key)) {
+            merged.set(key, { ...one, labels: kept });
+        }
     }
     return [...merged.values()];
 }
 
-function evaluate(query: string, series: Labels[]): { metric: Labels; value: [number, string] }[] | { scalar: [number, string] } | undefined {
+function evaluate(query: string, series: MetricSeries[]): { metric: Labels; value: [number, string] }[] | { scalar: [number, string] } | undefined {
     if (query === "1+1") {
         return { scalar: [Date.now() / 1000, "2"] };
     }
-    const match = /^(?:count|sum) by \(([\w, ]*)\) \(up(?:\{([^}]*)\})?\)$/.exec(query);
+    const match = /^(count|sum|max|min) by \(([\w, ]*)\) \((?:(increase)\((\w+)(?:\{([^}]*)\})?\[\d+[smh]\]\)|(\w+)(?:\{([^}]*)\})?)\)$/.exec(query);
     if (!match) {
         return undefined;
     }
-    const by = match[1].split(",").map((label) => label.trim()).filter(Boolean);
-    const matchers = (match[2] ?? "").split(",").filter(Boolean).map((matcher) => /^(\w+)="([^"]*)"$/.exec(matcher.trim()));
+    const [, aggregation, byList, increase, increasedName, increasedMatchers, name, plainMatchers] = match;
+    const by = byList.split(",").map((label) => label.trim()).filter(Boolean);
+    const matchers = [`__name__="${increasedName ?? name}"`, ...(increasedMatchers ?? plainMatchers ?? "").split(",").filter(Boolean)]
+        .map((matcher) => /^(\w+)(=~|=)"([^"]*)"$/.exec(matcher.trim()));
     if (matchers.some((matcher) => matcher === null)) {
         return undefined;
     }
-    const groups = new Map<string, { metric: Labels; count: number }>();
-    for (const labels of series) {
-        if (!matchers.every((matcher) => labels[matcher![1]] === matcher![2])) {
+    const matches = (labels: Labels) => matchers.every((matcher) => {
+        const [, label, operator, value] = matcher!;
+        return operator === "=" ? labels[label] === value : new RegExp(`^(?:${value})$`).test(labels[label] ?? "");
+    });
+    const groups = new Map<string, { metric: Labels; values: number[] }>();
+    for (const one of series) {
+        // increase() needs two samples in its window: a series too young has none.
+        const value = increase ? one.increase : one.value;
+        if (!matches(one.labels) || value === undefined) {
             continue;
         }
-        const metric = Object.fromEntries(by.filter((label) => label in labels).map((label) => [label, labels[label]]));
+        const metric = Object.fromEntries(by.filter((label) => label in one.labels).map((label) => [label, one.labels[label]]));
         const key = JSON.stringify(metric);
-        const group = groups.get(key) ?? { metric, count: 0 };
-        group.count++;
+        const group = groups.get(key) ?? { metric, values: [] };
+        group.values.push(value);
         groups.set(key, group);
     }
+    const aggregate = {
+        count: (values: number[]) => values.length,
+        sum: (values: number[]) => values.reduce((a, b) => a + b, 0),
+        max: (values: number[]) => Math.max(...values),
+        min: (values: number[]) => Math.min(...values),
+    }[aggregation as "count" | "sum" | "max" | "min"];
     const now = Date.now() / 1000;
-    return [...groups.values()].map(({ metric, count }) => ({ metric, value: [now, String(count)] }));
+    return [...groups.values()].map(({ metric, values }) => ({ metric, value: [now, String(aggregate(values))] }));
 }
 
 const apiServers = ["172.18.0.2:6443"];
@@ -134,4 +164,33 @@ export function devStackSeries(replicasByRegion: Record<string, number> = { euro
             })),
         ]).flat(),
     );
+}
+
+/**
+ * The long-term tier's metrics of a healthy stack with storage, as the
+ * regions' Prometheus replicas scrape them (each series once per scraping
+ * replica, told apart by the replica label): every querier connected to every
+ * Store Gateway, no failed bucket operation, the compactor running, every
+ * sidecar with its bucket. `change` edits the list, to break it.
+ */
+export function longTermStorageMetrics(
+    { namespace, queryReplicas, storeGatewayReplicas, sidecars, observer }: {
+        namespace: string; queryReplicas: number; storeGatewayReplicas: number; sidecars: Record<string, number>; observer: { region: string; replicas: number };
+    },
+): MetricSeries[] {
+    const scrapedBy = (region: string, replicas: number, labels: Labels, value: number, increase?: number): MetricSeries[] =>
+        Array.from({ length: replicas }, (_, index) => ({ labels: { ...labels, cluster: region, replica: replicaName(region, index) }, value, increase }));
+    const inTier = (labels: Labels, value: number, increase?: number) => scrapedBy(observer.region, observer.replicas, { namespace, ...labels }, value, increase);
+    const gateways = Array.from({ length: storeGatewayReplicas }, (_, index) => `thanos-store-gateway-5d8f9c-${index}`);
+    return [
+        ...Array.from({ length: queryReplicas }, (_, index) => inTier({
+            __name__: "thanos_store_nodes_grpc_connections", job: "thanos-query-http", pod: `thanos-query-7c9d-${index}`, store_type: "store", external_labels: "{}",
+        }, storeGatewayReplicas)).flat(),
+        ...[...gateways.map((pod) => ({ pod, job: "thanos-store-gateway" })), { pod: "thanos-compactor-0", job: "thanos-compactor" }].flatMap(({ pod, job }) =>
+            ["iter", "get", "upload"].flatMap((operation) => inTier({ __name__: "thanos_objstore_bucket_operation_failures_total", job, pod, operation, bucket: "thanos" }, 0, 0))),
+        ...inTier({ __name__: "thanos_compact_halted", job: "thanos-compactor", pod: "thanos-compactor-0" }, 0),
+        ...Object.entries(sidecars).flatMap(([region, replicas]) => Array.from({ length: replicas }, (_, pod) => scrapedBy(region, replicas, {
+            __name__: "thanos_objstore_bucket_operation_failures_total", namespace: region, container: "thanos-sidecar", pod: replicaName(region, pod), operation: "upload", bucket: "thanos",
+        }, 0, 0)).flat()),
+    ];
 }

@@ -69,7 +69,7 @@ describe("the verification Job on the dev stack", () => {
     it("needs no API access and runs locked down", () => {
         const { spec } = run.one(job, "global-view").inputs.spec.template;
         assert.strictEqual(spec.automountServiceAccountToken, false);
-        assert.deepStrictEqual(spec.securityContext, { runAsNonRoot: true, runAsUser: 1001, seccompProfile: { type: "RuntimeDefault" } });
+        assert.deepStrictEqual(spec.securityContext, { runAsNonRoot: true, runAsUser: 1001, runAsGroup: 1001, seccompProfile: { type: "RuntimeDefault" } });
         assert.deepStrictEqual(container(run).securityContext, { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } });
         assert.deepStrictEqual(container(run).resources, { requests: { cpu: "10m", memory: "16Mi" }, limits: { cpu: "100m", memory: "64Mi" } });
     });

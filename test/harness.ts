@@ -211,14 +211,23 @@ export async function runProgram(config: Record<string, unknown>, secretKeys: st
     };
 }
 
-/** Runs the program with a stack file's config, changed by `edit`. */
-export function runStack(stack: string, edit: (config: Record<string, any>) => void = () => undefined): Promise<ProgramRun> {
-    const config = structuredClone(stackFileConfig(stack)) as Record<string, any>;
-    edit(config);
-    return runProgram(config);
-}
-
 export const key = (name: string) => `${project}:${name}`;
+
+/**
+ * The secret settings a stack file names but, being an example, leaves to its
+ * user (`pulumi config set --secret`): the prod example's bucket secret key.
+ */
+export const exampleSecrets: Readonly<Record<string, Record<string, string>>> = {
+    prod: { [key("bucketSecretKey")]: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY" },
+};
+
+/** Runs the program with a stack file's config (and the secrets its user would set), changed by `edit`. */
+export function runStack(stack: string, edit: (config: Record<string, any>) => void = () => undefined): Promise<ProgramRun> {
+    const secrets = exampleSecrets[stack] ?? {};
+    const config = { ...structuredClone(stackFileConfig(stack)) as Record<string, any>, ...secrets };
+    edit(config);
+    return runProgram(config, Object.keys(secrets));
+}
 
 /** Adds a third region to the dev stack; its kind cluster has room for one replica more. */
 export function withAsia(config: Record<string, any>): void {

@@ -6,7 +6,7 @@ import * as os from "os";
 import * as path from "path";
 import { kindConfigYaml } from "../components/kindCluster";
 import { defaultKindNodeImage } from "../lib/versions";
-import { ProgramRun, fakeKubeconfig, key, registeredSoFar, runProgram, runStack, stackFileConfig } from "./harness";
+import { ProgramRun, exampleSecrets, fakeKubeconfig, key, registeredSoFar, runProgram, runStack, stackFileConfig } from "./harness";
 
 const kindCommand = "command:local:Command";
 const k8sProvider = "pulumi:providers:kubernetes";
@@ -147,9 +147,9 @@ describe("the program on an existing cluster", () => {
     });
 
     it("a kubeconfig in a secret setting: the provider gets it as a secret", async () => {
-        const config = { ...stackFileConfig("prod"), [key("prodKubeconfig")]: fakeKubeconfig };
+        const config = { ...stackFileConfig("prod"), ...exampleSecrets.prod, [key("prodKubeconfig")]: fakeKubeconfig };
         config[key("clusters")] = [{ name: "prod", type: "existing", kubeconfigSecret: "prodKubeconfig", context: "admin" }];
-        const run = await runProgram(config, [key("prodKubeconfig")]);
+        const run = await runProgram(config, [key("prodKubeconfig"), ...Object.keys(exampleSecrets.prod)]);
         const provider = run.one(k8sProvider, "prod-provider");
         assert.deepStrictEqual(provider.inputs, { kubeconfig: fakeKubeconfig, context: "admin" });
         assert.deepStrictEqual(provider.secretInputs, ["kubeconfig"]);

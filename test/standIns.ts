@@ -6,7 +6,7 @@ import { grafanaAdmin } from "../lib/releases";
 import { readStackConfig } from "../lib/stackConfig";
 import { grafanaChecks, verificationChecks, verificationPlan } from "../lib/verification";
 import { startFakeGrafana } from "./fakeGrafana";
-import { FakeThanos, Labels, startFakeThanos } from "./fakeThanos";
+import { FakeThanos, Labels, MetricSeries, startFakeThanos } from "./fakeThanos";
 import { projectDirectory } from "./harness";
 
 export const devPlan = verificationPlan(readStackConfig(projectDirectory, "dev"));
@@ -27,7 +27,7 @@ export function mismatchedEuropeReplica(series: Labels[]): Labels[] {
 export async function withThanos<T>(
     series: Labels[],
     use: (thanos: StandIns) => Promise<T>,
-    options: { replicaLabels?: string[]; delayMs?: number; afterQuery?: (asked: readonly string[]) => void; dashboardData?: (query: string) => Labels[] } = {},
+    options: { replicaLabels?: string[]; delayMs?: number; afterQuery?: (asked: readonly string[]) => void; dashboardData?: (query: string) => Labels[]; metrics?: MetricSeries[] } = {},
 ): Promise<T> {
     const thanos = await startFakeThanos({ series, replicaLabels: options.replicaLabels ?? ["replica"], ...options });
     const grafana = await startFakeGrafana({ datasourceUrl: thanos.url, datasourceUid, user: grafanaAdmin.user, password: grafanaPassword });

@@ -5,7 +5,7 @@ import { dashboardInputs, panelQueries } from "../lib/dashboards";
 import { readStackConfig } from "../lib/stackConfig";
 import { dashboardChecks, queryFrontend, runChecks, verificationScript } from "../lib/verification";
 import { grafanaPasswordMissing, main, parseArguments } from "../scripts/verify";
-import { devStackSeries } from "./fakeThanos";
+import { devStackSeries, longTermStorageMetrics } from "./fakeThanos";
 import { projectDirectory } from "./harness";
 import { closedPort, devChecks, devGrafanaChecks, grafanaPassword, mismatchedEuropeReplica, withThanos } from "./standIns";
 
@@ -127,10 +127,15 @@ describe("npm run verify", () => {
         ]);
     });
 
-    it("expectations of another stack come from that stack's file", async () => {
-        const { code, output } = await withThanos(devStackSeries({ "eu-west": 2, "us-east": 2 }), (thanos) => verifyCli(["--url", thanos.url, "--grafana-url", thanos.grafanaUrl, "--stack", "prod", "--timeout", "1"]));
+    it("expectations of another stack come from that stack's file: fleet's regions, and its long-term storage", async () => {
+        const metrics = longTermStorageMetrics({
+            namespace: "monitoring", queryReplicas: 2, storeGatewayReplicas: 2, sidecars: { europe: 2, "united-states": 1 }, observer: { region: "united-states", replicas: 1 },
+        });
+        const { code, output } = await withThanos(devStackSeries(), (thanos) => verifyCli(["--url", thanos.url, "--grafana-url", thanos.grafanaUrl, "--stack", "fleet", "--timeout", "1"]), { metrics });
         assert.strictEqual(code, 0, output);
-        assert.match(output, /^eu-west {2}2 {18}2 {14}yes$/m);
+        assert.match(output, /^europe {9}2 {18}2 {14}yes {14}yes$/m);
+        assert.match(output, /^ok: each of the 2 querier\(s\) holds a healthy StoreAPI connection to all 2 Store Gateway replica\(s\)$/m);
+        assert.match(output, /^ok: the compactor runs and has not halted$/m);
     });
 
     it("Grafana too: healthy, its data source reaching the frontend, the global-view panel showing every region", async () => {

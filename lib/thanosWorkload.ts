@@ -1,0 +1,88 @@
+// What every Thanos workload this program builds itself (the Store Gateway and
+// the compactor) shares: the image, the objstore config mounted from a
+// Secret, the HTTP probes, and a pod that meets the `restricted` standard.
+import * as kx from "@pulumi/kubernetesx";
+import * as pulumi from "@pulumi/pulumi";
+import * as crypto from "crypto";
+import { ContainerResources } from "./schema";
+import { objstoreSecret } from "./objectStorage";
+import { restrictedContainerSecurityContext, thanosPodSecurityContext } from "./podSecurity";
+import { thanosImageRepository } from "./versions";
+
+/** Thanos's default ports (cmd/thanos/config.go at v0.37.0 to v0.42.4): gRPC 10901, HTTP 10902. */
+export const thanosPorts = { grpc: 10901, http: 10902 } as const;
+
+/** Where the objstore config and the data directory are, in every Thanos pod built here. */
+export const thanosPaths = {
+    objstoreConfig: `/etc/thanos/objstore/${objstoreSecret.key}`,
+    data: "/var/thanos/data",
+    tls: "/etc/thanos/tls",
+} as const;
+
+export interface ThanosPodInputs {
+    container: string;
+    thanosVersion: string;
+    args: pulumi.Input<string>[];
+    resources: ContainerResources;
+    /** The Secret holding the objstore config under objstoreSecret.key. */
+    objstoreSecretName: pulumi.Input<string>;
+    /** A kubernetes.io/tls Secret (tls.crt, tls.key, ca.crt) mounted at thanosPaths.tls. */
+    tlsSecretName?: pulumi.Input<string>;
+    /** Whether the component serves gRPC (the Store Gateway does, the compactor does not). */
+    grpc: boolean;
+}
+
+/**
+ * One Thanos container in a `restricted` pod. Its data directory is a volume
+ * named `data`: an emptyDir unless the workload claims one by that name.
+ */
+export function thanosPod(inputs: ThanosPodInputs, dataVolume: "emptyDir" | "claimed"): kx.PodBuilder {
+    const probe = (path: string) => ({ httpGet: { path, port: "http" }, periodSeconds: 10 });
+    return new kx.PodBuilder({
+        automountServiceAccountToken: false,
+        securityContext: { ...thanosPodSecurityContext, fsGroup: thanosPodSecurityContext.runAsGroup },
+        containers: [{
+            name: inputs.container,
+            image: `${thanosImageRepository}:${inputs.thanosVersion}`,
+            args: inputs.args,
+            ports: inputs.grpc ? { grpc: thanosPorts.grpc, http: thanosPorts.http } : { http: thanosPorts.http },
+            volumeMounts: [
+                { name: "data", mountPath: thanosPaths.data },
+                { name: "objstore", mountPath: thanosPaths.objstoreConfig.replace(/\/[^/]+$/, ""), readOnly: true },
+                ...(inputs.tlsSecretName === undefined ? [] : [{ name: "tls", mountPath: thanosPaths.tls, readOnly: true }]),
+            ],
+            readinessProbe: probe("/-/ready"),
+            livenessProbe: { ...probe("/-/healthy"), initialDelaySeconds: 30, failureThreshold: 6 },
+            resources: inputs.resources,
+            securityContext: restrictedContainerSecurityContext,
+        }],
+        volumes: [
+            ...(dataVolume === "emptyDir" ? [{ name: "data", emptyDir: {} }] : []),
+            { name: "objstore", secret: { secretName: inputs.objstoreSecretName } },
+            ...(inputs.tlsSecretName === undefined ? [] : [{ name: "tls", secret: { secretName: inputs.tlsSecretName } }]),
+        ],
+    });
+}
+
+/**
+ * Thanos reads its objstore config (and its CA) only at start: a hash of them
+ * in the pod template restarts the pods when either changes.
+ */
+export function configHash(...parts: (string | undefined)[]): string {
+    return crypto.createHash("sha256").update(parts.map((part) => part ?? "").join("\n")).digest("hex");
+}
+
+/** The `--objstore.config-file` flag every component built here starts with. */
+export const objstoreConfigFlag = `--objstore.config-file=${thanosPaths.objstoreConfig}`;
+
+/** Replicas on different nodes when there are enough; never blocks scheduling. */
+export function preferOneReplicaPerNode(matchLabels: Record<string, string>): Record<string, unknown> {
+    return {
+        podAntiAffinity: {
+            preferredDuringSchedulingIgnoredDuringExecution: [{
+                weight: 100,
+                podAffinityTerm: { topologyKey: "kubernetes.io/hostname", labelSelector: { matchLabels } },
+            }],
+        },
+    };
+}
