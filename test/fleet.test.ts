@@ -142,19 +142,6 @@ describe("the fleet stack", () => {
         });
     });
 
-    it("Thanos v0.37: the global client TLS flags, and one --endpoint per address", async () => {
-        const old = await runStack("fleet", (config) => (config[key("versions")] = { thanos: "v0.37.2" }));
-        const args = queryExtraArgs(old);
-        assert.deepStrictEqual(args.slice(-5), [
-            "--grpc-client-tls-secure",
-            "--grpc-client-tls-cert=/etc/certs/tls.crt",
-            "--grpc-client-tls-key=/etc/certs/tls.key",
-            "--grpc-client-tls-ca=/etc/certs/ca.crt",
-            "--grpc-client-server-name=storeapi.thanos-global-view.internal",
-        ]);
-        assert.strictEqual(args.filter((arg) => arg.startsWith("--endpoint=")).length, 4);
-    });
-
     it("proves the remote HA pair like a local one: each replica seen without deduplication, once with it", () => {
         const checks = verificationChecks(verificationPlan(readStackConfig(projectDirectory, "fleet")));
         assert.deepStrictEqual(checks.filter((check) => check.region === "europe").map((check) => [check.dedup, check.expect]),

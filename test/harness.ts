@@ -132,9 +132,11 @@ function mockState(type: string, name: string, inputs: any): any {
         const status = inputs.spec.type === "LoadBalancer" ? { loadBalancer: { ingress: [{ ip: `203.0.113.${nodePort % 250}` }] } } : {};
         return { ...inputs, metadata: { ...inputs.metadata, name: inputs.metadata.name ?? `${name}-x7k2p9` }, spec, status };
     }
-    if (type.startsWith("kubernetes:") && inputs.metadata !== undefined && inputs.metadata.name === undefined) {
-        // The provider names objects left unnamed after the resource, with a random suffix.
-        return { ...inputs, metadata: { ...inputs.metadata, name: `${name}-x7k2p9` } };
+    if (type.startsWith("kubernetes:") && inputs.metadata !== undefined) {
+        // The provider names objects left unnamed after the resource, with a random suffix;
+        // the API server gives a workload its first generation.
+        const generation = /^kubernetes:apps\/v1:(Deployment|StatefulSet)$/.test(type) ? { generation: 1 } : {};
+        return { ...inputs, metadata: { ...inputs.metadata, name: inputs.metadata.name ?? `${name}-x7k2p9`, ...generation } };
     }
     return inputs;
 }

@@ -110,6 +110,15 @@ describe("pod security: namespaces and the pods we build", () => {
     });
 });
 
+describe("pod security: the long-term tier the fleet stack builds", () => {
+    it("the memory Docker must have counts the gateways, the compactor and the store", async () => {
+        const config = readStackConfig(projectDirectory, "fleet");
+        const without = { ...config, storage: { type: "none" as const } };
+        assert.strictEqual(clusterMemoryRequestBytes(config, "fleet-hub", 2) - clusterMemoryRequestBytes(without, "fleet-hub", 2), (2 * 256 + 256 + 256) * 1024 ** 2);
+        assert.strictEqual(clusterMemoryRequestBytes(config, "fleet-europe", 3), clusterMemoryRequestBytes(without, "fleet-europe", 3));
+    });
+});
+
 describe("sizes: every container has CPU and memory requests and a memory limit", () => {
     const sized = (resources: any) => Boolean(resources?.requests?.cpu && resources?.requests?.memory && resources?.limits?.memory);
 

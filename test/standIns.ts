@@ -6,13 +6,19 @@ import { grafanaAdmin } from "../lib/releases";
 import { readStackConfig } from "../lib/stackConfig";
 import { grafanaChecks, verificationChecks, verificationPlan } from "../lib/verification";
 import { startFakeGrafana } from "./fakeGrafana";
-import { FakeThanos, Labels, MetricSeries, startFakeThanos } from "./fakeThanos";
+import { FakeThanos, Labels, MetricSeries, longTermStorageMetrics, startFakeThanos } from "./fakeThanos";
 import { projectDirectory } from "./harness";
 
 export const devPlan = verificationPlan(readStackConfig(projectDirectory, "dev"));
 export const devChecks = verificationChecks(devPlan);
 export const devGrafanaChecks = grafanaChecks(devPlan);
 export const grafanaPassword = "s3cr3t-admin-password";
+
+/** The fleet stack's checks, long-term storage included, and its tier's metrics when all is well. */
+export const fleetChecks = verificationChecks(verificationPlan(readStackConfig(projectDirectory, "fleet")));
+export const healthyFleetStorage = (): MetricSeries[] => longTermStorageMetrics({
+    namespace: "monitoring", queryReplicas: 2, storeGatewayReplicas: 2, sidecars: { europe: 2, "united-states": 1 }, observer: { region: "united-states", replicas: 1 },
+});
 
 /** The frontend stand-in, and Grafana's in front of it, its data source pointing at the frontend. */
 export interface StandIns extends FakeThanos {

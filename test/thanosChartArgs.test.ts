@@ -8,6 +8,7 @@
 // repeat.
 import * as assert from "assert";
 import { ProgramRun, key, runStack } from "./harness";
+import { refused, thanosFlags } from "./thanosFlags";
 
 type Values = Record<string, any>;
 
@@ -123,17 +124,6 @@ const frontendFlags: Record<string, boolean> = Object.fromEntries([
     "labels.max-retries-per-request", "labels.max-query-parallelism", "labels.response-cache-max-freshness",
 ].map((flag) => [flag, false]));
 
-/** What Thanos would refuse: unknown flags, and flags given twice that may not repeat. */
-function refused(args: string[], accepted: Record<string, boolean>): string[] {
-    const names = args.map((arg) => /^--(?:no-)?([^=\s]+)/.exec(arg)?.[1] ?? arg);
-    return names.flatMap((name, i) => {
-        if (!(name in accepted)) {
-            return [`unknown flag --${name}`];
-        }
-        return !accepted[name] && names.indexOf(name) !== i ? [`repeated flag --${name}`] : [];
-    });
-}
-
 const globalValues = (run: ProgramRun) => run.one("kubernetes:helm.sh/v3:Release", "global").inputs.values as Values;
 
 describe("the thanos chart's rendered args", () => {
@@ -158,10 +148,30 @@ describe("the thanos chart's rendered args", () => {
         assert.deepStrictEqual(refused(frontendArgs(values, "thanos"), frontendFlags), []);
     });
 
-    it("the fleet stack, with client TLS: every supported Thanos accepts the querier's flags", async () => {
-        for (const [version, flags] of [["v0.37.2", queryFlags["v0.37"]], ["v0.41.0", queryFlags["v0.41"]], ["v0.42.4", queryFlags["v0.42"]]] as const) {
-            const values = globalValues(await runStack("fleet", (config) => (config[key("versions")] = { thanos: version })));
-            assert.deepStrictEqual(refused(queryArgs(values, "thanos", "monitoring"), flags), [], version);
+    it("the fleet stack, with client TLS and long-term storage: every supported Thanos accepts the querier's, the gateway's and the compactor's flags", async () => {
+        const releases = [["v0.37.2", queryFlags["v0.37"], thanosFlags["v0.37.0"]], ["v0.41.0", queryFlags["v0.41"], thanosFlags["v0.41.0"]], ["v0.42.4", queryFlags["v0.42"], thanosFlags["v0.42.4"]]] as const;
+        for (const [version, flags, { store, compact }] of releases) {
+            const run = await runStack("fleet", (config) => (config[key("versions")] = { thanos: version }));
+            assert.deepStrictEqual(refused(queryArgs(globalValues(run), "thanos", "monitoring"), flags), [], version);
+            // Built by the program (components/storeGateway.ts, compactor.ts), as registered.
+            const container = (type: string, name: string) => run.one(type, name).inputs.spec.template.spec.containers[0];
+            const gateway = container("kubernetes:apps/v1:Deployment", "store-gateway");
+            const compactor = container("kubernetes:apps/v1:StatefulSet", "compactor");
+            assert.deepStrictEqual([gateway.image, compactor.image, gateway.args[0], compactor.args[0]], [`quay.io/thanos/thanos:${version}`, `quay.io/thanos/thanos:${version}`, "store", "compact"]);
+            assert.deepStrictEqual(refused(gateway.args.slice(1), store), [], version);
+            assert.deepStrictEqual(refused(compactor.args.slice(1), compact), [], version);
+            if (version === "v0.37.2") {
+                // The global client TLS flags, and one --endpoint per address: two remote replicas, the local region, the gateway.
+                const args = queryArgs(globalValues(run), "thanos", "monitoring");
+                assert.deepStrictEqual(args.slice(-5), [
+                    "--grpc-client-tls-secure",
+                    "--grpc-client-tls-cert=/etc/certs/tls.crt",
+                    "--grpc-client-tls-key=/etc/certs/tls.key",
+                    "--grpc-client-tls-ca=/etc/certs/ca.crt",
+                    "--grpc-client-server-name=storeapi.thanos-global-view.internal",
+                ]);
+                assert.strictEqual(args.filter((arg) => arg.startsWith("--endpoint=")).length, 4);
+            }
         }
         // v0.42 has no use for the deprecated flags: its endpoint config carries the client certificate.
         assert.ok(!queryArgs(globalValues(await runStack("fleet")), "thanos", "monitoring").some((arg) => arg.startsWith("--grpc-client")));

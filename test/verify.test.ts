@@ -5,9 +5,9 @@ import { dashboardInputs, panelQueries } from "../lib/dashboards";
 import { readStackConfig } from "../lib/stackConfig";
 import { dashboardChecks, queryFrontend, runChecks, verificationScript } from "../lib/verification";
 import { grafanaPasswordMissing, main, parseArguments } from "../scripts/verify";
-import { devStackSeries, longTermStorageMetrics } from "./fakeThanos";
+import { devStackSeries } from "./fakeThanos";
 import { projectDirectory } from "./harness";
-import { closedPort, devChecks, devGrafanaChecks, grafanaPassword, mismatchedEuropeReplica, withThanos } from "./standIns";
+import { closedPort, devChecks, devGrafanaChecks, fleetChecks, grafanaPassword, healthyFleetStorage, mismatchedEuropeReplica, withThanos } from "./standIns";
 
 async function verifyCli(args: string[], env: NodeJS.ProcessEnv = { GRAFANA_ADMIN_PASSWORD: grafanaPassword }): Promise<{ code: number; output: string }> {
     const lines: string[] = [];
@@ -128,14 +128,28 @@ describe("npm run verify", () => {
     });
 
     it("expectations of another stack come from that stack's file: fleet's regions, and its long-term storage", async () => {
-        const metrics = longTermStorageMetrics({
-            namespace: "monitoring", queryReplicas: 2, storeGatewayReplicas: 2, sidecars: { europe: 2, "united-states": 1 }, observer: { region: "united-states", replicas: 1 },
-        });
-        const { code, output } = await withThanos(devStackSeries(), (thanos) => verifyCli(["--url", thanos.url, "--grafana-url", thanos.grafanaUrl, "--stack", "fleet", "--timeout", "1"]), { metrics });
+        const { code, output } = await withThanos(devStackSeries(), (thanos) => verifyCli(["--url", thanos.url, "--grafana-url", thanos.grafanaUrl, "--stack", "fleet", "--timeout", "1"]), { metrics: healthyFleetStorage() });
         assert.strictEqual(code, 0, output);
         assert.match(output, /^europe {9}2 {18}2 {14}yes {14}yes$/m);
         assert.match(output, /^ok: each of the 2 querier\(s\) holds a healthy StoreAPI connection to all 2 Store Gateway replica\(s\)$/m);
         assert.match(output, /^ok: the compactor runs and has not halted$/m);
+    });
+
+    it("long-term storage that is not right: a sidecar without its bucket, a querier missing a gateway, a halted compactor, each named", async () => {
+        const broken = healthyFleetStorage()
+            // europe's second sidecar never opened a bucket: it has no objstore series.
+            .filter((series) => !(series.labels.container === "thanos-sidecar" && series.labels.pod === "prometheus-kps-europe-prometheus-1"))
+            .map((series) => (series.labels.__name__ === "thanos_compact_halted" ? { ...series, value: 1 }
+                : series.labels.__name__ === "thanos_store_nodes_grpc_connections" && series.labels.pod.endsWith("-1") ? { ...series, value: 1 } : series));
+        const { code, output } = await withThanos(devStackSeries(), (thanos) => verifyCli(["--url", thanos.url, "--grafana-url", thanos.grafanaUrl, "--stack", "fleet", ...oneRound]), { metrics: broken });
+        assert.strictEqual(code, 1, output);
+        assert.match(output, /^europe {9}2 {18}2 {14}yes {14}no$/m);
+        const failed = output.split("\n").filter((line) => line.startsWith("- "));
+        assert.deepStrictEqual(failed, [
+            `- ${fleetChecks.find((check) => check.query.includes("grpc_connections"))!.fails}; saw: 2 1; store_type values present: store`,
+            `- ${fleetChecks.find((check) => check.query.includes("compact_halted"))!.fails}; saw: 1`,
+            `- ${fleetChecks.find((check) => check.region === "europe" && check.query.includes("objstore"))!.fails}; saw: 0`,
+        ]);
     });
 
     it("Grafana too: healthy, its data source reaching the frontend, the global-view panel showing every region", async () => {

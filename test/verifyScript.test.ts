@@ -8,7 +8,7 @@ import * as path from "path";
 import { grafanaAdmin } from "../lib/releases";
 import { describeFailure, verificationScript } from "../lib/verification";
 import { devStackSeries } from "./fakeThanos";
-import { closedPort, devChecks, devGrafanaChecks, grafanaPassword, mismatchedEuropeReplica, withThanos } from "./standIns";
+import { closedPort, devChecks, devGrafanaChecks, fleetChecks, grafanaPassword, healthyFleetStorage, mismatchedEuropeReplica, withThanos } from "./standIns";
 
 /** Runs the Job's script as the Thanos image would: busybox applets only on PATH. */
 describe("the verification Job's script, under busybox", function () {
@@ -77,6 +77,23 @@ describe("the verification Job's script, under busybox", function () {
             `- ${describeFailure(devChecks[3], [], [])}`,
         ]);
         assert.match(result.stderr, /^FAILED after \d+ attempts:/);
+    });
+
+    it("proves long-term storage like npm run verify: passes when all is well, names a halted compactor in the same words", async () => {
+        const healthy = await withThanos(devStackSeries(), (thanos) => runScript(thanos.url, undefined, fleetChecks), { metrics: healthyFleetStorage() });
+        assert.strictEqual(healthy.code, 0, healthy.stderr);
+        assert.deepStrictEqual(healthy.stdout.split("\n").filter((line) => line.startsWith("ok: ")), fleetChecks.map((check) => `ok: ${check.passes}`));
+        const halted = healthyFleetStorage().map((series) => (series.labels.__name__ === "thanos_compact_halted" ? { ...series, value: 1 } : series));
+        const result = await withThanos(devStackSeries(), (thanos) => runScript(thanos.url, undefined, fleetChecks), { metrics: halted });
+        assert.strictEqual(result.code, 1);
+        const check = fleetChecks.find((candidate) => candidate.query.includes("compact_halted"))!;
+        assert.deepStrictEqual(result.stderr.split("\n").filter((line) => line.startsWith("- ")), [`- ${describeFailure(check, ["1"])}`]);
+        // One gateway too many is as wrong as one too few: the sample count is checked, not just the values.
+        const extra = [...healthyFleetStorage(), ...healthyFleetStorage().filter((series) => series.labels.job === "thanos-store-gateway").map((series) => ({ ...series, labels: { ...series.labels, pod: `${series.labels.pod}-old` } }))];
+        const counted = await withThanos(devStackSeries(), (thanos) => runScript(thanos.url, undefined, fleetChecks), { metrics: extra });
+        assert.strictEqual(counted.code, 1);
+        assert.deepStrictEqual(counted.stderr.split("\n").filter((line) => line.startsWith("- ")),
+            [`- ${describeFailure(fleetChecks.find((candidate) => candidate.query.includes("job=~"))!, ["0", "0", "0", "0", "0"])}`]);
     });
 
     it("fails on a querier that keeps the replica label", async () => {
