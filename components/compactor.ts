@@ -111,9 +111,10 @@ export class Compactor extends pulumi.ComponentResource {
         }, {
             ...child,
             dependsOn: args.dependsOn,
-            // A new volume size replaces the StatefulSet (pulumi-kubernetes v4.32.0
-            // provider/pkg/provider/diff.go:196-203, volumeClaimTemplates), by default
-            // creating the new one first: the old one goes first instead.
+            // A new volume size (pulumi-kubernetes v4.32.0 provider/pkg/provider/diff.go:196-203,
+            // volumeClaimTemplates) or a new namespace replaces the StatefulSet. The provider
+            // deletes first only when name and namespace stay the same (provider.go:1645-1660):
+            // in a new namespace, the second compactor would start before the first is gone.
             deleteBeforeReplace: true,
         });
 

@@ -135,8 +135,9 @@ export class ObjectStore extends pulumi.ComponentResource {
         }, {
             parent: this,
             provider: args.provider,
-            // A new volume size replaces the StatefulSet (pulumi-kubernetes v4.32.0
-            // provider/pkg/provider/diff.go:196-203); the old one must let go of the claim first.
+            // A new volume size or namespace replaces the StatefulSet (pulumi-kubernetes v4.32.0
+            // provider/pkg/provider/diff.go:196-203, provider.go:1645-1660); the old one must
+            // let go of the claim first, whatever changed.
             deleteBeforeReplace: true,
         });
 

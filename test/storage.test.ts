@@ -195,7 +195,8 @@ describe("long-term storage on the fleet stack: in-cluster store, gateway, compa
         assert.strictEqual(compactors.length, 1);
         const [compactor] = compactors;
         assert.deepStrictEqual([compactor.type, compactor.inputs.metadata.name, compactor.inputs.spec.replicas], [statefulSet, "thanos-compactor", 1]);
-        // A new volume size replaces a StatefulSet (pulumi-kubernetes diff.go:196-203): the old one goes first.
+        // A new volume size or namespace replaces a StatefulSet (diff.go:196-203); the provider deletes first only when
+        // name and namespace stay (provider.go:1645-1660): the program asks for it always.
         assert.strictEqual(compactor.deleteBeforeReplace, true);
         assert.deepStrictEqual(compactor.inputs.spec.volumeClaimTemplates, [{
             metadata: { name: "data" }, spec: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: "20Gi" } } },
