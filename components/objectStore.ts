@@ -3,7 +3,7 @@ import * as kx from "@pulumi/kubernetesx";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { inClusterBucket, inClusterEndpoint, longTermServices, objectStoreS3Port } from "../lib/objectStorage";
-import { fixedResources } from "../lib/podResources";
+import { fixedResources, parseQuantity } from "../lib/podResources";
 import { restrictedContainerSecurityContext } from "../lib/podSecurity";
 import { seaweedfsImage } from "../lib/versions";
 import { podSecurityLabels } from "./region";
@@ -26,10 +26,15 @@ export interface ObjectStoreArgs {
  * `weed mini` as SeaweedFS 4.44 reads it (weed/command/mini.go:382-540): data
  * under /data, the bucket created at start (:1360-1366), and everything Thanos
  * does not use switched off: WebDAV, the admin UI, the Iceberg and Lance
- * catalogs, and the telemetry it would otherwise send to seaweedfs.com.
+ * catalogs, and the telemetry it would otherwise send to seaweedfs.com. Logs
+ * to stderr, not to files in /tmp (glog's default, weed/glog/glog_file.go:88-92;
+ * a global flag, so before the command, as docker/entrypoint.sh:108 has it).
+ * Every flag is also saved in /data/mini.options and read back when it is
+ * later left at its default (mini.go:1093-1112).
  */
 export function objectStoreArgs(): string[] {
     return [
+        "-logtostderr=true",
         "mini",
         "-dir=/data",
         `-s3.port=${objectStoreS3Port}`,
@@ -48,6 +53,9 @@ export function objectStoreArgs(): string[] {
  * starts as that user instead, and fsGroup gives it the volume.
  */
 const seaweedUser = 1000;
+
+/** Ready once the bucket exists, which mini creates after its S3 port answers (mini.go:1364): asked of the filer on localhost (filer_server_handlers_read.go:96-122). */
+const bucketExists = ["wget", "-q", "-O", "/dev/null", `http://127.0.0.1:8888/buckets/${inClusterBucket.name}?metadata=true`];
 
 /**
  * An S3-compatible store in the cluster, for a laptop's long-term storage:
@@ -90,7 +98,7 @@ export class ObjectStore extends pulumi.ComponentResource {
             },
         }, { parent: this, provider: args.provider });
 
-        const probe = { httpGet: { path: "/healthz", port: "s3" }, periodSeconds: 10 };
+
         const pod = new kx.PodBuilder({
             automountServiceAccountToken: false,
             securityContext: { runAsNonRoot: true, runAsUser: seaweedUser, runAsGroup: seaweedUser, fsGroup: seaweedUser, seccompProfile: { type: "RuntimeDefault" } },
@@ -103,11 +111,14 @@ export class ObjectStore extends pulumi.ComponentResource {
                 env: {
                     AWS_ACCESS_KEY_ID: credentials.asEnvValue("AWS_ACCESS_KEY_ID"),
                     AWS_SECRET_ACCESS_KEY: credentials.asEnvValue("AWS_SECRET_ACCESS_KEY"),
+                    // Go does not see the cgroup's limit by itself.
+                    GOMEMLIMIT: goMemoryLimit(fixedResources.objectStore.limits.memory),
                 },
                 ports: { s3: objectStoreS3Port },
                 volumeMounts: [{ name: "data", mountPath: "/data" }, { name: "tmp", mountPath: "/tmp" }],
-                readinessProbe: probe,
-                livenessProbe: { ...probe, initialDelaySeconds: 30, failureThreshold: 6 },
+                readinessProbe: { exec: { command: bucketExists }, periodSeconds: 10 },
+                // Its admin server may take two minutes to come up on a cold start (mini.go:1650).
+                livenessProbe: { httpGet: { path: "/healthz", port: "s3" }, periodSeconds: 10, initialDelaySeconds: 30, failureThreshold: 12 },
                 resources: fixedResources.objectStore,
                 securityContext: restrictedContainerSecurityContext,
             }],
@@ -141,8 +152,21 @@ export class ObjectStore extends pulumi.ComponentResource {
             deleteBeforeReplace: true,
         });
 
+        // Its filer, volume server, master and admin ports answer anyone without credentials:
+        // only S3 (which checks its identity) is let in, where the cluster enforces
+        // NetworkPolicies (kind's kindnet does: images/kindnetd/cmd/kindnetd/main.go:229-251 at v0.32.0).
+        new k8s.networking.v1.NetworkPolicy(name, {
+            metadata: { namespace: this.namespace, labels },
+            spec: { podSelector: { matchLabels: labels }, policyTypes: ["Ingress"], ingress: [{ ports: [{ protocol: "TCP", port: objectStoreS3Port }] }] },
+        }, { parent: this, provider: args.provider });
+
         this.endpoint = service.metadata.namespace.apply(inClusterEndpoint);
         this.nodeEndpoint = args.nodeHost === undefined ? undefined : pulumi.interpolate`${args.nodeHost}:${service.spec.ports[0].nodePort}`;
         this.registerOutputs({ endpoint: this.endpoint, nodeEndpoint: this.nodeEndpoint });
     }
+}
+
+/** The Go runtime's soft memory limit: four fifths of the container's, leaving room for what Go does not count. */
+export function goMemoryLimit(memoryLimit: string): string {
+    return `${Math.floor(parseQuantity(memoryLimit) * 0.8 / 1024 ** 2)}MiB`;
 }

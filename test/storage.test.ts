@@ -262,7 +262,15 @@ describe("long-term storage on the fleet stack: in-cluster store, gateway, compa
         assert.deepStrictEqual([store.inputs.metadata.name, store.inputs.spec.replicas, store.deleteBeforeReplace], ["thanos-object-store", 1, true]);
         assert.deepStrictEqual(store.inputs.spec.persistentVolumeClaimRetentionPolicy, { whenDeleted: "Retain", whenScaled: "Retain" });
         assert.deepStrictEqual([pod.containers[0].image, pod.containers[0].command, pod.containers[0].args], [seaweedfsImage, ["/usr/bin/weed"], objectStoreArgs()]);
-        assert.deepStrictEqual(pod.containers[0].env.map((env: { name: string; valueFrom?: object }) => [env.name, Boolean(env.valueFrom)]), [["AWS_ACCESS_KEY_ID", true], ["AWS_SECRET_ACCESS_KEY", true]]);
+        assert.deepStrictEqual(objectStoreArgs().slice(0, 2), ["-logtostderr=true", "mini"]);
+        assert.deepStrictEqual(pod.containers[0].env.map((env: { name: string; value?: string; valueFrom?: object }) => [env.name, env.value ?? Boolean(env.valueFrom)]),
+            [["AWS_ACCESS_KEY_ID", true], ["AWS_SECRET_ACCESS_KEY", true], ["GOMEMLIMIT", "819MiB"]]);
+        // Ready once the bucket exists, not merely once S3 answers (Thanos' own e2e learnt the same, thanos-io/thanos#9037).
+        assert.deepStrictEqual(pod.containers[0].readinessProbe.exec.command, ["wget", "-q", "-O", "/dev/null", "http://127.0.0.1:8888/buckets/thanos?metadata=true"]);
+        // Only S3, which checks credentials, is let in; the filer, volume and master ports are not.
+        assert.deepStrictEqual(run.one("kubernetes:networking.k8s.io/v1:NetworkPolicy", "object-store").inputs.spec, {
+            podSelector: { matchLabels: store.inputs.spec.selector.matchLabels }, policyTypes: ["Ingress"], ingress: [{ ports: [{ protocol: "TCP", port: 8333 }] }],
+        });
         assert.deepStrictEqual(pod.securityContext, { runAsNonRoot: true, runAsUser: 1000, runAsGroup: 1000, fsGroup: 1000, seccompProfile: { type: "RuntimeDefault" } });
         // The key appears nowhere but in Secrets: not in a pod spec, not in a Helm value.
         const key = objstoreOf("compactor-objstore").config.secret_key as string;
