@@ -75,8 +75,8 @@ export interface KubePrometheusStackInputs {
     globalTier?: GlobalTier;
     /** The sidecars' gRPC server certificate (in the Secret `storeApiTlsSecret`), by its hash; absent: plaintext, in-cluster only. */
     storeApiCertificateSha256?: string;
-    /** The objstore config (in the Secret `objstoreSecret`), by its hash; absent: no uploads. */
-    objstoreConfigSha256?: string;
+    /** The Secret holding the objstore config, and the config's hash; absent: no uploads. */
+    objstore?: { secretName: string; sha256: string };
 }
 
 /**
@@ -207,7 +207,7 @@ export function podSecurityLabels(level: "restricted" | "privileged"): Record<st
  * the `restricted` standard for every pod but node-exporter's.
  */
 export function kubePrometheusStackValues(inputs: KubePrometheusStackInputs): Record<string, unknown> {
-    const { region, labels, thanosVersion, ownsKubeletService, globalTier, storeApiCertificateSha256, objstoreConfigSha256 } = inputs;
+    const { region, labels, thanosVersion, ownsKubeletService, globalTier, storeApiCertificateSha256, objstore } = inputs;
     const tls = storeApiCertificateSha256 === undefined ? undefined : sidecarTls(storeApiTlsSecret);
     const { components } = region;
     const highlyAvailable = region.replicas >= 2;
@@ -216,7 +216,7 @@ export function kubePrometheusStackValues(inputs: KubePrometheusStackInputs): Re
     // the operator hands it as an environment variable): a change restarts the pods.
     const podAnnotations: Record<string, string> = {
         ...(storeApiCertificateSha256 === undefined ? {} : { "thanos-global-view/storeapi-certificate-sha256": storeApiCertificateSha256 }),
-        ...(objstoreConfigSha256 === undefined ? {} : { "thanos-global-view/objstore-config-sha256": objstoreConfigSha256 }),
+        ...(objstore === undefined ? {} : { "thanos-global-view/objstore-config-sha256": objstore.sha256 }),
     };
     return {
         fullnameOverride: regionReleaseName(region.name),
@@ -292,7 +292,7 @@ export function kubePrometheusStackValues(inputs: KubePrometheusStackInputs): Re
                     resources: region.resources.sidecar,
                     ...tls?.thanos,
                     // Rendered as the Prometheus CR's spec.thanos.objectStorageConfig (templates/prometheus/prometheus.yaml:411-414).
-                    ...(objstoreConfigSha256 === undefined ? {} : { objectStorageConfig: { existingSecret: { name: objstoreSecret.name, key: objstoreSecret.key } } }),
+                    ...(objstore === undefined ? {} : { objectStorageConfig: { existingSecret: { name: objstore.secretName, key: objstoreSecret.key } } }),
                 },
                 ...(tls === undefined ? {} : { secrets: tls.secrets }),
                 ...(Object.keys(podAnnotations).length === 0 ? {} : { podMetadata: { annotations: podAnnotations } }),
@@ -334,8 +334,10 @@ export class Region extends pulumi.ComponentResource {
         }, { parent: this, provider: args.provider });
 
         const objstore = args.objstoreConfig === undefined ? undefined : new k8s.core.v1.Secret(`${name}-objstore`, {
-            // The name the Prometheus CR refers to (objectStorageConfig.existingSecret).
-            metadata: { name: objstoreSecret.name, namespace: this.namespace },
+            // Named by the provider, not fixed: when losing the hub's cluster takes it out of the
+            // state (it holds the hub's store address), the next run creates another beside it
+            // instead of failing on "already exists"; the namespace takes the old one along.
+            metadata: { namespace: this.namespace },
             stringData: { [objstoreSecret.key]: args.objstoreConfig },
         }, { parent: this, provider: args.provider });
 
@@ -358,14 +360,14 @@ export class Region extends pulumi.ComponentResource {
             version: args.kubePrometheusStackVersion,
             repositoryOpts: { repo: kubePrometheusStackRepository },
             // Waits for the Secrets, and knows what they hold.
-            values: pulumi.all([tlsSecret?.metadata.name, args.storeApiTls?.certPem, objstore?.metadata.name, args.objstoreConfig]).apply(([, certPem, , objstoreConfig]) => kubePrometheusStackValues({
+            values: pulumi.all([tlsSecret?.metadata.name, args.storeApiTls?.certPem, objstore?.metadata.name, args.objstoreConfig]).apply(([, certPem, objstoreSecretName, objstoreConfig]) => kubePrometheusStackValues({
                 region,
                 labels: args.labels,
                 thanosVersion: args.thanosVersion,
                 ownsKubeletService: args.ownsKubeletService,
                 globalTier: args.globalTier,
                 storeApiCertificateSha256: certPem === undefined ? undefined : configHash(certPem),
-                objstoreConfigSha256: objstoreConfig === undefined ? undefined : configHash(objstoreConfig),
+                objstore: objstoreSecretName === undefined || objstoreConfig === undefined ? undefined : { secretName: objstoreSecretName, sha256: configHash(objstoreConfig) },
             })),
             timeout: releaseTimeoutSeconds.region,
             cleanupOnFail: true,

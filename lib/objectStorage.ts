@@ -5,8 +5,8 @@
 import * as yaml from "js-yaml";
 import { LongTermStorage } from "./schema";
 
-/** The Secret with the objstore config, in every namespace whose pods use the bucket, and its key. */
-export const objstoreSecret = { name: "thanos-objstore", key: "objstore.yml" } as const;
+/** The key of the objstore config in the Secret of every namespace whose pods use the bucket. */
+export const objstoreSecret = { key: "objstore.yml" } as const;
 
 /**
  * The Services of the long-term tier, in the global query's namespace: the

@@ -7,7 +7,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { readStackConfig } from "../lib/stackConfig";
-import { managedReleases } from "../lib/releases";
+import { managedReleases, regionReleaseName } from "../lib/releases";
 import { main } from "../scripts/stack";
 import { projectDirectory } from "./harness";
 
@@ -59,7 +59,11 @@ const releaseUrn = (name: string) => urn("kubernetes:helm.sh/v3:Release", name);
  * The fleet stack as the fake engine needs it: two kind clusters, each with
  * its provider and releases; europe's per-replica Services in its cluster;
  * the global query's release in the hub, depending on those Services (its
- * endpoints are their outputs), and the Job on every release.
+ * endpoints are their outputs), and the Job on every release. Long-term
+ * storage: the in-cluster store's Service in the hub, each region's objstore
+ * Secret depending on it (it holds the store's address, a NodePort for europe)
+ * and each region's release on its Secret; the store's and the compactor's
+ * StatefulSets under their fixed names.
  */
 function fleetProgram(): ProgramResource[] {
     const fleetUrn = (type: string, name: string) => urn(type, name, "fleet");
@@ -70,6 +74,19 @@ function fleetProgram(): ProgramResource[] {
         urn: fleetUrn("thanos-global-view:monitoring:Region$kubernetes:core/v1:Service", `europe-storeapi-${ordinal}`),
         type: "kubernetes:core/v1:Service", version: "1", cluster: "fleet-europe", provider: providerOf("fleet-europe"),
     }));
+    const storeService = {
+        urn: fleetUrn("thanos-global-view:storage:ObjectStore$kubernetes:core/v1:Service", "object-store"),
+        type: "kubernetes:core/v1:Service", version: "1", cluster: "fleet-hub", provider: providerOf("fleet-hub"),
+    };
+    const objstoreSecrets = config.regions.map((region) => ({
+        urn: fleetUrn("thanos-global-view:monitoring:Region$kubernetes:core/v1:Secret", `${region.name}-objstore`),
+        type: "kubernetes:core/v1:Secret", version: "1", cluster: region.cluster, provider: providerOf(region.cluster), dependencies: [storeService.urn],
+    }));
+    const hubStatefulSets = [["object-store", "object-store", "thanos-object-store"], ["compactor", "monitoring", "thanos-compactor"]].map(([name, namespace, objectName]) => ({
+        urn: fleetUrn("kubernetes:apps/v1:StatefulSet", name), type: "kubernetes:apps/v1:StatefulSet", version: "1", cluster: "fleet-hub", provider: providerOf("fleet-hub"),
+        dependencies: name === "compactor" ? [storeService.urn] : [], object: { kind: "StatefulSet", namespace, name: objectName },
+    }));
+    const regionIndex = (release: string) => config.regions.findIndex((region) => regionReleaseName(region.name) === release);
     const releases = managedReleases(config).map((release) => ({
         // Every cluster has a CRDs release of the same name: the program tells them apart by cluster.
         urn: fleetUrn("kubernetes:helm.sh/v3:Release", release.name === "prometheus-operator-crds" ? `${release.cluster}-operator-crds` : release.name),
@@ -78,7 +95,8 @@ function fleetProgram(): ProgramResource[] {
         cluster: release.cluster,
         provider: providerOf(release.cluster),
         release: { name: release.name, namespace: release.namespace },
-        dependencies: release.name === "thanos" ? services.map((service) => service.urn) : [],
+        dependencies: release.name === "thanos" ? services.map((service) => service.urn)
+            : regionIndex(release.name) >= 0 ? [objstoreSecrets[regionIndex(release.name)].urn] : [],
     }));
     return [
         ...kindClusters.flatMap((cluster) => {
@@ -89,10 +107,13 @@ function fleetProgram(): ProgramResource[] {
             ];
         }),
         ...services,
+        storeService,
+        ...objstoreSecrets,
+        ...hubStatefulSets,
         ...releases,
         {
             urn: fleetUrn("kubernetes:batch/v1:Job", "global-view"), type: "kubernetes:batch/v1:Job", version: "1", cluster: "fleet-hub",
-            provider: providerOf("fleet-hub"), dependencies: releases.map((release) => release.urn),
+            provider: providerOf("fleet-hub"), dependencies: [...releases, ...hubStatefulSets].map((resource) => resource.urn),
             object: { kind: "Job", namespace: "monitoring", name: "global-view-check" },
         },
     ];
@@ -446,7 +467,25 @@ describe("npm run up and destroy on the fleet stack", () => {
         assert.ok(!sandbox.world.calls.some((call) => call.startsWith("pulumi state delete") && call.includes("fleet-hub-kind")), sandbox.world.calls.join("\n"));
         // The verification Job depended on europe too; it still existed in the hub, under its fixed name.
         assert.ok(said.includes('The verification Job monitoring/global-view-check left the state with the lost cluster: deleting it in cluster "fleet-hub" so that this run creates it again.'), said.join("\n"));
-        assert.deepStrictEqual(sandbox.world.objects, [{ cluster: "fleet-hub", kind: "Job", namespace: "monitoring", name: "global-view-check" }]);
+        assert.deepStrictEqual(sandbox.world.objects?.filter((object) => object.kind === "Job"), [{ cluster: "fleet-hub", kind: "Job", namespace: "monitoring", name: "global-view-check" }]);
+        // The hub's store and compactor did not depend on europe: they stayed, once each.
+        assert.deepStrictEqual(sandbox.world.objects?.filter((object) => object.kind === "StatefulSet").map((object) => object.name), ["thanos-object-store", "thanos-compactor"]);
+        assert.deepStrictEqual(sandbox.deployed(), fleetReleases());
+    });
+
+    it("the hub's cluster deleted by hand: up creates it again; europe's release, which held the hub's store address, is installed again over its old record", () => {
+        const sandbox = new Sandbox({}, "fleet");
+        sandbox.npmRun("up", "--stack", "fleet");
+        sandbox.deleteClusterByHand("fleet-hub");
+        const { code, said } = sandbox.npmRun("up", "--stack", "fleet");
+        assert.strictEqual(code, 0, said.join("\n"));
+        assert.ok(said.includes('kind cluster "fleet-hub" is gone: Docker is running and has no node of it (deleted by hand, or Docker was reset).'), said.join("\n"));
+        // Its objstore Secret depended on the hub's store: both left the state; the Secret is named by the
+        // provider, so the new one is created beside the old, and Helm's records of the release are forgotten.
+        assert.ok(said.includes('Helm release europe/kps-europe in cluster "fleet-europe" is installed but no longer in the state (it depended on the lost cluster): forgetting Helm\'s records so this run installs it again (its objects are adopted).'), said.join("\n"));
+        assert.ok(!sandbox.world.calls.some((call) => call.startsWith("pulumi state delete") && call.includes("fleet-europe-kind")), sandbox.world.calls.join("\n"));
+        // The fixed names came back in the new hub, once each.
+        assert.deepStrictEqual(sandbox.world.objects?.map((object) => object.name).sort(), ["global-view-check", "thanos-compactor", "thanos-object-store"]);
         assert.deepStrictEqual(sandbox.deployed(), fleetReleases());
     });
 
