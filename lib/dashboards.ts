@@ -7,12 +7,14 @@
 //   Prometheus ServiceMonitor); the sidecars', scraped by each region
 //   (`prometheus.thanosServiceMonitor`); cAdvisor's, from the kubelets every
 //   region scrapes;
-// - Thanos Query, Query Frontend and Grafana, scraped by the region that
-//   shares their cluster (components/region.ts, `globalTierServiceMonitors`).
+// - Thanos Query, Query Frontend and Grafana, and with long-term storage the
+//   Store Gateway and the compactor, scraped by the region that shares their
+//   cluster (components/region.ts, `globalTierServiceMonitors`).
 // The names were read from Thanos v0.37.0 and v0.42.4 (pkg/extprom/http/metrics.go,
 // pkg/query/endpointset.go, pkg/queryfrontend, internal/cortex); test/dashboards.test.ts
 // holds that catalogue and fails on a query outside it.
 
+import { longTermServices } from "./objectStorage";
 import { thanosServices } from "./releases";
 import { StackConfig } from "./schema";
 
@@ -24,12 +26,16 @@ export interface DashboardInputs {
     globalNamespace: string;
     /** Query Frontend's slow-query threshold, drawn on its latency panel. */
     slowQueryThreshold: string;
+    /** Whether the stack has long-term storage, and so its dashboard. */
+    longTermStorage: boolean;
 }
 
 /** The Services the global tier's metrics come from: the operator names a job after its Service. */
 const globalTierJobs = {
     query: thanosServices.queryHttp,
     frontend: thanosServices.frontendHttp,
+    storeGateway: longTermServices.storeGateway,
+    compactor: longTermServices.compactor,
 } as const;
 
 const datasource = { type: "prometheus", uid: datasourceUid };
@@ -251,6 +257,62 @@ function queryPathDashboard({ globalNamespace, slowQueryThreshold }: DashboardIn
     ]);
 }
 
+/**
+ * The bucket and its three users: are the sidecars uploading, does every
+ * querier reach the Store Gateways, does the compactor run, do bucket
+ * operations fail? Every metric here exists from the start of its component
+ * (plain counters and gauges; objstore's per-operation series start at 0), so
+ * a fresh stack shows 0, not "No data": thanos_shipper_* (pkg/shipper/shipper.go:55-62
+ * at v0.37.0, 56-63 at v0.42.4), thanos_bucket_store_blocks_loaded (pkg/store/bucket.go:194,
+ * :199), thanos_compact_halted and _iterations_total (cmd/thanos/compact.go:125-137, :126-138).
+ */
+function longTermStorageDashboard({ regionLabel: region, globalNamespace }: DashboardInputs): Record<string, unknown> {
+    const tier = (job: string) => `namespace="${globalNamespace}", job="${job}"`;
+    const inRegion = `${region}=~"$region"`;
+    return dashboard("long-term-storage", "Long-term storage", "Sidecars uploading to the bucket, the Store Gateways serving it to Thanos Query, the one compactor keeping it.",
+        [variable("region", "region", `label_values(thanos_shipper_uploads_total{container="thanos-sidecar"}, ${region})`)],
+        [
+            {
+                title: "Compactor halted",
+                description: "1 when the compactor stopped on a block it will not touch: compaction, downsampling and retention have stopped. Its log names the block (README, Troubleshooting).",
+                type: "stat",
+                targets: [{ expr: `max(thanos_compact_halted{${tier(globalTierJobs.compactor)}})`, legend: "halted" }],
+            },
+            {
+                title: "Store Gateways each querier is connected to",
+                description: "Healthy StoreAPI connections from each Thanos Query pod to Store Gateway replicas (storage.storeGateway.replicas).",
+                type: "stat",
+                targets: [{ expr: `sum by (pod) (thanos_store_nodes_grpc_connections{${tier(globalTierJobs.query)}, store_type="store"})`, legend: "{{pod}}" }],
+            },
+            {
+                title: "Blocks uploaded per hour, per region",
+                description: "Blocks the sidecars shipped to the bucket: each replica uploads one every 2 hours once its Prometheus has cut it.",
+                targets: [{ expr: `sum by (${region}) (increase(thanos_shipper_uploads_total{${inRegion}}[1h]))`, legend: `{{${region}}}` }],
+            },
+            {
+                title: "Block uploads failed per hour, per region",
+                description: "Uploads that failed (the sidecar retries); 0 on a healthy stack.",
+                targets: [{ expr: `sum by (${region}) (increase(thanos_shipper_upload_failures_total{${inRegion}}[1h]))`, legend: `{{${region}}}` }],
+            },
+            {
+                title: "Bucket operations failed per second, by component",
+                description: "Failed bucket operations of the sidecars, the Store Gateways and the compactor (those scraped by the selected regions); 0 on a healthy stack.",
+                unit: "ops",
+                targets: [{ expr: `sum by (job, operation) (rate(thanos_objstore_bucket_operation_failures_total{${inRegion}}[5m]))`, legend: "{{job}} {{operation}}" }],
+            },
+            {
+                title: "Blocks served by each Store Gateway",
+                description: "Blocks each replica has loaded from the bucket; grows as uploads arrive, shrinks as the compactor merges and deletes them.",
+                targets: [{ expr: `max by (pod) (thanos_bucket_store_blocks_loaded{${tier(globalTierJobs.storeGateway)}})`, legend: "{{pod}}" }],
+            },
+            {
+                title: "Compactor iterations per hour",
+                description: "Complete passes over the bucket (one every 5 minutes at most); 0 for long means it is stuck or halted.",
+                targets: [{ expr: `sum(increase(thanos_compact_iterations_total{${tier(globalTierJobs.compactor)}}[1h]))`, legend: "iterations" }],
+            },
+        ]);
+}
+
 /** Cluster, namespace and pod resource use, per region, from the kubelets' cAdvisor. */
 function kubernetesDashboard({ regionLabel: region }: DashboardInputs): Record<string, unknown> {
     const cadvisor = `job="kubelet", metrics_path="/metrics/cadvisor", ${region}=~"$region"`;
@@ -309,6 +371,7 @@ export function dashboardInputs(config: StackConfig): DashboardInputs {
         regionLabel: config.labels.region,
         globalNamespace: config.globalQuery.namespace,
         slowQueryThreshold: config.globalQuery.frontend.slowQueryThreshold,
+        longTermStorage: config.storage.type !== "none",
     };
 }
 
@@ -334,6 +397,7 @@ export function dashboards(inputs: DashboardInputs): Record<string, Record<strin
         "global-view.json": globalViewDashboard(inputs),
         "query-path.json": queryPathDashboard(inputs),
         "kubernetes-resources.json": kubernetesDashboard(inputs),
+        ...(inputs.longTermStorage ? { "long-term-storage.json": longTermStorageDashboard(inputs) } : {}),
     };
 }
 

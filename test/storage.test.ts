@@ -321,6 +321,13 @@ describe("long-term storage on the fleet stack: in-cluster store, gateway, compa
         assert.strictEqual(run.one(release, "europe").inputs.values.additionalPrometheusRulesMap, undefined);
     });
 
+    it("Grafana gets a fourth dashboard, for the bucket and its users", () => {
+        const data = run.one("kubernetes:core/v1:ConfigMap", "grafana-dashboards").inputs.data as Record<string, string>;
+        assert.deepStrictEqual(Object.keys(data).sort(), ["global-view.json", "kubernetes-resources.json", "long-term-storage.json", "query-path.json"]);
+        const panels = JSON.parse(data["long-term-storage.json"]).panels.map((panel: { title: string }) => panel.title);
+        assert.deepStrictEqual(panels.slice(0, 2), ["Compactor halted", "Store Gateways each querier is connected to"]);
+    });
+
     it("the proof adds: the gateway connected to every querier, the bucket reached, the compactor not halted, every sidecar with its bucket", () => {
         const checks = verificationChecks(verificationPlan(readStackConfig(projectDirectory, "fleet")));
         const storage = checks.filter((check) => check.query.includes("thanos_store_nodes") || check.query.includes("thanos_objstore") || check.query.includes("thanos_compact"));
