@@ -78,10 +78,11 @@ const objectStore = storage?.type === "inCluster"
     : undefined;
 const bucketCredential = storage === undefined ? undefined
     : storage.type === "inCluster" ? objectStore!.secretKey : secretSetting(storage.credentialsSecret);
+const stackPrefix = bucketPrefix({ organization: pulumi.getOrganization(), project: pulumi.getProject(), stack: pulumi.getStack() });
 const objectStoreEndpointFrom = (cluster: string) => (cluster === config.globalQuery.cluster ? objectStore?.endpoint : objectStore?.nodeEndpoint);
 const objstoreConfigFor = (cluster: string): pulumi.Output<string> | undefined => storage && pulumi.secret(
     pulumi.all([bucketCredential!, objectStoreEndpointFrom(cluster)])
-        .apply(([credential, endpoint]) => objstoreConfig(storage, { credential, endpoint, prefix: bucketPrefix(pulumi.getStack()) })),
+        .apply(([credential, endpoint]) => objstoreConfig(storage, { credential, endpoint, prefix: stackPrefix })),
 );
 
 const regions = config.regions.map((region, index) => new Region(region.name, {
@@ -176,7 +177,7 @@ export const queryFrontendPort = globalQuery.frontendPort;
 export const portForwardCommand = globalQuery.portForwardCommand;
 export const longTermStorage = longTerm && {
     type: config.storage.type,
-    bucketPrefix: bucketPrefix(pulumi.getStack()),
+    bucketPrefix: stackPrefix,
     storeGatewayEndpoints: longTerm.storeGateway.storeApiEndpoints,
     objectStoreNamespace: objectStore?.namespace,
 };

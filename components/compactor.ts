@@ -97,7 +97,7 @@ export class Compactor extends pulumi.ComponentResource {
                 template: {
                     metadata: {
                         labels: compactorLabels,
-                        annotations: { "thanos-global-view/config-sha256": pulumi.output(args.objstoreConfig).apply((config) => configHash(config)) },
+                        annotations: { "thanos-global-view/config-sha256": configHash(args.objstoreConfig) },
                     },
                     spec: pod.podSpec,
                 },

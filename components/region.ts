@@ -360,14 +360,19 @@ export class Region extends pulumi.ComponentResource {
             version: args.kubePrometheusStackVersion,
             repositoryOpts: { repo: kubePrometheusStackRepository },
             // Waits for the Secrets, and knows what they hold.
-            values: pulumi.all([tlsSecret?.metadata.name, args.storeApiTls?.certPem, objstore?.metadata.name, args.objstoreConfig]).apply(([, certPem, objstoreSecretName, objstoreConfig]) => kubePrometheusStackValues({
+            values: pulumi.all([
+                tlsSecret?.metadata.name,
+                args.storeApiTls && configHash(args.storeApiTls.certPem),
+                objstore?.metadata.name,
+                args.objstoreConfig === undefined ? undefined : configHash(args.objstoreConfig),
+            ]).apply(([, certificateSha256, objstoreSecretName, objstoreSha256]) => kubePrometheusStackValues({
                 region,
                 labels: args.labels,
                 thanosVersion: args.thanosVersion,
                 ownsKubeletService: args.ownsKubeletService,
                 globalTier: args.globalTier,
-                storeApiCertificateSha256: certPem === undefined ? undefined : configHash(certPem),
-                objstore: objstoreSecretName === undefined || objstoreConfig === undefined ? undefined : { secretName: objstoreSecretName, sha256: configHash(objstoreConfig) },
+                storeApiCertificateSha256: certificateSha256,
+                objstore: objstoreSecretName === undefined || objstoreSha256 === undefined ? undefined : { secretName: objstoreSecretName, sha256: objstoreSha256 },
             })),
             timeout: releaseTimeoutSeconds.region,
             cleanupOnFail: true,

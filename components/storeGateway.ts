@@ -113,8 +113,7 @@ export class StoreGateway extends pulumi.ComponentResource {
                     metadata: {
                         labels: storeGatewayLabels,
                         annotations: {
-                            "thanos-global-view/config-sha256": pulumi.all([args.objstoreConfig, args.storeApiTls?.certPem, args.storeApiTls?.caCertPem])
-                                .apply(([config, cert, ca]) => configHash(config, cert, ca)),
+                            "thanos-global-view/config-sha256": configHash(args.objstoreConfig, args.storeApiTls?.certPem, args.storeApiTls?.caCertPem),
                         },
                     },
                     spec: pod.podSpec.apply((spec) => ({ ...spec, affinity: preferOneReplicaPerNode(storeGatewayLabels) })),

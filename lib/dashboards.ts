@@ -286,7 +286,7 @@ function longTermStorageDashboard({ regionLabel: region, globalNamespace }: Dash
             },
             {
                 title: "Blocks uploaded per hour, per region",
-                description: "Blocks the sidecars shipped to the bucket: each replica uploads one every 2 hours once its Prometheus has cut it.",
+                description: "Blocks the sidecars shipped to the bucket: each replica uploads one every 2 hours, the first about 3 hours after its Prometheus starts.",
                 targets: [{ expr: `sum by (${region}) (increase(thanos_shipper_uploads_total{${inRegion}}[1h]))`, legend: `{{${region}}}` }],
             },
             {

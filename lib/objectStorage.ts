@@ -31,9 +31,13 @@ export function inClusterEndpoint(namespace: string): string {
     return `${longTermServices.objectStore}.${namespace}.svc.cluster.local:${objectStoreS3Port}`;
 }
 
-/** Where this stack keeps its blocks in the bucket: one prefix per stack, so two stacks given one bucket never share a compactor's blocks. */
-export function bucketPrefix(stack: string): string {
-    return `thanos-global-view/${stack}`;
+/**
+ * Where this stack keeps its blocks in the bucket: its fully qualified name
+ * (organization/project/stack, unique per Pulumi backend), so two stacks given
+ * one bucket never share a compactor's blocks.
+ */
+export function bucketPrefix(stack: { organization: string; project: string; stack: string }): string {
+    return `${stack.organization}/${stack.project}/${stack.stack}`;
 }
 
 export interface ObjstoreAccess {

@@ -557,7 +557,7 @@ const longTermStorageSettings = {
         fiveMinutes: keptFor({ description: "how long it keeps 5-minute downsampled data" }).default(defaults.storage.retention.fiveMinutes),
         oneHour: keptFor({ description: "how long it keeps 1-hour downsampled data" }).default(defaults.storage.retention.oneHour),
     }, "how long the bucket keeps each resolution").prefault({}),
-    downsampling: flag({ description: "the compactor downsamples blocks older than 40h to 5m and older than 10d to 1h, for fast long-range queries" })
+    downsampling: flag({ description: "the compactor downsamples blocks spanning 40h or more (after compaction) to 5m, and 5m blocks spanning 10d or more to 1h, for fast long-range queries" })
         .default(defaults.storage.downsampling),
     storeGateway: settings({
         replicas: wholeNumber({ description: "Store Gateway replicas serving the bucket to the global query (2: HA)" }, 1).default(defaults.storage.storeGateway.replicas),

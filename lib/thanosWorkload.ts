@@ -66,10 +66,13 @@ export function thanosPod(inputs: ThanosPodInputs, dataVolume: "emptyDir" | "cla
 
 /**
  * Thanos reads its objstore config (and its CA) only at start: a hash of them
- * in the pod template restarts the pods when either changes.
+ * in the pod template restarts the pods when either changes. A SHA-256 of a
+ * config holding a random key reveals nothing of it, so the hash is not a
+ * secret: otherwise every Helm value and pod spec around it would be one, and
+ * `pulumi preview --diff` would hide their changes.
  */
-export function configHash(...parts: (string | undefined)[]): string {
-    return crypto.createHash("sha256").update(parts.map((part) => part ?? "").join("\n")).digest("hex");
+export function configHash(...parts: pulumi.Input<string | undefined>[]): pulumi.Output<string> {
+    return pulumi.unsecret(pulumi.all(parts).apply((values) => crypto.createHash("sha256").update(values.map((part) => part ?? "").join("\n")).digest("hex")));
 }
 
 /** The `--objstore.config-file` flag every component built here starts with. */

@@ -119,7 +119,7 @@ export function verificationChecks(plan: VerificationPlan): Check[] {
 
 /**
  * What a fresh deploy can prove of long-term storage (the sidecars upload
- * their first block two hours after Prometheus starts, so no history yet),
+ * their first block about three hours after Prometheus starts, so no history yet),
  * from the metrics the regions scrape:
  * - every querier holds a healthy connection to every Store Gateway replica:
  *   `thanos_store_nodes_grpc_connections` counts the endpoints whose last

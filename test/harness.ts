@@ -178,7 +178,8 @@ export async function runProgram(config: Record<string, unknown>, secretKeys: st
         call: (args) => {
             throw new Error(`the program made an unexpected call: ${args.token}`);
         },
-    }, project, "test", false);
+    // The organization a file backend reports (what `npm run up` uses).
+    }, project, "test", false, "organization");
 
     delete require.cache[require.resolve(programPath)];
     let program: Record<string, unknown>;

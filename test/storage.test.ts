@@ -202,7 +202,8 @@ describe("long-term storage on the fleet stack: in-cluster store, gateway, compa
             metadata: { name: "data" }, spec: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: "20Gi" } } },
         }]);
         // One stack, one compactor, and its own prefix in the bucket: another stack on the same bucket has its own.
-        assert.strictEqual(objstoreOf("compactor-objstore").prefix, "thanos-global-view/test");
+        assert.strictEqual(objstoreOf("compactor-objstore").prefix, "organization/thanos-global-view/test");
+        assert.strictEqual((run.exports.longTermStorage as { bucketPrefix: string }).bucketPrefix, "organization/thanos-global-view/test");
         assert.ok(compactor.inputs.spec.template.spec.containers[0].args.includes("--wait"));
     });
 
@@ -244,6 +245,8 @@ describe("long-term storage on the fleet stack: in-cluster store, gateway, compa
             const thanos = run.one(release, region).inputs.values.prometheus.prometheusSpec.thanos;
             assert.deepStrictEqual(thanos.objectStorageConfig, { existingSecret: { name: `${region}-objstore-x7k2p9`, key: "objstore.yml" } });
             assert.ok(run.one(release, region).dependencies.includes(written.urn));
+            // Only a digest of the config reaches the values (a restart on change): they stay readable in a diff.
+            assert.deepStrictEqual(run.one(release, region).secretInputs, []);
         }
         // The hub's own region by the Service's DNS name; europe, in another kind cluster, through the hub's NodePort.
         assert.strictEqual(objstoreOf("united-states-objstore").config.endpoint, "thanos-object-store.object-store.svc.cluster.local:8333");
@@ -283,6 +286,7 @@ describe("long-term storage on the fleet stack: in-cluster store, gateway, compa
             "Secret/store-gateway-objstore", "Secret/united-states-objstore",
         ]);
         assert.ok(run.resources.filter((r) => r.type === secret && JSON.stringify(r.inputs).includes(key)).every((r) => r.secretInputs.includes("stringData")));
+        assert.deepStrictEqual([run.one(deployment, "store-gateway"), run.one(statefulSet, "compactor"), store].map((r) => r.secretInputs), [[], [], []]);
     });
 
     it("every pod of every workload the program builds itself is sized and meets `restricted`, in namespaces that enforce it", () => {
@@ -392,7 +396,7 @@ describe("long-term storage on prod: an existing S3 bucket", () => {
                 bucket: "example-thanos-blocks", endpoint: "s3.eu-west-1.amazonaws.com", region: "eu-west-1",
                 access_key: "AKIAIOSFODNN7EXAMPLE", secret_key: exampleSecrets.prod[key("bucketSecretKey")],
             },
-            prefix: "thanos-global-view/test",
+            prefix: "organization/thanos-global-view/test",
         });
         assert.deepStrictEqual(run.one(statefulSet, "compactor").inputs.spec.volumeClaimTemplates[0].spec.resources.requests, { storage: "100Gi" });
         // Every StoreAPI stays in-cluster: no TLS for the gateway.
