@@ -99,6 +99,7 @@ const regions = config.regions.map((region, index) => new Region(region.name, {
     storeApiTls: storeApiTls?.servers.get(region.name),
     exposure: remote(region) ? exposureOf(region) : undefined,
     objstoreConfig: objstoreConfigFor(region.cluster),
+    bucketReadyAfter: objectStore ? [objectStore.statefulSet] : [],
 }));
 
 const globalCluster = clusterOf(config.globalQuery.cluster);

@@ -7,7 +7,7 @@ import { CertificatePems } from "./storeApiTls";
 import { compactorLabels } from "./compactor";
 import { storeGatewayLabels } from "./storeGateway";
 import { objstoreSecret } from "../lib/objectStorage";
-import { configHash } from "../lib/thanosWorkload";
+import { bucketCheckPod, configHash } from "../lib/thanosWorkload";
 import { kubePrometheusStackRepository, thanosImageRepository } from "../lib/versions";
 
 export interface RegionArgs {
@@ -28,6 +28,8 @@ export interface RegionArgs {
     exposure?: Exposure;
     /** The objstore config (YAML, a secret) its sidecars upload with: set when the stack has long-term storage. */
     objstoreConfig?: pulumi.Input<string>;
+    /** What the bucket check waits for: the in-cluster store, when the bucket is one. */
+    bucketReadyAfter?: pulumi.Input<pulumi.Resource>[];
 }
 
 /**
@@ -41,6 +43,9 @@ export interface RegionArgs {
 export type Exposure = { type: "nodePort"; nodeHost: string } | { type: "loadBalancer" } | { type: "addresses"; addresses: string[] };
 
 const sidecarGrpcPort = 10901;
+
+/** How long the bucket check may take: 6 retries back off 10 s to 320 s (Kubernetes doubles the pause), 11 minutes in all. */
+const bucketCheck = { retries: 6, deadlineSeconds: 720 } as const;
 
 /** The operator names a Prometheus pod `prometheus-<name>-<ordinal>` (its StatefulSet is `prometheus-<name>`), `<name>` being kube-prometheus-stack's `<fullname>-prometheus`. */
 function prometheusPodName(releaseName: string, ordinal: number): string {
@@ -145,40 +150,69 @@ function globalTierServiceMonitors(tier: GlobalTier): Record<string, unknown>[] 
 }
 
 /**
- * Alerts for what fails silently in long-term storage, evaluated by the
- * region that scrapes the long-term tier: a halted compactor keeps running
- * and answering its probes but compacts, downsamples and deletes nothing
- * more (Thanos mixin/alerts/compact.libsonnet:33 alerts on the same gauge);
- * failing bucket operations mean blocks that never get served.
+ * Alerts for what fails silently in long-term storage. Every region with a
+ * bucket watches its own sidecars: an upload that keeps failing loses the
+ * block once Prometheus' retention passes it (thanos_shipper_upload_failures_total,
+ * pkg/shipper/shipper.go:59 at v0.37.0, :60 at v0.42.4). The region that
+ * scrapes the long-term tier also watches the compactor, which when halted
+ * keeps running and answering its probes but compacts, downsamples and
+ * deletes nothing more (Thanos mixin/alerts/compact.libsonnet:33 alerts on the
+ * same gauge), and the bucket operations of the gateway and compactor.
  */
-export function longTermStorageRules(namespace: string): Record<string, unknown> {
-    const inTier = `namespace="${namespace}"`;
+export function longTermStorageRules(regionNamespace: string, tierNamespace?: string): Record<string, unknown> {
+    const sidecars = `namespace="${regionNamespace}", container="thanos-sidecar"`;
+    const tier = `namespace="${tierNamespace}"`;
+    const failing = (selector: string, by: string) => `sum by (${by}) (rate(thanos_objstore_bucket_operation_failures_total{${selector}}[5m])) > 0`;
     return {
-        groups: [{
-            name: "thanos-global-view-long-term-storage",
-            rules: [
-                {
-                    alert: "ThanosCompactorHalted",
-                    expr: `max(thanos_compact_halted{${inTier}}) == 1`,
-                    for: "5m",
-                    labels: { severity: "critical" },
-                    annotations: {
-                        summary: "The Thanos compactor halted: retention, compaction and downsampling have stopped",
-                        description: "Its logs say which block made it halt (often overlapping blocks); it resumes only after the block is repaired or deleted and the pod restarted.",
+        groups: [
+            {
+                name: "thanos-global-view-sidecar-uploads",
+                rules: [
+                    {
+                        alert: "ThanosSidecarUploadsFailing",
+                        expr: `sum by (pod) (rate(thanos_shipper_upload_failures_total{${sidecars}}[5m])) > 0`,
+                        for: "15m",
+                        labels: { severity: "critical" },
+                        annotations: {
+                            summary: "{{ $labels.pod }} fails to upload blocks to the bucket",
+                            description: "Blocks not uploaded are lost once Prometheus' retention passes them. The sidecar's log (container thanos-sidecar) says why: credentials, the bucket, the endpoint.",
+                        },
                     },
-                },
-                {
-                    alert: "ThanosBucketOperationsFailing",
-                    expr: `sum by (job, operation) (rate(thanos_objstore_bucket_operation_failures_total{${inTier}}[5m])) > 0`,
-                    for: "15m",
-                    labels: { severity: "warning" },
-                    annotations: {
-                        summary: "{{ $labels.job }} fails {{ $labels.operation }} operations on the bucket",
-                        description: "Check the bucket's credentials and reachability; the Store Gateway and the compactor log each failure.",
+                    {
+                        alert: "ThanosSidecarBucketOperationsFailing",
+                        expr: failing(sidecars, "pod, operation"),
+                        for: "15m",
+                        labels: { severity: "warning" },
+                        annotations: { summary: "{{ $labels.pod }} fails {{ $labels.operation }} operations on the bucket", description: "Check the bucket's credentials and reachability from this region's cluster." },
                     },
-                },
-            ],
-        }],
+                ],
+            },
+            ...(tierNamespace === undefined ? [] : [{
+                name: "thanos-global-view-long-term-storage",
+                rules: [
+                    {
+                        alert: "ThanosCompactorHalted",
+                        expr: `max(thanos_compact_halted{${tier}}) == 1`,
+                        for: "5m",
+                        labels: { severity: "critical" },
+                        annotations: {
+                            summary: "The Thanos compactor halted: retention, compaction and downsampling have stopped",
+                            description: "Its logs say which block made it halt (often overlapping blocks); it resumes only after the block is repaired or deleted and the pod restarted.",
+                        },
+                    },
+                    {
+                        alert: "ThanosBucketOperationsFailing",
+                        expr: failing(tier, "job, operation"),
+                        for: "15m",
+                        labels: { severity: "warning" },
+                        annotations: {
+                            summary: "{{ $labels.job }} fails {{ $labels.operation }} operations on the bucket",
+                            description: "Check the bucket's credentials and reachability; the Store Gateway and the compactor log each failure.",
+                        },
+                    },
+                ],
+            }]),
+        ],
     };
 }
 
@@ -235,7 +269,9 @@ export function kubePrometheusStackValues(inputs: KubePrometheusStackInputs): Re
         "prometheus-node-exporter": { resources: fixedResources.nodeExporter },
         kubeStateMetrics: { enabled: components.kubeStateMetrics },
         "kube-state-metrics": { resources: fixedResources.kubeStateMetrics },
-        ...(globalTier?.longTermStorage ? { additionalPrometheusRulesMap: { "long-term-storage": longTermStorageRules(globalTier.namespace) } } : {}),
+        ...(objstore === undefined ? {} : {
+            additionalPrometheusRulesMap: { "long-term-storage": longTermStorageRules(region.namespace, globalTier?.longTermStorage ? globalTier.namespace : undefined) },
+        }),
         // Rules about components that are off would only ever report them absent.
         defaultRules: {
             rules: {
@@ -340,6 +376,31 @@ export class Region extends pulumi.ComponentResource {
             metadata: { namespace: this.namespace },
             stringData: { [objstoreSecret.key]: args.objstoreConfig },
         }, { parent: this, provider: args.provider });
+
+        // The sidecars touch the bucket first at their first block, hours away: this
+        // lists it now, from their namespace, with their config, and fails `pulumi up`
+        // when it cannot (pulumi-kubernetes waits for a Job's Complete or Failed
+        // condition, provider/pkg/await/job.go:49-67 at v4.32.0). A changed config
+        // replaces the Job, and a failed one is replaced on the next up.
+        if (objstore !== undefined) {
+            new k8s.batch.v1.Job(`${name}-bucket-check`, {
+                metadata: { namespace: this.namespace, annotations: { "pulumi.com/replaceUnready": "true" } },
+                spec: {
+                    // A new store may take a few minutes to create its bucket: retries 10 s, 20 s, … apart.
+                    backoffLimit: bucketCheck.retries,
+                    activeDeadlineSeconds: bucketCheck.deadlineSeconds,
+                    template: {
+                        metadata: { annotations: { "thanos-global-view/objstore-config-sha256": configHash(args.objstoreConfig!) } },
+                        spec: bucketCheckPod(args.thanosVersion, objstore.metadata.name).podSpec,
+                    },
+                },
+            }, {
+                parent: this,
+                provider: args.provider,
+                dependsOn: args.bucketReadyAfter,
+                customTimeouts: { create: `${bucketCheck.deadlineSeconds + 60}s`, update: `${bucketCheck.deadlineSeconds + 60}s` },
+            });
+        }
 
         // Built from the namespace and the Services, not the release: the global
         // query must not wait for this region's Prometheus to become ready.

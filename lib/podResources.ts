@@ -23,6 +23,8 @@ export const fixedResources = {
     grafana: { requests: { cpu: "100m", memory: "192Mi" }, limits: { cpu: "1", memory: "512Mi" } },
     /** The in-cluster S3 store (SeaweedFS mini: master, volume server, filer and S3 in one process). */
     objectStore: { requests: { cpu: "100m", memory: "256Mi" }, limits: { cpu: "1", memory: "1Gi" } },
+    /** Each region's bucket check Job: one `thanos tools bucket ls`. */
+    bucketCheck: { requests: { cpu: "10m", memory: "32Mi" }, limits: { cpu: "200m", memory: "128Mi" } },
     /** The verification Job: busybox sh and wget. */
     verification: { requests: { cpu: "10m", memory: "16Mi" }, limits: { cpu: "100m", memory: "64Mi" } },
 } satisfies Record<string, ContainerResources>;

@@ -6,6 +6,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as crypto from "crypto";
 import { ContainerResources } from "./schema";
 import { objstoreSecret } from "./objectStorage";
+import { fixedResources } from "./podResources";
 import { restrictedContainerSecurityContext, thanosPodSecurityContext } from "./podSecurity";
 import { thanosImageRepository } from "./versions";
 
@@ -13,8 +14,11 @@ import { thanosImageRepository } from "./versions";
 export const thanosPorts = { grpc: 10901, http: 10902 } as const;
 
 /** Where the objstore config and the data directory are, in every Thanos pod built here. */
+const objstoreDirectory = "/etc/thanos/objstore";
+
 export const thanosPaths = {
-    objstoreConfig: `/etc/thanos/objstore/${objstoreSecret.key}`,
+    objstoreDirectory,
+    objstoreConfig: `${objstoreDirectory}/${objstoreSecret.key}`,
     data: "/var/thanos/data",
     tls: "/etc/thanos/tls",
 } as const;
@@ -48,7 +52,7 @@ export function thanosPod(inputs: ThanosPodInputs, dataVolume: "emptyDir" | "cla
             ports: inputs.grpc ? { grpc: thanosPorts.grpc, http: thanosPorts.http } : { http: thanosPorts.http },
             volumeMounts: [
                 { name: "data", mountPath: thanosPaths.data },
-                { name: "objstore", mountPath: thanosPaths.objstoreConfig.replace(/\/[^/]+$/, ""), readOnly: true },
+                { name: "objstore", mountPath: thanosPaths.objstoreDirectory, readOnly: true },
                 ...(inputs.tlsSecretName === undefined ? [] : [{ name: "tls", mountPath: thanosPaths.tls, readOnly: true }]),
             ],
             readinessProbe: probe("/-/ready"),
@@ -77,6 +81,35 @@ export function configHash(...parts: pulumi.Input<string | undefined>[]): pulumi
 
 /** The `--objstore.config-file` flag every component built here starts with. */
 export const objstoreConfigFlag = `--objstore.config-file=${thanosPaths.objstoreConfig}`;
+
+/**
+ * `thanos tools bucket ls`: lists the blocks under the config's prefix and
+ * exits 0, or fails on the first bucket error (cmd/thanos/tools_bucket.go:402-433
+ * at v0.37.0, 419-464 at v0.41.0, 420-464 at v0.42.4; the objstore flags are the
+ * `bucket` command's, :297, :314, :315). With the sidecars' own config, from
+ * their namespace: what a sidecar will meet at its first upload, hours early.
+ */
+export function bucketCheckArgs(): string[] {
+    return ["tools", "bucket", "ls", objstoreConfigFlag];
+}
+
+/** One run of bucketCheckArgs in a `restricted` pod, its objstore config mounted like every component's. */
+export function bucketCheckPod(thanosVersion: string, objstoreSecretName: pulumi.Input<string>): kx.PodBuilder {
+    return new kx.PodBuilder({
+        restartPolicy: "Never",
+        automountServiceAccountToken: false,
+        securityContext: thanosPodSecurityContext,
+        containers: [{
+            name: "bucket-check",
+            image: `${thanosImageRepository}:${thanosVersion}`,
+            args: bucketCheckArgs(),
+            volumeMounts: [{ name: "objstore", mountPath: thanosPaths.objstoreDirectory, readOnly: true }],
+            resources: fixedResources.bucketCheck,
+            securityContext: restrictedContainerSecurityContext,
+        }],
+        volumes: [{ name: "objstore", secret: { secretName: objstoreSecretName } }],
+    });
+}
 
 /** Replicas on different nodes when there are enough; never blocks scheduling. */
 export function preferOneReplicaPerNode(matchLabels: Record<string, string>): Record<string, unknown> {

@@ -129,7 +129,10 @@ export function verificationChecks(plan: VerificationPlan): Check[] {
  * - no bucket operation failed in the last 3 minutes (gone pods drop out of the window as fast), per sidecar, gateway
  *   and compactor: objstore registers the failure counter of every operation
  *   at 0 when the bucket is opened (objstore.go:544-556 at d1dd89d41f97), so
- *   a sidecar without that series has no bucket at all;
+ *   a sidecar without that series has no bucket at all. A sidecar makes its
+ *   first call at its first block, hours away: that each region reaches the
+ *   bucket with its sidecars' config is proven at deploy by the region's
+ *   bucket check Job (components/region.ts), not here;
  * - the compactor runs and has not halted (`thanos_compact_halted`, cmd/thanos/compact.go:125).
  * Every check counts its samples: one per querier, per pod that uses the bucket.
  */
@@ -165,7 +168,7 @@ function longTermStorageChecks(plan: VerificationPlan, storage: { namespace: str
             query: failures(`${plan.regionLabel}="${region}",container="thanos-sidecar"`),
             dedup: true,
             expect: { kind: "everyValue", value: 0, samples: replicas } as const,
-            passes: `region ${region}: all ${replicas} sidecar(s) upload to the bucket, no failed operation in 3 minutes`,
+            passes: `region ${region}: all ${replicas} sidecar(s) have the bucket, no failed operation in 3 minutes`,
             fails: `region ${region}: expected all ${replicas} sidecar(s) to have the bucket (objstore metrics) and no failed operation in 3 minutes`,
         })),
     ];

@@ -79,7 +79,7 @@ export function report(outcomes: Outcome[], regions: { region: string; replicas:
         const seen = raw.error ? "?" : [...new Set(raw.seen)].join("/") || "0";
         return [region, String(replicas), seen, deduplicated.ok ? "yes" : "no", ...(uploads ? [bucket.ok ? "yes" : "no"] : [])];
     });
-    const header = ["REGION", "EXPECTED REPLICAS", "REPLICAS SEEN", "DEDUPLICATED OK", ...(uploads ? ["SIDECARS UPLOAD OK"] : [])];
+    const header = ["REGION", "EXPECTED REPLICAS", "REPLICAS SEEN", "DEDUPLICATED OK", ...(uploads ? ["SIDECARS' BUCKET OK"] : [])];
     const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => row[column].length)));
     const line = (cells: string[]) => cells.map((cell, column) => cell.padEnd(widths[column])).join("  ").trimEnd();
     const whole = outcomes.filter((outcome) => outcome.check.region === undefined);

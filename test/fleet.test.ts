@@ -28,7 +28,7 @@ describe("the fleet stack", () => {
         };
         const inEurope = run.resources.filter((r) => r.type.startsWith("kubernetes:") && r.provider === provider("fleet-europe")).map((r) => `${r.type.split(":").pop()}/${r.name}`).sort();
         assert.deepStrictEqual(inEurope, [
-            "Namespace/europe", "Release/europe", "Release/fleet-europe-operator-crds",
+            "Job/europe-bucket-check", "Namespace/europe", "Release/europe", "Release/fleet-europe-operator-crds",
             "Secret/europe-objstore", "Secret/europe-storeapi-tls", "Service/europe-storeapi-0", "Service/europe-storeapi-1",
         ]);
         const elsewhere = run.resources.filter((r) => r.type.startsWith("kubernetes:") && r.provider !== provider("fleet-europe"));

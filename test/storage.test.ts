@@ -12,6 +12,7 @@ import { objstoreConfig } from "../lib/objectStorage";
 import { LongTermStorage, defaults } from "../lib/schema";
 import { readStackConfig } from "../lib/stackConfig";
 import { verificationChecks, verificationPlan } from "../lib/verification";
+import { bucketCheckArgs } from "../lib/thanosWorkload";
 import { seaweedfsImage } from "../lib/versions";
 import { ProgramRun, exampleSecrets, key, project, projectDirectory, runStack } from "./harness";
 import { restrictedViolations, unsizedContainers } from "./podSecurityStandard";
@@ -291,7 +292,8 @@ describe("long-term storage on the fleet stack: in-cluster store, gateway, compa
 
     it("every pod of every workload the program builds itself is sized and meets `restricted`, in namespaces that enforce it", () => {
         const workloads = ["kubernetes:apps/v1:Deployment", "kubernetes:apps/v1:StatefulSet", "kubernetes:batch/v1:Job"].flatMap((type) => run.ofType(type));
-        assert.deepStrictEqual(workloads.map((workload) => workload.name).sort(), ["compactor", "global-view", "object-store", "store-gateway"]);
+        assert.deepStrictEqual(workloads.map((workload) => workload.name).sort(),
+            ["compactor", "europe-bucket-check", "global-view", "object-store", "store-gateway", "united-states-bucket-check"]);
         for (const workload of workloads) {
             const spec = workload.inputs.spec.template.spec;
             assert.deepStrictEqual(restrictedViolations(spec), [], workload.name);
@@ -313,16 +315,35 @@ describe("long-term storage on the fleet stack: in-cluster store, gateway, compa
         assert.match(revisions, /,store-gateway-x7k2p9=1,thanos-compactor=1$/);
     });
 
-    it("the region scraping the global tier scrapes the gateway and compactor, and alerts on a halted compactor", () => {
-        const observer = run.one(release, "united-states").inputs.values;
-        const monitors = observer.prometheus.additionalServiceMonitors.map((monitor: { name: string }) => monitor.name);
-        assert.deepStrictEqual(monitors.slice(-2), ["global-thanos-store-gateway", "global-thanos-compactor"]);
-        const rules = observer.additionalPrometheusRulesMap["long-term-storage"].groups[0].rules;
-        assert.deepStrictEqual(rules.map((rule: { alert: string; expr: string }) => [rule.alert, rule.expr]), [
+    it("every region alerts on its sidecars' failing uploads; the one scraping the global tier also on a halted compactor", () => {
+        const alerts = (region: string) => run.one(release, region).inputs.values.additionalPrometheusRulesMap["long-term-storage"].groups
+            .flatMap((group: { rules: { alert: string; expr: string }[] }) => group.rules.map((rule) => [rule.alert, rule.expr]));
+        assert.deepStrictEqual(alerts("europe"), [
+            ["ThanosSidecarUploadsFailing", 'sum by (pod) (rate(thanos_shipper_upload_failures_total{namespace="europe", container="thanos-sidecar"}[5m])) > 0'],
+            ["ThanosSidecarBucketOperationsFailing", 'sum by (pod, operation) (rate(thanos_objstore_bucket_operation_failures_total{namespace="europe", container="thanos-sidecar"}[5m])) > 0'],
+        ]);
+        assert.deepStrictEqual(alerts("united-states").slice(2), [
             ["ThanosCompactorHalted", 'max(thanos_compact_halted{namespace="monitoring"}) == 1'],
             ["ThanosBucketOperationsFailing", 'sum by (job, operation) (rate(thanos_objstore_bucket_operation_failures_total{namespace="monitoring"}[5m])) > 0'],
         ]);
-        assert.strictEqual(run.one(release, "europe").inputs.values.additionalPrometheusRulesMap, undefined);
+        const monitors = run.one(release, "united-states").inputs.values.prometheus.additionalServiceMonitors.map((monitor: { name: string }) => monitor.name);
+        assert.deepStrictEqual(monitors.slice(-2), ["global-thanos-store-gateway", "global-thanos-compactor"]);
+    });
+
+    it("every region lists the bucket from its own namespace with its sidecars' config, failing the deploy when it cannot: europe through the hub's NodePort", () => {
+        for (const region of ["europe", "united-states"]) {
+            const check = run.one("kubernetes:batch/v1:Job", `${region}-bucket-check`);
+            const pod = check.inputs.spec.template.spec;
+            assert.deepStrictEqual(pod.containers[0].args, ["tools", "bucket", "ls", "--objstore.config-file=/etc/thanos/objstore/objstore.yml"]);
+            // The very Secret the Prometheus CR hands the sidecar.
+            const existingSecret = run.one(release, region).inputs.values.prometheus.prometheusSpec.thanos.objectStorageConfig.existingSecret.name;
+            assert.deepStrictEqual(pod.volumes, [{ name: "objstore", secret: { secretName: existingSecret } }]);
+            assert.strictEqual(check.inputs.metadata.namespace, region);
+            assert.deepStrictEqual([check.inputs.spec.backoffLimit, check.inputs.spec.activeDeadlineSeconds, check.customTimeouts.create], [6, 720, "780s"]);
+            // After the store answers, wherever it runs.
+            assert.ok(check.dependencies.includes(run.one(statefulSet, "object-store").urn), region);
+        }
+        assert.strictEqual(run.one("kubernetes:batch/v1:Job", "europe-bucket-check").provider, run.one(release, "europe").provider);
     });
 
     it("Grafana gets a fourth dashboard, for the bucket and its users", () => {
@@ -361,6 +382,14 @@ describe("long-term storage: flags every supported Thanos accepts", () => {
                 assert.strictEqual(command, "compact");
                 assert.deepStrictEqual(refused(flags, compact), [], `${version} compact`);
             }
+        }
+    });
+
+    it("the bucket check: `tools bucket ls` with the objstore config, at every supported release", () => {
+        for (const version of supportedReleases) {
+            const [tools, bucket, ls, ...flags] = bucketCheckArgs();
+            assert.deepStrictEqual([tools, bucket, ls], ["tools", "bucket", "ls"]);
+            assert.deepStrictEqual(refused(flags, thanosFlags[version].bucketLs), [], version);
         }
     });
 

@@ -53,8 +53,16 @@ const compact = {
     "consistency-delay": false, "block-meta-fetch-concurrency": false, "deduplication.replica-label": true,
 };
 
-export const thanosFlags: Record<SupportedRelease, { store: Record<string, boolean>; compact: Record<string, boolean> }> = {
-    "v0.37.0": { store, compact },
-    "v0.41.0": { store, compact },
-    "v0.42.4": { store, compact },
+/**
+ * `thanos tools bucket ls` (cmd/thanos/tools_bucket.go): the objstore flags
+ * of `tools bucket` (:297 at v0.37.0, :314 at v0.41.0, :315 at v0.42.4) and
+ * ls's own (output :183/:193/:194, exclude-delete, selector, sort-by, timeout;
+ * min-time and max-time from v0.42: :198-200).
+ */
+const bucketLs = { ...global, ...objstore, "output": false, "exclude-delete": false, "selector": true, "sort-by": true, "timeout": false };
+
+export const thanosFlags: Record<SupportedRelease, { store: Record<string, boolean>; compact: Record<string, boolean>; bucketLs: Record<string, boolean> }> = {
+    "v0.37.0": { store, compact, bucketLs },
+    "v0.41.0": { store, compact, bucketLs },
+    "v0.42.4": { store, compact, bucketLs: { ...bucketLs, "min-time": false, "max-time": false } },
 };
