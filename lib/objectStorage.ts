@@ -85,6 +85,8 @@ export function objstoreConfig(storage: LongTermStorage, { credential, endpoint,
                         ...(storage.region === undefined ? {} : { region: storage.region }),
                         access_key: storage.accessKeyId,
                         secret_key: credential,
+                        ...(storage.insecure ? { insecure: true } : {}),
+                        ...(storage.pathStyle ? { bucket_lookup_type: "path" } : {}),
                     },
                 };
             case "gcs":

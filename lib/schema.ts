@@ -603,6 +603,9 @@ const storageSchema = z.discriminatedUnion("type", [
         region: text({ description: "the bucket's region (needed by AWS when the endpoint does not name it)", valid: "expected a region such as eu-west-1" }, { pattern: /^[a-z0-9-]+$/ }).optional(),
         accessKeyId: text({ description: "the access key ID", valid: "expected an access key ID" }, { pattern: /^\S+$/, secretable: true }),
         credentialsSecret: credentialsSecretSetting("the secret access key"),
+        // objstore providers/s3/s3.go: insecure :123, bucket_lookup_type :131 (d1dd89d41f97 and 71d60dfee488).
+        insecure: flag({ description: "plain HTTP instead of HTTPS, for an S3-compatible store inside your network" }).default(false),
+        pathStyle: flag({ description: "path-style requests (endpoint/bucket), for S3-compatible stores without per-bucket DNS names" }).default(false),
         ...longTermStorageSettings,
     }, "an existing S3 bucket").superRefine(refineRetention),
     settings({

@@ -84,6 +84,8 @@ describe("stack config", () => {
                 region: "eu-west-1",
                 accessKeyId: "AKIAIOSFODNN7EXAMPLE",
                 credentialsSecret: "bucketSecretKey",
+                insecure: false,
+                pathStyle: false,
                 retention: { raw: "30d", fiveMinutes: "180d", oneHour: "2y" },
                 downsampling: true,
                 storeGateway: defaults.storage.storeGateway,

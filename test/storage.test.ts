@@ -173,6 +173,10 @@ describe("long-term storage: the objstore config of each kind of bucket", () => 
         assert.deepStrictEqual(read(objstoreConfig(storage({ ...s3, region: "eu-west-1" }), { credential: accessKey, prefix: "p" })).config, {
             bucket: "metrics-archive", endpoint: "s3.eu-west-1.amazonaws.com", region: "eu-west-1", access_key: "AKIAIOSFODNN7EXAMPLE", secret_key: accessKey,
         });
+        // An S3-compatible store of your own: plain HTTP and path-style, when asked for.
+        assert.deepStrictEqual(read(objstoreConfig(storage({ ...s3, endpoint: "ceph-rgw.storage:7480", insecure: true, pathStyle: true }), { credential: accessKey, prefix: "p" })).config, {
+            bucket: "metrics-archive", endpoint: "ceph-rgw.storage:7480", access_key: "AKIAIOSFODNN7EXAMPLE", secret_key: accessKey, insecure: true, bucket_lookup_type: "path",
+        });
         const serviceAccount = JSON.stringify({ type: "service_account", client_email: "thanos@p.iam.gserviceaccount.com", private_key: "-----BEGIN PRIVATE KEY-----\nMII\n-----END PRIVATE KEY-----\n" }, null, 2);
         const gcs = read(objstoreConfig(storage({ type: "gcs", bucket: "metrics-archive", credentialsSecret: "bucketKey" }, serviceAccount), { credential: serviceAccount, prefix: "p" }));
         // The key file's line breaks survive YAML.
