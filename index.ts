@@ -25,6 +25,7 @@ import { operatorCrdsChartFor } from "./lib/versions";
 // Everything that can be wrong with the input fails here, before any resource exists.
 const config = loadStackConfig();
 const thanosChart = resolveThanosChart(config.globalQuery.chart);
+const storage = config.storage.type === "none" ? undefined : config.storage;
 
 const clusters = new Map(config.clusters.map((cluster) => [
     cluster.name,
@@ -53,7 +54,6 @@ const observerIndex = config.regions.findIndex((region) => region.cluster === co
 // TLS: the pre-v0.42 querier has one client setting for all endpoints, and no
 // sidecar should take plaintext from anyone.
 const remote = (region: (typeof config.regions)[number]) => region.cluster !== config.globalQuery.cluster;
-const storage = config.storage.type === "none" ? undefined : config.storage;
 const storeApiTls = config.regions.some(remote)
     ? new StoreApiTls("storeapi", { regions: config.regions.map((region) => region.name), storeGateway: storage !== undefined })
     : undefined;
