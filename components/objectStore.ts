@@ -167,6 +167,6 @@ export class ObjectStore extends pulumi.ComponentResource {
 }
 
 /** The Go runtime's soft memory limit: four fifths of the container's, leaving room for what Go does not count. */
-export function goMemoryLimit(memoryLimit: string): string {
+function goMemoryLimit(memoryLimit: string): string {
     return `${Math.floor(parseQuantity(memoryLimit) * 0.8 / 1024 ** 2)}MiB`;
 }

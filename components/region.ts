@@ -159,7 +159,7 @@ function globalTierServiceMonitors(tier: GlobalTier): Record<string, unknown>[] 
  * deletes nothing more (Thanos mixin/alerts/compact.libsonnet:33 alerts on the
  * same gauge), and the bucket operations of the gateway and compactor.
  */
-export function longTermStorageRules(regionNamespace: string, tierNamespace?: string): Record<string, unknown> {
+function longTermStorageRules(regionNamespace: string, tierNamespace?: string): Record<string, unknown> {
     const sidecars = `namespace="${regionNamespace}", container="thanos-sidecar"`;
     const tier = `namespace="${tierNamespace}"`;
     const failing = (selector: string, by: string) => `sum by (${by}) (rate(thanos_objstore_bucket_operation_failures_total{${selector}}[5m])) > 0`;

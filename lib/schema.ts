@@ -535,7 +535,7 @@ function keptFor(leaf: Omit<Leaf, "valid">) {
  * retention under 10d (they would delete blocks before they are downsampled:
  * cmd/thanos/compact.go, the check after flag parsing, at v0.37.0 and v0.42.4).
  */
-export const downsamplingMinimums = { raw: { seconds: 40 * 3600, text: "40h" }, fiveMinutes: { seconds: 10 * 86400, text: "10d" } } as const;
+const downsamplingMinimums = { raw: { seconds: 40 * 3600, text: "40h" }, fiveMinutes: { seconds: 10 * 86400, text: "10d" } } as const;
 
 /** S3 bucket names: 3 to 63 lower-case letters, digits, dots and hyphens (AWS's rules, which S3-compatible stores follow). */
 const s3BucketName = {
@@ -627,7 +627,6 @@ const storageSchema = z.discriminatedUnion("type", [
 
 export type Storage = z.output<typeof storageSchema>;
 export type LongTermStorage = Exclude<Storage, { type: "none" }>;
-export type Bucket = Extract<Storage, { type: "s3" | "gcs" | "azure" }>;
 
 // ---------------------------------------------------------------- the rest
 
