@@ -116,12 +116,14 @@ const globalQuery = new GlobalQuery("global", {
 });
 
 // The bucket's readers and its one compactor, beside the global query; after the store they read.
+// One config for the gateway and the compactor: both read the bucket from the global query's cluster.
+const globalObjstoreConfig = objstoreConfigFor(config.globalQuery.cluster);
 const longTerm = storage && {
     storeGateway: new StoreGateway("store-gateway", {
         namespace: globalQuery.namespace,
         thanosVersion: config.versions.thanos,
         storage,
-        objstoreConfig: objstoreConfigFor(config.globalQuery.cluster)!,
+        objstoreConfig: globalObjstoreConfig!,
         storeApiTls: storeApiTls?.storeGateway,
         provider: globalCluster.provider,
         dependsOn: objectStore ? [objectStore.statefulSet] : [],
@@ -130,7 +132,7 @@ const longTerm = storage && {
         namespace: globalQuery.namespace,
         thanosVersion: config.versions.thanos,
         storage,
-        objstoreConfig: objstoreConfigFor(config.globalQuery.cluster)!,
+        objstoreConfig: globalObjstoreConfig!,
         provider: globalCluster.provider,
         dependsOn: objectStore ? [objectStore.statefulSet] : [],
     }),

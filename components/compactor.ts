@@ -1,8 +1,8 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { LongTermStorage } from "../lib/schema";
-import { longTermServices, objstoreSecret } from "../lib/objectStorage";
-import { configHash, objstoreConfigFlag, thanosPaths, thanosPod, thanosPorts } from "../lib/thanosWorkload";
+import { longTermServices } from "../lib/objectStorage";
+import { configHash, objstoreConfigFlag, objstoreConfigSecret, thanosPaths, thanosPod, thanosPorts } from "../lib/thanosWorkload";
 
 export interface CompactorArgs {
     namespace: pulumi.Input<string>;
@@ -65,10 +65,7 @@ export class Compactor extends pulumi.ComponentResource {
         super("thanos-global-view:storage:Compactor", name, {}, opts);
         const child = { parent: this, provider: args.provider };
 
-        const objstore = new k8s.core.v1.Secret(`${name}-objstore`, {
-            metadata: { namespace: args.namespace },
-            stringData: { [objstoreSecret.key]: args.objstoreConfig },
-        }, child);
+        const objstore = objstoreConfigSecret(`${name}-objstore`, args.namespace, args.objstoreConfig, child);
 
         // For its metrics: thanos_compact_halted is what says it stopped.
         const service = new k8s.core.v1.Service(name, {

@@ -7,7 +7,7 @@ import * as path from "path";
 import { releaseTimeoutSeconds, thanosReleaseName, thanosServices } from "../lib/releases";
 import { podSecurityLabels } from "./region";
 import { compareVersions, thanosImageRepository } from "../lib/versions";
-import { CertificatePems, storeApiServerName } from "./storeApiTls";
+import { CertificatePems, storeApiServerName, tlsSecretData } from "./storeApiTls";
 import { thanosPodSecurityContext } from "../lib/podSecurity";
 import { preferOneReplicaPerNode } from "../lib/thanosWorkload";
 
@@ -179,7 +179,7 @@ export class GlobalQuery extends pulumi.ComponentResource {
         const clientTls = args.storeApiTls && new k8s.core.v1.Secret(`${name}-storeapi-client-tls`, {
             metadata: { namespace: this.namespace },
             type: "kubernetes.io/tls",
-            stringData: { "tls.crt": args.storeApiTls.certPem, "tls.key": args.storeApiTls.privateKeyPem, "ca.crt": args.storeApiTls.caCertPem },
+            stringData: tlsSecretData(args.storeApiTls),
         }, { parent: this, provider: args.provider });
 
         this.release = new k8s.helm.v3.Release(name, {

@@ -3,11 +3,11 @@ import * as pulumi from "@pulumi/pulumi";
 import { Labels, Region as RegionConfig } from "../lib/schema";
 import { fixedResources } from "../lib/podResources";
 import { grafanaReleaseName, regionReleaseName, releaseTimeoutSeconds, thanosReleaseName } from "../lib/releases";
-import { CertificatePems } from "./storeApiTls";
+import { CertificatePems, tlsSecretData } from "./storeApiTls";
 import { compactorLabels } from "./compactor";
 import { storeGatewayLabels } from "./storeGateway";
 import { objstoreSecret } from "../lib/objectStorage";
-import { bucketCheckPod, configHash } from "../lib/thanosWorkload";
+import { bucketCheckPod, configHash, objstoreConfigSecret } from "../lib/thanosWorkload";
 import { kubePrometheusStackRepository, thanosImageRepository } from "../lib/versions";
 
 export interface RegionArgs {
@@ -366,16 +366,15 @@ export class Region extends pulumi.ComponentResource {
         const tlsSecret = args.storeApiTls && new k8s.core.v1.Secret(`${name}-storeapi-tls`, {
             metadata: { name: storeApiTlsSecret, namespace: this.namespace },
             type: "kubernetes.io/tls",
-            stringData: { "tls.crt": args.storeApiTls.certPem, "tls.key": args.storeApiTls.privateKeyPem, "ca.crt": args.storeApiTls.caCertPem },
+            stringData: tlsSecretData(args.storeApiTls),
         }, { parent: this, provider: args.provider });
 
-        const objstore = args.objstoreConfig === undefined ? undefined : new k8s.core.v1.Secret(`${name}-objstore`, {
-            // Named by the provider, not fixed: when losing the hub's cluster takes it out of the
-            // state (it holds the hub's store address), the next run creates another beside it
-            // instead of failing on "already exists"; the namespace takes the old one along.
-            metadata: { namespace: this.namespace },
-            stringData: { [objstoreSecret.key]: args.objstoreConfig },
-        }, { parent: this, provider: args.provider });
+        // Named by the provider, not fixed: when losing the hub's cluster takes it out of the
+        // state (it holds the hub's store address), the next run creates another beside it
+        // instead of failing on "already exists"; the namespace takes the old one along.
+        const objstore = args.objstoreConfig === undefined
+            ? undefined
+            : objstoreConfigSecret(`${name}-objstore`, this.namespace, args.objstoreConfig, { parent: this, provider: args.provider });
 
         // The sidecars touch the bucket first at their first block, hours away: this
         // lists it now, from their namespace, with their config, and fails `pulumi up`

@@ -26,6 +26,11 @@ export interface CertificatePems {
     caCertPem: pulumi.Output<string>;
 }
 
+/** What a `kubernetes.io/tls` Secret holds for a certificate, its key and its CA: the files every end of the StoreAPI reads. */
+export function tlsSecretData(pems: CertificatePems): Record<string, pulumi.Output<string>> {
+    return { "tls.crt": pems.certPem, "tls.key": pems.privateKeyPem, "ca.crt": pems.caCertPem };
+}
+
 export interface StoreApiTlsArgs {
     /** One server certificate per region, for its sidecars. */
     regions: string[];

@@ -1,10 +1,10 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { LongTermStorage } from "../lib/schema";
-import { longTermServices, objstoreSecret } from "../lib/objectStorage";
+import { longTermServices } from "../lib/objectStorage";
 import { parseQuantity } from "../lib/podResources";
-import { configHash, objstoreConfigFlag, preferOneReplicaPerNode, thanosPaths, thanosPod, thanosPorts } from "../lib/thanosWorkload";
-import { CertificatePems } from "./storeApiTls";
+import { configHash, objstoreConfigFlag, objstoreConfigSecret, preferOneReplicaPerNode, thanosPaths, thanosPod, thanosPorts } from "../lib/thanosWorkload";
+import { CertificatePems, tlsSecretData } from "./storeApiTls";
 
 export interface StoreGatewayArgs {
     namespace: pulumi.Input<string>;
@@ -74,14 +74,11 @@ export class StoreGateway extends pulumi.ComponentResource {
         const { storeGateway } = args.storage;
         const child = { parent: this, provider: args.provider };
 
-        const objstore = new k8s.core.v1.Secret(`${name}-objstore`, {
-            metadata: { namespace: args.namespace },
-            stringData: { [objstoreSecret.key]: args.objstoreConfig },
-        }, child);
+        const objstore = objstoreConfigSecret(`${name}-objstore`, args.namespace, args.objstoreConfig, child);
         const tls = args.storeApiTls && new k8s.core.v1.Secret(`${name}-tls`, {
             metadata: { namespace: args.namespace },
             type: "kubernetes.io/tls",
-            stringData: { "tls.crt": args.storeApiTls.certPem, "tls.key": args.storeApiTls.privateKeyPem, "ca.crt": args.storeApiTls.caCertPem },
+            stringData: tlsSecretData(args.storeApiTls),
         }, child);
 
         const service = new k8s.core.v1.Service(name, {

@@ -1,6 +1,7 @@
 // What every Thanos workload this program builds itself (the Store Gateway and
 // the compactor) shares: the image, the objstore config mounted from a
 // Secret, the HTTP probes, and a pod that meets the `restricted` standard.
+import * as k8s from "@pulumi/kubernetes";
 import * as kx from "@pulumi/kubernetesx";
 import * as pulumi from "@pulumi/pulumi";
 import * as crypto from "crypto";
@@ -52,7 +53,7 @@ export function thanosPod(inputs: ThanosPodInputs, dataVolume: "emptyDir" | "cla
             ports: inputs.grpc ? { grpc: thanosPorts.grpc, http: thanosPorts.http } : { http: thanosPorts.http },
             volumeMounts: [
                 { name: "data", mountPath: thanosPaths.data },
-                { name: "objstore", mountPath: thanosPaths.objstoreDirectory, readOnly: true },
+                objstoreVolume(inputs.objstoreSecretName).mount,
                 ...(inputs.tlsSecretName === undefined ? [] : [{ name: "tls", mountPath: thanosPaths.tls, readOnly: true }]),
             ],
             readinessProbe: probe("/-/ready"),
@@ -62,7 +63,7 @@ export function thanosPod(inputs: ThanosPodInputs, dataVolume: "emptyDir" | "cla
         }],
         volumes: [
             ...(dataVolume === "emptyDir" ? [{ name: "data", emptyDir: {} }] : []),
-            { name: "objstore", secret: { secretName: inputs.objstoreSecretName } },
+            objstoreVolume(inputs.objstoreSecretName).volume,
             ...(inputs.tlsSecretName === undefined ? [] : [{ name: "tls", secret: { secretName: inputs.tlsSecretName } }]),
         ],
     });
@@ -77,6 +78,19 @@ export function thanosPod(inputs: ThanosPodInputs, dataVolume: "emptyDir" | "cla
  */
 export function configHash(...parts: pulumi.Input<string | undefined>[]): pulumi.Output<string> {
     return pulumi.unsecret(pulumi.all(parts).apply((values) => crypto.createHash("sha256").update(values.map((part) => part ?? "").join("\n")).digest("hex")));
+}
+
+/** The objstore config in a Secret of its own, under the key every pod here reads. */
+export function objstoreConfigSecret(name: string, namespace: pulumi.Input<string>, config: pulumi.Input<string>, opts: pulumi.CustomResourceOptions): k8s.core.v1.Secret {
+    return new k8s.core.v1.Secret(name, { metadata: { namespace }, stringData: { [objstoreSecret.key]: config } }, opts);
+}
+
+/** The objstore Secret as a volume, and where each Thanos container mounts it. */
+function objstoreVolume(secretName: pulumi.Input<string>) {
+    return {
+        mount: { name: "objstore", mountPath: thanosPaths.objstoreDirectory, readOnly: true },
+        volume: { name: "objstore", secret: { secretName } },
+    };
 }
 
 /** The `--objstore.config-file` flag every component built here starts with. */
@@ -103,11 +117,11 @@ export function bucketCheckPod(thanosVersion: string, objstoreSecretName: pulumi
             name: "bucket-check",
             image: `${thanosImageRepository}:${thanosVersion}`,
             args: bucketCheckArgs(),
-            volumeMounts: [{ name: "objstore", mountPath: thanosPaths.objstoreDirectory, readOnly: true }],
+            volumeMounts: [objstoreVolume(objstoreSecretName).mount],
             resources: fixedResources.bucketCheck,
             securityContext: restrictedContainerSecurityContext,
         }],
-        volumes: [{ name: "objstore", secret: { secretName: objstoreSecretName } }],
+        volumes: [objstoreVolume(objstoreSecretName).volume],
     });
 }
 
