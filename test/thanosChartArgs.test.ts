@@ -1,92 +1,11 @@
-// What the banzaicloud `thanos` chart 0.4.9 renders into the Query and Query
-// Frontend containers, and whether Thanos accepts it. The chart cannot live
-// in this repository, so its args templates are modelled here: the chart's
-// defaults from its values.yaml and the order and conditions of each arg in
-// query-deployment.yaml and query-frontend-deployment.yaml at commit
-// 51352f61 (checked against `helm template` of the real chart). Thanos
-// exits at start-up on an unknown flag, and on a repeated one unless it may
-// repeat.
+// Whether Thanos accepts what the banzaicloud `thanos` chart 0.4.9 renders
+// into the Query and Query Frontend containers (modelled in
+// thanosChartModel.ts). Thanos exits at start-up on an unknown flag, and on a
+// repeated one unless it may repeat.
 import * as assert from "assert";
 import { ProgramRun, key, runStack } from "./harness";
 import { refused, thanosFlags } from "./thanosFlags";
-
-type Values = Record<string, any>;
-
-/** Chart defaults (values.yaml), deep-merged under the release's values like Helm does. */
-const chartDefaults: Values = {
-    query: {
-        logLevel: "info", logFormat: "logfmt", grpc: { port: 10901 }, http: { port: 10902 }, replicaLabels: [],
-        autoDownsampling: true, storeDNSResolver: "miekgdns", storeDNSDiscovery: true, sidecarDNSDiscovery: true,
-        ruleDNSDiscovery: false, stores: [], serviceDiscoveryInterval: "5m", extraArgs: [],
-    },
-    queryFrontend: {
-        log: { level: "info", format: "logfmt", request: { decision: "LogFinishCall" } }, http: { port: 10902 },
-        queryRange: { splitInterval: "24h", maxRetriesPerRequest: 5, maxQueryLength: 0, maxQueryParallelism: 14, responseCacheMaxFreshness: "1m", noPartialResponse: false, cache: { inMemory: false } },
-        downstreamUrl: null, compressResponses: true, logQueriesLongerThan: 0,
-        qflabels: { splitInterval: "24h", maxRetriesPerRequest: 5, maxQueryParallelism: 14, responseCacheMaxFreshness: "1m" },
-        extraArgs: [],
-    },
-};
-
-function merge(base: Values, over: Values): Values {
-    const merged: Values = { ...base };
-    for (const [name, value] of Object.entries(over)) {
-        merged[name] = value !== null && typeof value === "object" && !Array.isArray(value) && typeof base[name] === "object" && base[name] !== null
-            ? merge(base[name], value)
-            : value;
-    }
-    return merged;
-}
-
-/** Go templates treat 0, "", false, null and empty lists as false. */
-const truthy = (value: unknown) => !(value === undefined || value === null || value === false || value === 0 || value === "" || (Array.isArray(value) && value.length === 0));
-
-function queryArgs(values: Values, release: string, namespace: string): string[] {
-    const q = merge(chartDefaults, values).query;
-    const fullname = values.fullnameOverride ?? release;
-    const discovery = (component: string) => `--store=dnssrv+_grpc._tcp.${fullname}-${component}-grpc.${namespace}.svc.cluster.local`;
-    return [
-        `--log.level=${q.logLevel}`, `--log.format=${q.logFormat}`,
-        `--grpc-address=0.0.0.0:${q.grpc.port}`, `--http-address=0.0.0.0:${q.http.port}`,
-        ...q.replicaLabels.map((label: string) => `--query.replica-label=${label}`),
-        ...(truthy(q.autoDownsampling) ? ["--query.auto-downsampling"] : []),
-        ...(truthy(q.storeDNSResolver) ? [`--store.sd-dns-resolver=${q.storeDNSResolver}`] : []),
-        ...(truthy(q.storeDNSDiscovery) ? [discovery("store")] : []),
-        ...(truthy(q.sidecarDNSDiscovery) ? [discovery("sidecar")] : []),
-        ...(truthy(q.ruleDNSDiscovery) ? [discovery("rule")] : []),
-        ...q.stores.map((store: string) => `--store=${store}`),
-        ...(truthy(q.serviceDiscoveryInterval) ? [`--store.sd-interval=${q.serviceDiscoveryInterval}`] : []),
-        ...q.extraArgs,
-    ];
-}
-
-function frontendArgs(values: Values, release: string): string[] {
-    const merged = merge(chartDefaults, values);
-    const f = merged.queryFrontend;
-    const fullname = values.fullnameOverride ?? release;
-    const range = f.queryRange;
-    const labels = f.qflabels;
-    return [
-        `--log.level=${f.log.level}`, `--log.format=${f.log.format}`,
-        ...(truthy(f.log.request.decision) ? [`--log.request.decision=${f.log.request.decision}`] : []),
-        `--http-address=0.0.0.0:${f.http.port}`,
-        ...(truthy(range.splitInterval) ? [`--query-range.split-interval=${range.splitInterval}`] : []),
-        ...(truthy(range.maxRetriesPerRequest) ? [`--query-range.max-retries-per-request=${range.maxRetriesPerRequest}`] : []),
-        ...(truthy(range.maxQueryLength) ? [`--query-range.max-query-length=${range.maxQueryLength}`] : []),
-        ...(truthy(range.maxQueryParallelism) ? [`--query-range.max-query-parallelism=${range.maxQueryParallelism}`] : []),
-        ...(truthy(range.responseCacheMaxFreshness) ? [`--query-range.response-cache-max-freshness=${range.responseCacheMaxFreshness}`] : []),
-        ...(truthy(range.noPartialResponse) ? ["--no-query-range.partial-response"] : []),
-        `--query-frontend.downstream-url=${f.downstreamUrl ?? `http://${fullname}-query-http:${merged.query.http.port}`}`,
-        ...(truthy(f.compressResponses) ? ["--query-frontend.compress-responses"] : []),
-        ...(truthy(f.logQueriesLongerThan) ? [`--query-frontend.log-queries-longer-than=${f.logQueriesLongerThan}`] : []),
-        ...(truthy(range.cache?.inMemory) ? [`--query-range.response-cache-config="type": "IN-MEMORY"\n"config":\n  "max_size": "${range.cache.maxSize}"`] : []),
-        ...(truthy(labels.splitInterval) ? [`--labels.split-interval=${labels.splitInterval}`] : []),
-        ...(truthy(labels.maxRetriesPerRequest) ? [`--labels.max-retries-per-request=${labels.maxRetriesPerRequest}`] : []),
-        ...(truthy(labels.maxQueryParallelism) ? [`--labels.max-query-parallelism=${labels.maxQueryParallelism}`] : []),
-        ...(truthy(labels.responseCacheMaxFreshness) ? [`--labels.response-cache-max-freshness=${labels.responseCacheMaxFreshness}`] : []),
-        ...f.extraArgs,
-    ];
-}
+import { Values, frontendArgs, queryArgs } from "./thanosChartModel";
 
 /** The querier's client TLS flags: query.go:89-94 at v0.37.0, config.go:76-81 at v0.41.0 (deprecated after v0.43 at v0.42.4, config.go:87-92). */
 const clientTlsFlags = {
