@@ -57,7 +57,7 @@ export function verificationPlan(config: StackConfig): VerificationPlan {
  * servers (kube-prometheus-stack's apiserver ServiceMonitor, on in every
  * region). Each is seen once per replica, and once after deduplication.
  */
-const probeJob = "apiserver";
+export const verificationProbeJob = "apiserver";
 
 export type Expectation =
     /** A non-empty result whose every sample has this value; exactly `samples` of them when that is set. */
@@ -81,7 +81,7 @@ export interface Check {
 export function verificationChecks(plan: VerificationPlan): Check[] {
     const { regionLabel, replicaLabel } = plan;
     const checks: Check[] = plan.regions.flatMap(({ region, replicas }) => {
-        const perTarget = `count by (instance) (up{job="${probeJob}",${regionLabel}="${region}"})`;
+        const perTarget = `count by (instance) (up{job="${verificationProbeJob}",${regionLabel}="${region}"})`;
         const diagnosis = { query: `count by (${replicaLabel}) (up{${regionLabel}="${region}"})`, dedup: false, label: replicaLabel };
         return [
             {

@@ -21,6 +21,15 @@ export const operatorCrdsChartFor: Readonly<Record<string, string>> = {
 };
 
 /**
+ * The Prometheus kube-prometheus-stack 88.5.3 runs: the chart leaves the
+ * image tag to prometheus-operator v0.93.1, whose default it is. It decides how
+ * the operator lets Prometheus compact beside an uploading sidecar (delayed
+ * compaction from Prometheus v3.9.0 with Thanos v0.41.0), and it is the
+ * Prometheus the data-plane e2e tier runs.
+ */
+export const prometheusVersion = "v3.14.0";
+
+/**
  * Thanos releases whose flags the GlobalQuery arguments were checked against.
  * Older sidecars cannot read the external labels of Prometheus 3 (what
  * kube-prometheus-stack 88 runs); newer releases may drop flags we rely on.

@@ -1,0 +1,83 @@
+// The one place where an e2e tier changes what the program deployed: its
+// addresses and its container paths. Cluster DNS names, Service names and
+// kind NodePorts become the loopback (or a network namespace's) address of
+// the real process behind them; a container's file paths become files of
+// the tier's scratch folder. Every flag, label and config value stays as the
+// program registered it (deployment.ts); a flag this file is told to change
+// but cannot find is an error, so a renamed flag is noticed, not skipped.
+
+export class AddressMap {
+    /** StoreAPI endpoints as the program names them → the gRPC addresses of the processes behind them. */
+    private readonly endpoints = new Map<string, string[]>();
+    /** host:port, URLs and hosts the program names → where they are here, longest first when applied. */
+    private readonly hosts: [string, string][] = [];
+
+    /** A DNS SRV name stands for every replica; a per-replica address (a kind NodePort, a load balancer) for one. */
+    endpoint(programAddress: string, real: string[]): void {
+        this.endpoints.set(programAddress, real);
+    }
+
+    host(programAddress: string, real: string): void {
+        this.hosts.push([programAddress, real]);
+        this.hosts.sort(([a], [b]) => b.length - a.length);
+    }
+
+    /** A text (an objstore config, a URL, a flag) with every known host replaced. */
+    text(content: string): string {
+        return this.hosts.reduce((text, [from, to]) => text.split(from).join(to), content);
+    }
+
+    /**
+     * Thanos Query's arguments with its endpoints mapped: every address of
+     * `--endpoint.sd-config` (and of the older `--endpoint`) by what it
+     * stands for; an address the tier did not map is an error.
+     */
+    querierArgs(args: string[]): string[] {
+        const mapped = (address: string) => {
+            const real = this.endpoints.get(address);
+            if (real === undefined) {
+                throw new Error(`the querier's endpoint ${address} is not mapped to a process of this tier`);
+            }
+            return real;
+        };
+        return args.flatMap((arg) => {
+            const sdConfig = /^--endpoint\.sd-config=(.*)$/s.exec(arg);
+            if (sdConfig !== null) {
+                const config = JSON.parse(sdConfig[1]);
+                config.endpoints = config.endpoints.flatMap((endpoint: { address: string }) => mapped(endpoint.address).map((address) => ({ ...endpoint, address })));
+                return [`--endpoint.sd-config=${JSON.stringify(config)}`];
+            }
+            const endpoint = /^--endpoint=(.*)$/.exec(arg);
+            return endpoint === null ? [this.text(arg)] : mapped(endpoint[1]).map((address) => `--endpoint=${address}`);
+        });
+    }
+}
+
+/**
+ * Sets flags a process must listen or read on here (`--grpc-address`,
+ * `--http-address`, `--prometheus.url`, …) to their local values; each must
+ * already be among the args, so the program's own flag is what is changed.
+ */
+export function withLocal(args: string[], values: Record<string, string>): string[] {
+    const changed = args.map((arg) => {
+        const flag = /^(--?[^=]+)=/.exec(arg)?.[1];
+        return flag !== undefined && flag in values ? `${flag}=${values[flag]}` : arg;
+    });
+    const missing = Object.keys(values).filter((flag) => !args.some((arg) => arg.startsWith(`${flag}=`)));
+    if (missing.length > 0) {
+        throw new Error(`the program no longer sets ${missing.join(", ")} (args: ${args.join(" ")})`);
+    }
+    return changed;
+}
+
+/**
+ * A container's paths (mount points, the data directory) → folders of the
+ * scratch space, wherever an arg names one as a value: after `=` or inside a
+ * JSON string (the querier's endpoint config names its certificates).
+ */
+export function withPaths(args: string[], paths: Record<string, string>): string[] {
+    const prefixes = Object.keys(paths).sort((a, b) => b.length - a.length);
+    const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+    const pattern = new RegExp(`(^|[="])(${prefixes.map(escape).join("|")})(?=/|"|$)`, "g");
+    return args.map((arg) => arg.replace(pattern, (_, before: string, prefix: string) => `${before}${paths[prefix]}`));
+}

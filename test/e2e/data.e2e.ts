@@ -1,0 +1,313 @@
+// `npm run e2e -- data`: the global view on real Thanos, Prometheus and
+// SeaweedFS binaries, started with what the program deploys (dataPlane.ts says
+// what stands in for Kubernetes). Two stacks:
+// - dev, with united-states given a second replica so that both regions are
+//   HA pairs, and a verification timeout of 20s so that a failing check ends
+//   within the tier (the shipped 10m is for clusters that are still starting);
+// - fleet as shipped: europe in a network namespace of its own behind mutual
+//   TLS, long-term storage in a real `weed mini`.
+import * as assert from "assert";
+import { spawn, spawnSync } from "child_process";
+import * as fs from "fs";
+import * as path from "path";
+import { datasourceUid } from "../../lib/dashboards";
+import { key, projectDirectory } from "../harness";
+import { startFakeGrafana } from "../fakeGrafana";
+import { DataPlane } from "./dataPlane";
+import { Deployment, deploymentOf } from "./deployment";
+import { Lab, eventually, getJson } from "./lab";
+import { copyProject } from "./projectCopy";
+import { busybox, iproute2, openssl, prometheus, thanos, toolsOrSkip, weed } from "./tools";
+
+type Sample = { metric: Record<string, string>; value: [number, string] };
+type Series = { metric: Record<string, string>; values: [number, string][] };
+
+/** An instant query through the frontend, as users and both provers ask it. */
+async function instant(plane: DataPlane, query: string, dedup: boolean, at?: number): Promise<Sample[]> {
+    const time = at === undefined ? "" : `&time=${at}`;
+    const answer = await getJson(`${plane.frontendUrl}/api/v1/query?query=${encodeURIComponent(query)}&dedup=${dedup}${time}`);
+    return answer.data.result;
+}
+
+async function range(plane: DataPlane, query: string, dedup: boolean, start: number, end: number, step: number): Promise<Series[]> {
+    const answer = await getJson(`${plane.frontendUrl}/api/v1/query_range?query=${encodeURIComponent(query)}&dedup=${dedup}&start=${start}&end=${end}&step=${step}`);
+    return answer.data.result;
+}
+
+/** `{ europe: "2", … }` from a `count by (<label>)` answer. */
+const byLabel = (samples: Sample[], label: string) => Object.fromEntries(samples.map((sample) => [sample.metric[label], sample.value[1]]).sort());
+
+/** busybox's applets in a folder, the only commands on the Job's PATH (the Thanos image's shell). */
+function busyboxApplets(lab: Lab, busyboxPath: string): string {
+    const folder = lab.folder("busybox");
+    spawnSync(busyboxPath, ["--install", "-s", folder]);
+    return folder;
+}
+
+function run(command: string, args: string[], options: { env?: Record<string, string>; cwd?: string }): Promise<{ code: number | null; output: string; stderr: string }> {
+    return new Promise((resolve) => {
+        const child = spawn(command, args, { cwd: options.cwd, env: options.env });
+        let output = "";
+        let stderr = "";
+        child.stdout.on("data", (data: Buffer) => (output += data));
+        child.stderr.on("data", (data: Buffer) => (stderr += data));
+        child.on("close", (code) => resolve({ code, output, stderr }));
+    });
+}
+
+/**
+ * The verification Job's script, as the program generated it, under busybox,
+ * with the Job's environment: the frontend's and Grafana's Service URLs mapped
+ * to the frontend here and a Grafana stand-in in front of it (no Grafana
+ * binary in this tier), the admin's credentials from the program's Secret.
+ */
+async function runVerificationJob(lab: Lab, plane: DataPlane, busyboxPath: string) {
+    const { script, env } = plane.deployment.verification!;
+    const grafana = plane.deployment.grafanaAdmin === undefined ? undefined : await startFakeGrafana({
+        datasourceUrl: plane.frontendUrl, datasourceUid, user: plane.deployment.grafanaAdmin.user, password: plane.deployment.grafanaAdmin.password,
+    });
+    try {
+        plane.addresses.host(new URL(env.FRONTEND_URL).host, plane.frontendUrl.replace("http://", ""));
+        if (grafana !== undefined && env.GRAFANA_URL !== undefined) {
+            plane.addresses.host(new URL(env.GRAFANA_URL).host, grafana.url.replace("http://", ""));
+        }
+        const mapped = Object.fromEntries(Object.entries(env).map(([name, value]) => [name, plane.addresses.text(value)]));
+        const applets = busyboxApplets(lab, busyboxPath);
+        return await run(path.join(applets, "sh"), ["-c", script], { env: { ...mapped, PATH: applets } });
+    } finally {
+        await grafana?.close();
+    }
+}
+
+/** `npm run verify` from the tier's copy of the project, against the frontend and a Grafana stand-in. */
+async function runNpmVerify(plane: DataPlane, project: string, stack: string, timeoutSeconds: number) {
+    const admin = plane.deployment.grafanaAdmin!;
+    const grafana = await startFakeGrafana({ datasourceUrl: plane.frontendUrl, datasourceUid, user: admin.user, password: admin.password });
+    try {
+        return await run("npm", ["run", "--silent", "verify", "--", "--stack", stack, "--url", plane.frontendUrl, "--grafana-url", grafana.url, "--timeout", String(timeoutSeconds), "--interval", "2"],
+            { cwd: project, env: { ...process.env as Record<string, string>, GRAFANA_ADMIN_PASSWORD: admin.password } });
+    } finally {
+        await grafana.close();
+    }
+}
+
+describe("data plane: the global view on real Thanos, Prometheus and SeaweedFS", function () {
+    let tools: Record<string, string>;
+
+    before(function () {
+        tools = toolsOrSkip(this, "data", [thanos, prometheus, weed, busybox, openssl, iproute2]);
+    });
+
+    describe("dev: two HA regions in one cluster, behind the querier and the frontend", () => {
+        let lab: Lab;
+        let project: string;
+        let deployment: Deployment;
+        let plane: DataPlane;
+        let regionLabel: string;
+        let replicaLabel: string;
+
+        before(async function () {
+            lab = new Lab("data-dev");
+            project = copyProject(lab.folder("project"), "e2e", "dev", (config) => {
+                config[key("regions")][1].replicas = 2;
+                config[key("verification")] = { timeout: "20s" };
+            });
+            deployment = await deploymentOf(project, "e2e");
+            ({ region: regionLabel, replica: replicaLabel } = deployment.config.labels);
+            plane = new DataPlane(lab, tools, deployment, { scrapeInterval: "1s" }, tools.openssl);
+            await plane.plan();
+            for (const region of deployment.regions) {
+                await plane.startRegion(region.name);
+            }
+            await plane.startQueriers();
+            await plane.startFrontend();
+            // Every replica has scraped every target of its region: 2 × 2 series per region without deduplication.
+            await eventually("every replica's targets in the global view", async () => {
+                const counts = byLabel(await instant(plane, `count by (${regionLabel}) (up{job="apiserver"})`, false), regionLabel);
+                return counts.europe === "4" && counts["united-states"] === "4" ? counts : undefined;
+            });
+        });
+
+        after(async () => lab?.close());
+
+        it("1. deduplicates each HA pair: one series per region per target with dedup, one per replica without, and no replica label", async () => {
+            const query = `count by (${regionLabel}) (up{job="apiserver"})`;
+            assert.deepStrictEqual(byLabel(await instant(plane, query, true), regionLabel), { europe: "2", "united-states": "2" });
+            assert.deepStrictEqual(byLabel(await instant(plane, query, false), regionLabel), { europe: "4", "united-states": "4" });
+            const deduplicated = await instant(plane, 'up{job="apiserver"}', true);
+            assert.strictEqual(deduplicated.length, 4);
+            assert.deepStrictEqual(deduplicated.filter((sample) => replicaLabel in sample.metric), []);
+            // Each series names its region, from the region's external label.
+            assert.deepStrictEqual([...new Set(deduplicated.map((sample) => sample.metric[regionLabel]))].sort(), ["europe", "united-states"]);
+        });
+
+        it("5. the verification Job's script (under busybox) and npm run verify pass against the live frontend", async () => {
+            const job = await runVerificationJob(lab, plane, tools.busybox);
+            assert.strictEqual(job.code, 0, `${job.output}\n${job.stderr}`);
+            assert.match(job.output, /the global view is complete/);
+            const verify = await runNpmVerify(plane, project, "e2e", 20);
+            assert.strictEqual(verify.code, 0, `${verify.output}\n${verify.stderr}`);
+            assert.match(verify.output, /^europe +2 +2 +yes$/m);
+            assert.match(verify.output, /^united-states +2 +2 +yes$/m);
+        });
+
+        it("2. a replica killed mid-range: its twin fills the gap, the querier marks the dead endpoint unhealthy, nothing else stops", async () => {
+            const europe = plane.region("europe");
+            const killedAt = Math.floor(Date.now() / 1000);
+            await plane.stopRegion("europe", "kill", 0);
+            const dead = `${europe.replicas[0].host}:${europe.replicas[0].grpcPort}`;
+            const stores = await eventually("the querier marking the killed sidecar unhealthy", async () => {
+                const all = await plane.stores();
+                return all.find((store) => store.name === dead && store.lastError) ? all : undefined;
+            });
+            assert.ok(stores.some((store) => store.name === `${europe.replicas[1].host}:${europe.replicas[1].grpcPort}` && !store.lastError), JSON.stringify(stores));
+            // Past the kill by more than the window, with every sample of it on record.
+            await new Promise((resolve) => setTimeout(resolve, 9000));
+            const [start, end] = [killedAt - 6, killedAt + 6];
+            const window = `count_over_time(up{job="apiserver",${regionLabel}="europe"}[3s])`;
+            const steps = end - start + 1;
+            const deduplicated = await range(plane, window, true, start, end, 1);
+            assert.strictEqual(deduplicated.length, 2, "one series per target");
+            for (const series of deduplicated) {
+                assert.strictEqual(series.values.length, steps, `a point at every step of ${series.metric.instance}: ${JSON.stringify(series.values)}`);
+            }
+            // Without deduplication the killed replica's own series has the gap its twin filled.
+            const killedReplica = await range(plane, `count_over_time(up{job="apiserver",${regionLabel}="europe",${replicaLabel}="${europe.replicas[0].pod}"}[3s])`, false, start, end, 1);
+            assert.ok(killedReplica.length > 0 && killedReplica.every((series) => series.values.length < steps), JSON.stringify(killedReplica));
+            const survivors = ["europe-prometheus-1", "europe-sidecar-1", "united-states-prometheus-0", "united-states-sidecar-0", "united-states-prometheus-1", "united-states-sidecar-1", "query-0", "query-1", "query-frontend"];
+            assert.deepStrictEqual(survivors.filter((name) => !lab.running(name)), []);
+        });
+
+        it("5. with one region's Prometheus and sidecars stopped, the Job's script and npm run verify fail naming that region", async () => {
+            await plane.stopRegion("europe", "terminate");
+            const job = await runVerificationJob(lab, plane, tools.busybox);
+            assert.strictEqual(job.code, 1, job.output);
+            const failed = job.stderr.split("\n").filter((line) => line.startsWith("- "));
+            assert.ok(failed.length > 0 && failed.every((line) => line.startsWith("- region europe: ")), job.stderr);
+            const verify = await runNpmVerify(plane, project, "e2e", 4);
+            assert.strictEqual(verify.code, 1, verify.output);
+            assert.match(verify.output, /^europe +2 +0 +no$/m);
+            assert.match(verify.output, /^united-states +2 +2 +yes$/m);
+            assert.match(verify.output, /^- region europe: expected each API-server target 2 time\(s\) without deduplication/m);
+        });
+    });
+
+    describe("fleet: europe in its own network namespace behind mutual TLS, long-term storage in weed mini", () => {
+        let lab: Lab;
+        let deployment: Deployment;
+        let plane: DataPlane;
+        let regionLabel: string;
+        const startedAt = Math.floor(Date.now() / 1000);
+
+        before(async function () {
+            lab = new Lab("data-fleet");
+            deployment = await deploymentOf(projectDirectory, "fleet");
+            regionLabel = deployment.config.labels.region;
+            // Test-only: blocks of 20s instead of 2h, so that sidecars upload within the tier.
+            plane = new DataPlane(lab, tools, deployment, { scrapeInterval: "1s", blockDuration: "20s" }, tools.openssl);
+            await plane.plan();
+            await plane.startObjectStore();
+            for (const region of deployment.regions) {
+                await plane.startRegion(region.name);
+            }
+            await plane.startQueriers();
+            await plane.startFrontend();
+        });
+
+        after(async () => lab?.close());
+
+        it("3. the querier's mutual TLS handshake with europe's sidecars succeeds across the namespace, and europe's series appear", async () => {
+            const europe = plane.region("europe");
+            assert.ok(europe.netns !== undefined && europe.replicas.every((replica) => replica.host === europe.netns!.address));
+            const names = europe.replicas.map((replica) => `${replica.host}:${replica.grpcPort}`);
+            await eventually("europe's endpoints healthy in the querier", async () => {
+                const stores = await plane.stores();
+                return names.every((name) => stores.some((store) => store.name === name && !store.lastError)) ? stores : undefined;
+            });
+            const counts = await eventually("europe's series through the frontend", async () => {
+                const answer = byLabel(await instant(plane, `count by (${regionLabel}) (up{job="apiserver"})`, true), regionLabel);
+                return answer.europe === "2" ? answer : undefined;
+            });
+            assert.deepStrictEqual(counts, { europe: "2", "united-states": "1" });
+        });
+
+        it("3. a querier with a client certificate from another CA is refused by europe's sidecars", async () => {
+            const stranger = { name: "query-stranger", pod: "thanos-query-stranger", grpc: `127.0.0.1:${await lab.freePort()}`, http: `127.0.0.1:${await lab.freePort()}` };
+            await plane.startQueriers({ strangerCa: true }, [stranger]);
+            const europe = plane.region("europe").replicas.map((replica) => `${replica.host}:${replica.grpcPort}`);
+            const stores = await eventually("the stranger's endpoints refused", async () => {
+                const all = await plane.stores(stranger);
+                return europe.every((name) => all.some((store) => store.name === name && store.lastError)) ? all : undefined;
+            });
+            const errors = stores.filter((store) => europe.includes(store.name)).map((store) => store.lastError!);
+            assert.ok(errors.every((error) => /certificate|tls|handshake/i.test(error)), errors.join("\n"));
+            const seen = await getJson(`http://${stranger.http}/api/v1/query?query=${encodeURIComponent(`up{${regionLabel}="europe"}`)}`);
+            assert.deepStrictEqual(seen.data.result, []);
+            await lab.stop(stranger.name);
+        });
+
+        it("3. a sidecar whose server certificate lacks the server name is refused by the querier", async () => {
+            const europe = plane.region("europe");
+            const replica = europe.replicas[1];
+            await plane.stopRegion("europe", "terminate", 1);
+            europe.serverCertificate = { withoutSans: true };
+            try {
+                await plane.startRegion("europe", 1);
+                const name = `${replica.host}:${replica.grpcPort}`;
+                const store = await eventually("the querier refusing the certificate", async () => (await plane.stores()).find((each) => each.name === name && each.lastError));
+                assert.match(store.lastError!, /certificate/i);
+            } finally {
+                await plane.stopRegion("europe", "terminate", 1);
+                europe.serverCertificate = undefined;
+                await plane.startRegion("europe", 1);
+            }
+        });
+
+        it("4. every sidecar uploads its blocks to the real store; the program's bucket check lists them from each region's network", async () => {
+            const listed = await eventually("blocks from every replica in the bucket", async () => {
+                const lists = await Promise.all(deployment.regions.map(async (region) => {
+                    const netns = plane.region(region.name).netns?.name;
+                    const result = await run(netns === undefined ? tools.thanos : "ip", [...(netns === undefined ? [] : ["netns", "exec", netns, tools.thanos]), ...plane.bucketCheckArgs(region.name)], {});
+                    assert.strictEqual(result.code, 0, `${region.name}'s bucket check: ${result.stderr}`);
+                    return result.output.split("\n").filter((line) => /^[0-9A-HJKMNP-TV-Z]{26}$/.test(line.trim()));
+                }));
+                // Each region sees the whole bucket; three replicas upload, one block each at least.
+                return lists.every((blocks) => blocks.length >= 3) ? lists : undefined;
+            }, 180);
+            assert.deepStrictEqual(listed[0].sort(), listed[1].sort());
+        });
+
+        it("4. the Store Gateways and the compactor start with the program's flags; the verification Job's script passes on the whole fleet", async () => {
+            await plane.startStoreGateways();
+            await plane.startCompactor();
+            const compacted = await eventually("the compactor's first pass", async () => {
+                const metrics = await (await fetch(`http://${plane.compactor!.http}/metrics`)).text();
+                const iterations = Number(/^thanos_compact_iterations_total (\S+)$/m.exec(metrics)?.[1] ?? 0);
+                return iterations >= 1 ? metrics : undefined;
+            }, 120);
+            assert.match(compacted, /^thanos_compact_halted 0$/m);
+            assert.doesNotMatch(fs.readFileSync(path.join(lab.directory, "compactor.log"), "utf8"), /level=error/);
+            const job = await runVerificationJob(lab, plane, tools.busybox);
+            assert.strictEqual(job.code, 0, `${job.output}\n${job.stderr}`);
+            assert.match(job.output, /ok: each of the 2 querier\(s\) holds a healthy StoreAPI connection to all 2 Store Gateway replica\(s\)/);
+            assert.match(job.output, /ok: region europe: all 2 sidecar\(s\) have the bucket/);
+        });
+
+        it("4. with every Prometheus stopped, the Store Gateways alone serve both regions' history through the frontend", async () => {
+            for (const region of deployment.regions) {
+                await plane.stopRegion(region.name, "terminate");
+            }
+            const gateways = plane.storeGateways.map((gateway) => gateway.grpc!);
+            const served = await eventually("the gateways' blocks in the querier", async () => {
+                const stores = await plane.stores();
+                const healthy = stores.filter((store) => gateways.includes(store.name) && !store.lastError);
+                return healthy.length === gateways.length ? healthy as any[] : undefined;
+            });
+            const maxTime = Math.max(...served.map((store) => Number(store.maxTime))) / 1000;
+            assert.ok(maxTime > startedAt, `the gateways serve blocks up to ${maxTime}`);
+            const history = await range(plane, `count by (${regionLabel}) (up{job="apiserver"})`, true, startedAt, Math.floor(maxTime), 5);
+            assert.deepStrictEqual(history.map((series) => series.metric[regionLabel]).sort(), ["europe", "united-states"]);
+            assert.deepStrictEqual((await plane.stores()).filter((store) => !gateways.includes(store.name) && !store.lastError).map((store) => store.name), []);
+        });
+    });
+});

@@ -1,0 +1,318 @@
+// The program's data plane as real processes: each region's Prometheus
+// replicas with their Thanos sidecars, the global querier and Query Frontend,
+// and with long-term storage the object store, the Store Gateways and the
+// compactor, every one started with what the program deploys (deployment.ts)
+// and only its addresses and paths mapped (addresses.ts).
+//
+// What stands in for Kubernetes here, and only this:
+// - pods are processes; a region outside the global query's cluster runs in a
+//   network namespace of its own, reached only over its veth pair;
+// - the operator is modelled (operator.ts), and so are the scrape targets its
+//   ServiceMonitors would give each Prometheus: the job the verification
+//   probes (the API servers, which every replica of a region scrapes alike)
+//   is the region's own Prometheus servers, and each target carries the labels
+//   the operator would give it (job after its Service, namespace, pod, container);
+// - a Service in front of several replicas (the querier's, behind the frontend)
+//   is its first replica;
+// - test-only, and said where set: a 1s scrape interval (the chart's is 30s)
+//   and, for uploads, a short TSDB block duration (2h in a cluster).
+import * as yaml from "js-yaml";
+import * as path from "path";
+import { verificationProbeJob } from "../../lib/verification";
+import { longTermServices } from "../../lib/objectStorage";
+import { thanosServices } from "../../lib/releases";
+import { AddressMap, withLocal, withPaths } from "./addresses";
+import { Certificates, IssueOptions } from "./certificates";
+import { ContainerSpec, Deployment, RegionDeployment } from "./deployment";
+import { GaveUp, Lab, NamespaceHost, eventually, getJson } from "./lab";
+import { externalLabels, prometheusFlags, sidecarArgs, sidecarHttpClientConfig, storageDirectory } from "./operator";
+
+export interface DataPlaneOptions {
+    /** Test-only: how often every Prometheus scrapes (the chart's default is 30s). */
+    scrapeInterval: string;
+    /** Test-only: the TSDB block duration, so that blocks are cut and uploaded within the tier (2h in a cluster). */
+    blockDuration?: string;
+}
+
+interface Target {
+    address: string;
+    labels: Record<string, string>;
+}
+
+export interface Replica {
+    pod: string;
+    /** Process names in the lab. */
+    prometheus: string;
+    sidecar: string;
+    host: string;
+    prometheusPort: number;
+    grpcPort: number;
+    httpPort: number;
+    dataDirectory: string;
+}
+
+export interface RunningRegion {
+    deployment: RegionDeployment;
+    replicas: Replica[];
+    netns?: NamespaceHost;
+    /** Certificate overrides for its sidecars' gRPC server (scenarios that plant a bad one). */
+    serverCertificate?: IssueOptions;
+}
+
+export interface ThanosProcess {
+    name: string;
+    pod: string;
+    grpc?: string;
+    http: string;
+}
+
+export class DataPlane {
+    readonly addresses = new AddressMap();
+    readonly regions: RunningRegion[] = [];
+    readonly queriers: ThanosProcess[] = [];
+    readonly storeGateways: ThanosProcess[] = [];
+    compactor?: ThanosProcess;
+    frontendUrl = "";
+    objectStoreEndpoint?: string;
+    private readonly certificates?: Certificates;
+
+    constructor(readonly lab: Lab, readonly tools: Record<string, string>, readonly deployment: Deployment, readonly options: DataPlaneOptions, openssl?: string) {
+        this.certificates = openssl === undefined ? undefined : new Certificates(lab.folder("certificates"), deployment.run, openssl);
+    }
+
+    /**
+     * Gives every part its address before anything starts, so that scrape
+     * targets and the querier's endpoints can be written down: remote regions
+     * in a namespace of their own, everything else on loopback.
+     */
+    async plan(): Promise<void> {
+        const remoteHosts = new Map<string, NamespaceHost>();
+        for (const region of this.deployment.regions) {
+            const netns = region.remote ? this.lab.namespace(region.name) : undefined;
+            if (netns !== undefined) {
+                remoteHosts.set(region.name, netns);
+            }
+            const replicas: Replica[] = [];
+            for (const [ordinal, pod] of region.podNames.entries()) {
+                // In its own namespace a region has the ports to itself: each replica the next ten.
+                const ports = netns === undefined
+                    ? { prometheusPort: await this.lab.freePort(), grpcPort: await this.lab.freePort(), httpPort: await this.lab.freePort() }
+                    : { prometheusPort: 9090 + 10 * ordinal, grpcPort: 10901 + 10 * ordinal, httpPort: 10902 + 10 * ordinal };
+                replicas.push({
+                    pod, prometheus: `${region.name}-prometheus-${ordinal}`, sidecar: `${region.name}-sidecar-${ordinal}`,
+                    host: netns?.address ?? "127.0.0.1", ...ports, dataDirectory: this.lab.folder(region.name, `replica-${ordinal}`, "prometheus"),
+                });
+            }
+            this.regions.push({ deployment: region, replicas, netns });
+            // One DNS SRV name for the whole region, or one address per replica (a NodePort, a load balancer).
+            const grpc = replicas.map((replica) => `${replica.host}:${replica.grpcPort}`);
+            if (region.storeApiEndpoints.length === 1) {
+                this.addresses.endpoint(region.storeApiEndpoints[0], grpc);
+            } else {
+                region.storeApiEndpoints.forEach((endpoint, ordinal) => this.addresses.endpoint(endpoint, [grpc[ordinal]]));
+            }
+        }
+
+        for (let index = 0; index < this.deployment.queryReplicas; index++) {
+            this.queriers.push({ name: `query-${index}`, pod: `thanos-query-e2e-${index}`, grpc: `127.0.0.1:${await this.lab.freePort()}`, http: `127.0.0.1:${await this.lab.freePort()}` });
+        }
+        // The frontend's downstream is the querier's Service; here its first replica.
+        this.addresses.host(`${thanosServices.queryHttp}:10902`, this.queriers[0].http);
+        this.frontendUrl = `http://127.0.0.1:${await this.lab.freePort()}`;
+
+        const storage = this.deployment.storage;
+        if (storage !== undefined) {
+            for (let index = 0; index < storage.storeGateway.replicas; index++) {
+                this.storeGateways.push({ name: `store-gateway-${index}`, pod: `thanos-store-gateway-e2e-${index}`, grpc: `127.0.0.1:${await this.lab.freePort()}`, http: `127.0.0.1:${await this.lab.freePort()}` });
+            }
+            this.addresses.endpoint(storage.storeGatewayEndpoints[0], this.storeGateways.map((gateway) => gateway.grpc!));
+            this.compactor = { name: "compactor", pod: "thanos-compactor-0", http: `127.0.0.1:${await this.lab.freePort()}` };
+            if (storage.objectStore !== undefined) {
+                // Where every cluster reaches the store: the veth's host end when a region runs in a namespace, else loopback.
+                const host = [...remoteHosts.values()][0]?.gateway ?? "127.0.0.1";
+                this.objectStoreEndpoint = `${host}:${await this.lab.freePort()}`;
+                for (const config of [storage.objstoreConfig, ...this.deployment.regions.map((region) => region.objstoreConfig ?? "")]) {
+                    const endpoint = /endpoint: (\S+)/.exec(config)?.[1];
+                    if (endpoint !== undefined) {
+                        this.addresses.host(endpoint, this.objectStoreEndpoint);
+                    }
+                }
+            }
+        }
+    }
+
+    region(name: string): RunningRegion {
+        const region = this.regions.find((candidate) => candidate.deployment.name === name);
+        if (region === undefined) {
+            throw new Error(`no region ${name}`);
+        }
+        return region;
+    }
+
+    /** The region whose Prometheus scrapes the global tier: the first in the global query's cluster (index.ts). */
+    private get observer(): RunningRegion | undefined {
+        return this.regions.find((region) => !region.deployment.remote);
+    }
+
+    private scrapeTargets(region: RunningRegion): Record<string, Target[]> {
+        const { namespace } = region.deployment;
+        const release = region.deployment.prometheusName.replace(/-prometheus$/, "");
+        const globalTier = (processes: ThanosProcess[], container: string) => processes.map((process) => ({
+            address: process.http, labels: { namespace: this.deployment.globalNamespace, pod: process.pod, container },
+        }));
+        return {
+            // Stand-ins for the API servers every replica scrapes alike: the region's own Prometheus servers.
+            [verificationProbeJob]: region.replicas.map((each) => ({ address: `${each.host}:${each.prometheusPort}`, labels: { namespace: "default", service: "kubernetes", endpoint: "https" } })),
+            // kube-prometheus-stack's thanosServiceMonitor: every sidecar of the region, scraped by each replica.
+            [`${release}-thanos-discovery`]: region.replicas.map((each) => ({
+                address: `${each.host}:${each.httpPort}`, labels: { namespace, pod: each.pod, container: "thanos-sidecar", endpoint: "http" },
+            })),
+            ...(region === this.observer ? {
+                [thanosServices.queryHttp]: globalTier(this.queriers, "query"),
+                [longTermServices.storeGateway]: globalTier(this.storeGateways, "store-gateway"),
+                [longTermServices.compactor]: globalTier(this.compactor === undefined ? [] : [this.compactor], "compactor"),
+            } : {}),
+        };
+    }
+
+    /** Starts every replica of a region (or one), Prometheus and sidecar, as the operator would start them. */
+    async startRegion(name: string, only?: number): Promise<void> {
+        const region = this.region(name);
+        const { spec } = region.deployment;
+        const tls = spec.thanos?.grpcServerTlsConfig;
+        const certificates = tls === undefined ? undefined : this.certificates!.issue(region.deployment.serverCertificate!, region.serverCertificate);
+        for (const [ordinal, replica] of region.replicas.entries()) {
+            if (only !== undefined && ordinal !== only) {
+                continue;
+            }
+            const scrape = Object.entries(this.scrapeTargets(region)).filter(([, targets]) => targets.length > 0).map(([job, targets]) => ({
+                job_name: job,
+                static_configs: targets.map((target) => ({ targets: [target.address], labels: target.labels })),
+            }));
+            const config = this.lab.file(path.join(name, `replica-${ordinal}`, "prometheus.yml"), yaml.dump({
+                global: {
+                    scrape_interval: this.options.scrapeInterval,
+                    external_labels: externalLabels(spec, region.deployment.namespace, region.deployment.prometheusName, replica.pod),
+                },
+                scrape_configs: scrape,
+            }));
+            const testOnly = this.options.blockDuration === undefined ? [] : [`--storage.tsdb.min-block-duration=${this.options.blockDuration}`, `--storage.tsdb.max-block-duration=${this.options.blockDuration}`];
+            this.lab.start(replica.prometheus, this.tools.prometheus, [
+                `--config.file=${config}`,
+                `--web.listen-address=${replica.host}:${replica.prometheusPort}`,
+                ...withPaths(prometheusFlags(spec), { [storageDirectory]: replica.dataDirectory }),
+                ...testOnly,
+            ], { netns: region.netns?.name });
+
+            const httpClientConfig = this.lab.file(path.join(name, `replica-${ordinal}`, "thanos-config", path.basename(sidecarHttpClientConfig.path)), sidecarHttpClientConfig.content);
+            // Kubernetes expands $(OBJSTORE_CONFIG) from the variable the operator fills from the Secret.
+            const objstore = region.deployment.objstoreConfig === undefined ? undefined : this.addresses.text(region.deployment.objstoreConfig);
+            const args = withPaths(
+                withLocal(sidecarArgs(spec), {
+                    "--prometheus.url": `http://${replica.host}:${replica.prometheusPort}/`,
+                    "--grpc-address": `${replica.host}:${replica.grpcPort}`,
+                    "--http-address": `${replica.host}:${replica.httpPort}`,
+                }),
+                {
+                    [storageDirectory]: replica.dataDirectory,
+                    [path.dirname(sidecarHttpClientConfig.path)]: path.dirname(httpClientConfig),
+                    ...(tls === undefined ? {} : { [path.dirname(tls.certFile)]: certificates! }),
+                },
+            ).map((arg) => (objstore === undefined ? arg : arg.replace("$(OBJSTORE_CONFIG)", objstore)));
+            this.lab.start(replica.sidecar, this.tools.thanos, args, { netns: region.netns?.name });
+        }
+        await Promise.all(region.replicas.filter((_, ordinal) => only === undefined || ordinal === only).map((replica) => this.ready(replica.sidecar, `http://${replica.host}:${replica.httpPort}`)));
+    }
+
+    /** Stops a region's replicas (all, or one), Prometheus and sidecar: SIGKILL as a crashed node would, or a clean stop. */
+    async stopRegion(name: string, how: "terminate" | "kill", only?: number): Promise<void> {
+        const region = this.region(name);
+        await Promise.all(region.replicas.filter((_, ordinal) => only === undefined || ordinal === only)
+            .flatMap((replica) => [this.lab.stop(replica.sidecar, how), this.lab.stop(replica.prometheus, how)]));
+    }
+
+    /** Every querier, with the program's args, its client certificate (or a stranger's) where the program gives it one. */
+    async startQueriers(clientCertificate: IssueOptions = {}, queriers = this.queriers): Promise<void> {
+        const client = this.deployment.querierClientCertificate;
+        const certificates = client === undefined ? undefined : this.certificates!.issue(client, clientCertificate);
+        for (const querier of queriers) {
+            const args = this.addresses.querierArgs(withPaths(
+                withLocal(this.deployment.querierArgs, { "--grpc-address": querier.grpc!, "--http-address": querier.http }),
+                // Where the chart mounts query.certSecretName.
+                certificates === undefined ? {} : { "/etc/certs": certificates },
+            ));
+            this.lab.start(querier.name, this.tools.thanos, ["query", ...args]);
+        }
+        await Promise.all(queriers.map((querier) => this.ready(querier.name, `http://${querier.http}`)));
+    }
+
+    async startFrontend(): Promise<void> {
+        const args = withLocal(this.deployment.frontendArgs, { "--http-address": this.frontendUrl.replace("http://", "") }).map((arg) => this.addresses.text(arg));
+        this.lab.start("query-frontend", this.tools.thanos, ["query-frontend", ...args]);
+        await this.ready("query-frontend", this.frontendUrl);
+    }
+
+    /** The in-cluster store, as its StatefulSet runs it, bound to this tier's address alone (its other ports chosen by weed mini). */
+    async startObjectStore(): Promise<void> {
+        const store = this.deployment.storage?.objectStore;
+        if (store === undefined || this.objectStoreEndpoint === undefined) {
+            throw new Error("the stack runs no in-cluster store");
+        }
+        const [host, port] = this.objectStoreEndpoint.split(":");
+        const args = [...withPaths(withLocal(store.args, { "-s3.port": port }), { "/data": this.lab.folder("object-store") }), `-ip=${host}`, `-ip.bind=${host}`];
+        this.lab.start("object-store", this.tools.weed, args, { env: store.env });
+        // Its readiness probe: the bucket exists (components/objectStore.ts).
+        await eventually("the object store's bucket", async () => {
+            const response = await fetch(`http://${this.objectStoreEndpoint}/`, { signal: AbortSignal.timeout(5000) });
+            return response.status < 500 ? true : undefined;
+        }, 90);
+    }
+
+    async startStoreGateways(): Promise<void> {
+        const gateway = this.deployment.storage!.storeGateway;
+        const certificates = gateway.serverCertificate && this.certificates!.issue(gateway.serverCertificate);
+        for (const process of this.storeGateways) {
+            this.startThanosWorkload(process, gateway, certificates);
+        }
+        await Promise.all(this.storeGateways.map((process) => this.ready(process.name, `http://${process.http}`)));
+    }
+
+    async startCompactor(): Promise<void> {
+        this.startThanosWorkload(this.compactor!, this.deployment.storage!.compactor);
+        await eventually("the compactor's HTTP server", async () => ((await fetch(`http://${this.compactor!.http}/-/healthy`)).ok ? true : undefined));
+    }
+
+    /** A workload the program builds itself (lib/thanosWorkload.ts): its objstore Secret and TLS Secret as files, its data directory. */
+    private startThanosWorkload(process: ThanosProcess, container: ContainerSpec, certificates?: string): void {
+        const objstore = this.lab.file(path.join(process.name, "objstore", "objstore.yml"), this.addresses.text(this.deployment.storage!.objstoreConfig));
+        const args = withPaths(
+            withLocal(container.args, { ...(process.grpc === undefined ? {} : { "--grpc-address": process.grpc }), "--http-address": process.http }),
+            { "/var/thanos/data": this.lab.folder(process.name, "data"), "/etc/thanos/objstore": path.dirname(objstore), ...(certificates === undefined ? {} : { "/etc/thanos/tls": certificates }) },
+        );
+        this.lab.start(process.name, this.tools.thanos, args, { env: container.env });
+    }
+
+    /** The bucket check Job's command for a region, with that region's objstore config. */
+    bucketCheckArgs(name: string): string[] {
+        const region = this.region(name).deployment;
+        const file = this.lab.file(path.join(name, "bucket-check", "objstore.yml"), this.addresses.text(region.objstoreConfig!));
+        return withPaths(region.bucketCheckArgs!, { "/etc/thanos/objstore": path.dirname(file) });
+    }
+
+    /** Waits for a process's /-/ready (a namespace's address is reached over its veth pair), failing at once with its log when it exits. */
+    private async ready(name: string, url: string): Promise<void> {
+        await eventually(`${name} ready at ${url}`, async () => {
+            if (!this.lab.running(name)) {
+                throw new GaveUp(`${name} exited:\n${this.lab.tail(name)}`);
+            }
+            const response = await fetch(`${url}/-/ready`, { signal: AbortSignal.timeout(5000) });
+            return response.ok ? true : undefined;
+        }, 90);
+    }
+
+    /** The querier's view of its endpoints (`/api/v1/stores`): per component type, each endpoint's name and last error. */
+    async stores(querier = this.queriers[0]): Promise<{ name: string; lastError: string | null; labelSets?: Record<string, string>[] }[]> {
+        const answer = await getJson(`http://${querier.http}/api/v1/stores`);
+        return Object.values(answer.data ?? {}).flat() as { name: string; lastError: string | null }[];
+    }
+}

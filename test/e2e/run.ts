@@ -1,0 +1,37 @@
+// `npm run e2e -- <tier> [<tier> …]`: the program against real binaries, a
+// tier at a time (README, "End-to-end tiers"). Not part of `npm test`: the
+// binaries come from E2E_BIN, and a tier whose binaries are missing is
+// skipped with them named (E2E_REQUIRE=1 makes that a failure). The last line
+// counts what passed, failed and was skipped.
+import Mocha from "mocha";
+import * as path from "path";
+
+/** Each tier's scenario files. */
+export const tiers: Readonly<Record<string, string[]>> = {
+    data: ["data.e2e.ts"],
+};
+
+export function usage(): string {
+    return `usage: npm run e2e -- <tier> [<tier> ...], tiers: ${Object.keys(tiers).join(", ")}; binaries from E2E_BIN, E2E_REQUIRE=1 to fail instead of skip, E2E_KEEP=1 to keep the scratch folders`;
+}
+
+function main(args: string[]): void {
+    const unknown = args.filter((tier) => !(tier in tiers));
+    if (args.length === 0 || unknown.length > 0) {
+        console.error(unknown.length > 0 ? `unknown tier ${unknown.join(", ")}; ${usage()}` : usage());
+        process.exitCode = 2;
+        return;
+    }
+    // The mock run of the program reads the thanos chart from a cache of its own, as under npm test.
+    require("../setup");
+    // Real processes take seconds to start and blocks a minute to upload: each scenario may take a few minutes, never the tier's whole budget.
+    const mocha = new Mocha({ timeout: 240_000, reporter: path.join(__dirname, "..", "reporter.js") });
+    for (const tier of args) {
+        tiers[tier].forEach((file) => mocha.addFile(path.join(__dirname, file)));
+    }
+    mocha.run((failures) => {
+        process.exitCode = failures > 0 ? 1 : 0;
+    });
+}
+
+main(process.argv.slice(2));
