@@ -17,7 +17,12 @@ export class AddressMap {
         this.endpoints.set(programAddress, real);
     }
 
+    /** Maps a host (again: the last mapping of a host is the one that holds). */
     host(programAddress: string, real: string): void {
+        const known = this.hosts.findIndex(([from]) => from === programAddress);
+        if (known >= 0) {
+            this.hosts.splice(known, 1);
+        }
         this.hosts.push([programAddress, real]);
         this.hosts.sort(([a], [b]) => b.length - a.length);
     }

@@ -163,6 +163,10 @@ export class DataPlane {
         return {
             // Stand-ins for the API servers every replica scrapes alike: the region's own Prometheus servers.
             [verificationProbeJob]: region.replicas.map((each) => ({ address: `${each.host}:${each.prometheusPort}`, labels: { namespace: "default", service: "kubernetes", endpoint: "https" } })),
+            // kube-prometheus-stack's own ServiceMonitor of its Prometheus: every replica, each scraped by every replica.
+            [release + "-prometheus"]: region.replicas.map((each) => ({
+                address: `${each.host}:${each.prometheusPort}`, labels: { namespace, pod: each.pod, container: "prometheus", endpoint: "http-web" },
+            })),
             // kube-prometheus-stack's thanosServiceMonitor: every sidecar of the region, scraped by each replica.
             [`${release}-thanos-discovery`]: region.replicas.map((each) => ({
                 address: `${each.host}:${each.httpPort}`, labels: { namespace, pod: each.pod, container: "thanos-sidecar", endpoint: "http" },
@@ -204,6 +208,8 @@ export class DataPlane {
                 ...testOnly,
             ], { netns: region.netns?.name });
 
+            // The sidecar retries a Prometheus that is not up yet only every --prometheus.get_config_interval, 30s (cmd/thanos/sidecar.go:216 at v0.42.4): start it once Prometheus answers.
+            await this.ready(replica.prometheus, `http://${replica.host}:${replica.prometheusPort}`);
             const httpClientConfig = this.lab.file(path.join(name, `replica-${ordinal}`, "thanos-config", path.basename(sidecarHttpClientConfig.path)), sidecarHttpClientConfig.content);
             // Kubernetes expands $(OBJSTORE_CONFIG) from the variable the operator fills from the Secret.
             const objstore = region.deployment.objstoreConfig === undefined ? undefined : this.addresses.text(region.deployment.objstoreConfig);

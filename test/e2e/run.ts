@@ -12,10 +12,13 @@ export const tiers: Readonly<Record<string, string[]>> = {
 };
 
 export function usage(): string {
-    return `usage: npm run e2e -- <tier> [<tier> ...], tiers: ${Object.keys(tiers).join(", ")}; binaries from E2E_BIN, E2E_REQUIRE=1 to fail instead of skip, E2E_KEEP=1 to keep the scratch folders`;
+    return `usage: npm run e2e -- <tier> [<tier> ...] [--grep <pattern>], tiers: ${Object.keys(tiers).join(", ")}; binaries from E2E_BIN, E2E_REQUIRE=1 to fail instead of skip, E2E_KEEP=1 to keep the scratch folders`;
 }
 
-function main(args: string[]): void {
+function main(argv: string[]): void {
+    const grepAt = argv.indexOf("--grep");
+    const grep = grepAt < 0 ? undefined : argv[grepAt + 1];
+    const args = grepAt < 0 ? argv : argv.filter((_, index) => index !== grepAt && index !== grepAt + 1);
     const unknown = args.filter((tier) => !(tier in tiers));
     if (args.length === 0 || unknown.length > 0) {
         console.error(unknown.length > 0 ? `unknown tier ${unknown.join(", ")}; ${usage()}` : usage());
@@ -25,7 +28,7 @@ function main(args: string[]): void {
     // The mock run of the program reads the thanos chart from a cache of its own, as under npm test.
     require("../setup");
     // Real processes take seconds to start and blocks a minute to upload: each scenario may take a few minutes, never the tier's whole budget.
-    const mocha = new Mocha({ timeout: 240_000, reporter: path.join(__dirname, "..", "reporter.js") });
+    const mocha = new Mocha({ timeout: 240_000, reporter: path.join(__dirname, "..", "reporter.js"), ...(grep === undefined ? {} : { grep }) });
     for (const tier of args) {
         tiers[tier].forEach((file) => mocha.addFile(path.join(__dirname, file)));
     }
