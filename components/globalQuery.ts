@@ -10,6 +10,7 @@ import { compareVersions, thanosImageRepository } from "../lib/versions";
 import { CertificatePems, storeApiServerName, tlsSecretData } from "./storeApiTls";
 import { thanosPodSecurityContext } from "../lib/podSecurity";
 import { preferOneReplicaPerNode } from "../lib/thanosWorkload";
+import { goMemoryLimit } from "../lib/podResources";
 
 export interface GlobalQueryArgs {
     globalQuery: GlobalQueryConfig;
@@ -129,6 +130,8 @@ export function thanosChartValues(inputs: ThanosChartInputs): Record<string, unk
                 annotations: { "thanos-global-view/storeapi-client-sha256": clientTls.sha256 },
             }),
             resources: globalQuery.resources.query,
+            // The chart has no resources-derived environment: extraEnv (query-deployment.yaml:50-52 at 51352f61).
+            extraEnv: [{ name: "GOMEMLIMIT", value: goMemoryLimit(globalQuery.resources.query.limits.memory) }],
             affinity: spreadOverNodes("query"),
             podDisruptionBudget: { enabled: globalQuery.queryReplicas >= 2, minAvailable: 1 },
             livenessProbe: { httpGet: { path: "/-/healthy", port: "http" } },
@@ -149,6 +152,7 @@ export function thanosChartValues(inputs: ThanosChartInputs): Record<string, unk
             compressResponses: true,
             logQueriesLongerThan: frontend.slowQueryThreshold,
             resources: globalQuery.resources.frontend,
+            extraEnv: [{ name: "GOMEMLIMIT", value: goMemoryLimit(globalQuery.resources.frontend.limits.memory) }],
             affinity: spreadOverNodes("query-frontend"),
             podDisruptionBudget: { enabled: globalQuery.frontendReplicas >= 2, minAvailable: 1 },
             securityContext: thanosPodSecurityContext,

@@ -3,7 +3,7 @@ import * as kx from "@pulumi/kubernetesx";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { inClusterBucket, inClusterEndpoint, longTermServices, objectStoreS3Port } from "../lib/objectStorage";
-import { fixedResources, parseQuantity } from "../lib/podResources";
+import { fixedResources, goMemoryLimit } from "../lib/podResources";
 import { restrictedContainerSecurityContext } from "../lib/podSecurity";
 import { seaweedfsImage } from "../lib/versions";
 import { podSecurityLabels } from "./region";
@@ -111,7 +111,6 @@ export class ObjectStore extends pulumi.ComponentResource {
                 env: {
                     AWS_ACCESS_KEY_ID: credentials.asEnvValue("AWS_ACCESS_KEY_ID"),
                     AWS_SECRET_ACCESS_KEY: credentials.asEnvValue("AWS_SECRET_ACCESS_KEY"),
-                    // Go does not see the cgroup's limit by itself.
                     GOMEMLIMIT: goMemoryLimit(fixedResources.objectStore.limits.memory),
                 },
                 ports: { s3: objectStoreS3Port },
@@ -164,9 +163,4 @@ export class ObjectStore extends pulumi.ComponentResource {
         this.nodeEndpoint = args.nodeHost === undefined ? undefined : pulumi.interpolate`${args.nodeHost}:${service.spec.ports[0].nodePort}`;
         this.registerOutputs({ endpoint: this.endpoint, nodeEndpoint: this.nodeEndpoint });
     }
-}
-
-/** The Go runtime's soft memory limit: four fifths of the container's, leaving room for what Go does not count. */
-function goMemoryLimit(memoryLimit: string): string {
-    return `${Math.floor(parseQuantity(memoryLimit) * 0.8 / 1024 ** 2)}MiB`;
 }

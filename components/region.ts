@@ -1,7 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { Labels, Region as RegionConfig } from "../lib/schema";
-import { fixedResources } from "../lib/podResources";
+import { fixedResources, goMemoryLimit } from "../lib/podResources";
 import { grafanaReleaseName, regionReleaseName, releaseTimeoutSeconds, thanosReleaseName } from "../lib/releases";
 import { CertificatePems, tlsSecretData } from "./storeApiTls";
 import { compactorLabels } from "./compactor";
@@ -331,6 +331,10 @@ export function kubePrometheusStackValues(inputs: KubePrometheusStackInputs): Re
                     ...(objstore === undefined ? {} : { objectStorageConfig: { existingSecret: { name: objstore.secretName, key: objstoreSecret.key } } }),
                 },
                 ...(tls === undefined ? {} : { secrets: tls.secrets }),
+                // The operator merges these into the containers it generates, by name
+                // (pkg/prometheus/server/statefulset.go:365, pkg/k8s/merge.go:27 at v0.93.0):
+                // the sidecar's Go heap kept under its memory limit.
+                containers: [{ name: "thanos-sidecar", env: [{ name: "GOMEMLIMIT", value: goMemoryLimit(region.resources.sidecar.limits.memory) }] }],
                 ...(Object.keys(podAnnotations).length === 0 ? {} : { podMetadata: { annotations: podAnnotations } }),
             },
         },

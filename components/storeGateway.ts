@@ -25,9 +25,11 @@ const mebibytes = (bytes: number) => `${Math.floor(bytes / 1024 ** 2)}MB`;
  * `thanos store`, every flag checked at v0.37.0, v0.41.0 and v0.42.4
  * (cmd/thanos/store.go and the shared cmd/thanos/config.go; test/thanosFlags.ts
  * holds the tables). Its two memory pools default to 250MB and 2GB whatever
- * the container gets: here they are a quarter and a half of its memory limit,
- * so a busy gateway fills its caches, not its cgroup. Sizes are read as
- * base-2 units (`MB` is MiB: alecthomas/units ParseBase2Bytes).
+ * the container gets: here they are an eighth and a quarter of its memory
+ * limit, which leaves the heap the rest under GOMEMLIMIT (four fifths) for
+ * what a query decodes and the gRPC buffers it streams through, so a busy
+ * gateway fills its caches, not its cgroup. Sizes are read as base-2 units
+ * (`MB` is MiB: alecthomas/units ParseBase2Bytes).
  */
 export function storeGatewayArgs(memoryLimit: string, tls: boolean): string[] {
     const limit = parseQuantity(memoryLimit);
@@ -37,8 +39,8 @@ export function storeGatewayArgs(memoryLimit: string, tls: boolean): string[] {
         objstoreConfigFlag,
         `--grpc-address=0.0.0.0:${thanosPorts.grpc}`,
         `--http-address=0.0.0.0:${thanosPorts.http}`,
-        `--index-cache-size=${mebibytes(limit / 4)}`,
-        `--chunk-pool-size=${mebibytes(limit / 2)}`,
+        `--index-cache-size=${mebibytes(limit / 8)}`,
+        `--chunk-pool-size=${mebibytes(limit / 4)}`,
         // The sidecars' TLS, for the same reason: the pre-v0.42 querier has one client setting for all endpoints.
         ...(tls ? [
             `--grpc-server-tls-cert=${thanosPaths.tls}/tls.crt`,

@@ -81,3 +81,16 @@ export function clusterMemoryRequestBytes(config: StackConfig, cluster: string, 
     }
     return total;
 }
+
+/**
+ * The Go runtime's soft memory limit for a container: four fifths of its
+ * memory limit. Go does not see the cgroup's limit by itself, so without it a
+ * busy Thanos or SeaweedFS grows its heap to the limit and is killed; the
+ * fifth left over holds what the Go runtime does not count (goroutine stacks,
+ * cgo, the page cache of mapped index headers). Go reads the value as bytes
+ * with an optional B, KiB, MiB, GiB or TiB (runtime/mgcpacer.go readGOMEMLIMIT,
+ * parseByteCount in runtime/string.go).
+ */
+export function goMemoryLimit(memoryLimit: string): string {
+    return `${Math.floor(parseQuantity(memoryLimit) * 0.8 / 1024 ** 2)}MiB`;
+}

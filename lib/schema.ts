@@ -17,6 +17,7 @@ import {
     defaultKindNodeImage,
     defaultVersions,
     oldestKubernetes,
+    oldestKubernetesReason,
     operatorCrdsChartFor,
     parseVersion,
     supportedThanos,
@@ -274,7 +275,7 @@ const kindNodeImage = {
             return kindNodeImageValid;
         }
         if (compareVersions(tag, oldestKubernetes) < 0) {
-            return `Kubernetes ${tag} is older than ${oldestKubernetes}, the oldest kube-prometheus-stack 88 installs on`;
+            return `Kubernetes ${tag} is older than ${oldestKubernetes}, the oldest this stack runs on: ${oldestKubernetesReason}`;
         }
         return undefined;
     },

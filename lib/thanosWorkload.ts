@@ -7,7 +7,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as crypto from "crypto";
 import { ContainerResources } from "./schema";
 import { objstoreSecret } from "./objectStorage";
-import { fixedResources } from "./podResources";
+import { fixedResources, goMemoryLimit } from "./podResources";
 import { restrictedContainerSecurityContext, thanosPodSecurityContext } from "./podSecurity";
 import { thanosImageRepository } from "./versions";
 
@@ -56,6 +56,7 @@ export function thanosPod(inputs: ThanosPodInputs, dataVolume: "emptyDir" | "cla
                 objstoreVolume(inputs.objstoreSecretName).mount,
                 ...(inputs.tlsSecretName === undefined ? [] : [{ name: "tls", mountPath: thanosPaths.tls, readOnly: true }]),
             ],
+            env: { GOMEMLIMIT: goMemoryLimit(inputs.resources.limits.memory) },
             readinessProbe: probe("/-/ready"),
             livenessProbe: { ...probe("/-/healthy"), initialDelaySeconds: 30, failureThreshold: 6 },
             resources: inputs.resources,
@@ -117,6 +118,7 @@ export function bucketCheckPod(thanosVersion: string, objstoreSecretName: pulumi
             name: "bucket-check",
             image: `${thanosImageRepository}:${thanosVersion}`,
             args: bucketCheckArgs(),
+            env: { GOMEMLIMIT: goMemoryLimit(fixedResources.bucketCheck.limits.memory) },
             volumeMounts: [objstoreVolume(objstoreSecretName).mount],
             resources: fixedResources.bucketCheck,
             securityContext: restrictedContainerSecurityContext,

@@ -40,8 +40,18 @@ export const supportedThanos = { oldest: "v0.37.0", newest: "v0.42.4" } as const
 export const defaultKindNodeImage =
     "kindest/node:v1.36.1@sha256:3489c7674813ba5d8b1a9977baea8a6e553784dab7b84759d1014dbd78f7ebd5";
 
-/** kube-prometheus-stack 88 declares `kubeVersion: >=1.25.0-0`. */
-export const oldestKubernetes = "v1.25.0";
+/**
+ * The oldest Kubernetes the stack runs on. kube-prometheus-stack 88 declares
+ * `kubeVersion: >=1.25.0-0`, but the compactor's and the regions' volumes are
+ * deleted with their StatefulSets through `persistentVolumeClaimRetentionPolicy`,
+ * which the API server drops without a word where the StatefulSetAutoDeletePVC
+ * feature gate is off: alpha and off in v1.23 to v1.26, beta and on by default
+ * from v1.27 (kubernetes pkg/features/kube_features.go).
+ */
+export const oldestKubernetes = "v1.27.0";
+
+/** Why oldestKubernetes is what it is, for the message that refuses an older one. */
+export const oldestKubernetesReason = "the volume clean-up of StatefulSets (persistentVolumeClaimRetentionPolicy) is off by default before it";
 
 export const thanosImageRepository = "quay.io/thanos/thanos";
 

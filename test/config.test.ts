@@ -194,9 +194,9 @@ describe("stack config", () => {
                 'thanos-global-view:versions.thanos: got "v0.43.0"; the Thanos flags this program sets are checked up to v0.42.4; supported: v0.37.0 to v0.42.4');
         });
 
-        it("a kind node image older than Kubernetes v1.25", () => {
-            assertOneProblem(minimal((raw) => (raw.clusters[0].nodeImage = "kindest/node:v1.24.17")),
-                'thanos-global-view:clusters[0].nodeImage: got "kindest/node:v1.24.17"; Kubernetes v1.24.17 is older than v1.25.0, the oldest kube-prometheus-stack 88 installs on');
+        it("a kind node image older than Kubernetes v1.27, where StatefulSets would keep their volumes", () => {
+            assertOneProblem(minimal((raw) => (raw.clusters[0].nodeImage = "kindest/node:v1.26.15")),
+                'thanos-global-view:clusters[0].nodeImage: got "kindest/node:v1.26.15"; Kubernetes v1.26.15 is older than v1.27.0, the oldest this stack runs on: the volume clean-up of StatefulSets (persistentVolumeClaimRetentionPolicy) is off by default before it');
         });
 
         it("a kind node image without a vX.Y.Z tag", () => {

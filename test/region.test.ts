@@ -92,6 +92,7 @@ describe("Region on the dev stack", () => {
                         version: "v0.42.4",
                         resources: { requests: { cpu: "50m", memory: "64Mi" }, limits: { cpu: "500m", memory: "256Mi" } },
                     },
+                    containers: [{ name: "thanos-sidecar", env: [{ name: "GOMEMLIMIT", value: "204MiB" }] }],
                 },
             },
         });

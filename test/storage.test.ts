@@ -398,7 +398,7 @@ describe("long-term storage: flags every supported Thanos accepts", () => {
     });
 
     it("values are what Thanos parses: memory pools in base-2 units within the limit, retention as model durations", () => {
-        assert.deepStrictEqual(storeGatewayArgs("1Gi", false).filter((arg) => /cache-size|pool-size/.test(arg)), ["--index-cache-size=256MB", "--chunk-pool-size=512MB"]);
+        assert.deepStrictEqual(storeGatewayArgs("1Gi", false).filter((arg) => /cache-size|pool-size/.test(arg)), ["--index-cache-size=128MB", "--chunk-pool-size=256MB"]);
         assert.deepStrictEqual(compactorArgs({ ...inCluster, retention: { raw: "0", fiveMinutes: "90d", oneHour: "1y" } }).filter((arg) => arg.startsWith("--retention")), [
             "--retention.resolution-raw=0d", "--retention.resolution-5m=90d", "--retention.resolution-1h=1y",
         ]);
