@@ -116,10 +116,30 @@ const dns1123Label = {
     valid: "expected a DNS-1123 label: lower-case letters, digits and '-', starting and ending with a letter or digit, at most 63 characters",
 };
 
+/**
+ * Label names the series of this stack already carry, which an external label
+ * must not take: the sidecar sets its external labels on every series it
+ * serves, over a label of the same name (Thanos pkg/store/labelpb/label.go:296-305,
+ * ExtendSortedLabels, at v0.42.4), so every pod's series would become one and
+ * the querier would match the name against the region instead of the series.
+ * - job, instance: every scraped series (Prometheus itself);
+ * - namespace, service, pod, container, endpoint, node: what prometheus-operator
+ *   v0.93 relabels every ServiceMonitor and PodMonitor target with
+ *   (pkg/prometheus/promcfg.go:1604-1652, 2125-2198), and kube-state-metrics' own;
+ * - metrics_path: kube-prometheus-stack's kubelet and cAdvisor jobs;
+ * - id, image, name: cAdvisor's container series; uid: kube-state-metrics';
+ * - le, quantile: every histogram bucket and summary quantile.
+ */
+export const labelNamesOfSeries = ["job", "instance", "namespace", "service", "pod", "container", "endpoint", "node", "metrics_path", "id", "image", "name", "uid", "le", "quantile"] as const;
+
 const labelName = {
     pattern: /^[a-zA-Z_][a-zA-Z0-9_]*$/,
-    valid: "expected a Prometheus label name ([a-zA-Z_][a-zA-Z0-9_]*)",
-    check: (value: string) => (value.startsWith("__") ? "names starting with __ are reserved by Prometheus" : undefined),
+    valid: `expected a Prometheus label name ([a-zA-Z_][a-zA-Z0-9_]*) that scraped series do not carry (not ${labelNamesOfSeries.join(", ")})`,
+    check: (value: string) => (value.startsWith("__")
+        ? "names starting with __ are reserved by Prometheus"
+        : (labelNamesOfSeries as readonly string[]).includes(value)
+          ? `scraped series already carry a ${value} label: the sidecar would write this external label over it on every series, merging series that differ only in ${value} and losing them from queries that select by it; choose another name, such as region or cluster`
+          : undefined),
 };
 
 // ---------------------------------------------------------------- durations

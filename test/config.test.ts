@@ -297,11 +297,20 @@ describe("stack config", () => {
                 'thanos-global-view:labels.region: got "replica"; must differ from labels.replica: deduplication drops the replica label, the region label must survive it');
         });
 
+        it("a label name the scraped series already carry, for either external label", () => {
+            assertOneProblem(minimal((raw) => (raw.labels = { region: "namespace" })),
+                'thanos-global-view:labels.region: got "namespace"; scraped series already carry a namespace label: the sidecar would write this external label over it on every series, merging series that differ only in namespace and losing them from queries that select by it; choose another name, such as region or cluster');
+            for (const name of ["pod", "job", "instance", "container", "endpoint", "service", "node", "le"]) {
+                const problems = problemsOf(minimal((raw) => (raw.labels = { replica: name })));
+                assert.deepStrictEqual(problems.map((problem) => problem.split(";")[0]), [`thanos-global-view:labels.replica: got "${name}"`], name);
+            }
+        });
+
         it("a label name Prometheus would reject", () => {
             assertOneProblem(minimal((raw) => (raw.labels = { region: "__region" })),
                 'thanos-global-view:labels.region: got "__region"; names starting with __ are reserved by Prometheus');
             assertOneProblem(minimal((raw) => (raw.labels = { region: "region-name" })),
-                'thanos-global-view:labels.region: got "region-name"; expected a Prometheus label name ([a-zA-Z_][a-zA-Z0-9_]*)');
+                'thanos-global-view:labels.region: got "region-name"; expected a Prometheus label name ([a-zA-Z_][a-zA-Z0-9_]*) that scraped series do not carry (not job, instance, namespace, service, pod, container, endpoint, node, metrics_path, id, image, name, uid, le, quantile)');
         });
 
         it("durations, quantities and sizes in the wrong form", () => {
