@@ -45,6 +45,13 @@ export const secretableKey = "x-secretable";
  * A string setting. `check` refuses what the pattern lets through, in its own
  * words. Only `secretable` settings may be encrypted: a kubeconfig path, a
  * context or a URL may carry a credential; a name or a number never does.
+ *
+ * YAML reads `0`, `30` or `20261203` as numbers, and Pulumi hands them to the
+ * program as such inside an object: a whole number stands for its digits, so
+ * nobody has to quote a retention of 0 or a bucket named with digits, and the
+ * JSON Schema lets editors accept it too. What YAML turns into another number
+ * than was written (1.50, 1e3, 0x1F, a leading zero) cannot be told from the
+ * number: a fraction or an exponent is refused with the advice to quote it.
  */
 function text(leaf: Leaf, rule: { pattern?: RegExp; check?: (value: string) => string | undefined; secretable?: boolean } = {}) {
     // A pattern goes into the JSON Schema, so editors check it too; an encryptable
@@ -52,14 +59,15 @@ function text(leaf: Leaf, rule: { pattern?: RegExp; check?: (value: string) => s
     const string = rule.pattern === undefined || rule.secretable
         ? z.string({ error: leaf.valid })
         : z.string({ error: leaf.valid }).regex(rule.pattern, { error: leaf.valid });
-    return described(string.superRefine((value, ctx) => {
+    const notDigits = `${leaf.valid}; YAML read this as a number that is not a whole one: write the text in quotes`;
+    const yamlNumber = z.number().int({ error: notDigits }).nonnegative({ error: notDigits }).max(Number.MAX_SAFE_INTEGER, { error: notDigits }).transform(String);
+    return described(z.union([string, yamlNumber], { error: (issue) => (typeof issue.input === "number" ? notDigits : leaf.valid) }).superRefine((value, ctx) => {
         if (value === encryptedValue && rule.secretable) {
             return;
         }
+        // Again for what came as a number, and for encryptable settings, which carry no pattern of their own.
         if (rule.pattern !== undefined && !rule.pattern.test(value)) {
-            if (rule.secretable) {
-                ctx.addIssue({ code: "custom", message: leaf.valid });
-            }
+            ctx.addIssue({ code: "custom", message: leaf.valid });
             return;
         }
         const complaint = rule.check?.(value);

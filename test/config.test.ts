@@ -384,6 +384,28 @@ describe("stack config", () => {
     });
 
     describe("mistakes that used to get through (issue 9)", () => {
+
+        it("text written as a YAML number: a retention of 0, a bucket or a region named with digits", () => {
+            const config = parse(minimal((raw) => {
+                raw.regions[0].name = 2026;
+                raw.storage = { type: "s3", bucket: 20261203, endpoint: "s3.example.com", accessKeyId: 12345, credentialsSecret: "bucketKey", retention: { raw: 0, fiveMinutes: 0, oneHour: 0 } };
+                raw.bucketKey = "secret";
+            }), ["bucketKey"]);
+            assert.deepStrictEqual([config.regions[0].name, config.regions[0].namespace], ["2026", "2026"]);
+            const storage = config.storage as Extract<StackConfig["storage"], { type: "s3" }>;
+            assert.deepStrictEqual([storage.bucket, storage.accessKeyId, storage.retention.raw], ["20261203", "12345", "0"]);
+        });
+
+        it("a YAML number that is not the text written: a fraction or an exponent, with the advice to quote it", () => {
+            assert.deepStrictEqual(problemsOf(minimal((raw) => {
+                raw.regions[0].retention = 1.5;
+                raw.storage = { type: "gcs", bucket: 1e21, credentialsSecret: "bucketKey" };
+                raw.bucketKey = "{}";
+            }), ["bucketKey"]).filter((problem) => !problem.includes("bucketKey")), [
+                "thanos-global-view:regions[0].retention: got 1.5; expected a Prometheus duration such as 15d or 36h (units y, w, d, h, m, s, ms, largest first); YAML read this as a number that is not a whole one: write the text in quotes",
+                "thanos-global-view:storage.bucket: got 1e+21; expected a bucket name: 3 to 63 lower-case letters, digits, '.', '_' and '-'; YAML read this as a number that is not a whole one: write the text in quotes",
+            ]);
+        });
         it("a typo in the project prefix, or a provider namespace nothing reads", () => {
             assert.deepStrictEqual(problemsOf(minimal((raw) => {
                 raw["thanos-global-veiw:versions"] = { thanos: "v0.37.0" };

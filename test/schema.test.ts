@@ -49,6 +49,19 @@ describe("what is generated from the config schema", () => {
             assert.ok(errors.includes('/config/thanos-global-view:regions/1/name must match pattern "^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"'), errors.join("\n"));
         });
 
+        it("text written as a YAML number: whole numbers pass where the text may be all digits, like the program says", () => {
+            const document = yaml.load(`config:
+  thanos-global-view:clusters: [{ name: lab, type: kind }]
+  thanos-global-view:regions: [{ name: 2026, cluster: lab, replicas: 1, retention: 0 }]
+  thanos-global-view:globalQuery: { cluster: lab }
+  thanos-global-view:storage: { type: s3, bucket: 20261203, endpoint: s3.example.com, accessKeyId: AKIA, credentialsSecret: bucketKey, retention: { raw: 0, fiveMinutes: 0, oneHour: 0 } }
+`) as { config: Record<string, any> };
+            assert.strictEqual(document.config["thanos-global-view:storage"].bucket, 20261203);
+            assert.deepStrictEqual(errorsOf(document), []);
+            document.config["thanos-global-view:storage"].retention.raw = 1.5;
+            assert.ok(errorsOf(document).some((error) => error.startsWith("/config/thanos-global-view:storage")), errorsOf(document).join("\n"));
+        });
+
         it("secure: where a secret belongs, and nowhere else", () => {
             const document = devConfig();
             document.config["thanos-global-view:globalQuery"].chart = { source: "git", gitRepository: { secure: "v1:abc" } };
