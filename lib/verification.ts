@@ -3,7 +3,7 @@
 // module, in Node). Both run the same queries against the Query Frontend and
 // judge them by the same expectations, which come from the stack config.
 import { kubectlArgs } from "./clusterAccess";
-import { PanelQueries, datasourceUid, globalViewProbeQuery } from "./dashboards";
+import { DashboardRegion, PanelQueries, dashboardRegion, datasourceUid, globalViewProbeQuery } from "./dashboards";
 import { StackConfig } from "./schema";
 import { longTermServices } from "./objectStorage";
 import { thanosServices } from "./releases";
@@ -23,7 +23,7 @@ export function verificationLogsCommandFor(config: StackConfig): string {
     return ["kubectl", ...kubectlArgs(cluster), "--namespace", config.globalQuery.namespace, "logs", `job/${verificationJobName}`].join(" ");
 }
 
-export interface RegionExpectation {
+export interface RegionExpectation extends DashboardRegion {
     region: string;
     replicas: number;
 }
@@ -43,7 +43,7 @@ export function verificationPlan(config: StackConfig): VerificationPlan {
     return {
         regionLabel: config.labels.region,
         replicaLabel: config.labels.replica,
-        regions: config.regions.map((region) => ({ region: region.name, replicas: region.replicas })),
+        regions: config.regions.map((region) => ({ region: region.name, replicas: region.replicas, ...dashboardRegion(region) })),
         grafana: config.grafana.enabled,
         queryReplicas: config.globalQuery.queryReplicas,
         longTermStorage: config.storage.type === "none"
@@ -204,7 +204,7 @@ export function grafanaChecks(plan: VerificationPlan): GrafanaCheck[] {
         return [];
     }
     const regions = plan.regions.map(({ region }) => region);
-    const probe = globalViewProbeQuery(plan.regionLabel);
+    const probe = globalViewProbeQuery(plan);
     return [
         {
             path: "api/health",
