@@ -145,6 +145,7 @@ const grafana = config.grafana.enabled
         dashboards: dashboardInputs(config),
         provider: globalCluster.provider,
         kubectlFlags: globalCluster.kubectlFlags,
+        thanosVersion: config.versions.thanos,
     })
     : undefined;
 

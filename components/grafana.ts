@@ -15,6 +15,8 @@ export interface GrafanaArgs {
     provider: k8s.Provider;
     /** What kubectl needs to reach the cluster, for the port-forward command. */
     kubectlFlags: pulumi.Input<string>;
+    /** The stack's Thanos (`versions.thanos`), which the frontend runs: told to the data source. */
+    thanosVersion: string;
 }
 
 const servicePort = 80;
@@ -25,8 +27,24 @@ const dashboardProvider = "thanos-global-view";
 
 interface GrafanaValuesInputs {
     frontendUrl: string;
+    thanosVersion: string;
     adminSecretName: string;
     dashboardsConfigMapName: string;
+}
+
+/**
+ * The data source's `prometheusVersion` for a Thanos `vX.Y.Z`: plain semver,
+ * as Grafana's own choices for Thanos are written ("0.31.1",
+ * packages/grafana-prometheus/src/configuration/PromFlavorVersions.ts:61-81).
+ * Grafana compares it with semver's gte against the first Thanos whose label
+ * APIs take match[], 0.18.0, to ask /api/v1/label/<name>/values?match[]=...
+ * for label_values() rather than /api/v1/series (datasource.ts:221-256,
+ * language_provider.ts:164-166; @grafana/prometheus 13.2.1, the 13.2 line's
+ * published source). Unset, Grafana assumes the labels API too (:247-249):
+ * said here so that the data source states what it talks to.
+ */
+function prometheusVersionOf(thanosVersion: string): string {
+    return thanosVersion.replace(/^v/, "");
 }
 
 /**
@@ -35,7 +53,7 @@ interface GrafanaValuesInputs {
  * provider: no sidecar, no init container, no API access, so every pod meets
  * the `restricted` standard and needs no service account token.
  */
-export function grafanaValues({ frontendUrl, adminSecretName, dashboardsConfigMapName }: GrafanaValuesInputs): Record<string, unknown> {
+export function grafanaValues({ frontendUrl, thanosVersion, adminSecretName, dashboardsConfigMapName }: GrafanaValuesInputs): Record<string, unknown> {
     return {
         fullnameOverride: grafanaReleaseName,
         image: { ...grafanaChart.image },
@@ -53,7 +71,7 @@ export function grafanaValues({ frontendUrl, adminSecretName, dashboardsConfigMa
                     url: frontendUrl,
                     isDefault: true,
                     editable: false,
-                    jsonData: { prometheusType: "Thanos", httpMethod: "POST", timeInterval: "30s" },
+                    jsonData: { prometheusType: "Thanos", prometheusVersion: prometheusVersionOf(thanosVersion), httpMethod: "POST", timeInterval: "30s" },
                 }],
             },
         },
@@ -148,7 +166,7 @@ export class Grafana extends pulumi.ComponentResource {
             version: grafanaChart.version,
             repositoryOpts: { repo: grafanaChart.repository },
             values: pulumi.all([args.frontendUrl, adminSecret.metadata.name, dashboardsConfigMap.metadata.name])
-                .apply(([frontendUrl, adminSecretName, dashboardsConfigMapName]) => grafanaValues({ frontendUrl, adminSecretName, dashboardsConfigMapName })),
+                .apply(([frontendUrl, adminSecretName, dashboardsConfigMapName]) => grafanaValues({ frontendUrl, thanosVersion: args.thanosVersion, adminSecretName, dashboardsConfigMapName })),
             timeout: releaseTimeoutSeconds.grafana,
             cleanupOnFail: true,
             maxHistory: 10,

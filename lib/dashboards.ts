@@ -15,19 +15,27 @@
 // holds that catalogue and fails on a query outside it.
 
 import { longTermServices } from "./objectStorage";
-import { thanosServices } from "./releases";
+import { grafanaReleaseName, regionReleaseName, thanosServices } from "./releases";
 import { StackConfig } from "./schema";
 
 export const datasourceUid = "thanos-global-view";
 
+/** A region as its metrics name it: the namespace it runs in, the release its Services are named after. */
+export interface DashboardRegion {
+    namespace: string;
+    releaseName: string;
+}
+
 export interface DashboardInputs {
     regionLabel: string;
+    regions: DashboardRegion[];
     /** The namespace of the global query and Grafana. */
     globalNamespace: string;
     /** Query Frontend's slow-query threshold, drawn on its latency panel. */
     slowQueryThreshold: string;
     /** Whether the stack has long-term storage, and so its dashboard. */
     longTermStorage: boolean;
+
 }
 
 /** The Services the global tier's metrics come from: the operator names a job after its Service. */
@@ -38,10 +46,42 @@ const globalTierJobs = {
     compactor: longTermServices.compactor,
 } as const;
 
+/** The jobs the region in the global tier's cluster scrapes there (components/region.ts, globalTierServiceMonitors); Grafana's, since these dashboards are its. */
+function globalTierTargets(longTermStorage: boolean): string[] {
+    return [
+        globalTierJobs.query,
+        globalTierJobs.frontend,
+        grafanaReleaseName,
+        ...(longTermStorage ? [globalTierJobs.storeGateway, globalTierJobs.compactor] : []),
+    ];
+}
+
+/**
+ * Every region's own series, by namespace and job, so that no panel counts a
+ * Prometheus or sidecar someone else runs in a cluster a region scrapes. The
+ * operator names a job after its Service (prometheus-operator v0.93.0
+ * pkg/prometheus/promcfg.go:2176-2183); kube-prometheus-stack names the
+ * Prometheus Service `<fullname>-prometheus` and the sidecars'
+ * `<fullname>-thanos-discovery` (templates/prometheus/service.yaml,
+ * serviceThanosSidecar.yaml, servicemonitorThanosSidecar.yaml), the
+ * fullname being the region's release (components/region.ts). The Prometheus
+ * Service also serves the config reloader: container="prometheus" keeps
+ * Prometheus itself.
+ */
+function regionSelectors(regions: DashboardRegion[]): { prometheus: string; sidecars: string } {
+    const oneOf = (values: string[]) => `=~"${[...new Set(values)].join("|")}"`;
+    const namespaces = `namespace${oneOf(regions.map((region) => region.namespace))}`;
+    return {
+        prometheus: `${namespaces}, job${oneOf(regions.map((region) => `${region.releaseName}-prometheus`))}, container="prometheus"`,
+        sidecars: `${namespaces}, job${oneOf(regions.map((region) => `${region.releaseName}-thanos-discovery`))}`,
+    };
+}
+
 const datasource = { type: "prometheus", uid: datasourceUid };
 
 interface Target {
     expr: string;
+    /** The series' legend; in a table, the title of this query's value column. */
     legend: string;
 }
 
@@ -52,6 +92,30 @@ interface PanelSpec {
     unit?: string;
     targets: Target[];
     width?: number;
+}
+
+/**
+ * One table of a table panel's queries: one row per series, a column per
+ * label and one per query. Grafana turns each `format: "table"` query into one
+ * frame, its value column named "Value", or "Value #<refId>" when the panel
+ * has several queries (packages/grafana-prometheus/src/result_transformer.ts:195-280,
+ * @grafana/prometheus 13.2.1); `merge` joins the frames on their equal
+ * columns (the labels, and Time: instant queries share one evaluation time),
+ * `organize` hides Time and any __name__, and names each value column after
+ * its query.
+ */
+function tableTransformations(targets: { refId: string; legendFormat: string }[]): Record<string, unknown>[] {
+    const valueColumn = (refId: string) => (targets.length > 1 ? `Value #${refId}` : "Value");
+    return [
+        ...(targets.length > 1 ? [{ id: "merge", options: {} }] : []),
+        {
+            id: "organize",
+            options: {
+                excludeByName: { Time: true, __name__: true },
+                renameByName: Object.fromEntries(targets.map(({ refId, legendFormat }) => [valueColumn(refId), legendFormat])),
+            },
+        },
+    ];
 }
 
 /** Panels flow left to right in rows of 24 columns. */
@@ -67,6 +131,15 @@ function layout(panels: PanelSpec[]): Record<string, unknown>[] {
         const gridPos = { h: 8, w: width, x, y };
         x += width;
         const instant = panel.type === "table" || panel.type === "stat";
+        const targets = panel.targets.map((target, i) => ({
+            refId: String.fromCharCode(65 + i),
+            datasource,
+            expr: target.expr,
+            legendFormat: target.legend,
+            instant,
+            range: !instant,
+            ...(panel.type === "table" ? { format: "table" } : {}),
+        }));
         return {
             id: index + 1,
             type: panel.type ?? "timeseries",
@@ -76,14 +149,8 @@ function layout(panels: PanelSpec[]): Record<string, unknown>[] {
             gridPos,
             fieldConfig: { defaults: { unit: panel.unit ?? "short" }, overrides: [] },
             options: panel.type === "table" ? { showHeader: true } : {},
-            targets: panel.targets.map((target, i) => ({
-                refId: String.fromCharCode(65 + i),
-                datasource,
-                expr: target.expr,
-                legendFormat: target.legend,
-                instant,
-                range: !instant,
-            })),
+            targets,
+            ...(panel.type === "table" ? { transformations: tableTransformations(targets) } : {}),
         };
     });
 }
@@ -100,7 +167,8 @@ function variable(name: string, label: string, query: string): Record<string, un
         includeAll: true,
         multi: true,
         allValue: ".+",
-        current: { text: "All", value: "$__all" },
+        // A multi-value variable's selection is a list (VariableOption, packages/grafana-schema/src/raw/dashboard/x/types.gen.ts:238-255 at v13.2.0).
+        current: { text: ["All"], value: ["$__all"] },
         sort: 1,
     };
 }
@@ -112,7 +180,9 @@ function dashboard(uid: string, title: string, description: string, variables: R
         description,
         tags: ["thanos-global-view"],
         timezone: "browser",
-        schemaVersion: 41,
+        // Grafana 13.2's latest dashboard schema (defaultDashboard, packages/grafana-schema/src/raw/dashboard/x/types.gen.ts:1384 at v13.2.0):
+        // an older one is migrated on every load.
+        schemaVersion: 42,
         version: 1,
         editable: false,
         refresh: "30s",
@@ -126,61 +196,64 @@ function dashboard(uid: string, title: string, description: string, variables: R
 const orZero = (errors: string, all: string) => `(${errors}) or (${all} * 0)`;
 
 /** Every region and its replicas, as the global view sees them, and deduplication at work. */
-function globalViewDashboard({ regionLabel: region }: DashboardInputs): Record<string, unknown> {
+function globalViewDashboard({ regionLabel: region, regions, globalNamespace }: DashboardInputs): Record<string, unknown> {
     const inRegion = `${region}=~"$region"`;
+    const { prometheus, sidecars } = regionSelectors(regions);
     return dashboard("global-view", "Global view", "Every region and its Prometheus replicas through the Query Frontend, deduplicated on the replica label.",
-        [variable("region", "region", `label_values(up{container="prometheus"}, ${region})`)],
+        [variable("region", "region", `label_values(up{${prometheus}}, ${region})`)],
         [
             {
                 title: "Prometheus replicas up, per region",
                 description: "Replicas whose Prometheus answers its own scrape. A region is served as long as one is up.",
                 type: "stat",
-                targets: [{ expr: `sum by (${region}) (up{container="prometheus", ${inRegion}})`, legend: `{{${region}}}` }],
+                targets: [{ expr: globalViewProbeQuery({ regionLabel: region, regions }, inRegion), legend: `{{${region}}}` }],
             },
             {
                 title: "Replicas: Prometheus and sidecar",
                 description: "One row per replica: 1 when its Prometheus is scraped and its Thanos sidecar sees Prometheus ready (it then serves the StoreAPI).",
                 type: "table",
                 targets: [
-                    { expr: `max by (${region}, pod) (up{container="prometheus", ${inRegion}})`, legend: "prometheus up" },
-                    { expr: `max by (${region}, pod) (thanos_sidecar_prometheus_up{${inRegion}})`, legend: "sidecar serving" },
+                    { expr: `max by (${region}, pod) (up{${prometheus}, ${inRegion}})`, legend: "Prometheus up" },
+                    { expr: `max by (${region}, pod) (thanos_sidecar_prometheus_up{${sidecars}, ${inRegion}})`, legend: "Sidecar serving" },
                 ],
             },
             {
                 title: "Samples ingested per second, per region",
                 description: "Every replica scrapes the same targets: this is what the region stores, all replicas together.",
                 unit: "short",
-                targets: [{ expr: `sum by (${region}) (rate(prometheus_tsdb_head_samples_appended_total{${inRegion}}[5m]))`, legend: `{{${region}}}` }],
+                targets: [{ expr: `sum by (${region}) (rate(prometheus_tsdb_head_samples_appended_total{${prometheus}, ${inRegion}}[5m]))`, legend: `{{${region}}}` }],
             },
             {
                 title: "Head series per replica",
                 description: "Series in each replica's head block; HA replicas of one region hold nearly the same.",
-                targets: [{ expr: `max by (${region}, pod) (prometheus_tsdb_head_series{${inRegion}})`, legend: "{{pod}}" }],
+                targets: [{ expr: `max by (${region}, pod) (prometheus_tsdb_head_series{${prometheus}, ${inRegion}})`, legend: "{{pod}}" }],
             },
             {
                 title: "Series stored by all replicas vs served after deduplication",
                 description: "Stored: the replicas' head series added up. Served: one replica's worth, what the querier returns once it drops the replica label. The gap is the HA copy deduplication hides.",
                 targets: [
-                    { expr: `sum by (${region}) (prometheus_tsdb_head_series{${inRegion}})`, legend: "{{" + region + "}} stored (all replicas)" },
-                    { expr: `max by (${region}) (prometheus_tsdb_head_series{${inRegion}})`, legend: "{{" + region + "}} served (deduplicated)" },
+                    { expr: `sum by (${region}) (prometheus_tsdb_head_series{${prometheus}, ${inRegion}})`, legend: "{{" + region + "}} stored (all replicas)" },
+                    { expr: `max by (${region}) (prometheus_tsdb_head_series{${prometheus}, ${inRegion}})`, legend: "{{" + region + "}} served (deduplicated)" },
                 ],
             },
             {
                 title: "StoreAPI endpoints seen by Thanos Query",
                 description: "Connections the querier holds, by the external labels of each endpoint: one per sidecar, each replica with its own replica label.",
                 type: "table",
-                targets: [{ expr: `max by (external_labels, store_type) (thanos_store_nodes_grpc_connections{job="${globalTierJobs.query}"})`, legend: "{{external_labels}}" }],
+                targets: [{ expr: `max by (external_labels, store_type) (thanos_store_nodes_grpc_connections{namespace="${globalNamespace}", job="${globalTierJobs.query}"})`, legend: "Connections" }],
                 width: 24,
             },
         ]);
 }
 
 /** Query and Query Frontend: load, latency, errors, splitting, retries and the results cache. */
-function queryPathDashboard({ globalNamespace, slowQueryThreshold }: DashboardInputs): Record<string, unknown> {
+function queryPathDashboard({ globalNamespace, slowQueryThreshold, longTermStorage }: DashboardInputs): Record<string, unknown> {
     const query = `namespace="${globalNamespace}", job="${globalTierJobs.query}"`;
     const frontend = `namespace="${globalNamespace}", job="${globalTierJobs.frontend}"`;
+    // No request in the window makes every bucket's rate 0 and the quantile NaN, which Grafana
+    // would plot: the quantile only while requests were answered, a gap otherwise.
     const quantiles = (selector: string) => [0.5, 0.9, 0.99].map((q) => ({
-        expr: `histogram_quantile(${q}, sum by (le) (rate(http_request_duration_seconds_bucket{${selector}}[5m])))`,
+        expr: `histogram_quantile(${q}, sum by (le) (rate(http_request_duration_seconds_bucket{${selector}}[5m]))) and on () (sum(rate(http_request_duration_seconds_count{${selector}}[5m])) > 0)`,
         legend: `p${q * 100}`,
     }));
     return dashboard("query-path", "Query path", "Thanos Query Frontend and Thanos Query, as every dashboard query passes them.", [], [
@@ -250,9 +323,9 @@ function queryPathDashboard({ globalNamespace, slowQueryThreshold }: DashboardIn
         },
         {
             title: "Global tier targets up",
-            description: "Thanos Query, Query Frontend and Grafana pods, as the region in their cluster scrapes them.",
+            description: "Thanos Query, Query Frontend and Grafana pods (with long-term storage, the Store Gateways and the compactor too), as the region in their cluster scrapes them.",
             type: "table",
-            targets: [{ expr: `max by (job, pod) (up{namespace="${globalNamespace}"})`, legend: "{{job}} {{pod}}" }],
+            targets: [{ expr: `max by (job, pod) (up{namespace="${globalNamespace}", job=~"${globalTierTargets(longTermStorage).join("|")}"})`, legend: "Up" }],
         },
     ]);
 }
@@ -266,11 +339,15 @@ function queryPathDashboard({ globalNamespace, slowQueryThreshold }: DashboardIn
  * at v0.37.0, 56-63 at v0.42.4), thanos_bucket_store_blocks_loaded (pkg/store/bucket.go:194,
  * :199), thanos_compact_halted and _iterations_total (cmd/thanos/compact.go:125-137, :126-138).
  */
-function longTermStorageDashboard({ regionLabel: region, globalNamespace }: DashboardInputs): Record<string, unknown> {
+function longTermStorageDashboard({ regionLabel: region, regions, globalNamespace }: DashboardInputs): Record<string, unknown> {
     const tier = (job: string) => `namespace="${globalNamespace}", job="${job}"`;
     const inRegion = `${region}=~"$region"`;
+    const { sidecars } = regionSelectors(regions);
+    // The sidecars in the regions' namespaces, the gateways and the compactor in the global one.
+    const bucketUsers = `namespace=~"${[...new Set([...regions.map((r) => r.namespace), globalNamespace])].join("|")}", `
+        + `job=~"${[...regions.map((r) => `${r.releaseName}-thanos-discovery`), globalTierJobs.storeGateway, globalTierJobs.compactor].join("|")}"`;
     return dashboard("long-term-storage", "Long-term storage", "Sidecars uploading to the bucket, the Store Gateways serving it to Thanos Query, the one compactor keeping it.",
-        [variable("region", "region", `label_values(thanos_shipper_uploads_total{container="thanos-sidecar"}, ${region})`)],
+        [variable("region", "region", `label_values(thanos_shipper_uploads_total{${sidecars}}, ${region})`)],
         [
             {
                 title: "Compactor halted",
@@ -287,18 +364,18 @@ function longTermStorageDashboard({ regionLabel: region, globalNamespace }: Dash
             {
                 title: "Blocks uploaded per hour, per region",
                 description: "Blocks the sidecars shipped to the bucket: each replica uploads one every 2 hours, the first about 3 hours after its Prometheus starts.",
-                targets: [{ expr: `sum by (${region}) (increase(thanos_shipper_uploads_total{${inRegion}}[1h]))`, legend: `{{${region}}}` }],
+                targets: [{ expr: `sum by (${region}) (increase(thanos_shipper_uploads_total{${sidecars}, ${inRegion}}[1h]))`, legend: `{{${region}}}` }],
             },
             {
                 title: "Block uploads failed per hour, per region",
                 description: "Uploads that failed (the sidecar retries); 0 on a healthy stack.",
-                targets: [{ expr: `sum by (${region}) (increase(thanos_shipper_upload_failures_total{${inRegion}}[1h]))`, legend: `{{${region}}}` }],
+                targets: [{ expr: `sum by (${region}) (increase(thanos_shipper_upload_failures_total{${sidecars}, ${inRegion}}[1h]))`, legend: `{{${region}}}` }],
             },
             {
                 title: "Bucket operations failed per second, by component",
                 description: "Failed bucket operations of the sidecars, the Store Gateways and the compactor (those scraped by the selected regions); 0 on a healthy stack.",
                 unit: "ops",
-                targets: [{ expr: `sum by (job, operation) (rate(thanos_objstore_bucket_operation_failures_total{${inRegion}}[5m]))`, legend: "{{job}} {{operation}}" }],
+                targets: [{ expr: `sum by (job, operation) (rate(thanos_objstore_bucket_operation_failures_total{${bucketUsers}, ${inRegion}}[5m]))`, legend: "{{job}} {{operation}}" }],
             },
             {
                 title: "Blocks served by each Store Gateway",
@@ -315,12 +392,13 @@ function longTermStorageDashboard({ regionLabel: region, globalNamespace }: Dash
 
 /** Cluster, namespace and pod resource use, per region, from the kubelets' cAdvisor. */
 function kubernetesDashboard({ regionLabel: region }: DashboardInputs): Record<string, unknown> {
-    const cadvisor = `job="kubelet", metrics_path="/metrics/cadvisor", ${region}=~"$region"`;
+    const kubeletCadvisor = 'job="kubelet", metrics_path="/metrics/cadvisor"';
+    const cadvisor = `${kubeletCadvisor}, ${region}=~"$region"`;
     const containers = `${cadvisor}, container!=""`;
     return dashboard("kubernetes-resources", "Kubernetes resources per region", "CPU, memory and network of the clusters each region watches, by namespace and pod, from cAdvisor.",
         [
-            variable("region", "region", `label_values(container_cpu_usage_seconds_total{job="kubelet"}, ${region})`),
-            variable("namespace", "namespace", `label_values(container_cpu_usage_seconds_total{job="kubelet", ${region}=~"$region"}, namespace)`),
+            variable("region", "region", `label_values(container_cpu_usage_seconds_total{${kubeletCadvisor}}, ${region})`),
+            variable("namespace", "namespace", `label_values(container_cpu_usage_seconds_total{${cadvisor}}, namespace)`),
         ],
         [
             {
@@ -365,10 +443,15 @@ function kubernetesDashboard({ regionLabel: region }: DashboardInputs): Record<s
         ]);
 }
 
+export function dashboardRegion(region: { name: string; namespace: string }): DashboardRegion {
+    return { namespace: region.namespace, releaseName: regionReleaseName(region.name) };
+}
+
 /** What the dashboards follow in the stack config. */
 export function dashboardInputs(config: StackConfig): DashboardInputs {
     return {
         regionLabel: config.labels.region,
+        regions: config.regions.map(dashboardRegion),
         globalNamespace: config.globalQuery.namespace,
         slowQueryThreshold: config.globalQuery.frontend.slowQueryThreshold,
         longTermStorage: config.storage.type !== "none",
@@ -402,9 +485,9 @@ export function dashboards(inputs: DashboardInputs): Record<string, Record<strin
 }
 
 /**
- * The query Grafana's verification asks through the data source: the first
- * panel of the global view, for every region.
+ * The first panel of the global view: the query Grafana's verification asks
+ * through the data source for every region, the panel for the chosen ones.
  */
-export function globalViewProbeQuery(regionLabel: string): string {
-    return `sum by (${regionLabel}) (up{container="prometheus"})`;
+export function globalViewProbeQuery({ regionLabel, regions }: Pick<DashboardInputs, "regionLabel" | "regions">, regionFilter?: string): string {
+    return `sum by (${regionLabel}) (up{${regionSelectors(regions).prometheus}${regionFilter === undefined ? "" : `, ${regionFilter}`}})`;
 }

@@ -3,7 +3,7 @@
 // module, in Node). Both run the same queries against the Query Frontend and
 // judge them by the same expectations, which come from the stack config.
 import { kubectlArgs } from "./clusterAccess";
-import { PanelQueries, datasourceUid, globalViewProbeQuery } from "./dashboards";
+import { DashboardRegion, PanelQueries, dashboardRegion, datasourceUid, globalViewProbeQuery } from "./dashboards";
 import { StackConfig } from "./schema";
 import { longTermServices } from "./objectStorage";
 import { thanosServices } from "./releases";
@@ -23,7 +23,7 @@ export function verificationLogsCommandFor(config: StackConfig): string {
     return ["kubectl", ...kubectlArgs(cluster), "--namespace", config.globalQuery.namespace, "logs", `job/${verificationJobName}`].join(" ");
 }
 
-export interface RegionExpectation {
+export interface RegionExpectation extends DashboardRegion {
     region: string;
     replicas: number;
 }
@@ -43,7 +43,7 @@ export function verificationPlan(config: StackConfig): VerificationPlan {
     return {
         regionLabel: config.labels.region,
         replicaLabel: config.labels.replica,
-        regions: config.regions.map((region) => ({ region: region.name, replicas: region.replicas })),
+        regions: config.regions.map((region) => ({ region: region.name, replicas: region.replicas, ...dashboardRegion(region) })),
         grafana: config.grafana.enabled,
         queryReplicas: config.globalQuery.queryReplicas,
         longTermStorage: config.storage.type === "none"
@@ -204,7 +204,7 @@ export function grafanaChecks(plan: VerificationPlan): GrafanaCheck[] {
         return [];
     }
     const regions = plan.regions.map(({ region }) => region);
-    const probe = globalViewProbeQuery(plan.regionLabel);
+    const probe = globalViewProbeQuery(plan);
     return [
         {
             path: "api/health",
@@ -331,6 +331,9 @@ export function inClusterTiming(deadlineSeconds: number): Timing {
     return { deadlineSeconds, intervalSeconds: 10, requestTimeoutSeconds: 10 };
 }
 
+/** How much of a Grafana error answer a failure quotes: enough for its message, and the data source's error within. */
+const grafanaAnswerShown = 300;
+
 /**
  * The same checks as a POSIX shell script for busybox (the Thanos image):
  * wget asks, grep and sed read the JSON (compact, as Thanos writes it), and
@@ -370,17 +373,40 @@ export function verificationScript(checks: Check[], timing: Timing, grafana: Gra
     });
     const grafanaFunctions = grafana.length === 0 ? "" : `
 # Grafana, with the admin's basic auth. busybox wget has --header and
-# --post-data (docker-library/busybox builds it from defconfig,
+# --post-data, and there is nc (docker-library/busybox builds it from defconfig,
 # latest-1/glibc/Dockerfile.builder:87; the Thanos image's busybox is that one).
 grafana="\${GRAFANA_URL%/}"
 auth=$(printf '%s:%s' "$GRAFANA_USER" "$GRAFANA_PASSWORD" | base64 -w 0)
-# ask_grafana PATH [JSON]: GET, or POST the JSON; Grafana's answer into $body; fails unless it answered 2xx.
+# ask_grafana PATH [JSON]: GET, or POST the JSON; Grafana's answer into $body; fails unless it
+# answered 2xx, with what it said.
 ask_grafana() {
   if [ $# -gt 1 ]; then
     body=$(timeout ${timing.requestTimeoutSeconds} wget -q -O - --header "Authorization: Basic $auth" --header 'Content-Type: application/json' --post-data "$2" "$grafana/$1" 2>&1)
   else
     body=$(timeout ${timing.requestTimeoutSeconds} wget -q -O - --header "Authorization: Basic $auth" "$grafana/$1" 2>&1)
-  fi || { body="no answer from $grafana/$1: $(printf '%s' "$body" | tr '\\n' ' ')"; return 1; }
+  fi || {
+    case "$body" in
+      *'server returned error: '*) body="Grafana answered $1 with $(printf '%s' "\${body##*server returned error: }" | tr -d '\\n'): $(grafana_said "$@")" ;;
+      *) body="no answer from $grafana/$1: $(printf '%s' "$body" | tr '\\n' ' ')" ;;
+    esac
+    return 1
+  }
+}
+# grafana_said PATH [JSON]: the body of Grafana's answer, asked again over nc. busybox wget stops
+# at a status other than 2xx or 3xx without reading the body (networking/wget.c:1383 at 1_35_0
+# and 1_36_1). nc stops sending when its input ends, and Grafana (Go's net/http) cancels a
+# request whose client stopped sending: the input stays open a second, long enough for an error.
+grafana_said() {
+  address=\${grafana#*://}; address=\${address%%/*}
+  host=\${address%:*}; port=\${address##*:}; [ "$port" = "$address" ] && port=80
+  {
+    if [ $# -gt 1 ]; then
+      printf 'POST /%s HTTP/1.0\\r\\nHost: %s\\r\\nAuthorization: Basic %s\\r\\nContent-Type: application/json\\r\\nContent-Length: %s\\r\\n\\r\\n%s' "$1" "$address" "$auth" "$(printf '%s' "$2" | wc -c)" "$2"
+    else
+      printf 'GET /%s HTTP/1.0\\r\\nHost: %s\\r\\nAuthorization: Basic %s\\r\\n\\r\\n' "$1" "$address" "$auth"
+    fi
+    sleep 1
+  } | timeout ${timing.requestTimeoutSeconds} nc "$host" "$port" 2>/dev/null | tr -d '\\r' | sed '1,/^$/d' | tr '\\n' ' ' | cut -c 1-${grafanaAnswerShown}
 }
 # Grafana writes JSON compact or indented: a space may follow the colon.
 json_has() { printf '%s' "$body" | grep -q "\\"$1\\": *\\"$2\\""; }
@@ -575,7 +601,7 @@ export function grafanaApi(baseUrl: string, user: string, password: string): Gra
         }
         const text = await response.text();
         if (!response.ok) {
-            throw new Error(`Grafana answered ${check.path} with HTTP ${response.status}: ${text.slice(0, 120)}`);
+            throw new Error(`Grafana answered ${check.path} with HTTP ${response.status}: ${text.slice(0, grafanaAnswerShown)}`);
         }
         return text;
     };

@@ -3,9 +3,15 @@
 // labels those series carry. The catalogue below is what each source exports,
 // read from its code at the pinned versions.
 import * as assert from "assert";
-import { DashboardInputs, dashboards, datasourceUid, globalViewProbeQuery } from "../lib/dashboards";
+import { DashboardInputs, dashboardInputs, dashboards, datasourceUid, globalViewProbeQuery } from "../lib/dashboards";
+import { longTermServices } from "../lib/objectStorage";
+import { grafanaReleaseName, regionReleaseName, thanosServices } from "../lib/releases";
+import { readStackConfig } from "../lib/stackConfig";
+import { projectDirectory } from "./harness";
 
-const inputs: DashboardInputs = { regionLabel: "cluster", globalNamespace: "monitoring", slowQueryThreshold: "10s", longTermStorage: true };
+/** The dev stack, with long-term storage so that its dashboard is there too. */
+const devConfig = readStackConfig(projectDirectory, "dev");
+const inputs: DashboardInputs = { ...dashboardInputs(devConfig), longTermStorage: true };
 
 /**
  * Labels prometheus-operator gives every target of a ServiceMonitor
@@ -36,6 +42,7 @@ const catalogue: Record<string, string[]> = {
     // Query and Query Frontend HTTP: pkg/extprom/http/metrics.go:29-76, both versions.
     http_requests_total: ["code", "handler", "method", "tenant"],
     http_request_duration_seconds_bucket: ["code", "handler", "method", "tenant", "le"],
+    http_request_duration_seconds_count: ["code", "handler", "method", "tenant"],
     // Query Frontend: pkg/queryfrontend/roundtrip.go:109, split_by_interval.go:30,
     // internal/cortex/querier/queryrange/retry.go:26, internal/cortex/chunk/cache/instrumented.go:19-53.
     thanos_query_frontend_queries_total: ["op"],
@@ -51,12 +58,16 @@ const catalogue: Record<string, string[]> = {
 };
 
 /** PromQL that is not a series: functions, aggregations, keywords. */
-const promql = ["sum", "max", "rate", "increase", "histogram_quantile", "clamp_min", "by", "or", "label_values"];
+const promql = ["sum", "max", "rate", "increase", "histogram_quantile", "clamp_min", "by", "on", "and", "or", "label_values"];
 
-interface Target { expr: string; datasource: { uid: string } }
-interface Panel { id: number; title: string; datasource: { uid: string }; gridPos: { x: number; y: number; w: number; h: number }; targets: Target[] }
+interface Target { refId: string; expr: string; datasource: { uid: string }; format?: string; instant: boolean; range: boolean; legendFormat: string }
+interface Panel {
+    id: number; type: string; title: string; datasource: { uid: string }; gridPos: { x: number; y: number; w: number; h: number }; targets: Target[];
+    transformations?: { id: string; options: any }[];
+}
+interface Variable { name: string; multi: boolean; query: { query: string }; datasource: { uid: string }; current: unknown }
 
-const all = dashboards(inputs) as Record<string, { uid: string; panels: Panel[]; templating: { list: { query: { query: string }; datasource: { uid: string } }[] } }>;
+const all = dashboards(inputs) as Record<string, { uid: string; schemaVersion: number; panels: Panel[]; templating: { list: Variable[] } }>;
 const queriesOf = (dashboard: typeof all[string]) => [
     ...dashboard.panels.flatMap((panel) => panel.targets.map((target) => target.expr)),
     ...dashboard.templating.list.map((variable) => variable.query.query),
@@ -148,6 +159,88 @@ describe("the dashboards", () => {
 
     it("the verification asks Grafana the global view's first panel query", () => {
         const first = all["global-view.json"].panels[0].targets[0].expr;
-        assert.strictEqual(first.replace(', cluster=~"$region"', ""), globalViewProbeQuery("cluster"));
+        assert.strictEqual(first.replace(', cluster=~"$region"', ""), globalViewProbeQuery(inputs));
+    });
+
+    it("tables: every query instant and as a table, merged into one table, Time and __name__ hidden, each value column named after its query", () => {
+        const tables = Object.values(all).flatMap((dashboard) => dashboard.panels).filter((panel) => panel.type === "table");
+        assert.deepStrictEqual(tables.map((panel) => panel.title), ["Replicas: Prometheus and sidecar", "StoreAPI endpoints seen by Thanos Query", "Global tier targets up"]);
+        for (const panel of tables) {
+            panel.targets.forEach((target) => assert.deepStrictEqual([target.format, target.instant, target.range], ["table", true, false], panel.title));
+            // Grafana names the value column "Value" for one query, "Value #<refId>" for several (result_transformer.ts:278-280).
+            const valueColumns = panel.targets.map((target) => (panel.targets.length > 1 ? `Value #${target.refId}` : "Value"));
+            assert.deepStrictEqual(panel.transformations, [
+                ...(panel.targets.length > 1 ? [{ id: "merge", options: {} }] : []),
+                {
+                    id: "organize",
+                    options: {
+                        excludeByName: { Time: true, __name__: true },
+                        renameByName: Object.fromEntries(valueColumns.map((column, i) => [column, panel.targets[i].legendFormat])),
+                    },
+                },
+            ], panel.title);
+            panel.targets.forEach((target) => assert.match(target.legendFormat, /^[A-Z][a-z]+( [a-z]+)*$/, `${panel.title}: a column title, not a legend template`));
+        }
+        const replicas = tables[0].transformations![1].options.renameByName;
+        assert.deepStrictEqual(replicas, { "Value #A": "Prometheus up", "Value #B": "Sidecar serving" });
+    });
+
+    it("every selector of every panel and variable names the namespace and job it means, as the config makes them", () => {
+        // Where each job lives, from the config: each region's Prometheus and sidecar Services
+        // (kube-prometheus-stack <fullname>-prometheus, <fullname>-thanos-discovery), the global tier's.
+        const home = new Map<string, string>([
+            ...devConfig.regions.flatMap((region) => [`${regionReleaseName(region.name)}-prometheus`, `${regionReleaseName(region.name)}-thanos-discovery`]
+                .map((job) => [job, region.namespace] as [string, string])),
+            ...[thanosServices.queryHttp, thanosServices.frontendHttp, grafanaReleaseName, longTermServices.storeGateway, longTermServices.compactor]
+                .map((job) => [job, devConfig.globalQuery.namespace] as [string, string]),
+        ]);
+        const values = (matchers: string, label: string) => {
+            const found = new RegExp(`\\b${label}(=~|=)"([^"]*)"`).exec(matchers);
+            return found === null ? undefined : found[2].split("|");
+        };
+        const problems: string[] = [];
+        for (const dashboard of Object.values(all)) {
+            for (const expr of queriesOf(dashboard)) {
+                for (const [selector, metric, matchers] of expr.matchAll(/([a-zA-Z_:][a-zA-Z0-9_:]*)\{([^}]*)\}/g)) {
+                    const jobs = values(matchers, "job");
+                    if (jobs === undefined) {
+                        problems.push(`no job in ${selector}`);
+                    } else if (jobs.join() === "kubelet") {
+                        // cAdvisor's series carry the namespace of the pod they measure (the kubelet's are honoured): the job and path are the filter.
+                        if (!/metrics_path="\/metrics\/cadvisor"/.test(matchers)) problems.push(`kubelet, but not cAdvisor: ${selector}`);
+                    } else {
+                        const namespaces = values(matchers, "namespace") ?? [];
+                        jobs.filter((job) => !home.has(job)).forEach((job) => problems.push(`${job}, not a job of this stack, in ${selector}`));
+                        jobs.filter((job) => home.has(job) && !namespaces.includes(home.get(job)!))
+                            .forEach((job) => problems.push(`${job} runs in ${home.get(job)}, which ${selector} does not select`));
+                        namespaces.filter((namespace) => !jobs.some((job) => home.get(job) === namespace))
+                            .forEach((namespace) => problems.push(`${namespace}, where none of its jobs runs, in ${selector}`));
+                    }
+                    if (metric === "up" && jobs?.some((job) => job.endsWith("-prometheus")) && !matchers.includes('container="prometheus"')) {
+                        problems.push(`the Prometheus Service serves its config reloader too: ${selector}`);
+                    }
+                }
+            }
+        }
+        assert.deepStrictEqual(problems, []);
+        // Both regions, in their own namespaces.
+        assert.match(all["global-view.json"].panels[0].targets[0].expr, /namespace=~"europe\|united-states", job=~"kps-europe-prometheus\|kps-united-states-prometheus"/);
+    });
+
+    it("plot no NaN: a latency quantile only while requests were answered", () => {
+        const quantiles = Object.values(all).flatMap((dashboard) => dashboard.panels.flatMap((panel) => panel.targets.map((target) => target.expr)))
+            .filter((expr) => expr.includes("histogram_quantile"));
+        assert.strictEqual(quantiles.length, 6);
+        for (const expr of quantiles) {
+            const [, selector] = /_bucket\{([^}]*)\}/.exec(expr)!;
+            assert.ok(expr.endsWith(` and on () (sum(rate(http_request_duration_seconds_count{${selector}}[5m])) > 0)`), expr);
+        }
+    });
+
+    it("are written as Grafana 13.2 writes them: schema 42, a multi-value variable's selection as lists", () => {
+        for (const dashboard of Object.values(all)) {
+            assert.strictEqual(dashboard.schemaVersion, 42);
+            dashboard.templating.list.forEach((variable) => assert.deepStrictEqual([variable.multi, variable.current], [true, { text: ["All"], value: ["$__all"] }]));
+        }
     });
 });

@@ -9,6 +9,9 @@
 //   or HTTP 400 with status ERROR;
 // - POST /api/ds/query: each query is asked of the data source as an instant
 //   query; every sample becomes a data frame whose value field carries its labels.
+//   A body that is not a query request is HTTP 400 {"message":"bad request data"},
+//   as Grafana answers a request it cannot bind (pkg/api/response/response.go
+//   Error(): the message, no "error" in production, and the trace ID).
 import * as http from "http";
 import { Loopback, listenOnLoopback } from "./loopback";
 
@@ -62,7 +65,14 @@ export async function startFakeGrafana(options: FakeGrafanaOptions): Promise<Fak
                     return;
                 }
                 if (request.method === "POST" && url.pathname === "/api/ds/query") {
-                    const { queries } = JSON.parse(text) as { queries: { refId: string; expr: string; range?: boolean; intervalMs?: number }[] };
+                    let queries: { refId: string; expr: string; range?: boolean; intervalMs?: number }[];
+                    try {
+                        ({ queries } = JSON.parse(text));
+                        if (!Array.isArray(queries)) throw new Error("no queries");
+                    } catch {
+                        answer(400, { message: "bad request data", traceID: "" });
+                        return;
+                    }
                     const results: Record<string, object> = {};
                     const now = Date.now() / 1000;
                     for (const query of queries) {

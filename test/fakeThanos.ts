@@ -160,7 +160,7 @@ export function devStackSeries(replicasByRegion: Record<string, number> = { euro
             ...apiServers.map((instance) => ({ job: "apiserver", instance, cluster: region, replica: replicaName(region, index) })),
             ...["172.18.0.3:10250", "172.18.0.4:10250"].map((instance) => ({ job: "kubelet", instance, cluster: region, replica: replicaName(region, index) })),
             ...Array.from({ length: replicas }, (_, pod) => ({
-                job: `kps-${region}-prometheus`, container: "prometheus", pod: replicaName(region, pod), cluster: region, replica: replicaName(region, index),
+                namespace: region, job: `kps-${region}-prometheus`, container: "prometheus", pod: replicaName(region, pod), cluster: region, replica: replicaName(region, index),
             })),
         ]).flat(),
     );

@@ -40,6 +40,13 @@ describe("Grafana on the dev stack", () => {
         );
     });
 
+    it("tells the data source the stack's Thanos version, as Grafana writes versions (no v), from versions.thanos", async () => {
+        const versionOf = (run: ProgramRun) => run.one(release, "grafana").inputs.values.datasources["datasources.yaml"].datasources[0].jsonData.prometheusVersion;
+        assert.strictEqual(versionOf(run), "0.42.4");
+        const older = await runStack("dev", (config) => (config[key("versions")] = { thanos: "v0.39.2" }));
+        assert.strictEqual(versionOf(older), "0.39.2");
+    });
+
     it("generates the admin password, keeps it secret, and hands it to the chart only through a Secret", () => {
         const password = run.one("random:index/randomPassword:RandomPassword", "grafana-admin");
         assert.deepStrictEqual([password.inputs.length, password.inputs.special], [32, false]);
@@ -130,7 +137,7 @@ function renderedGrafanaPod(values: any): any {
 }
 
 describe("the Grafana pod", () => {
-    const values = grafanaValues({ frontendUrl: "http://frontend:10902", adminSecretName: "admin", dashboardsConfigMapName: "dashboards" }) as any;
+    const values = grafanaValues({ frontendUrl: "http://frontend:10902", thanosVersion: "v0.42.4", adminSecretName: "admin", dashboardsConfigMapName: "dashboards" }) as any;
 
     it("meets the restricted standard, is sized, and has no service account token", () => {
         const pod = renderedGrafanaPod(values);

@@ -56,7 +56,7 @@ describe("npm run verify", () => {
         assert.deepStrictEqual(asked, [
             ...devChecks.map((check) => `${check.query} dedup=${check.dedup}`),
             "1+1 dedup=true",
-            'sum by (cluster) (up{container="prometheus"}) dedup=true',
+            'sum by (cluster) (up{namespace=~"europe|united-states", job=~"kps-europe-prometheus|kps-united-states-prometheus", container="prometheus"}) dedup=true',
         ]);
     });
 

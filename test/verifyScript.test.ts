@@ -6,7 +6,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { grafanaAdmin } from "../lib/releases";
-import { describeFailure, verificationScript } from "../lib/verification";
+import { GrafanaCheck, describeFailure, verificationScript } from "../lib/verification";
 import { devStackSeries } from "./fakeThanos";
 import { closedPort, devChecks, devGrafanaChecks, fleetChecks, grafanaPassword, healthyFleetStorage, mismatchedEuropeReplica, withThanos } from "./standIns";
 
@@ -25,8 +25,9 @@ describe("the verification Job's script, under busybox", function () {
     });
 
     /** By default one round: its deadline is already there when the round ends (the tests of retrying set their own). */
-    function runScript(url: string, timing = { deadlineSeconds: 0, intervalSeconds: 1, requestTimeoutSeconds: 2 }, checks = devChecks, grafana?: { url: string; password: string }) {
-        const script = verificationScript(checks, timing, grafana === undefined ? [] : devGrafanaChecks);
+    function runScript(url: string, timing = { deadlineSeconds: 0, intervalSeconds: 1, requestTimeoutSeconds: 2 }, checks = devChecks,
+        grafana?: { url: string; password: string; checks?: GrafanaCheck[] }) {
+        const script = verificationScript(checks, timing, grafana === undefined ? [] : grafana.checks ?? devGrafanaChecks);
         // The Job's environment: the admin's credentials come from their Secret.
         const grafanaEnv = grafana === undefined ? {} : { GRAFANA_URL: grafana.url, GRAFANA_USER: grafanaAdmin.user, GRAFANA_PASSWORD: grafana.password };
         return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
@@ -57,13 +58,22 @@ describe("the verification Job's script, under busybox", function () {
         const refused = await withThanos(devStackSeries(), (thanos) => runScript(thanos.url, undefined, [], { url: thanos.grafanaUrl, password: "not-it" }));
         assert.strictEqual(refused.code, 1);
         const refusedLines = refused.stderr.split("\n").filter((line) => line.startsWith("- "));
-        assert.deepStrictEqual(refusedLines.map((line) => line.replace(/; no answer from .*$/, "")), [`- ${devGrafanaChecks[1].fails}`, `- ${devGrafanaChecks[2].fails}`]);
-        assert.match(refusedLines[0], /no answer from http:\/\/127\.0\.0\.1:\d+\/api\/datasources\/uid\/thanos-global-view\/health: .*401/);
+        assert.deepStrictEqual(refusedLines.map((line) => line.replace(/; Grafana answered .*$/, "")), [`- ${devGrafanaChecks[1].fails}`, `- ${devGrafanaChecks[2].fails}`]);
+        // What Grafana said, not only its status.
+        assert.match(refusedLines[0], /; Grafana answered api\/datasources\/uid\/thanos-global-view\/health with HTTP\/1\.1 401 Unauthorized: \{"message":"Invalid username or password",/);
         assert.ok(!refused.stderr.includes("not-it") && !refused.stdout.includes("not-it"));
 
         const missing = await withThanos(devStackSeries({ europe: 2 }), (thanos) => runScript(thanos.url, undefined, [], { url: thanos.grafanaUrl, password: grafanaPassword }));
         assert.strictEqual(missing.code, 1);
         assert.deepStrictEqual(missing.stderr.split("\n").filter((line) => line.startsWith("- ")), [`- ${devGrafanaChecks[2].fails}; saw: europe`]);
+    });
+
+    it("shows what Grafana said when it refuses a request (busybox wget alone prints only the status)", async () => {
+        const unbindable: GrafanaCheck = { ...devGrafanaChecks[2], body: "{" };
+        const result = await withThanos(devStackSeries(), (thanos) => runScript(thanos.url, undefined, [], { url: thanos.grafanaUrl, password: grafanaPassword, checks: [unbindable] }));
+        assert.strictEqual(result.code, 1);
+        assert.deepStrictEqual(result.stderr.split("\n").filter((line) => line.startsWith("- ")),
+            [`- ${unbindable.fails}; Grafana answered api/ds/query with HTTP/1.1 400 Bad Request: {"message":"bad request data","traceID":""}`]);
     });
 
     it("fails on a missing region and a replica not deduplicated, in the same words as npm run verify", async () => {
