@@ -26,7 +26,11 @@ export interface ObjectStoreArgs {
  * `weed mini` as SeaweedFS 4.44 reads it (weed/command/mini.go:382-540): data
  * under /data, the bucket created at start (:1360-1366), and everything Thanos
  * does not use switched off: WebDAV, the admin UI, the Iceberg and Lance
- * catalogs, and the telemetry it would otherwise send to seaweedfs.com. Logs
+ * catalogs, and the telemetry it would otherwise send to seaweedfs.com. The
+ * admin server itself cannot be switched off: it listens on every address
+ * (port 23646 and its gRPC 33646) whatever -admin.ui and -ip.bind say
+ * (weed/command/admin.go:426, seen running the real binary), so the
+ * NetworkPolicy below is what keeps it to the pod. Logs
  * to stderr, not to files in /tmp (glog's default, weed/glog/glog_file.go:88-92;
  * a global flag, so before the command, as docker/entrypoint.sh:108 has it).
  * Every flag is also saved in /data/mini.options and read back when it is
