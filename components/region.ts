@@ -1,7 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { Labels, Region as RegionConfig } from "../lib/schema";
-import { fixedResources, goMemoryLimit } from "../lib/podResources";
+import { fixedResources, goMemoryLimit, parseQuantity } from "../lib/podResources";
 import { grafanaReleaseName, regionReleaseName, releaseTimeoutSeconds, thanosReleaseName } from "../lib/releases";
 import { CertificatePems, tlsSecretData } from "./storeApiTls";
 import { compactorLabels } from "./compactor";
@@ -305,6 +305,23 @@ export function kubePrometheusStackValues(inputs: KubePrometheusStackInputs): Re
             prometheusSpec: {
                 replicas: region.replicas,
                 retention: region.retention,
+                // Without storageSpec the operator gives the TSDB an emptyDir (templates/prometheus/prometheus.yaml:304-307
+                // at 88.5.3): a drain, an upgrade or the program's own rollout would lose the head and every block
+                // not yet uploaded. Past four fifths of the volume Prometheus deletes its oldest blocks, so the WAL
+                // and compaction keep their room (Prometheus' ByteSize counts MB as MiB).
+                storageSpec: {
+                    volumeClaimTemplate: {
+                        spec: {
+                            accessModes: ["ReadWriteOnce"],
+                            resources: { requests: { storage: region.volume.size } },
+                            ...(region.volume.storageClass === undefined ? {} : { storageClassName: region.volume.storageClass }),
+                        },
+                    },
+                },
+                retentionSize: `${Math.floor(parseQuantity(region.volume.size) * 0.8 / 1024 ** 2)}MB`,
+                // The volumes go with the region (pulumi destroy, a new namespace), never with a pod or a scale-down
+                // (prometheus_types.go:442 at v0.93.0; applied from Kubernetes 1.27, lib/versions.ts).
+                persistentVolumeClaimRetentionPolicy: { whenDeleted: "Delete", whenScaled: "Retain" },
                 resources: region.resources.prometheus,
                 podAntiAffinity: highlyAvailable ? region.antiAffinity : "",
                 podAntiAffinityTopologyKey: "kubernetes.io/hostname",

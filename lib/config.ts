@@ -11,6 +11,7 @@ import {
     StackConfig,
     encryptedValue,
     knownKeysMessage,
+    prometheusVolumeDefault,
     regionRetentionDefault,
     secretSettingName,
     stackConfigShape,
@@ -128,8 +129,14 @@ export function parseStackConfig(project: string, settings: StackSettings): Stac
         throw new StackConfigError(problems);
     }
     const settled = parsed as ParsedSettings;
-    const retention = regionRetentionDefault(settled.storage);
-    return { ...settled, regions: settled.regions.map((region) => ({ ...region, retention: region.retention ?? retention })) };
+    const retentionDefault = regionRetentionDefault(settled.storage);
+    return {
+        ...settled,
+        regions: settled.regions.map((region) => {
+            const retention = region.retention ?? retentionDefault;
+            return { ...region, retention, volume: { ...region.volume, size: region.volume.size ?? prometheusVolumeDefault(retention) } };
+        }),
+    };
 }
 
 /** The entries of a list that pass on their own, by index: cross-entry rules judge those and leave the rest to their own messages. */

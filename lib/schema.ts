@@ -140,6 +140,12 @@ const dns1123Label = {
  */
 export const labelNamesOfSeries = ["job", "instance", "namespace", "service", "pod", "container", "endpoint", "node", "metrics_path", "id", "image", "name", "uid", "le", "quantile"] as const;
 
+/** StorageClass names are DNS-1123 subdomains: labels joined by dots, at most 253 characters. */
+const dns1123Subdomain = {
+    pattern: /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/,
+    valid: "expected a StorageClass name: lower-case letters, digits, '-' and '.', starting and ending with a letter or digit",
+};
+
 const labelName = {
     pattern: /^[a-zA-Z_][a-zA-Z0-9_]*$/,
     valid: `expected a Prometheus label name ([a-zA-Z_][a-zA-Z0-9_]*) that scraped series do not carry (not ${labelNamesOfSeries.join(", ")})`,
@@ -406,6 +412,11 @@ const regionSchema = settings({
     }, { pattern: /^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?:\d{1,5}$/ }), { error: "expected a list of host:port, one per replica" })
         .meta({ description: "for a region in an existing cluster the global query is not in: host:port reaching each replica's sidecar Service, one per replica, in order. Valid: a list of host:port" })
         .optional(),
+    // Its size's default depends on the retention (prometheusVolumeDefault), filled in by lib/config.ts.
+    volume: settings({
+        size: volumeSize({ description: "each Prometheus replica's volume, where its TSDB outlives pod restarts, drains and rollouts (default from the retention: 2Gi plus 0.5Gi a day, at least 10Gi); Prometheus deletes its oldest blocks past four fifths of it" }).optional(),
+        storageClass: text({ description: "the StorageClass of the volumes (default: the cluster's default StorageClass)", ...dns1123Subdomain }, dns1123Subdomain).optional(),
+    }, "each Prometheus replica's persistent volume").prefault({}),
     components: settings({
         grafana: flag({ description: "kube-prometheus-stack's own Grafana in the region" }).default(false),
         alertmanager: flag({ description: "Alertmanager and its alerting rules" }).default(false),
@@ -729,6 +740,20 @@ export type ParsedSettings = { [Setting in keyof typeof stackConfigShape]: z.out
 /** The parsed settings, every region's retention filled in (lib/config.ts, regionRetentionDefault). */
 export type StackConfig = Omit<ParsedSettings, "regions"> & { regions: Region[] };
 
+/**
+ * A region's Prometheus volume when it sets none, from the retention it keeps:
+ * a region of this stack scrapes some tens of thousands of series every 30s,
+ * 2,880 samples a series a day at 1 to 2 bytes each after compression (the
+ * Prometheus storage docs' rule of thumb), about half a GiB a day with
+ * kube-state-metrics and node-exporter on; plus 2Gi for the WAL and the head
+ * (up to three hours of samples uncompressed) and for compaction's copy of the
+ * blocks it merges. Never below 10Gi, the least most clouds provision well.
+ */
+export function prometheusVolumeDefault(retention: string): string {
+    const days = Math.ceil(prometheusDurationSeconds(retention)! / 86400);
+    return `${Math.max(10, 2 + Math.ceil(days / 2))}Gi`;
+}
+
 /** A region's retention when it sets none: shorter once a bucket keeps the history. */
 export function regionRetentionDefault(storage: Storage): string {
     return storage.type === "none" ? defaults.region.retention : defaults.region.retentionWithStorage;
@@ -736,7 +761,7 @@ export function regionRetentionDefault(storage: Storage): string {
 export type Cluster = StackConfig["clusters"][number];
 export type KindCluster = Extract<Cluster, { type: "kind" }>;
 export type ExistingCluster = Extract<Cluster, { type: "existing" }>;
-export type Region = Omit<ParsedSettings["regions"][number], "retention"> & { retention: string };
+export type Region = Omit<ParsedSettings["regions"][number], "retention" | "volume"> & { retention: string; volume: { size: string; storageClass?: string } };
 export type GlobalQuery = StackConfig["globalQuery"];
 export type ChartSource = GlobalQuery["chart"];
 export type Labels = StackConfig["labels"];

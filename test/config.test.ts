@@ -136,9 +136,16 @@ describe("stack config", () => {
                 "thanos-global-view:region: unknown setting (did you mean \"regions\"?); valid settings: clusters, regions, globalQuery, grafana, storage, labels, versions, verification");
         });
 
+        it("a Prometheus volume in the wrong unit and a storage class that is no Kubernetes name", () => {
+            assert.deepStrictEqual(problemsOf(minimal((raw) => (raw.regions[0].volume = { size: "10GB", storageClass: "Fast_SSD" }))), [
+                'thanos-global-view:regions[0].volume.size: got "10GB"; expected a volume size in Mi, Gi or Ti such as 20Gi, at least 1Gi',
+                "thanos-global-view:regions[0].volume.storageClass: got \"Fast_SSD\"; expected a StorageClass name: lower-case letters, digits, '-' and '.', starting and ending with a letter or digit",
+            ]);
+        });
+
         it("an unknown nested key, with the closest valid one", () => {
             assertOneProblem(minimal((raw) => (raw.regions[0].replica = 3)),
-                'thanos-global-view:regions[0].replica: unknown setting (did you mean "replicas"?); valid here: name, cluster, namespace, replicas, retention, antiAffinity, resources, storeApiAddresses, components');
+                'thanos-global-view:regions[0].replica: unknown setting (did you mean "replicas"?); valid here: name, cluster, namespace, replicas, retention, antiAffinity, resources, storeApiAddresses, volume, components');
         });
 
         it("a wrong type", () => {

@@ -130,7 +130,7 @@ describe("sizes: every container has CPU and memory requests and a memory limit"
     });
 
     it("every resources key of kube-prometheus-stack we set, with every component on", () => {
-        const region = { name: "europe", cluster: "lab", namespace: "europe", replicas: 2, retention: "10d", antiAffinity: "hard" as const,
+        const region = { name: "europe", cluster: "lab", namespace: "europe", replicas: 2, retention: "10d", antiAffinity: "hard" as const, volume: { size: "10Gi" },
             resources: defaults.region.resources, components: { grafana: true, alertmanager: true, nodeExporter: true, kubeStateMetrics: true } };
         const values = kubePrometheusStackValues({ region, labels: defaults.labels, thanosVersion: "v0.42.4", ownsKubeletService: true }) as any;
         const containers: Record<string, unknown> = {

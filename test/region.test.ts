@@ -9,7 +9,7 @@ const release = "kubernetes:helm.sh/v3:Release";
 function region(overrides: Partial<Region> = {}): Region {
     return {
         name: "europe", cluster: "lab", namespace: "europe", replicas: 2, retention: "10d", antiAffinity: "hard",
-        resources: defaults.region.resources, components: defaults.region.components, ...overrides,
+        volume: { size: "10Gi" }, resources: defaults.region.resources, components: defaults.region.components, ...overrides,
     };
 }
 
@@ -80,6 +80,9 @@ describe("Region on the dev stack", () => {
                 prometheusSpec: {
                     replicas: 2,
                     retention: "2d",
+                    storageSpec: { volumeClaimTemplate: { spec: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: "10Gi" } } } } },
+                    retentionSize: "8192MB",
+                    persistentVolumeClaimRetentionPolicy: { whenDeleted: "Delete", whenScaled: "Retain" },
                     resources: { requests: { cpu: "200m", memory: "512Mi" }, limits: { cpu: "1", memory: "2Gi" } },
                     podAntiAffinity: "hard",
                     podAntiAffinityTopologyKey: "kubernetes.io/hostname",
@@ -206,5 +209,27 @@ describe("region names", () => {
 
     it("the StoreAPI address is the DNS SRV record of the operator's Service", () => {
         assert.strictEqual(storeApiAddress("eu-west"), "dnssrv+_grpc._tcp.prometheus-operated.eu-west.svc.cluster.local");
+    });
+});
+
+describe("Region: each Prometheus keeps its TSDB on a volume of its own", () => {
+    const storageOf = (overrides: Partial<Region>) => (kubePrometheusStackValues({ region: region(overrides), labels: defaults.labels, thanosVersion: "v0.42.4", ownsKubeletService: true }) as any).prometheus.prometheusSpec;
+
+    it("sized from the retention by default, with a storage class only when one is set", async () => {
+        const run = await runStack("dev", (config) => {
+            config[key("regions")][0].retention = "30d";
+            config[key("regions")][1].volume = { size: "50Gi", storageClass: "fast-ssd.example.com" };
+        });
+        const spec = (name: string) => run.one(release, name).inputs.values.prometheus.prometheusSpec;
+        assert.deepStrictEqual(spec("europe").storageSpec.volumeClaimTemplate.spec, { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: "17Gi" } } });
+        assert.strictEqual(spec("europe").retentionSize, "13926MB");
+        assert.deepStrictEqual(spec("united-states").storageSpec.volumeClaimTemplate.spec,
+            { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: "50Gi" } }, storageClassName: "fast-ssd.example.com" });
+        assert.strictEqual(spec("united-states").retentionSize, "40960MB");
+    });
+
+    it("a short retention still gets 10Gi; the volumes go with the region, not with a pod or a scale-down", () => {
+        assert.strictEqual(storageOf({ retention: "3d", volume: { size: "10Gi" } }).storageSpec.volumeClaimTemplate.spec.resources.requests.storage, "10Gi");
+        assert.deepStrictEqual(storageOf({}).persistentVolumeClaimRetentionPolicy, { whenDeleted: "Delete", whenScaled: "Retain" });
     });
 });

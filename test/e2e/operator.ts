@@ -11,6 +11,7 @@ import { compareVersions, prometheusVersion } from "../../lib/versions";
 export interface PrometheusSpecValues {
     replicas: number;
     retention: string;
+    retentionSize?: string;
     externalLabels: Record<string, string>;
     prometheusExternalLabelNameClear?: boolean;
     replicaExternalLabelName?: string;
@@ -67,6 +68,7 @@ export function prometheusFlags(spec: PrometheusSpecValues): string[] {
     return [
         `--storage.tsdb.path=${storageDirectory}`,
         `--storage.tsdb.retention.time=${spec.retention}`,
+        ...(spec.retentionSize === undefined ? [] : [`--storage.tsdb.retention.size=${spec.retentionSize}`]),
         ...(mode === "delayed" ? [`--storage.tsdb.delay-compact-file.path=${storageDirectory}/thanos.shipper.json`] : []),
         ...(mode === "disabled" ? ["--storage.tsdb.max-block-duration=2h", "--storage.tsdb.min-block-duration=2h"] : []),
     ];
