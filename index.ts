@@ -127,6 +127,7 @@ const longTerm = storage && {
         storeApiTls: storeApiTls?.storeGateway,
         provider: globalCluster.provider,
         dependsOn: objectStore ? [objectStore.statefulSet] : [],
+        provenByVerification: config.verification.enabled,
     }),
     compactor: new Compactor("compactor", {
         namespace: globalQuery.namespace,
@@ -135,6 +136,7 @@ const longTerm = storage && {
         objstoreConfig: globalObjstoreConfig!,
         provider: globalCluster.provider,
         dependsOn: objectStore ? [objectStore.statefulSet] : [],
+        provenByVerification: config.verification.enabled,
     }),
 };
 

@@ -2,7 +2,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { LongTermStorage } from "../lib/schema";
 import { longTermServices } from "../lib/objectStorage";
-import { configHash, objstoreConfigFlag, objstoreConfigSecret, thanosPaths, thanosPod, thanosPorts } from "../lib/thanosWorkload";
+import { configHash, objstoreConfigFlag, objstoreConfigSecret, skipAwaitWhen, thanosPaths, thanosPod, thanosPorts } from "../lib/thanosWorkload";
 
 export interface CompactorArgs {
     namespace: pulumi.Input<string>;
@@ -13,6 +13,12 @@ export interface CompactorArgs {
     provider: k8s.Provider;
     /** What must run first: the in-cluster store, when there is one. */
     dependsOn?: pulumi.Input<pulumi.Resource>[];
+    /**
+     * Set when the verification Job proves it ready (it retries for minutes):
+     * `pulumi up` then does not wait for its pods too, which would put one
+     * more slow step between the store and the Job.
+     */
+    provenByVerification?: boolean;
 }
 
 /**
@@ -86,7 +92,7 @@ export class Compactor extends pulumi.ComponentResource {
             // A fixed name makes a fixed pod name, thanos-compactor-0, which the
             // namespace holds once: even a replaced StatefulSet cannot start a
             // second compactor while the first pod still exists.
-            metadata: { name: longTermServices.compactor, namespace: args.namespace, labels: compactorLabels },
+            metadata: { name: longTermServices.compactor, namespace: args.namespace, labels: compactorLabels, annotations: skipAwaitWhen(args.provenByVerification) },
             spec: {
                 replicas: 1,
                 serviceName: service.metadata.name,

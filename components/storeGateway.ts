@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { LongTermStorage } from "../lib/schema";
 import { longTermServices } from "../lib/objectStorage";
 import { parseQuantity } from "../lib/podResources";
-import { configHash, objstoreConfigFlag, objstoreConfigSecret, preferOneReplicaPerNode, thanosPaths, thanosPod, thanosPorts } from "../lib/thanosWorkload";
+import { configHash, objstoreConfigFlag, objstoreConfigSecret, preferOneReplicaPerNode, skipAwaitWhen, thanosPaths, thanosPod, thanosPorts } from "../lib/thanosWorkload";
 import { CertificatePems, tlsSecretData } from "./storeApiTls";
 
 export interface StoreGatewayArgs {
@@ -17,6 +17,12 @@ export interface StoreGatewayArgs {
     provider: k8s.Provider;
     /** What must run first: the in-cluster store, when there is one. */
     dependsOn?: pulumi.Input<pulumi.Resource>[];
+    /**
+     * Set when the verification Job proves it ready (it retries for minutes):
+     * `pulumi up` then does not wait for its pods too, which would put one
+     * more slow step between the store and the Job.
+     */
+    provenByVerification?: boolean;
 }
 
 const mebibytes = (bytes: number) => `${Math.floor(bytes / 1024 ** 2)}MB`;
@@ -104,7 +110,7 @@ export class StoreGateway extends pulumi.ComponentResource {
         }, "emptyDir");
 
         this.deployment = new k8s.apps.v1.Deployment(name, {
-            metadata: { namespace: args.namespace, labels: storeGatewayLabels },
+            metadata: { namespace: args.namespace, labels: storeGatewayLabels, annotations: skipAwaitWhen(args.provenByVerification) },
             spec: {
                 replicas: storeGateway.replicas,
                 selector: { matchLabels: storeGatewayLabels },

@@ -138,3 +138,11 @@ export function preferOneReplicaPerNode(matchLabels: Record<string, string>): Re
         },
     };
 }
+
+/**
+ * pulumi-kubernetes waits for a workload's pods to be ready unless it carries
+ * this annotation (provider/pkg/await/await.go, the skipAwait annotation).
+ */
+export function skipAwaitWhen(skip: boolean | undefined): Record<string, string> {
+    return skip ? { "pulumi.com/skipAwait": "true" } : {};
+}
