@@ -10,7 +10,7 @@ import { Grafana } from "./components/grafana";
 import { KindCluster } from "./components/kindCluster";
 import { ObjectStore } from "./components/objectStore";
 import { OperatorCrds } from "./components/operatorCrds";
-import { Exposure, Region } from "./components/region";
+import { Exposure, Region, internalLoadBalancerAnnotations } from "./components/region";
 import { StoreApiTls } from "./components/storeApiTls";
 import { StoreGateway, storeGatewayEndpoint } from "./components/storeGateway";
 import { kindControlPlaneHost } from "./lib/clusterAccess";
@@ -62,7 +62,12 @@ const exposureOf = (region: (typeof config.regions)[number]): Exposure => {
     if (cluster.type === "kind") {
         return { type: "nodePort", nodeHost: kindControlPlaneHost(cluster.name) };
     }
-    return region.storeApiAddresses === undefined ? { type: "loadBalancer" } : { type: "addresses", addresses: region.storeApiAddresses };
+    if (region.storeApiAddresses !== undefined) {
+        return { type: "addresses", addresses: region.storeApiAddresses };
+    }
+    const balancer = cluster.loadBalancer;
+    const internal = (balancer?.internal ?? true) && balancer?.cloud !== undefined && balancer.cloud !== "other" ? internalLoadBalancerAnnotations[balancer.cloud] : {};
+    return { type: "loadBalancer", annotations: { ...internal, ...balancer?.annotations }, sourceRanges: balancer?.sourceRanges };
 };
 
 // Long-term storage: the bucket every sidecar uploads to, an in-cluster store

@@ -40,7 +40,22 @@ export interface RegionArgs {
  * - loadBalancer: an existing cluster's load balancer, its address from the Service's status;
  * - addresses: what the user routes to each replica's ClusterIP Service (their DNS name, their L4 load balancer).
  */
-export type Exposure = { type: "nodePort"; nodeHost: string } | { type: "loadBalancer" } | { type: "addresses"; addresses: string[] };
+export type Exposure =
+    | { type: "nodePort"; nodeHost: string }
+    | { type: "loadBalancer"; annotations: Record<string, string>; sourceRanges?: string[] }
+    | { type: "addresses"; addresses: string[] };
+
+/**
+ * What makes each cloud's load balancer internal, reachable from its network
+ * only: cloud-provider-aws (and the AWS Load Balancer Controller's scheme, internal
+ * unless told otherwise), GKE's internal passthrough load balancer, and
+ * cloud-provider-azure's internal load balancer.
+ */
+export const internalLoadBalancerAnnotations: Readonly<Record<"aws" | "gcp" | "azure", Record<string, string>>> = {
+    aws: { "service.beta.kubernetes.io/aws-load-balancer-internal": "true", "service.beta.kubernetes.io/aws-load-balancer-scheme": "internal" },
+    gcp: { "networking.gke.io/load-balancer-type": "Internal" },
+    azure: { "service.beta.kubernetes.io/azure-load-balancer-internal": "true" },
+};
 
 const sidecarGrpcPort = 10901;
 
@@ -496,10 +511,11 @@ function replicaEndpoint(
             namespace,
             // pulumi-kubernetes waits until a selected Service's endpoints are ready (await/service.go:416):
             // that would tie the global query to this region's Prometheus. A load balancer's address is worth the wait.
-            annotations: exposure.type === "loadBalancer" ? {} : { "pulumi.com/skipAwait": "true" },
+            annotations: exposure.type === "loadBalancer" ? exposure.annotations : { "pulumi.com/skipAwait": "true" },
         },
         spec: {
             type: { nodePort: "NodePort", loadBalancer: "LoadBalancer", addresses: "ClusterIP" }[exposure.type],
+            ...(exposure.type === "loadBalancer" && exposure.sourceRanges !== undefined ? { loadBalancerSourceRanges: exposure.sourceRanges } : {}),
             // The StatefulSet labels each pod with its own name.
             selector: { "statefulset.kubernetes.io/pod-name": podName },
             ports: [{ name: "grpc", port: sidecarGrpcPort, targetPort: "grpc" }],

@@ -7,6 +7,7 @@
 // at start: Kubernetes, the Prometheus CRD, kind, Thanos. The sources each
 // rule was read from are cited beside it.
 import * as fs from "fs";
+import { isIP } from "net";
 import * as os from "os";
 import * as path from "path";
 import { z } from "zod";
@@ -355,6 +356,25 @@ export function expandHome(file: string): string {
 /** What `pulumi config set` takes as a key: the setting an existing cluster's kubeconfigSecret names. */
 export const secretSettingName = /^[A-Za-z][A-Za-z0-9_-]*$/;
 
+/** Clouds whose annotation for an internal load balancer the program knows (components/region.ts, internalLoadBalancerAnnotations). */
+export const loadBalancerClouds = ["aws", "gcp", "azure", "other"] as const;
+
+/** Kubernetes annotation names: an optional DNS-subdomain prefix and `/`, then a name of at most 63 characters (apimachinery validation IsQualifiedName). */
+const qualifiedName = /^(?:(?=[^/]{1,253}\/)[a-z0-9]([-a-z0-9]*[a-z0-9])?(?:\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?(?=.{1,63}$)[A-Za-z0-9](?:[-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
+
+const annotationNameValid = "expected an annotation name such as example.com/name: a DNS subdomain prefix and a name of letters, digits, '-', '_' and '.'";
+
+/** What is wrong with a CIDR, as Kubernetes validates loadBalancerSourceRanges (an address and a prefix length within its family), if anything. */
+function cidrProblem(value: string): string | undefined {
+    const [address, prefix, ...rest] = value.split("/");
+    const family = isIP(address);
+    if (family === 0 || prefix === undefined || rest.length > 0 || !/^\d{1,3}$/.test(prefix)) {
+        return "expected a CIDR: an IPv4 or IPv6 address and a prefix length, such as 10.0.0.0/8 or fd00::/8";
+    }
+    const longest = family === 4 ? 32 : 128;
+    return Number(prefix) > longest ? `expected a prefix length of at most ${longest} for an IPv${family} address` : undefined;
+}
+
 const existingClusterSchema = settings({
     name: clusterName,
     type: z.literal("existing").meta({ description: "a cluster you run, reached through a kubeconfig" }),
@@ -376,7 +396,40 @@ const existingClusterSchema = settings({
     storeApiExposure: choice({
         description: "how a global query in another cluster reaches this cluster's sidecars: loadBalancer, one LoadBalancer Service per Prometheus replica (mutual TLS)",
     }, ["loadBalancer"]).optional(),
+    loadBalancer: settings({
+        cloud: choice({ description: "the cloud whose annotation makes the load balancers internal (aws, gcp, azure), or other: your annotations alone" }, loadBalancerClouds).optional(),
+        internal: flag({ description: "internal load balancers, reachable only from the cloud network (peered networks, VPN), which the global query's cluster must share" }).default(true),
+        sourceRanges: z.array(text({ description: "a CIDR allowed to connect", valid: "expected a CIDR such as 10.0.0.0/8 or fd00::/8" }, { check: cidrProblem }),
+            { error: "expected a list of CIDRs such as [10.0.0.0/8]" })
+            .meta({ description: "the only networks that may connect (spec.loadBalancerSourceRanges): the global query's egress addresses. Valid: a list of CIDRs" })
+            .optional(),
+        annotations: z.record(z.string(), z.string({ error: "expected text (quote numbers and true/false)" }), { error: "expected a map of annotation names to text" })
+            .superRefine((annotations, ctx) => {
+                for (const name of Object.keys(annotations).filter((each) => !qualifiedName.test(each))) {
+                    ctx.addIssue({ code: "custom", path: [name], params: { showValue: false }, message: annotationNameValid });
+                }
+            })
+            .meta({
+                description: "annotations for each load balancer Service, added to (and overriding) the internal one. Valid: a map of annotation names to text",
+                propertyNames: { pattern: qualifiedName.source },
+            }).optional(),
+    }, "the load balancers of storeApiExposure: loadBalancer").optional(),
 }, "an existing cluster: at least one of kubeconfigPath, kubeconfigSecret or context").superRefine((cluster, ctx) => {
+    const balancer = cluster.loadBalancer;
+    if (balancer !== undefined && cluster.storeApiExposure !== "loadBalancer") {
+        ctx.addIssue({ code: "custom", path: ["loadBalancer"], params: { showValue: false }, message: "only with storeApiExposure: loadBalancer" });
+    }
+    if (cluster.storeApiExposure === "loadBalancer") {
+        const internal = balancer?.internal ?? true;
+        if (internal && (balancer?.cloud === undefined || (balancer.cloud === "other" && Object.keys(balancer.annotations ?? {}).length === 0))) {
+            ctx.addIssue({ code: "custom", path: ["loadBalancer", "cloud"], params: { showValue: false },
+                message: "a load balancer is public unless the cloud is told otherwise: set loadBalancer.cloud to aws, gcp or azure for its internal load balancer, give your own annotations with cloud: other, or set internal: false with sourceRanges" });
+        }
+        if (!internal && (balancer?.sourceRanges ?? []).length === 0) {
+            ctx.addIssue({ code: "custom", path: ["loadBalancer", "sourceRanges"], params: { showValue: false },
+                message: "a public load balancer without sourceRanges opens the StoreAPI port (10901) to the whole internet, mutual TLS or not: list the global query's egress CIDRs, or [0.0.0.0/0, ::/0] to choose that openly" });
+        }
+    }
     if (cluster.kubeconfigPath !== undefined && cluster.kubeconfigSecret !== undefined) {
         ctx.addIssue({ code: "custom", path: [], message: "set kubeconfigPath or kubeconfigSecret, not both", params: { showValue: false } });
     }

@@ -143,6 +143,22 @@ describe("stack config", () => {
             ]);
         });
 
+        it("load balancers of an exposed cluster: public only by choice, CIDRs and annotation names checked", () => {
+            const exposed = (loadBalancer?: unknown) => minimal((raw) => {
+                raw.clusters.push({ name: "far", type: "existing", context: "far", storeApiExposure: "loadBalancer", ...(loadBalancer === undefined ? {} : { loadBalancer }) });
+                raw.regions.push({ name: "asia", cluster: "far", replicas: 1 });
+            });
+            assert.deepStrictEqual(problemsOf(exposed()), ["thanos-global-view:clusters[1].loadBalancer.cloud: a load balancer is public unless the cloud is told otherwise: set loadBalancer.cloud to aws, gcp or azure for its internal load balancer, give your own annotations with cloud: other, or set internal: false with sourceRanges"]);
+            assert.deepStrictEqual(problemsOf(exposed({ cloud: "azure", internal: false })), ["thanos-global-view:clusters[1].loadBalancer.sourceRanges: a public load balancer without sourceRanges opens the StoreAPI port (10901) to the whole internet, mutual TLS or not: list the global query's egress CIDRs, or [0.0.0.0/0, ::/0] to choose that openly"]);
+            assert.deepStrictEqual(problemsOf(exposed({ cloud: "other", annotations: { "example.com/internal": "yes", "bad key!": "x" }, sourceRanges: ["10.0.0.0/33", "10.0.0.1", "fd00::/8"] })), [
+                "thanos-global-view:clusters[1].loadBalancer.sourceRanges[0]: got \"10.0.0.0/33\"; expected a prefix length of at most 32 for an IPv4 address",
+                "thanos-global-view:clusters[1].loadBalancer.sourceRanges[1]: got \"10.0.0.1\"; expected a CIDR: an IPv4 or IPv6 address and a prefix length, such as 10.0.0.0/8 or fd00::/8",
+                "thanos-global-view:clusters[1].loadBalancer.annotations.bad key!: expected an annotation name such as example.com/name: a DNS subdomain prefix and a name of letters, digits, '-', '_' and '.'",
+            ]);
+            assert.deepStrictEqual(problemsOf(minimal((raw) => raw.clusters.push({ name: "far", type: "existing", context: "far", loadBalancer: { cloud: "gcp" } }))).filter((problem) => problem.includes("loadBalancer")),
+                ["thanos-global-view:clusters[1].loadBalancer: only with storeApiExposure: loadBalancer"]);
+        });
+
         it("an unknown nested key, with the closest valid one", () => {
             assertOneProblem(minimal((raw) => (raw.regions[0].replica = 3)),
                 'thanos-global-view:regions[0].replica: unknown setting (did you mean "replicas"?); valid here: name, cluster, namespace, replicas, retention, antiAffinity, resources, storeApiAddresses, volume, components');
@@ -244,11 +260,11 @@ describe("stack config", () => {
                 raw.regions.push({ name: "asia", cluster: "far" });
             }), 'thanos-global-view:regions[1].cluster: got "far"; the global query runs in "lab" and cannot reach this cluster\'s sidecars: set storeApiExposure: loadBalancer on cluster "far", give the region storeApiAddresses, or run it in "lab"');
             assert.strictEqual(parse(minimal((raw) => {
-                raw.clusters.push({ name: "far", type: "existing", context: "far", storeApiExposure: "loadBalancer" });
+                raw.clusters.push({ name: "far", type: "existing", context: "far", storeApiExposure: "loadBalancer", loadBalancer: { cloud: "aws" } });
                 raw.regions.push({ name: "asia", cluster: "far" });
             })).regions[1].cluster, "far");
             assertOneProblem(minimal((raw) => {
-                raw.clusters.push({ name: "far", type: "existing", context: "far", storeApiExposure: "loadBalancer" });
+                raw.clusters.push({ name: "far", type: "existing", context: "far", storeApiExposure: "loadBalancer", loadBalancer: { cloud: "aws" } });
                 raw.regions.push({ name: "asia", cluster: "far", replicas: 1, storeApiAddresses: ["asia-0.example.com:443"] });
             }), 'thanos-global-view:regions[1].storeApiAddresses: got ["asia-0.example.com:443"]; cluster "far" already exposes every replica with storeApiExposure: loadBalancer; set one or the other');
             assertOneProblem(minimal((raw) => {

@@ -172,12 +172,28 @@ describe("a fleet with an existing cluster", () => {
 
     it("a remote region there gets one load balancer per replica, its address read from the Service's status", async () => {
         const run = await runStack("fleet", (config) => {
-            config[key("clusters")][1] = { name: "fleet-europe", type: "existing", context: "prod-eu", storeApiExposure: "loadBalancer" };
+            config[key("clusters")][1] = { name: "fleet-europe", type: "existing", context: "prod-eu", storeApiExposure: "loadBalancer", loadBalancer: { cloud: "gcp" } };
             config[key("storage")] = { type: "none" };
         });
         const services = [0, 1].map((ordinal) => run.one(service, `europe-storeapi-${ordinal}`));
         assert.deepStrictEqual(services.map((s) => s.inputs.spec.type), ["LoadBalancer", "LoadBalancer"]);
+        // Internal by default: GKE's annotation, no source ranges needed.
+        assert.deepStrictEqual(services.map((s) => [s.inputs.metadata.annotations, s.inputs.spec.loadBalancerSourceRanges]),
+            [0, 1].map(() => [{ "networking.gke.io/load-balancer-type": "Internal" }, undefined]));
         const europe = (run.exports.regionSummaries as { name: string; storeApiEndpoints: string[] }[]).find((s) => s.name === "europe")!.storeApiEndpoints;
         europe.forEach((endpoint) => assert.match(endpoint, /^203\.0\.113\.\d+:10901$/));
+    });
+
+    it("a public load balancer only with source ranges; annotations of your own beside or instead of the cloud's", async () => {
+        const run = await runStack("fleet", (config) => {
+            config[key("clusters")][1] = {
+                name: "fleet-europe", type: "existing", context: "prod-eu", storeApiExposure: "loadBalancer",
+                loadBalancer: { cloud: "aws", internal: false, sourceRanges: ["198.51.100.0/24", "2001:db8::/32"], annotations: { "service.beta.kubernetes.io/aws-load-balancer-type": "nlb" } },
+            };
+            config[key("storage")] = { type: "none" };
+        });
+        const europe = run.one(service, "europe-storeapi-0").inputs;
+        assert.deepStrictEqual([europe.metadata.annotations, europe.spec.loadBalancerSourceRanges],
+            [{ "service.beta.kubernetes.io/aws-load-balancer-type": "nlb" }, ["198.51.100.0/24", "2001:db8::/32"]]);
     });
 });

@@ -126,7 +126,7 @@ describe("long-term storage: the setting", () => {
 
     it("the in-cluster store serves kind fleets only: a region in an existing cluster could not upload to it", () => {
         const problems = problemsWith({ type: "inCluster" }, {}, (raw) => {
-            raw.clusters.push({ name: "eu", type: "existing", context: "eu-admin", storeApiExposure: "loadBalancer" });
+            raw.clusters.push({ name: "eu", type: "existing", context: "eu-admin", storeApiExposure: "loadBalancer", loadBalancer: { cloud: "aws" } });
             raw.regions.push({ name: "asia", cluster: "eu" });
         });
         assert.deepStrictEqual(problems, [
