@@ -114,14 +114,20 @@ export function parseStackConfig(project: string, settings: StackSettings): Stac
             messages.add({ path: [name], message: `${holds.check(value)}, as \`${holds.command(name)}\` stores it` });
         }
     }
+    // Rules across settings judge every field that passed on its own, also in
+    // objects with a bad field elsewhere, so that one run reports every mistake;
+    // a rule's problem where a field is already reported would only repeat it.
+    const reported = [...found.map((problem) => problem.path), ...empty];
     for (const problem of consistencyProblems(raw, {
-        clusters: elementsThatPass(stackConfigShape.clusters.element, raw.clusters),
-        regions: elementsThatPass(stackConfigShape.regions.element, raw.regions),
-        globalQuery: parsed.globalQuery as StackConfig["globalQuery"] | undefined,
-        storage: parsed.storage as StackConfig["storage"] | undefined,
-        labels: parsed.labels as StackConfig["labels"] | undefined,
+        clusters: salvageElements(stackConfigShape.clusters.element, raw.clusters),
+        regions: salvageElements(stackConfigShape.regions.element, raw.regions),
+        globalQuery: salvage(stackConfigShape.globalQuery, raw.globalQuery),
+        storage: salvage(stackConfigShape.storage, raw.storage),
+        labels: salvage(stackConfigShape.labels, raw.labels),
     })) {
-        messages.add(problem);
+        if (!reported.some((path) => isWithin(problem.path, path) || isWithin(path, problem.path))) {
+            messages.add(problem);
+        }
     }
 
     problems.push(...messages.all());
@@ -139,16 +145,53 @@ export function parseStackConfig(project: string, settings: StackSettings): Stac
     };
 }
 
-/** The entries of a list that pass on their own, by index: cross-entry rules judge those and leave the rest to their own messages. */
-function elementsThatPass<T>(schema: z.ZodType<T>, list: unknown): Map<number, T> {
-    const passing = new Map<number, T>();
-    (Array.isArray(list) ? list : []).forEach((entry, index) => {
-        const result = schema.safeParse(entry);
+/**
+ * What of a setting passes on its own: parsed again without each field that
+ * failed (its default, if it has one, stands in), until it parses or a field
+ * it cannot do without failed. Undefined when nothing of it can be judged.
+ */
+function salvage<T>(schema: z.ZodType<T>, value: unknown): T | undefined {
+    let candidate = structuredClone(value);
+    for (let attempt = 0; attempt < 20; attempt++) {
+        const result = schema.safeParse(candidate);
         if (result.success) {
-            passing.set(index, result.data);
+            return result.data;
+        }
+        const paths = result.error.issues.map((issue) => issue.path as SettingPath);
+        if (paths.some((path) => path.length === 0)) {
+            return undefined;
+        }
+        const before = JSON.stringify(candidate);
+        for (const path of paths) {
+            // A bad entry of a list takes its list along: a list stands or falls whole.
+            const container = valueAt(candidate, path.slice(0, -1));
+            const drop = Array.isArray(container) ? path.slice(0, -1) : path;
+            const parent = valueAt(candidate, drop.slice(0, -1));
+            if (drop.length === 0) {
+                return undefined;
+            }
+            if (isRecord(parent)) {
+                delete parent[String(drop[drop.length - 1])];
+            }
+        }
+        if (JSON.stringify(candidate) === before) {
+            // What failed is already gone: a field it cannot do without.
+            return undefined;
+        }
+    }
+    return undefined;
+}
+
+/** Each entry of a list, salvaged on its own, by index: cross-entry rules judge those and leave the rest to their own messages. */
+function salvageElements<T>(schema: z.ZodType<T>, list: unknown): Map<number, T> {
+    const judged = new Map<number, T>();
+    (Array.isArray(list) ? list : []).forEach((entry, index) => {
+        const data = salvage(schema, entry);
+        if (data !== undefined) {
+            judged.set(index, data);
         }
     });
-    return passing;
+    return judged;
 }
 
 function fromIssue(path: SettingPath, issue: z.core.$ZodIssue): Problem | Problem[] {

@@ -1,6 +1,7 @@
 // The rules that relate one setting to another: references resolve, names are
 // unique, nothing collides in a cluster, a container's limits are not below its
-// requests. Each is judged only on entries that passed on their own, and
+// requests. Each judges the fields that passed on their own (lib/config.ts salvages
+// them from an object with a bad field elsewhere), and
 // blames the setting the user wrote, so that one mistake gives one message.
 import { Problem, SettingPath, isRecord, valueAt } from "./problems";
 import { parseQuantity } from "./podResources";

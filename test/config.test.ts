@@ -408,6 +408,24 @@ describe("stack config", () => {
 
     describe("mistakes that used to get through (issue 9)", () => {
 
+        it("every mistake in one run: rules across settings judge the valid fields of an object that has a bad one, with no follow-on noise", () => {
+            assert.deepStrictEqual(problemsOf(minimal((raw) => {
+                raw.regions[0].retention = "ten days";
+                raw.regions.push({ name: "asia", cluster: "lab", namespace: "europe", replicas: 1, resources: { prometheus: { limits: { memory: "2GB" } } } });
+                raw.globalQuery = { cluster: "nowhere", queryReplicas: "two" };
+                raw.labels = { replica: "cluster", region: "not-a-label" };
+                raw.clusters[0].workerNodes = 1;
+            })), [
+                'thanos-global-view:regions[0].retention: got "ten days"; expected a Prometheus duration such as 15d or 36h (units y, w, d, h, m, s, ms, largest first)',
+                'thanos-global-view:regions[1].resources.prometheus.limits.memory: got "2GB"; expected a memory size such as 64Mi, 512Mi or 2Gi, at least 16Mi',
+                'thanos-global-view:globalQuery.queryReplicas: got "two"; expected a whole number ≥ 1',
+                'thanos-global-view:labels.region: got "not-a-label"; expected a Prometheus label name ([a-zA-Z_][a-zA-Z0-9_]*) that scraped series do not carry (not job, instance, namespace, service, pod, container, endpoint, node, metrics_path, id, image, name, uid, le, quantile)',
+                'thanos-global-view:globalQuery.cluster: got "nowhere"; expected one of the clusters: lab',
+                'thanos-global-view:regions[1].namespace: got "europe"; already used by region "europe": each region needs a namespace of its own',
+                'thanos-global-view:regions[0].replicas: got 2; hard anti-affinity puts each replica on its own node and kind cluster "lab" schedules on 1: use at most 1 replicas, more workerNodes, or antiAffinity "soft"',
+            ]);
+        });
+
         it("text written as a YAML number: a retention of 0, a bucket or a region named with digits", () => {
             const config = parse(minimal((raw) => {
                 raw.regions[0].name = 2026;
