@@ -13,7 +13,10 @@ export const defaultVersions = {
 /**
  * kube-prometheus-stack versions whose values this program was checked
  * against, each with the prometheus-operator-crds chart of the same operator
- * (88.5.3 and 31.0.1 both ship operator v0.93.1): the CRDs are installed from
+ * (88.5.3 and 31.0.1 both ship operator v0.93.1; the operator code this
+ * program cites is v0.93.0's, file and line, since v0.93.1's source is in no
+ * snapshot we could read: the release-0.93 branch there ends at v0.93.0):
+ * the CRDs are installed from
  * that chart once per cluster, so the two move together, from here.
  */
 export const operatorCrdsChartFor: Readonly<Record<string, string>> = {
