@@ -8,8 +8,7 @@ import * as yaml from "js-yaml";
 import { restrictedPostRenderer, thanosChartValues } from "../components/globalQuery";
 import { kubePrometheusStackValues } from "../components/region";
 import { defaults } from "../lib/schema";
-import { clusterMemoryRequestBytes, fixedResources, parseQuantity } from "../lib/podResources";
-import { storeGatewayArgs } from "../components/storeGateway";
+import { clusterMemoryRequestBytes, fixedResources } from "../lib/podResources";
 import { readStackConfig } from "../lib/stackConfig";
 import { ProgramRun, key, projectDirectory, runStack } from "./harness";
 import { restrictedViolations, unsizedContainers } from "./podSecurityStandard";
@@ -158,51 +157,5 @@ describe("sizes: every container has CPU and memory requests and a memory limit"
     it("Query and Query Frontend", () => {
         const values = thanosChartValues({ globalQuery: defaults.globalQuery as any, labels: defaults.labels, thanosVersion: "v0.42.4", endpoints: [] }) as any;
         assert.ok(sized(values.query.resources) && sized(values.queryFrontend.resources));
-    });
-});
-
-describe("sizes: every Go process of ours keeps its heap under its memory limit", () => {
-    const mebibytes = (quantity: string) => parseQuantity(quantity) / 1024 ** 2;
-    /** GOMEMLIMIT as Go reads it here: whole MiB. */
-    const fourFifths = (limit: string) => `${Math.floor(mebibytes(limit) * 0.8)}MiB`;
-    const envOf = (env: any): Record<string, string> => Object.fromEntries((Array.isArray(env) ? env : Object.entries(env ?? {}).map(([name, value]) => ({ name, value })))
-        .map((entry: any) => [entry.name, entry.value]));
-
-    for (const stack of ["dev", "prod", "fleet"]) {
-        it(`${stack}: every Thanos container and the object store get GOMEMLIMIT at four fifths of their memory limit`, async () => {
-            const run = await runStack(stack);
-            const found: Record<string, [string | undefined, string]> = {};
-            for (const resource of run.resources.filter((each) => each.custom && each.inputs.spec?.template?.spec?.containers)) {
-                for (const container of resource.inputs.spec.template.spec.containers) {
-                    if (/thanos|seaweedfs/.test(container.image) && (container.args?.[0] !== undefined || container.command?.[0] === "/usr/bin/weed")) {
-                        found[`${resource.name}/${container.name}`] = [envOf(container.env).GOMEMLIMIT, fourFifths(container.resources.limits.memory)];
-                    }
-                }
-            }
-            for (const release of run.ofType("kubernetes:helm.sh/v3:Release")) {
-                const values = release.inputs.values ?? {};
-                const sidecar = values.prometheus?.prometheusSpec;
-                if (sidecar?.thanos !== undefined) {
-                    const merged = sidecar.containers.find((container: any) => container.name === "thanos-sidecar");
-                    found[`${release.name}/thanos-sidecar`] = [envOf(merged?.env).GOMEMLIMIT, fourFifths(sidecar.thanos.resources.limits.memory)];
-                }
-                for (const component of ["query", "queryFrontend"]) {
-                    if (values[component]?.enabled) {
-                        found[`${release.name}/${component}`] = [envOf(values[component].extraEnv).GOMEMLIMIT, fourFifths(values[component].resources.limits.memory)];
-                    }
-                }
-            }
-            const wrong = Object.entries(found).filter(([, [set, expected]]) => set !== expected);
-            assert.deepStrictEqual(wrong, []);
-            // Every kind of Thanos process of the stack is among them (the verification Job runs busybox, not Thanos).
-            const kinds = new Set(Object.keys(found).map((name) => name.split("/")[1]));
-            for (const kind of ["thanos-sidecar", "query", "queryFrontend", ...(stack === "dev" ? [] : ["store-gateway", "compactor", "bucket-check"]), ...(stack === "fleet" ? ["seaweedfs"] : [])]) {
-                assert.ok(kinds.has(kind), `${kind} in ${[...kinds].join(", ")}`);
-            }
-        });
-    }
-
-    it("the Store Gateway's caches take an eighth and a quarter of its memory limit, leaving the heap the rest", () => {
-        assert.deepStrictEqual(storeGatewayArgs("2Gi", false).filter((arg) => /cache-size|pool-size/.test(arg)), ["--index-cache-size=256MB", "--chunk-pool-size=512MB"]);
     });
 });
