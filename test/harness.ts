@@ -102,6 +102,9 @@ function unwrapSecrets(value: any): any {
     return value;
 }
 
+/** The name the mock provider gives an object left unnamed, as pulumi-kubernetes would with a random suffix. */
+export const autoNamed = (name: string) => `${name}-x7k2p9`;
+
 /** What the engine would report back: inputs, plus what a provider fills in. */
 function mockState(type: string, name: string, inputs: any): any {
     if (type === "command:local:Command") {
@@ -130,13 +133,13 @@ function mockState(type: string, name: string, inputs: any): any {
         const nodePort = 30000 + [...name].reduce((sum, char) => (sum * 31 + char.charCodeAt(0)) % 2768, 0);
         const spec = { ...inputs.spec, ports: inputs.spec.ports.map((port: object) => ({ ...port, nodePort })) };
         const status = inputs.spec.type === "LoadBalancer" ? { loadBalancer: { ingress: [{ ip: `203.0.113.${nodePort % 250}` }] } } : {};
-        return { ...inputs, metadata: { ...inputs.metadata, name: inputs.metadata.name ?? `${name}-x7k2p9` }, spec, status };
+        return { ...inputs, metadata: { ...inputs.metadata, name: inputs.metadata.name ?? autoNamed(name) }, spec, status };
     }
     if (type.startsWith("kubernetes:") && inputs.metadata !== undefined) {
         // The provider names objects left unnamed after the resource, with a random suffix;
         // the API server gives a workload its first generation.
         const generation = /^kubernetes:apps\/v1:(Deployment|StatefulSet)$/.test(type) ? { generation: 1 } : {};
-        return { ...inputs, metadata: { ...inputs.metadata, name: inputs.metadata.name ?? `${name}-x7k2p9`, ...generation } };
+        return { ...inputs, metadata: { ...inputs.metadata, name: inputs.metadata.name ?? autoNamed(name), ...generation } };
     }
     return inputs;
 }

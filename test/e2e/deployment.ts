@@ -5,7 +5,7 @@
 // are mapped later, in addresses.ts alone.
 import { readStackConfig, readStackFileConfig } from "../../lib/stackConfig";
 import { StackConfig } from "../../lib/schema";
-import { ProgramRun, RecordedResource, runProgram } from "../harness";
+import { ProgramRun, RecordedResource, autoNamed, runProgram } from "../harness";
 import { frontendArgs, queryArgs } from "../thanosChartModel";
 import { PrometheusSpecValues } from "./operator";
 import { thanosReleaseName } from "../../lib/releases";
@@ -140,7 +140,7 @@ export async function deploymentOf(projectDirectory: string, stack: string): Pro
 
 /** The name the mock provider gave a Secret: its own, or the resource's with the provider's suffix. */
 function secretName(secret: RecordedResource): string {
-    return secret.inputs.metadata?.name ?? `${secret.name}-x7k2p9`;
+    return secret.inputs.metadata?.name ?? autoNamed(secret.name);
 }
 
 /** A container's environment with every secretKeyRef resolved from the Secrets the program registered. */
