@@ -56,13 +56,25 @@ export function readProjectName(projectDirectory: string): string {
     return project.name;
 }
 
+/**
+ * YAML as the Pulumi CLI reads a stack file (gopkg.in/yaml.v3 into untyped
+ * values): the core schema's strings, numbers, booleans and nulls, and merge
+ * keys, but a date stays text (yaml.v3 decode.go keeps a !!timestamp as a
+ * string unless the target is a time). js-yaml's default schema would turn
+ * `bucket: 2026-12-04` into a Date that Pulumi never hands the program.
+ */
+const stackFileYaml = yaml.CORE_SCHEMA.extend({
+    // js-yaml's own merge type (lib/type/merge.js), which its typings do not export.
+    implicit: [new yaml.Type("tag:yaml.org,2002:merge", { kind: "scalar", resolve: (data: unknown) => data === "<<" || data === null })],
+});
+
 /** The `config:` of Pulumi.<stack>.yaml, keys as Pulumi writes them (`<project>:<key>`). */
 export function readStackFileConfig(projectDirectory: string, stack: string): Record<string, unknown> {
     const file = path.join(projectDirectory, `Pulumi.${stack}.yaml`);
     if (!fs.existsSync(file)) {
         throw new Error(`No stack file ${file}: name a stack that has one (such as dev)`);
     }
-    const content = yaml.load(fs.readFileSync(file, "utf8")) as { config?: Record<string, unknown> } | undefined;
+    const content = yaml.load(fs.readFileSync(file, "utf8"), { schema: stackFileYaml }) as { config?: Record<string, unknown> } | undefined;
     return content?.config ?? {};
 }
 

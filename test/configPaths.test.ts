@@ -11,6 +11,7 @@ const project = "thanos-global-view";
 const ciphertexts: Record<string, string> = {
     "v1:mirror": "https://ci:glpat-s3cr3t@git.internal/mirrors/banzai-charts.git",
     "v1:bad-mirror": "git.internal/mirrors/banzai-charts?token=glpat-s3cr3t",
+    "v1:gcs-key": JSON.stringify({ type: "service_account", private_key: "-----BEGIN PRIVATE KEY-----\nx\n-----END PRIVATE KEY-----\n", client_email: "thanos@example.iam.gserviceaccount.com" }),
 };
 
 /** A project directory with one stack file holding `config` (YAML text under `config:`). */
@@ -57,6 +58,21 @@ describe("both ways in agree: the stack file check and the program", () => {
 `);
         const expected = 'Invalid stack configuration (1 problem):\n  - thanos-global-view:verification: is empty: give it a value, or delete the line to use its default (README.md, "Configuration reference")';
         assert.deepStrictEqual([file, program, createdByProgram], [expected, expected, 0]);
+    });
+
+    it("a date and a number where text is expected stay what Pulumi hands over: the bucket 2026-12-04, a retention of 0", async () => {
+        const { file, program } = await verdicts(`${base}
+  thanos-global-view:globalQuery:
+    cluster: lab
+  thanos-global-view:storage:
+    type: gcs
+    bucket: 2026-12-04
+    credentialsSecret: bucketKey
+    retention: { raw: 0, fiveMinutes: 0, oneHour: 0 }
+  thanos-global-view:bucketKey:
+    secure: v1:gcs-key
+`);
+        assert.deepStrictEqual([file, program], ["accepted", "accepted"]);
     });
 
     it("a value left empty inside an object", async () => {

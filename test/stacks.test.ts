@@ -60,7 +60,9 @@ const runOnce = (() => {
 
 describe("deploy waves: slow steps one after the other on a first pulumi up", () => {
     const runs = new Map<string, ProgramRun>();
-    before(async () => {
+    before(async function () {
+        // Three program runs in one hook: more than one test's default time on a loaded machine.
+        this.timeout(60_000);
         for (const stack of stacks) {
             runs.set(stack, await runOnce(stack));
         }
@@ -89,7 +91,9 @@ describe("deploy waves: slow steps one after the other on a first pulumi up", ()
 
 describe("sizes: every Go process of ours keeps its heap under its memory limit", () => {
     const runs = new Map<string, ProgramRun>();
-    before(async () => {
+    before(async function () {
+        // Three program runs in one hook: more than one test's default time on a loaded machine.
+        this.timeout(60_000);
         for (const stack of stacks) {
             runs.set(stack, await runOnce(stack));
         }
