@@ -41,7 +41,9 @@ interface GrafanaValuesInputs {
  * for label_values() rather than /api/v1/series (datasource.ts:221-256,
  * language_provider.ts:164-166; @grafana/prometheus 13.2.1, the 13.2 line's
  * published source). Unset, Grafana assumes the labels API too (:247-249):
- * said here so that the data source states what it talks to.
+ * said here so that the data source states what it talks to. The settings
+ * page's list ends at "> 0.31.x" (0.31.1) and shows no entry for a newer
+ * version (PromSettings.tsx:373-376); the data source is read-only there.
  */
 function prometheusVersionOf(thanosVersion: string): string {
     return thanosVersion.replace(/^v/, "");

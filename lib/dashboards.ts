@@ -35,7 +35,6 @@ export interface DashboardInputs {
     slowQueryThreshold: string;
     /** Whether the stack has long-term storage, and so its dashboard. */
     longTermStorage: boolean;
-
 }
 
 /** The Services the global tier's metrics come from: the operator names a job after its Service. */

@@ -393,9 +393,11 @@ ask_grafana() {
   }
 }
 # grafana_said PATH [JSON]: the body of Grafana's answer, asked again over nc. busybox wget stops
-# at a status other than 2xx or 3xx without reading the body (networking/wget.c:1383 at 1_35_0
-# and 1_36_1). nc stops sending when its input ends, and Grafana (Go's net/http) cancels a
-# request whose client stopped sending: the input stays open a second, long enough for an error.
+# at a status other than 2xx or 3xx before it reads headers or body, so -S shows the status line
+# alone (networking/wget.c:1305-1383 at 1_35_0, 1_36_1 and on master as of July 2024). nc
+# half-closes when its input ends (nc_bloaty.c:677 at 1_36_1), and Grafana (Go's net/http)
+# cancels a request whose client stopped sending: the input stays open a second, long enough
+# for an error.
 grafana_said() {
   address=\${grafana#*://}; address=\${address%%/*}
   host=\${address%:*}; port=\${address##*:}; [ "$port" = "$address" ] && port=80

@@ -2,16 +2,24 @@
 // answering the three API calls the verification makes the way Grafana does:
 // - GET /api/health: no auth, pretty-printed JSON with "database": "ok"
 //   (Grafana pkg/api/health.go encodes it with EncodePretty);
-// - everything else needs basic auth as the admin, else 401;
+// - everything else needs basic auth as the admin, else 401 with the
+//   authentication error's public part and the trace ID, keys sorted as Go
+//   writes a map (pkg/services/contexthandler/model/model.go,
+//   writeErrOrFallback; there is no tag v13.2.0 in the source index, so the
+//   function, not a line):
+//   {"message":"Invalid username or password","messageId":"password-auth.failed","statusCode":401,"traceID":""};
 // - GET /api/datasources/uid/<uid>/health: Grafana's Prometheus health check
 //   asks the data source `1+1` as an instant query and answers
 //   {"status":"OK","message":"Successfully queried the Prometheus API."},
 //   or HTTP 400 with status ERROR;
 // - POST /api/ds/query: each query is asked of the data source as an instant
 //   query; every sample becomes a data frame whose value field carries its labels.
-//   A body that is not a query request is HTTP 400 {"message":"bad request data"},
-//   as Grafana answers a request it cannot bind (pkg/api/response/response.go
-//   Error(): the message, no "error" in production, and the trace ID).
+//   Any query failing makes the whole answer HTTP 400, the results still in it
+//   (pkg/api/ds_query.go, toJsonStreamingResponse). A body that is not a query
+//   request is HTTP 400 {"message":"bad request data","traceID":""}, as Grafana
+//   answers a request it cannot bind (ds_query.go QueryMetricsV2, then
+//   pkg/api/response/response.go Error() and NormalResponse.WriteTo: the
+//   message, no "error" in production, and the trace ID).
 import * as http from "http";
 import { Loopback, listenOnLoopback } from "./loopback";
 
@@ -48,7 +56,7 @@ export async function startFakeGrafana(options: FakeGrafanaOptions): Promise<Fak
             }
             const expected = `Basic ${Buffer.from(`${options.user}:${options.password}`).toString("base64")}`;
             if (request.headers.authorization !== expected) {
-                answer(401, { message: "Invalid username or password", messageId: "password-auth.failed", statusCode: 401 });
+                answer(401, { message: "Invalid username or password", messageId: "password-auth.failed", statusCode: 401, traceID: "" });
                 return;
             }
             try {
