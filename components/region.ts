@@ -334,9 +334,10 @@ export function kubePrometheusStackValues(inputs: KubePrometheusStackInputs): Re
                     },
                 },
                 retentionSize: `${Math.floor(parseQuantity(region.volume.size) * 0.8 / 1024 ** 2)}MB`,
-                // The volumes go with the region (pulumi destroy, a new namespace), never with a pod or a scale-down
-                // (prometheus_types.go:442 at v0.93.0; applied from Kubernetes 1.27, lib/versions.ts).
-                persistentVolumeClaimRetentionPolicy: { whenDeleted: "Delete", whenScaled: "Retain" },
+                // No persistentVolumeClaimRetentionPolicy: the operator deletes and re-creates its StatefulSet,
+                // in the foreground, when an update is refused (a new volume size or class: pkg/k8s/statefulset.go:72-94
+                // at v0.93.0), and `whenDeleted: Delete` would then take every replica's data along. The claims go
+                // with the region's namespace instead (pulumi destroy, a new namespace).
                 resources: region.resources.prometheus,
                 podAntiAffinity: highlyAvailable ? region.antiAffinity : "",
                 podAntiAffinityTopologyKey: "kubernetes.io/hostname",

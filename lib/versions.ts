@@ -45,8 +45,8 @@ export const defaultKindNodeImage =
 
 /**
  * The oldest Kubernetes the stack runs on. kube-prometheus-stack 88 declares
- * `kubeVersion: >=1.25.0-0`, but the compactor's and the regions' volumes are
- * deleted with their StatefulSets through `persistentVolumeClaimRetentionPolicy`,
+ * `kubeVersion: >=1.25.0-0`, but the compactor's volume is deleted with its
+ * StatefulSet through `persistentVolumeClaimRetentionPolicy`,
  * which the API server drops without a word where the StatefulSetAutoDeletePVC
  * feature gate is off: alpha and off in v1.23 to v1.26, beta and on by default
  * from v1.27 (kubernetes pkg/features/kube_features.go).
