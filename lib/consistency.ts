@@ -22,7 +22,9 @@ export function consistencyProblems(raw: Record<string, unknown>, parts: ValidPa
     const problems: Problem[] = [];
     const wasSet = (path: SettingPath) => valueAt(raw, path) !== undefined;
     const rawEntries = (key: string) => (Array.isArray(raw[key]) ? raw[key] as unknown[] : []);
-    const rawName = (entry: unknown) => (isRecord(entry) && typeof entry.name === "string" ? entry.name : undefined);
+    // A name YAML read as a number stands for its digits, as the schema takes it (lib/schema.ts, text).
+    const asText = (value: unknown) => (typeof value === "string" ? value : Number.isSafeInteger(value) && (value as number) >= 0 ? String(value) : undefined);
+    const rawName = (entry: unknown) => (isRecord(entry) ? asText(entry.name) : undefined);
 
     // Names of clusters that failed their own checks still count as declared,
     // so that a broken entry is reported once, not once per reference.
@@ -61,7 +63,7 @@ export function consistencyProblems(raw: Record<string, unknown>, parts: ValidPa
     if (globalCluster !== undefined) {
         clusterNames.forEach((name, index) => {
             const runsSomething = name === globalCluster
-                || rawEntries("regions").some((region) => isRecord(region) && region.cluster === name);
+                || rawEntries("regions").some((region) => isRecord(region) && asText(region.cluster) === name);
             if (name !== undefined && !runsSomething && clusterNames.indexOf(name) === index) {
                 problems.push({ path: ["clusters", index], message: `cluster "${name}" is declared but no region and not the global query run in it`, showValue: false });
             }

@@ -437,6 +437,16 @@ describe("stack config", () => {
             assert.deepStrictEqual([storage.bucket, storage.accessKeyId, storage.retention.raw], ["20261203", "12345", "0"]);
         });
 
+        it("clusters named with digits still take part in the rules across settings", () => {
+            assert.deepStrictEqual(problemsOf(minimal((raw) => {
+                raw.clusters = [{ name: 2026, type: "kind" }, { name: 2027, type: "kind" }];
+                raw.regions[0].cluster = 2026;
+                raw.globalQuery.cluster = 2028;
+            })), [
+                "thanos-global-view:globalQuery.cluster: got 2028; expected one of the clusters: 2026, 2027",
+            ]);
+        });
+
         it("a YAML number that is not the text written: a fraction or an exponent, with the advice to quote it", () => {
             assert.deepStrictEqual(problemsOf(minimal((raw) => {
                 raw.regions[0].retention = 1.5;
