@@ -24,8 +24,9 @@ export const operatorCrdsChartFor: Readonly<Record<string, string>> = {
 };
 
 /**
- * The Prometheus kube-prometheus-stack 88.5.3 runs: the chart leaves the
- * image tag to prometheus-operator v0.93.1, whose default it is. It decides how
+ * The Prometheus kube-prometheus-stack 88.5.3 runs: its values pin the image
+ * tag `v3.14.0-distroless` (values.yaml:4344-4347), rather than leave it to
+ * prometheus-operator, whose v0.93.0 default is v3.13.1. It decides how
  * the operator lets Prometheus compact beside an uploading sidecar (delayed
  * compaction from Prometheus v3.9.0 with Thanos v0.41.0), and it is the
  * Prometheus the data-plane e2e tier runs.
