@@ -47,98 +47,81 @@ function slowestChain(run: ProgramRun): string[] {
 
 const stacks = ["dev", "prod", "fleet"];
 
-/** One mock run per shipped stack for every test of this file. */
-const runOnce = (() => {
-    const runs = new Map<string, Promise<ProgramRun>>();
-    return (stack: string) => {
-        if (!runs.has(stack)) {
-            runs.set(stack, runStack(stack));
-        }
-        return runs.get(stack)!;
-    };
-})();
-
-describe("deploy waves: slow steps one after the other on a first pulumi up", () => {
+describe("each shipped stack as a whole, from one mock run of it", () => {
     const runs = new Map<string, ProgramRun>();
     before(async function () {
         // Three program runs in one hook: more than one test's default time on a loaded machine.
         this.timeout(60_000);
         for (const stack of stacks) {
-            runs.set(stack, await runOnce(stack));
+            runs.set(stack, await runStack(stack));
         }
     });
 
-    for (const stack of stacks) {
-        it(`${stack}: three at most`, () => {
-            const chain = slowestChain(runs.get(stack)!);
-            assert.ok(chain.length <= 3, chain.join(" → "));
-        });
-    }
-
-    it("fleet: the Store Gateway and the compactor start once the store runs, and the verification Job, not pulumi up, waits for them", async () => {
-        const run = runs.get("fleet")!;
-        for (const [type, name] of [["kubernetes:apps/v1:Deployment", "store-gateway"], ["kubernetes:apps/v1:StatefulSet", "compactor"]]) {
-            const workload = run.one(type, name);
-            assert.strictEqual(workload.inputs.metadata.annotations["pulumi.com/skipAwait"], "true", name);
-            assert.ok(workload.dependencies.includes(run.one("kubernetes:apps/v1:StatefulSet", "object-store").urn), name);
-            assert.ok(run.one("kubernetes:batch/v1:Job", "global-view").dependencies.includes(workload.urn), name);
-        }
-        // Without the Job, pulumi up itself waits for them.
-        const unverified = await runStack("fleet", (config) => (config["thanos-global-view:verification"] = { enabled: false }));
-        assert.deepStrictEqual(unverified.one("kubernetes:apps/v1:Deployment", "store-gateway").inputs.metadata.annotations ?? {}, {});
-    });
-});
-
-describe("sizes: every Go process of ours keeps its heap under its memory limit", () => {
-    const runs = new Map<string, ProgramRun>();
-    before(async function () {
-        // Three program runs in one hook: more than one test's default time on a loaded machine.
-        this.timeout(60_000);
+    describe("deploy waves: slow steps one after the other on a first pulumi up", () => {
         for (const stack of stacks) {
-            runs.set(stack, await runOnce(stack));
+            it(`${stack}: three at most`, () => {
+                const chain = slowestChain(runs.get(stack)!);
+                assert.ok(chain.length <= 3, chain.join(" → "));
+            });
         }
-    });
-    const mebibytes = (quantity: string) => parseQuantity(quantity) / 1024 ** 2;
-    /** GOMEMLIMIT as Go reads it here: whole MiB. */
-    const fourFifths = (limit: string) => `${Math.floor(mebibytes(limit) * 0.8)}MiB`;
-    const envOf = (env: any): Record<string, string> => Object.fromEntries((Array.isArray(env) ? env : Object.entries(env ?? {}).map(([name, value]) => ({ name, value })))
-        .map((entry: any) => [entry.name, entry.value]));
 
-    for (const stack of stacks) {
-        it(`${stack}: every Thanos container and the object store get GOMEMLIMIT at four fifths of their memory limit`, () => {
-            const run = runs.get(stack)!;
-            const found: Record<string, [string | undefined, string]> = {};
-            for (const resource of run.resources.filter((each) => each.custom && each.inputs.spec?.template?.spec?.containers)) {
-                for (const container of resource.inputs.spec.template.spec.containers) {
-                    if (/thanos|seaweedfs/.test(container.image) && (container.args?.[0] !== undefined || container.command?.[0] === "/usr/bin/weed")) {
-                        found[`${resource.name}/${container.name}`] = [envOf(container.env).GOMEMLIMIT, fourFifths(container.resources.limits.memory)];
-                    }
-                }
+        it("fleet: the Store Gateway and the compactor start once the store runs, and the verification Job, not pulumi up, waits for them", async () => {
+            const run = runs.get("fleet")!;
+            for (const [type, name] of [["kubernetes:apps/v1:Deployment", "store-gateway"], ["kubernetes:apps/v1:StatefulSet", "compactor"]]) {
+                const workload = run.one(type, name);
+                assert.strictEqual(workload.inputs.metadata.annotations["pulumi.com/skipAwait"], "true", name);
+                assert.ok(workload.dependencies.includes(run.one("kubernetes:apps/v1:StatefulSet", "object-store").urn), name);
+                assert.ok(run.one("kubernetes:batch/v1:Job", "global-view").dependencies.includes(workload.urn), name);
             }
-            for (const release of run.ofType("kubernetes:helm.sh/v3:Release")) {
-                const values = release.inputs.values ?? {};
-                const sidecar = values.prometheus?.prometheusSpec;
-                if (sidecar?.thanos !== undefined) {
-                    const merged = sidecar.containers.find((container: any) => container.name === "thanos-sidecar");
-                    found[`${release.name}/thanos-sidecar`] = [envOf(merged?.env).GOMEMLIMIT, fourFifths(sidecar.thanos.resources.limits.memory)];
-                }
-                for (const component of ["query", "queryFrontend"]) {
-                    if (values[component]?.enabled) {
-                        found[`${release.name}/${component}`] = [envOf(values[component].extraEnv).GOMEMLIMIT, fourFifths(values[component].resources.limits.memory)];
-                    }
-                }
-            }
-            const wrong = Object.entries(found).filter(([, [set, expected]]) => set !== expected);
-            assert.deepStrictEqual(wrong, []);
-            // Every kind of Thanos process of the stack is among them (the verification Job runs busybox, not Thanos).
-            const kinds = new Set(Object.keys(found).map((name) => name.split("/")[1]));
-            for (const kind of ["thanos-sidecar", "query", "queryFrontend", ...(stack === "dev" ? [] : ["store-gateway", "compactor", "bucket-check"]), ...(stack === "fleet" ? ["seaweedfs"] : [])]) {
-                assert.ok(kinds.has(kind), `${kind} in ${[...kinds].join(", ")}`);
-            }
+            // Without the Job, pulumi up itself waits for them.
+            const unverified = await runStack("fleet", (config) => (config["thanos-global-view:verification"] = { enabled: false }));
+            assert.deepStrictEqual(unverified.one("kubernetes:apps/v1:Deployment", "store-gateway").inputs.metadata.annotations ?? {}, {});
         });
-    }
+    });
 
-    it("the Store Gateway's caches take an eighth and a quarter of its memory limit, leaving the heap the rest", () => {
-        assert.deepStrictEqual(storeGatewayArgs("2Gi", false).filter((arg) => /cache-size|pool-size/.test(arg)), ["--index-cache-size=256MB", "--chunk-pool-size=512MB"]);
+    describe("sizes: every Go process of ours keeps its heap under its memory limit", () => {
+        const mebibytes = (quantity: string) => parseQuantity(quantity) / 1024 ** 2;
+        /** GOMEMLIMIT as Go reads it here: whole MiB. */
+        const fourFifths = (limit: string) => `${Math.floor(mebibytes(limit) * 0.8)}MiB`;
+        const envOf = (env: any): Record<string, string> => Object.fromEntries((Array.isArray(env) ? env : Object.entries(env ?? {}).map(([name, value]) => ({ name, value })))
+            .map((entry: any) => [entry.name, entry.value]));
+
+        for (const stack of stacks) {
+            it(`${stack}: every Thanos container and the object store get GOMEMLIMIT at four fifths of their memory limit`, () => {
+                const run = runs.get(stack)!;
+                const found: Record<string, [string | undefined, string]> = {};
+                for (const resource of run.resources.filter((each) => each.custom && each.inputs.spec?.template?.spec?.containers)) {
+                    for (const container of resource.inputs.spec.template.spec.containers) {
+                        if (/thanos|seaweedfs/.test(container.image) && (container.args?.[0] !== undefined || container.command?.[0] === "/usr/bin/weed")) {
+                            found[`${resource.name}/${container.name}`] = [envOf(container.env).GOMEMLIMIT, fourFifths(container.resources.limits.memory)];
+                        }
+                    }
+                }
+                for (const release of run.ofType("kubernetes:helm.sh/v3:Release")) {
+                    const values = release.inputs.values ?? {};
+                    const sidecar = values.prometheus?.prometheusSpec;
+                    if (sidecar?.thanos !== undefined) {
+                        const merged = sidecar.containers.find((container: any) => container.name === "thanos-sidecar");
+                        found[`${release.name}/thanos-sidecar`] = [envOf(merged?.env).GOMEMLIMIT, fourFifths(sidecar.thanos.resources.limits.memory)];
+                    }
+                    for (const component of ["query", "queryFrontend"]) {
+                        if (values[component]?.enabled) {
+                            found[`${release.name}/${component}`] = [envOf(values[component].extraEnv).GOMEMLIMIT, fourFifths(values[component].resources.limits.memory)];
+                        }
+                    }
+                }
+                const wrong = Object.entries(found).filter(([, [set, expected]]) => set !== expected);
+                assert.deepStrictEqual(wrong, []);
+                // Every kind of Thanos process of the stack is among them (the verification Job runs busybox, not Thanos).
+                const kinds = new Set(Object.keys(found).map((name) => name.split("/")[1]));
+                for (const kind of ["thanos-sidecar", "query", "queryFrontend", ...(stack === "dev" ? [] : ["store-gateway", "compactor", "bucket-check"]), ...(stack === "fleet" ? ["seaweedfs"] : [])]) {
+                    assert.ok(kinds.has(kind), `${kind} in ${[...kinds].join(", ")}`);
+                }
+            });
+        }
+
+        it("the Store Gateway's caches take an eighth and a quarter of its memory limit, leaving the heap the rest", () => {
+            assert.deepStrictEqual(storeGatewayArgs("2Gi", false).filter((arg) => /cache-size|pool-size/.test(arg)), ["--index-cache-size=256MB", "--chunk-pool-size=512MB"]);
+        });
     });
 });
