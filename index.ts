@@ -172,29 +172,38 @@ const globalViewCheck = config.verification.enabled
     })
     : undefined;
 
-export const clusterName = globalCluster.clusterName;
-export const kubeconfig = globalCluster.kubeconfig;
-export const regionSummaries = regions.map((region) => ({
-    name: region.regionName,
-    namespace: region.namespace,
-    releaseName: region.releaseName,
-    regionLabel: region.regionLabel,
-    replicas: region.replicas,
-    storeApiEndpoints: region.storeApiEndpoints,
-}));
-export const queryFrontendUrl = globalQuery.frontendUrl;
-export const queryFrontendService = globalQuery.frontendServiceName;
-export const queryFrontendPort = globalQuery.frontendPort;
-export const portForwardCommand = globalQuery.portForwardCommand;
-export const longTermStorage = longTerm && {
-    type: config.storage.type,
-    bucketPrefix: stackPrefix,
-    storeGatewayEndpoints: longTerm.storeGateway.storeApiEndpoints,
-    objectStoreNamespace: objectStore?.namespace,
+// The stack's outputs. Those of a feature the stack leaves off are left out
+// rather than exported as undefined, which the Pulumi engine warns about on
+// every run ("Undefined value (…) will not show as a stack output").
+export = {
+    clusterName: globalCluster.clusterName,
+    kubeconfig: globalCluster.kubeconfig,
+    regionSummaries: regions.map((region) => ({
+        name: region.regionName,
+        namespace: region.namespace,
+        releaseName: region.releaseName,
+        regionLabel: region.regionLabel,
+        replicas: region.replicas,
+        storeApiEndpoints: region.storeApiEndpoints,
+    })),
+    queryFrontendUrl: globalQuery.frontendUrl,
+    queryFrontendService: globalQuery.frontendServiceName,
+    queryFrontendPort: globalQuery.frontendPort,
+    portForwardCommand: globalQuery.portForwardCommand,
+    ...(longTerm && {
+        longTermStorage: {
+            type: config.storage.type,
+            bucketPrefix: stackPrefix,
+            storeGatewayEndpoints: longTerm.storeGateway.storeApiEndpoints,
+            ...(objectStore && { objectStoreNamespace: objectStore.namespace }),
+        },
+    }),
+    ...(grafana && {
+        grafanaPortForwardCommand: grafana.portForwardCommand,
+        grafanaLocalUrl: grafana.localUrl,
+        grafanaAdminUser: grafana.adminUser,
+        grafanaAdminPassword: grafana.adminPassword,
+    }),
+    // From the config, not the Job: `npm run up` prints the same when an update fails and saves no outputs.
+    ...(globalViewCheck && { verificationLogsCommand: verificationLogsCommandFor(config) }),
 };
-export const grafanaPortForwardCommand = grafana?.portForwardCommand;
-export const grafanaLocalUrl = grafana?.localUrl;
-export const grafanaAdminUser = grafana?.adminUser;
-export const grafanaAdminPassword = grafana?.adminPassword;
-// From the config, not the Job: `npm run up` prints the same when an update fails and saves no outputs.
-export const verificationLogsCommand = globalViewCheck && verificationLogsCommandFor(config);

@@ -79,6 +79,17 @@ describe("each shipped stack as a whole, from one mock run of it", () => {
         });
     });
 
+    describe("outputs", () => {
+        // The engine warns "Undefined value (<name>) will not show as a stack output" on every run for each one.
+        for (const stack of stacks) {
+            it(`${stack}: no output is exported as undefined; a feature left off leaves its outputs out`, () => {
+                const exports = runs.get(stack)!.exports;
+                assert.deepStrictEqual(Object.keys(exports).filter((name) => exports[name] === undefined), []);
+                assert.strictEqual("longTermStorage" in exports, stack !== "dev", Object.keys(exports).join(", "));
+            });
+        }
+    });
+
     describe("sizes: every Go process of ours keeps its heap under its memory limit", () => {
         const mebibytes = (quantity: string) => parseQuantity(quantity) / 1024 ** 2;
         /** GOMEMLIMIT as Go reads it here: whole MiB. */
