@@ -36,6 +36,6 @@ describe("e2e tiers: the real binaries they need", () => {
         binary("prometheus", "prometheus, version 3.14.0 (branch: HEAD, revision: d7598b7)");
         binary("weed", "version 30GB 4.44 35637386 linux amd64");
         assert.deepStrictEqual(findTools([thanos, prometheus, weed], { E2E_BIN: bin, PATH: "" }),
-            { paths: { thanos: path.join(bin, "thanos"), prometheus: path.join(bin, "prometheus"), weed: path.join(bin, "weed") } });
+            { paths: { thanos: path.join(bin, "thanos"), prometheus: path.join(bin, "prometheus"), weed: path.join(bin, "weed") }, substitutes: [] });
     });
 });

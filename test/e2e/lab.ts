@@ -37,10 +37,17 @@ export class Lab {
     private readonly processes = new Map<string, Started>();
     private readonly namespaces: string[] = [];
     private readonly links: string[] = [];
+    /** What else the tier started that outlives its processes (the kind stand-in's control planes), undone synchronously. */
+    private readonly cleanups: (() => void)[] = [];
 
     constructor(readonly name: string) {
         this.directory = fs.mkdtempSync(path.join(os.tmpdir(), `thanos-global-view-e2e-${name}-`));
         open.add(this);
+    }
+
+    /** Runs `cleanup` when the lab closes or the run is interrupted, before the scratch folder goes. */
+    onClose(cleanup: () => void): void {
+        this.cleanups.push(cleanup);
     }
 
     /** A folder of the scratch space, made if need be. */
@@ -147,6 +154,7 @@ export class Lab {
     /** Stops every process, removes the namespaces and, unless E2E_KEEP=1, the scratch folder. */
     async close(): Promise<void> {
         await Promise.all([...this.processes.keys()].map((name) => this.stop(name, "kill")));
+        this.cleanups.splice(0).forEach((cleanup) => cleanup());
         this.removeNetwork();
         if (process.env.E2E_KEEP !== "1") {
             fs.rmSync(this.directory, { recursive: true, force: true });
@@ -162,6 +170,7 @@ export class Lab {
             child.kill("SIGKILL");
         }
         this.processes.clear();
+        this.cleanups.splice(0).forEach((cleanup) => cleanup());
         this.removeNetwork();
     }
 

@@ -19,8 +19,13 @@ export function copyProject(directory: string, stack: string, from: string, edit
         fs.cpSync(path.join(projectDirectory, entry), path.join(directory, entry), { recursive: true });
     }
     fs.symlinkSync(path.join(projectDirectory, "node_modules"), path.join(directory, "node_modules"));
+    writeStackFile(directory, stack, from, edit);
+    return directory;
+}
+
+/** Writes `Pulumi.<stack>.yaml` into a copy: the shipped `from` stack file's config, changed by `edit`. */
+export function writeStackFile(directory: string, stack: string, from: string, edit: (config: Record<string, any>) => void = () => undefined): void {
     const config = structuredClone(stackFileConfig(from)) as Record<string, any>;
     edit(config);
     fs.writeFileSync(path.join(directory, `Pulumi.${stack}.yaml`), yaml.dump({ config }, { lineWidth: -1 }));
-    return directory;
 }

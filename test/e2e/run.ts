@@ -9,6 +9,8 @@ import * as path from "path";
 /** Each tier's scenario files. */
 export const tiers: Readonly<Record<string, string[]>> = {
     data: ["data.e2e.ts"],
+    control: ["control.e2e.ts"],
+    recovery: ["recovery.e2e.ts"],
 };
 
 export function usage(): string {

@@ -5,7 +5,7 @@
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { defaultVersions, prometheusVersion, seaweedfsImage } from "../../lib/versions";
+import { banzaicloudThanosChart, defaultKindNodeImage, defaultVersions, grafanaChart, operatorCrdsChartFor, prometheusVersion, seaweedfsImage } from "../../lib/versions";
 
 export interface Tool {
     /** The binary's file name in E2E_BIN, or on PATH when `onPath`. */
@@ -17,6 +17,16 @@ export interface Tool {
     pinnedBy: string;
     /** Tools from the machine's packages (busybox, openssl, ip), looked up on PATH rather than in E2E_BIN. */
     onPath?: boolean;
+    /** A file the tier reads (kwok's stages, a packaged chart) rather than a program: that it is there is enough. */
+    file?: boolean;
+    /** A Pulumi provider that cannot print its version: its schema says it, through `pulumi package get-schema` from E2E_BIN. */
+    versionFromSchema?: boolean;
+    /**
+     * The one other version accepted, where the pinned one cannot be built on
+     * this machine, and why: said on every run that uses it, so that no result
+     * is mistaken for one of the pinned release.
+     */
+    substitute?: { expected: string; why: string };
 }
 
 const withoutV = (version: string) => version.replace(/^v/, "");
@@ -36,7 +46,69 @@ export const busybox: Tool = { name: "busybox", versionArgs: ["--help"], expecte
 export const openssl: Tool = { name: "openssl", versionArgs: ["version"], expected: "OpenSSL", pinnedBy: "the machine", onPath: true };
 export const iproute2: Tool = { name: "ip", versionArgs: ["-V"], expected: "ip", pinnedBy: "the machine", onPath: true };
 
-export type Found = { paths: Record<string, string> } | { missing: string[] };
+// The control-plane tier: the Pulumi CLI, its Node.js language host and the
+// providers at the versions package-lock.json installs, and a Kubernetes
+// control plane at the version of the kind node image the program pins.
+
+/** The version npm installed of a Pulumi SDK package: what the program asks the engine for. */
+function installedSdk(name: string): string {
+    const manifest = path.join(__dirname, "..", "..", "node_modules", "@pulumi", name, "package.json");
+    return (JSON.parse(fs.readFileSync(manifest, "utf8")) as { version: string }).version;
+}
+
+/**
+ * Why the pinned Pulumi releases are not the ones built here: the Go module
+ * proxy refuses their modules (403) and the fetched snapshots end at older tags.
+ */
+const unavailable = (what: string, newest: string) => `${what} is not on the Go module proxy here and the fetched snapshot's newest tag is ${newest}; README, "End-to-end tiers"`;
+
+export const pulumiCli: Tool = {
+    name: "pulumi", versionArgs: ["version"], expected: `v${installedSdk("pulumi")}`, pinnedBy: "package-lock.json @pulumi/pulumi",
+    substitute: { expected: "v3.274.1", why: "pulumi/pulumi pkg/v3@v3.270.0 is refused by the Go module proxy (403); v3.274.1 is the nearest release it serves" },
+};
+export const pulumiNodejsHost: Tool = {
+    name: "pulumi-language-nodejs", versionArgs: ["-version"], expected: `v${installedSdk("pulumi")}`, pinnedBy: "package-lock.json @pulumi/pulumi",
+    substitute: { expected: "v3.259.0", why: unavailable("its module", "v3.259.0") },
+};
+const provider = (name: string, substitute?: { version: string; newest: string }): Tool => ({
+    name: `pulumi-resource-${name}`, versionArgs: ["--version"], expected: `"version": "${installedSdk(name)}"`, pinnedBy: `package-lock.json @pulumi/${name}`, versionFromSchema: true,
+    ...(substitute === undefined ? {} : { substitute: { expected: `"version": "${substitute.version}"`, why: unavailable(`pulumi/pulumi-${name} v${installedSdk(name)}`, substitute.newest) } }),
+});
+export const pulumiProviders: Tool[] = [
+    provider("kubernetes", { version: "4.32.0", newest: "v4.32.0" }),
+    provider("command"),
+    provider("random", { version: "4.21.1", newest: "v4.21.1" }),
+    provider("tls", { version: "5.5.1", newest: "v5.5.1" }),
+];
+
+/** Kubernetes of the pinned kind node image (kindest/node:v1.36.1). */
+const kubernetesVersion = /:(v\d+\.\d+\.\d+)@/.exec(defaultKindNodeImage)![1];
+const kubernetesTool = (name: string, versionArgs: string[], says = "Kubernetes"): Tool => ({
+    name, versionArgs, expected: `${says} ${kubernetesVersion}\n`, pinnedBy: "lib/versions.ts defaultKindNodeImage",
+});
+export const controlPlane: Tool[] = [
+    /** The etcd kubeadm v1.36.1 runs (cmd/kubeadm/app/constants/constants.go:334). */
+    { name: "etcd", versionArgs: ["--version"], expected: "etcd Version: 3.6.8\n", pinnedBy: "kubeadm v1.36.1's DefaultEtcdVersion" },
+    kubernetesTool("kube-apiserver", ["--version"]),
+    kubernetesTool("kube-controller-manager", ["--version"]),
+    kubernetesTool("kube-scheduler", ["--version"]),
+    kubernetesTool("kubectl", ["version", "--client"], "Client Version:"),
+    { name: "kwok", versionArgs: ["--version"], expected: "kwok version v0.8.0 ", pinnedBy: "this tier (kwok makes the nodes and the pods' lives)" },
+    { name: "kwok-stages.yaml", versionArgs: [], expected: "", pinnedBy: "kwokctl v0.8.0's default stages", file: true },
+];
+
+/** The chart mirror: every chart the program installs, packaged at the version it pins. */
+export const chartPackages: Tool[] = [
+    `kube-prometheus-stack-${defaultVersions.kubePrometheusStack}.tgz`,
+    `prometheus-operator-crds-${operatorCrdsChartFor[defaultVersions.kubePrometheusStack]}.tgz`,
+    `grafana-${grafanaChart.version}.tgz`,
+    `thanos-${banzaicloudThanosChart.version}.tgz`,
+].map((file) => ({ name: path.join("charts", file), versionArgs: [], expected: "", pinnedBy: "lib/versions.ts", file: true }));
+
+/** What the control-plane and recovery tiers run. */
+export const controlTierTools: Tool[] = [pulumiCli, pulumiNodejsHost, ...pulumiProviders, ...controlPlane, ...chartPackages, openssl];
+
+export type Found = { paths: Record<string, string>; substitutes: string[] } | { missing: string[] };
 
 /**
  * Finds every tool, or names what is missing. A tool that is there in another
@@ -47,20 +119,32 @@ export function findTools(tools: Tool[], env: NodeJS.ProcessEnv = process.env): 
     const bin = env.E2E_BIN;
     const paths: Record<string, string> = {};
     const missing: string[] = [];
+    const substitutes: string[] = [];
     for (const tool of tools) {
         const file = tool.onPath ? onPath(tool.name, env) : bin === undefined ? undefined : path.join(bin, tool.name);
-        if (file === undefined || !isExecutable(file)) {
+        if (file === undefined || !(tool.file ? fs.existsSync(file) : isExecutable(file))) {
             missing.push(tool.onPath ? `${tool.name} (not on PATH)` : `${tool.name} (${bin === undefined ? "E2E_BIN is not set" : `not in E2E_BIN=${bin}`})`);
             continue;
         }
-        const printed = spawnSync(file, tool.versionArgs, { encoding: "utf8" });
-        const output = `${printed.stdout ?? ""}${printed.stderr ?? ""}`;
-        if (!output.includes(tool.expected)) {
-            throw new Error(`${file} is not the version the program deploys: ${tool.pinnedBy} expects "${tool.expected.trim()}" in \`${tool.name} ${tool.versionArgs.join(" ")}\`, which printed: ${output.split("\n")[0] || `nothing (exit ${printed.status})`}. Build the pinned tag (README, "End-to-end tiers").`);
-        }
         paths[tool.name] = file;
+        if (tool.file) {
+            continue;
+        }
+        const [command, args] = tool.versionFromSchema ? [path.join(bin!, "pulumi"), ["package", "get-schema", file]] : [file, tool.versionArgs];
+        const printed = spawnSync(command, args, { encoding: "utf8", maxBuffer: 64 * 1024 ** 2, env: { ...env, PULUMI_SKIP_UPDATE_CHECK: "true" } });
+        const output = `${printed.stdout ?? ""}${printed.stderr ?? ""}`;
+        if (output.includes(tool.expected)) {
+            continue;
+        }
+        if (tool.substitute !== undefined && output.includes(tool.substitute.expected)) {
+            const version = (expected: string) => expected.trim().replace(/^"version": "(.*)"$/, "$1");
+            substitutes.push(`${tool.name} ${version(tool.substitute.expected)} instead of ${version(tool.expected)} (${tool.pinnedBy}): ${tool.substitute.why}`);
+            continue;
+        }
+        const shown = tool.versionFromSchema ? /"version": *"[^"]*"/.exec(output)?.[0] : output.split("\n")[0];
+        throw new Error(`${file} is not the version the program deploys: ${tool.pinnedBy} expects "${tool.expected.trim()}" in \`${[path.basename(command), ...args].join(" ")}\`, which printed: ${shown || `nothing (exit ${printed.status})`}. Build the pinned tag (README, "End-to-end tiers").`);
     }
-    return missing.length > 0 ? { missing } : { paths };
+    return missing.length > 0 ? { missing } : { paths, substitutes };
 }
 
 function onPath(name: string, env: NodeJS.ProcessEnv): string | undefined {
@@ -83,6 +167,7 @@ function isExecutable(file: string): boolean {
 export function toolsOrSkip(context: Mocha.Context, tier: string, tools: Tool[]): Record<string, string> {
     const found = findTools(tools);
     if ("paths" in found) {
+        found.substitutes.forEach((substitute) => console.log(`  substitute: ${substitute}`));
         return found.paths;
     }
     const why = `the ${tier} tier needs ${found.missing.join(", ")}`;

@@ -1,0 +1,228 @@
+// `npm run e2e -- control`: the program run by the real Pulumi CLI, its
+// Node.js language host and providers (Helm is the one embedded in
+// pulumi-kubernetes) against a real Kubernetes API server, through the
+// commands a user types: `npm run preview | up | destroy`.
+//
+// What stands in (pulumiSession.ts, kindStandIn.js): `kind` and Docker's view
+// of kind's nodes. Each "kind cluster" is a real etcd, kube-apiserver,
+// kube-controller-manager and kube-scheduler, with kwok as every node's
+// kubelet: pods are scheduled, admitted (Pod Security admission included),
+// marked Running and Ready, and a Job's pods Succeeded, but no container
+// runs. What the containers do is the data tier's (npm run e2e -- data).
+//
+// The stack files are the shipped ones plus the chart mirror settings only
+// (charts packaged at the pinned versions in E2E_BIN/charts: this machine,
+// like an air-gapped one, reaches no chart repository). The prod example's
+// context `prod-admin` names a stand-in cluster of its own: the one address
+// this tier maps.
+import * as assert from "assert";
+import { spawnSync } from "child_process";
+import * as path from "path";
+import { managedReleases } from "../../lib/releases";
+import { readStackConfig, readStackFileConfig } from "../../lib/stackConfig";
+import { verificationJobName } from "../../lib/verification";
+import { exampleSecrets, key, runProgram } from "../harness";
+import { Lab } from "./lab";
+import { copyProject, writeStackFile } from "./projectCopy";
+import { PulumiSession, programWarnings, releaseStatus, succeeded, withChartMirror } from "./pulumiSession";
+import { chartPackages, controlTierTools, toolsOrSkip } from "./tools";
+
+const stacks = ["dev", "prod", "fleet"] as const;
+/** The prod example's bucket key is a secret setting its user sets (Pulumi.prod.yaml), and prod's file-backend secrets need a passphrase. */
+const prodEnv = { PULUMI_CONFIG_PASSPHRASE: "e2e-control-prod" };
+const envOf = (stack: string) => (stack === "prod" ? prodEnv : {});
+
+/** `type name` of a URN: urn:pulumi:<stack>::<project>::<parent types $ type>::<name>. */
+function typeAndName(urn: string): string {
+    const [, , qualifiedType, ...name] = urn.split("::");
+    return `${qualifiedType.split("$").pop()} ${name.join("::")}`;
+}
+
+describe("control plane: the program under the real Pulumi CLI and providers, against a real Kubernetes API server", function () {
+    let lab: Lab;
+    let session: PulumiSession;
+    let chartsDirectory: string;
+
+    before(function () {
+        const tools = toolsOrSkip(this, "control", controlTierTools);
+        chartsDirectory = path.dirname(tools[chartPackages[0].name]);
+        lab = new Lab("control");
+        const project = copyProject(lab.folder("project"), "dev", "dev", withChartMirror(chartsDirectory));
+        for (const stack of stacks.filter((each) => each !== "dev")) {
+            writeStackFile(project, stack, stack, withChartMirror(chartsDirectory));
+        }
+        session = new PulumiSession(lab, project, process.env.E2E_BIN!);
+    });
+
+    after(async () => {
+        await lab?.close();
+    });
+
+    it("previews dev, prod and fleet: no warning the program could avoid, and the resources the mock run registers", async function () {
+        this.timeout(600_000);
+        // prod deploys into an existing cluster, named by a context of the user's kubeconfig.
+        const prodCluster = session.kind(["create", "cluster", "--name", "prod-example", "--config", "-", "--wait", "2m"], threeWorkers);
+        assert.strictEqual(prodCluster.code, 0, prodCluster.stderr);
+        assert.strictEqual(session.kind(["get", "clusters"]).code, 0);
+        renameContext(session, "kind-prod-example", "prod-admin");
+        await setExampleSecrets(session, "prod");
+
+        for (const stack of stacks) {
+            const preview = await session.npm("preview", ["--stack", stack, "--json"], envOf(stack));
+            succeeded(preview, `npm run preview -- --stack ${stack}`);
+            const plan = JSON.parse(preview.stdout) as { steps: { op: string; urn: string }[]; diagnostics?: { severity: string; message: string }[] };
+            assert.deepStrictEqual(programWarnings(preview.stderr, plan.diagnostics), [], stack);
+
+            const mock = await runProgram({ ...readStackFileConfig(session.projectDirectory, stack), ...exampleSecrets[stack] }, Object.keys(exampleSecrets[stack] ?? {}));
+            const planned = plan.steps.map((step) => typeAndName(step.urn)).filter((each) => !/^pulumi:pulumi:Stack |^pulumi:providers:\w+ default/.test(each)).sort();
+            const registered = mock.resources.map((resource) => `${resource.type} ${resource.name}`).sort();
+            assert.deepStrictEqual(planned, registered, stack);
+            assert.ok(plan.steps.every((step) => step.op === "create" || step.op === "same"), stack);
+        }
+    });
+
+    it("stops a preview and an up of a bad stack file before the engine runs, with the program's own message", async function () {
+        this.timeout(120_000);
+        writeStackFile(session.projectDirectory, "broken", "dev", (config) => {
+            withChartMirror(chartsDirectory)(config);
+            config[key("regions")][0].replicas = 0;
+            config[key("globalQuery")].namespace = "Monitoring";
+        });
+        const expected = (() => {
+            try {
+                readStackConfig(session.projectDirectory, "broken");
+            } catch (error) {
+                return (error as Error).message;
+            }
+            assert.fail("the program accepts the broken stack file");
+        })();
+        assert.match(expected, /regions\[0\]\.replicas/);
+        for (const action of ["preview", "up"] as const) {
+            const refused = await session.npm(action, ["--stack", "broken", "--yes"]);
+            assert.strictEqual(refused.code, 1, action);
+            assert.strictEqual(refused.stderr.trim(), expected.trim(), action);
+            assert.ok(!/at .*\.ts:\d+/.test(refused.stderr), `${action}: a stack trace`);
+        }
+        // The engine never ran: no stack was even created.
+        const listed = JSON.parse((await session.pulumi(["stack", "ls", "--json"])).stdout) as { name: string }[];
+        assert.ok(!listed.some((stack) => stack.name === "broken"), JSON.stringify(listed));
+    });
+
+    describe("dev, the tutorial's stack, from nothing and back", () => {
+        const context = "kind-thanos-dev";
+
+        it("npm run up creates the kind cluster, deploys every Helm release with the real provider, runs the verification Job to completion and exports the outputs", async function () {
+            this.timeout(900_000);
+            const up = await session.npm("up", ["--yes", "--skip-preview"]);
+            succeeded(up, "npm run up");
+            assert.deepStrictEqual(programWarnings(up.stdout + up.stderr), []);
+            assert.deepStrictEqual(session.runningClusters(), ["prod-example", "thanos-dev"]);
+
+            const config = readStackConfig(session.projectDirectory, "dev");
+            for (const release of managedReleases(config)) {
+                assert.strictEqual(releaseStatus(session, context, release.namespace, release.name), "deployed", `${release.namespace}/${release.name}`);
+            }
+            const job = session.kubectlJson(context, ["--namespace", config.globalQuery.namespace, "get", "job", verificationJobName]);
+            assert.strictEqual(job.status.succeeded, 1);
+            assert.ok(job.status.conditions.some((condition: { type: string; status: string }) => condition.type === "Complete" && condition.status === "True"));
+
+            // The outputs, as the mock run of the same stack file computes them; secrets stay secret.
+            const outputs = JSON.parse((await session.pulumi(["stack", "output", "--json", "--stack", "dev"])).stdout) as Record<string, unknown>;
+            const mock = await runProgram(readStackFileConfig(session.projectDirectory, "dev"));
+            assert.deepStrictEqual(Object.keys(outputs).sort(), Object.keys(mock.exports).sort());
+            for (const name of Object.keys(mock.exports)) {
+                assert.deepStrictEqual(outputs[name], (await mock.isSecretExport(name)) ? "[secret]" : mock.exports[name], name);
+            }
+        });
+
+        it("a second npm run up changes nothing", async function () {
+            this.timeout(600_000);
+            succeeded(await session.npm("up", ["--yes", "--skip-preview", "--expect-no-changes"]), "npm run up --expect-no-changes");
+            const preview = await session.npm("preview", ["--json"]);
+            succeeded(preview, "npm run preview");
+            const changed = (JSON.parse(preview.stdout) as { steps: { op: string; urn: string }[] }).steps.filter((step) => step.op !== "same");
+            assert.deepStrictEqual(changed.map((step) => `${step.op} ${typeAndName(step.urn)}`), []);
+        });
+
+        it("a region moved to another namespace is replaced in one npm run up, and the next changes nothing", async function () {
+            this.timeout(900_000);
+            writeStackFile(session.projectDirectory, "dev", "dev", (config) => {
+                withChartMirror(chartsDirectory)(config);
+                config[key("regions")][1].namespace = "americas";
+            });
+            const up = await session.npm("up", ["--yes", "--skip-preview"]);
+            succeeded(up, "npm run up after moving united-states");
+            assert.match(up.stdout, /replaced/);
+            succeeded(await session.npm("up", ["--yes", "--skip-preview", "--expect-no-changes"]), "npm run up --expect-no-changes");
+
+            assert.strictEqual(releaseStatus(session, context, "americas", "kps-united-states"), "deployed");
+            const namespaces = session.kubectlJson<{ items: { metadata: { name: string } }[] }>(context, ["get", "namespaces"]).items.map((each) => each.metadata.name);
+            assert.ok(namespaces.includes("americas") && !namespaces.includes("united-states"), namespaces.join(", "));
+        });
+
+        it("npm run destroy removes the cluster and leaves an empty stack", async function () {
+            this.timeout(600_000);
+            succeeded(await session.npm("destroy", ["--yes"]), "npm run destroy");
+            assert.deepStrictEqual(session.runningClusters(), ["prod-example"]);
+            const exported = JSON.parse((await session.pulumi(["stack", "export", "--stack", "dev"])).stdout) as { deployment: { resources?: unknown[] } };
+            assert.deepStrictEqual(exported.deployment.resources ?? [], []);
+        });
+    });
+
+    describe("prod, into an existing cluster", () => {
+        const context = "prod-admin";
+
+        it("npm run up deploys, and npm run destroy leaves the API server as it found it", async function () {
+            this.timeout(900_000);
+            const before = apiServerInventory(session, context);
+            const up = await session.npm("up", ["--stack", "prod", "--yes", "--skip-preview"], prodEnv);
+            succeeded(up, "npm run up -- --stack prod");
+            assert.deepStrictEqual(programWarnings(up.stdout + up.stderr), []);
+            const config = readStackConfig(session.projectDirectory, "prod");
+            for (const release of managedReleases(config)) {
+                assert.strictEqual(releaseStatus(session, context, release.namespace, release.name), "deployed", `${release.namespace}/${release.name}`);
+            }
+            assert.notDeepStrictEqual(apiServerInventory(session, context), before);
+
+            succeeded(await session.npm("destroy", ["--stack", "prod", "--yes"], prodEnv), "npm run destroy -- --stack prod");
+            assert.deepStrictEqual(apiServerInventory(session, context), before);
+            const exported = JSON.parse((await session.pulumi(["stack", "export", "--stack", "prod"], prodEnv)).stdout) as { deployment: { resources?: unknown[] } };
+            assert.deepStrictEqual(exported.deployment.resources ?? [], []);
+        });
+    });
+});
+
+/**
+ * What a stack could leave behind in a cluster: its namespaces, every
+ * cluster-scoped object (CRDs, ClusterRoles and their bindings, webhooks, …)
+ * and Helm's release records wherever they are. The cluster's own moving
+ * parts (nodes' leases, events, the API server's own records) are not the
+ * stack's.
+ */
+function apiServerInventory(session: PulumiSession, context: string): string[] {
+    const ownedByTheCluster = new Set(["nodes", "events", "events.events.k8s.io", "componentstatuses", "certificatesigningrequests.certificates.k8s.io",
+        "tokenreviews.authentication.k8s.io", "selfsubjectreviews.authentication.k8s.io", "selfsubjectaccessreviews.authorization.k8s.io",
+        "selfsubjectrulesreviews.authorization.k8s.io", "subjectaccessreviews.authorization.k8s.io", "localsubjectaccessreviews.authorization.k8s.io"]);
+    const kinds = spawnSync("kubectl", ["--context", context, "api-resources", "--namespaced=false", "--verbs=list", "-o", "name"], { env: session.env, encoding: "utf8" })
+        .stdout.split("\n").filter((kind: string) => kind !== "" && !ownedByTheCluster.has(kind)) as string[];
+    const clusterScoped = kinds.flatMap((kind) => session.kubectlJson<{ items: { metadata: { name: string } }[] }>(context, ["get", kind]).items.map((item) => `${kind}/${item.metadata.name}`));
+    const helmRecords = session.kubectlJson<{ items: { metadata: { namespace: string; name: string } }[] }>(context, ["get", "secrets", "--all-namespaces", "-l", "owner=helm"])
+        .items.map((item) => `helm record ${item.metadata.namespace}/${item.metadata.name}`);
+    return [...clusterScoped, ...helmRecords].sort();
+}
+
+/** The prod example's cluster: room for its HA pairs, each replica on a node of its own. */
+const threeWorkers = ["kind: Cluster", "apiVersion: kind.x-k8s.io/v1alpha4", "nodes:", "  - role: control-plane", "  - role: worker", "  - role: worker", "  - role: worker", ""].join("\n");
+
+function renameContext(session: PulumiSession, from: string, to: string): void {
+    const renamed = spawnSync("kubectl", ["config", "rename-context", from, to], { env: session.env, encoding: "utf8" });
+    assert.strictEqual(renamed.status, 0, renamed.stderr);
+}
+
+/** What the example stack file tells its user to do: `pulumi config set --secret …`. */
+async function setExampleSecrets(session: PulumiSession, stack: string): Promise<void> {
+    succeeded(await session.pulumi(["stack", "init", stack], envOf(stack)), `pulumi stack init ${stack}`);
+    for (const [name, value] of Object.entries(exampleSecrets[stack] ?? {})) {
+        succeeded(await session.pulumi(["config", "set", "--secret", "--stack", stack, name, value], envOf(stack)), `pulumi config set --secret ${name}`);
+    }
+}
