@@ -30,7 +30,7 @@ export const prometheus: Tool = {
 };
 /** `weed version` prints "version 30GB 4.44 <commit> linux amd64" (weed/util/version/constants.go). */
 export const weed: Tool = {
-    name: "weed", versionArgs: ["version"], expected: ` ${seaweedfsImage.split(":").pop()} `, pinnedBy: "lib/versions.ts seaweedfsImage",
+    name: "weed", versionArgs: ["version"], expected: ` ${seaweedfsImage.tag} `, pinnedBy: "lib/versions.ts seaweedfsImage",
 };
 export const busybox: Tool = { name: "busybox", versionArgs: ["--help"], expected: "BusyBox", pinnedBy: "the Thanos image's shell", onPath: true };
 export const openssl: Tool = { name: "openssl", versionArgs: ["version"], expected: "OpenSSL", pinnedBy: "the machine", onPath: true };
