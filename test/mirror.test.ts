@@ -201,7 +201,7 @@ function problemsOf(settings: Record<string, unknown>): string[] {
         return [];
     } catch (error) {
         assert.ok(error instanceof StackConfigError, String(error));
-        return error.problems;
+        return [...error.problems];
     }
 }
 

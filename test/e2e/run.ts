@@ -9,6 +9,7 @@ import * as path from "path";
 /** Each tier's scenario files. */
 export const tiers: Readonly<Record<string, string[]>> = {
     data: ["data.e2e.ts"],
+    mirror: ["mirror.e2e.ts"],
 };
 
 export function usage(): string {
