@@ -8,6 +8,7 @@ import * as path from "path";
 import { StackConfigError, parseStackConfig } from "../lib/config";
 import { stackImages } from "../lib/images";
 import { readStackConfig } from "../lib/stackConfig";
+import { mirrorList } from "../scripts/images";
 import { ProgramRun, key, project, projectDirectory, registeredSoFar, runStack } from "./harness";
 
 const release = "kubernetes:helm.sh/v3:Release";
@@ -184,6 +185,25 @@ describe("images from a mirror", () => {
             `${mirror}/jkroepke/kube-webhook-certgen:1.8.7`,
             `${mirror}/grafana/grafana:13.2.0`,
             `${mirror}/chrislusf/seaweedfs:4.44`,
+        ]);
+    });
+});
+
+describe("npm run images", () => {
+    it("with a mirror: each image beside its copy, for crane copy or skopeo copy", () => {
+        const config = readStackConfig(projectDirectory, "dev");
+        assert.deepStrictEqual(mirrorList({ ...config, images: { registry: mirror } }, false).slice(0, 2), [
+            `quay.io/thanos/thanos:v0.42.4 ${mirror}/thanos/thanos:v0.42.4`,
+            `quay.io/prometheus-operator/prometheus-operator:v0.93.1 ${mirror}/prometheus-operator/prometheus-operator:v0.93.1`,
+        ]);
+    });
+
+    it("--charts: each chart with the command that saves it into the mirror directory", () => {
+        const config = readStackConfig(projectDirectory, "dev");
+        assert.deepStrictEqual(mirrorList({ ...config, grafana: { enabled: false }, charts: { mirror: { source: "local", path: "/srv/charts" } } }, true), [
+            "kube-prometheus-stack 88.5.3: helm pull kube-prometheus-stack --repo https://prometheus-community.github.io/helm-charts --version 88.5.3 --destination /srv/charts",
+            "prometheus-operator-crds 31.0.1: helm pull prometheus-operator-crds --repo https://prometheus-community.github.io/helm-charts --version 31.0.1 --destination /srv/charts",
+            "thanos 0.4.9: git clone https://github.com/banzaicloud/banzai-charts.git banzai-charts && git -C banzai-charts checkout 51352f61c4dabfa9001e823181b6eb42e9e7803b && helm package banzai-charts/thanos --destination /srv/charts",
         ]);
     });
 });
