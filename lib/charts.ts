@@ -19,7 +19,7 @@ import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { Problem, SettingPath, settingPath } from "./problems";
-import { ChartMirror, ChartOverride, ChartSource, StackConfig, expandHome } from "./schema";
+import { ChartMirror, ChartOverride, ChartSource, StackConfig, expandHome, isFile } from "./schema";
 import { banzaicloudThanosChart, grafanaChart, kubePrometheusStackRepository, operatorCrdsChartFor } from "./versions";
 
 /** The chart fields of a `helm.v3.Release`. */
@@ -168,14 +168,6 @@ function chartYamlVersion(file: string): string | undefined {
         return version === undefined ? undefined : String(version);
     } catch {
         return undefined;
-    }
-}
-
-function isFile(file: string): boolean {
-    try {
-        return fs.statSync(file).isFile();
-    } catch {
-        return false;
     }
 }
 

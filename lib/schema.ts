@@ -338,7 +338,7 @@ const kindClusterSchema = settings({
     }
 });
 
-function isFile(file: string): boolean {
+export function isFile(file: string): boolean {
     try {
         return fs.statSync(file).isFile();
     } catch {
