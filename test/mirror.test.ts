@@ -15,9 +15,12 @@ const release = "kubernetes:helm.sh/v3:Release";
 const mirror = "registry.example.com/mirror";
 const pinned = { "kube-prometheus-stack": "88.5.3", "prometheus-operator-crds": "31.0.1", thanos: "0.4.9", grafana: "12.11.1" } as const;
 
+const scratch = fs.mkdtempSync(path.join(os.tmpdir(), "chart-mirrors-"));
+process.on("exit", () => fs.rmSync(scratch, { recursive: true, force: true }));
+
 /** A directory holding every chart as `helm pull` saves it (the files' content is Helm's business, not the program's). */
 function mirrorDirectory(leaveOut: string[] = []): string {
-    const directory = fs.mkdtempSync(path.join(os.tmpdir(), "chart-mirror-"));
+    const directory = fs.mkdtempSync(path.join(scratch, "mirror-"));
     for (const [name, version] of Object.entries(pinned)) {
         if (!leaveOut.includes(name)) {
             fs.writeFileSync(path.join(directory, `${name}-${version}.tgz`), "");
