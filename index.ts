@@ -19,12 +19,14 @@ import { bucketPrefix, objstoreConfig } from "./lib/objectStorage";
 import { loadStackConfig, secretSetting } from "./lib/stackConfig";
 import { clustersWithRegions } from "./lib/releases";
 import { resolveThanosChart } from "./lib/thanosChart";
+import { pinnedCharts, resolveChart } from "./lib/charts";
 import { grafanaChecks, inClusterTiming, verificationChecks, verificationLogsCommandFor, verificationPlan } from "./lib/verification";
-import { operatorCrdsChartFor } from "./lib/versions";
 
 // Everything that can be wrong with the input fails here, before any resource exists.
 const config = loadStackConfig();
-const thanosChart = resolveThanosChart(config.globalQuery.chart);
+const thanosChart = resolveThanosChart(config);
+const charts = pinnedCharts(config.versions);
+const imageRegistry = config.images.registry;
 const storage = config.storage.type === "none" ? undefined : config.storage;
 
 const clusters = new Map(config.clusters.map((cluster) => [
@@ -42,7 +44,7 @@ const clusterOf = (name: string) => clusters.get(name)!;
 const operatorCrds = new Map(clustersWithRegions(config).map((cluster) => [
     cluster,
     new OperatorCrds(`${cluster}-operator-crds`, {
-        chartVersion: operatorCrdsChartFor[config.versions.kubePrometheusStack],
+        chart: resolveChart(charts.prometheusOperatorCrds, config),
         provider: clusterOf(cluster).provider,
     }),
 ]));
@@ -77,6 +79,7 @@ const objectStore = storage?.type === "inCluster"
     ? new ObjectStore("object-store", {
         namespace: storage.namespace,
         volumeSize: storage.volumeSize,
+        imageRegistry,
         nodeHost: config.regions.some(remote) ? kindControlPlaneHost(config.globalQuery.cluster) : undefined,
         provider: clusterOf(config.globalQuery.cluster).provider,
     })
@@ -94,7 +97,8 @@ const regions = config.regions.map((region, index) => new Region(region.name, {
     region,
     labels: config.labels,
     thanosVersion: config.versions.thanos,
-    kubePrometheusStackVersion: config.versions.kubePrometheusStack,
+    chart: resolveChart(charts.kubePrometheusStack, config),
+    imageRegistry,
     provider: clusterOf(region.cluster).provider,
     operatorCrds: operatorCrds.get(region.cluster)!.release,
     ownsKubeletService: config.regions.findIndex((other) => other.cluster === region.cluster) === index,
@@ -112,6 +116,7 @@ const globalQuery = new GlobalQuery("global", {
     globalQuery: config.globalQuery,
     labels: config.labels,
     thanosVersion: config.versions.thanos,
+    imageRegistry,
     chart: thanosChart,
     // The Store Gateway by its DNS name: like the sidecars, found once it runs, never waited for.
     endpoints: [...regions.map((region) => region.storeApiEndpoints), ...(storage ? [[storeGatewayEndpoint(config.globalQuery.namespace)]] : [])],
@@ -127,6 +132,7 @@ const longTerm = storage && {
     storeGateway: new StoreGateway("store-gateway", {
         namespace: globalQuery.namespace,
         thanosVersion: config.versions.thanos,
+        imageRegistry,
         storage,
         objstoreConfig: globalObjstoreConfig!,
         storeApiTls: storeApiTls?.storeGateway,
@@ -137,6 +143,7 @@ const longTerm = storage && {
     compactor: new Compactor("compactor", {
         namespace: globalQuery.namespace,
         thanosVersion: config.versions.thanos,
+        imageRegistry,
         storage,
         objstoreConfig: globalObjstoreConfig!,
         provider: globalCluster.provider,
@@ -153,6 +160,8 @@ const grafana = config.grafana.enabled
         provider: globalCluster.provider,
         kubectlFlags: globalCluster.kubectlFlags,
         thanosVersion: config.versions.thanos,
+        chart: resolveChart(charts.grafana, config),
+        imageRegistry,
     })
     : undefined;
 
@@ -164,6 +173,7 @@ const globalViewCheck = config.verification.enabled
         grafana: grafana && { checks: grafanaChecks(verificationPlan(config)), url: grafana.url, adminSecretName: grafana.adminSecretName },
         timing: inClusterTiming(config.verification.timeoutSeconds),
         thanosVersion: config.versions.thanos,
+        imageRegistry,
         namespace: globalQuery.namespace,
         frontendUrl: globalQuery.frontendUrl,
         releases: [...regions.map((region) => region.release), globalQuery.release, ...(grafana ? [grafana.release] : [])],

@@ -7,6 +7,8 @@ import { configHash, objstoreConfigFlag, objstoreConfigSecret, skipAwaitWhen, th
 export interface CompactorArgs {
     namespace: pulumi.Input<string>;
     thanosVersion: string;
+    /** The stack's `images.registry`: every image from this prefix instead of its own registry (lib/images.ts). */
+    imageRegistry?: string;
     storage: LongTermStorage;
     /** The objstore config (YAML, a secret): written to a Secret of its own. */
     objstoreConfig: pulumi.Input<string>;
@@ -82,6 +84,7 @@ export class Compactor extends pulumi.ComponentResource {
         const pod = thanosPod({
             container: "compactor",
             thanosVersion: args.thanosVersion,
+            imageRegistry: args.imageRegistry,
             args: compactorArgs(args.storage),
             resources: args.storage.compactor.resources,
             objstoreSecretName: objstore.metadata.name,

@@ -2,11 +2,12 @@ import * as k8s from "@pulumi/kubernetes";
 import * as crypto from "crypto";
 import * as pulumi from "@pulumi/pulumi";
 import { GlobalQuery as GlobalQueryConfig, Labels } from "../lib/schema";
-import { ThanosChart } from "../lib/thanosChart";
+import { HelmChart } from "../lib/charts";
 import * as path from "path";
 import { releaseTimeoutSeconds, thanosReleaseName, thanosServices } from "../lib/releases";
 import { podSecurityLabels } from "./region";
-import { compareVersions, thanosImageRepository } from "../lib/versions";
+import { compareVersions, thanosImage } from "../lib/versions";
+import { repositoryReference } from "../lib/images";
 import { CertificatePems, storeApiServerName, tlsSecretData } from "./storeApiTls";
 import { thanosPodSecurityContext } from "../lib/podSecurity";
 import { preferOneReplicaPerNode } from "../lib/thanosWorkload";
@@ -16,7 +17,9 @@ export interface GlobalQueryArgs {
     globalQuery: GlobalQueryConfig;
     labels: Labels;
     thanosVersion: string;
-    chart: ThanosChart;
+    /** The stack's `images.registry`: every image from this prefix instead of its own registry (lib/images.ts). */
+    imageRegistry?: string;
+    chart: HelmChart;
     /** Every region's StoreAPI endpoints: the regions' outputs. */
     endpoints: pulumi.Input<string[]>[];
     /** The querier's client certificate: set when the sidecars require one. */
@@ -85,6 +88,8 @@ export interface ThanosChartInputs {
     globalQuery: GlobalQueryConfig;
     labels: Labels;
     thanosVersion: string;
+    /** The stack's `images.registry`: every image from this prefix instead of its own registry (lib/images.ts). */
+    imageRegistry?: string;
     endpoints: string[];
     /** The Secret with the querier's client certificate, and a hash of it and its CA; absent: plaintext, in-cluster only. */
     clientTls?: { secret: string; sha256: string };
@@ -96,12 +101,12 @@ export interface ThanosChartInputs {
  * components this stack does not run, so each is set here on purpose.
  */
 export function thanosChartValues(inputs: ThanosChartInputs): Record<string, unknown> {
-    const { globalQuery, labels, thanosVersion, endpoints, clientTls } = inputs;
+    const { globalQuery, labels, thanosVersion, imageRegistry, endpoints, clientTls } = inputs;
     const { frontend } = globalQuery;
     return {
         fullnameOverride: thanosReleaseName,
-        // The chart defaults to v0.17.1.
-        image: { repository: thanosImageRepository, tag: thanosVersion, pullPolicy: "IfNotPresent" },
+        // The chart defaults to v0.17.1, and writes "<repository>:<tag>" (query-deployment.yaml:48).
+        image: { repository: repositoryReference(thanosImage, imageRegistry), tag: thanosVersion, pullPolicy: "IfNotPresent" },
         // No object storage in this stack: only Query and Query Frontend run.
         store: { enabled: false },
         compact: { enabled: false },
@@ -195,6 +200,7 @@ export class GlobalQuery extends pulumi.ComponentResource {
                     globalQuery,
                     labels: args.labels,
                     thanosVersion: args.thanosVersion,
+                    imageRegistry: args.imageRegistry,
                     endpoints: endpoints.flat(),
                     clientTls: secret === undefined ? undefined : { secret, sha256: crypto.createHash("sha256").update(`${certPem}${caCertPem}`).digest("hex") },
                 })),

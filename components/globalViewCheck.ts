@@ -5,13 +5,15 @@ import { fixedResources } from "../lib/podResources";
 import { restrictedContainerSecurityContext, thanosPodSecurityContext } from "../lib/podSecurity";
 import { Check, GrafanaCheck, Timing, verificationJobName, verificationScript } from "../lib/verification";
 import { grafanaAdmin } from "../lib/releases";
-import { thanosImageRepository } from "../lib/versions";
+import { thanosImageReference } from "../lib/images";
 
 export interface GlobalViewCheckArgs {
     /** What to prove, from the stack config (shared with `npm run verify`). */
     checks: Check[];
     timing: Timing;
     thanosVersion: string;
+    /** The stack's `images.registry`: every image from this prefix instead of its own registry (lib/images.ts). */
+    imageRegistry?: string;
     namespace: pulumi.Input<string>;
     /** The Query Frontend: the endpoint users query, from GlobalQuery's outputs. */
     frontendUrl: pulumi.Input<string>;
@@ -66,7 +68,7 @@ export class GlobalViewCheck extends pulumi.ComponentResource {
             containers: [{
                 name: "verify",
                 // Busybox-based and already on the nodes: sh and wget, no extra pull.
-                image: `${thanosImageRepository}:${args.thanosVersion}`,
+                image: thanosImageReference(args.thanosVersion, args.imageRegistry),
                 command: ["/bin/sh", "-c", verificationScript(args.checks, args.timing, grafanaChecks)],
                 env: {
                     FRONTEND_URL: args.frontendUrl,

@@ -4,6 +4,8 @@ import * as random from "@pulumi/random";
 import { DashboardInputs, dashboards, datasourceUid } from "../lib/dashboards";
 import { fixedResources } from "../lib/podResources";
 import { grafanaAdmin, grafanaLocalPort, grafanaReleaseName, releaseTimeoutSeconds } from "../lib/releases";
+import { HelmChart } from "../lib/charts";
+import { chartImage, chartImageRegistry } from "../lib/images";
 import { grafanaChart } from "../lib/versions";
 
 export interface GrafanaArgs {
@@ -17,6 +19,10 @@ export interface GrafanaArgs {
     kubectlFlags: pulumi.Input<string>;
     /** The stack's Thanos (`versions.thanos`), which the frontend runs: told to the data source. */
     thanosVersion: string;
+    /** The grafana chart at grafanaChart.version (lib/charts.ts). */
+    chart: HelmChart;
+    /** The stack's `images.registry`: every image from this prefix instead of its own registry (lib/images.ts). */
+    imageRegistry?: string;
 }
 
 const servicePort = 80;
@@ -30,6 +36,7 @@ interface GrafanaValuesInputs {
     thanosVersion: string;
     adminSecretName: string;
     dashboardsConfigMapName: string;
+    imageRegistry?: string;
 }
 
 /**
@@ -55,10 +62,12 @@ function prometheusVersionOf(thanosVersion: string): string {
  * provider: no sidecar, no init container, no API access, so every pod meets
  * the `restricted` standard and needs no service account token.
  */
-export function grafanaValues({ frontendUrl, thanosVersion, adminSecretName, dashboardsConfigMapName }: GrafanaValuesInputs): Record<string, unknown> {
+export function grafanaValues({ frontendUrl, thanosVersion, adminSecretName, dashboardsConfigMapName, imageRegistry }: GrafanaValuesInputs): Record<string, unknown> {
     return {
         fullnameOverride: grafanaReleaseName,
-        image: { ...grafanaChart.image },
+        image: chartImage(grafanaChart.image, imageRegistry),
+        // And every image it would add (sidecars, init containers), should a value turn one on.
+        ...chartImageRegistry(imageRegistry),
         replicas: 1,
         admin: { existingSecret: adminSecretName, userKey: adminSecretKeys.user, passwordKey: adminSecretKeys.password },
         datasources: {
@@ -164,11 +173,9 @@ export class Grafana extends pulumi.ComponentResource {
         this.release = new k8s.helm.v3.Release(name, {
             name: grafanaReleaseName,
             namespace: args.namespace,
-            chart: "grafana",
-            version: grafanaChart.version,
-            repositoryOpts: { repo: grafanaChart.repository },
+            ...args.chart,
             values: pulumi.all([args.frontendUrl, adminSecret.metadata.name, dashboardsConfigMap.metadata.name])
-                .apply(([frontendUrl, adminSecretName, dashboardsConfigMapName]) => grafanaValues({ frontendUrl, thanosVersion: args.thanosVersion, adminSecretName, dashboardsConfigMapName })),
+                .apply(([frontendUrl, adminSecretName, dashboardsConfigMapName]) => grafanaValues({ frontendUrl, thanosVersion: args.thanosVersion, adminSecretName, dashboardsConfigMapName, imageRegistry: args.imageRegistry })),
             timeout: releaseTimeoutSeconds.grafana,
             cleanupOnFail: true,
             maxHistory: 10,

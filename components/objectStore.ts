@@ -5,6 +5,7 @@ import * as random from "@pulumi/random";
 import { inClusterBucket, inClusterEndpoint, longTermServices, objectStoreS3Port } from "../lib/objectStorage";
 import { fixedResources, goMemoryLimit } from "../lib/podResources";
 import { restrictedContainerSecurityContext } from "../lib/podSecurity";
+import { imageReference } from "../lib/images";
 import { seaweedfsImage } from "../lib/versions";
 import { podSecurityLabels } from "./region";
 
@@ -19,6 +20,8 @@ export interface ObjectStoreArgs {
     volumeSize: string;
     /** Set when sidecars in other kind clusters upload to it: the kind node whose NodePort they reach it on. */
     nodeHost?: string;
+    /** The stack's `images.registry`: every image from this prefix instead of its own registry (lib/images.ts). */
+    imageRegistry?: string;
     provider: k8s.Provider;
 }
 
@@ -108,7 +111,7 @@ export class ObjectStore extends pulumi.ComponentResource {
             securityContext: { runAsNonRoot: true, runAsUser: seaweedUser, runAsGroup: seaweedUser, fsGroup: seaweedUser, seccompProfile: { type: "RuntimeDefault" } },
             containers: [{
                 name: "seaweedfs",
-                image: seaweedfsImage,
+                image: imageReference(seaweedfsImage, args.imageRegistry),
                 // Straight to weed: the image's entrypoint expects to start as root.
                 command: ["/usr/bin/weed"],
                 args: objectStoreArgs(),

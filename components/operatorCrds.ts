@@ -1,11 +1,11 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { operatorCrdsRelease, releaseTimeoutSeconds } from "../lib/releases";
-import { kubePrometheusStackRepository } from "../lib/versions";
+import { HelmChart } from "../lib/charts";
 
 export interface OperatorCrdsArgs {
-    /** The prometheus-operator-crds chart version, in step with kube-prometheus-stack (lib/versions.ts). */
-    chartVersion: string;
+    /** The prometheus-operator-crds chart, in step with kube-prometheus-stack (lib/versions.ts, lib/charts.ts). */
+    chart: HelmChart;
     provider: k8s.Provider;
 }
 
@@ -21,9 +21,7 @@ export class OperatorCrds extends pulumi.ComponentResource {
         super("thanos-global-view:cluster:OperatorCrds", name, {}, opts);
         this.release = new k8s.helm.v3.Release(name, {
             ...operatorCrdsRelease,
-            chart: "prometheus-operator-crds",
-            version: args.chartVersion,
-            repositoryOpts: { repo: kubePrometheusStackRepository },
+            ...args.chart,
             timeout: releaseTimeoutSeconds.operatorCrds,
             maxHistory: 10,
         }, {

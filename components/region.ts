@@ -8,13 +8,17 @@ import { compactorLabels } from "./compactor";
 import { storeGatewayLabels } from "./storeGateway";
 import { objstoreSecret } from "../lib/objectStorage";
 import { bucketCheckPod, configHash, objstoreConfigSecret } from "../lib/thanosWorkload";
-import { kubePrometheusStackRepository, thanosImageRepository } from "../lib/versions";
+import { HelmChart } from "../lib/charts";
+import { chartImageRegistry, thanosImageReference } from "../lib/images";
 
 export interface RegionArgs {
     region: RegionConfig;
     labels: Labels;
     thanosVersion: string;
-    kubePrometheusStackVersion: string;
+    /** The kube-prometheus-stack chart at the stack's `versions.kubePrometheusStack` (lib/charts.ts). */
+    chart: HelmChart;
+    /** The stack's `images.registry`: every image from this prefix instead of its own registry (lib/images.ts). */
+    imageRegistry?: string;
     provider: k8s.Provider;
     /** The operator CRDs of this region's cluster: the one thing the region waits for. */
     operatorCrds: k8s.helm.v3.Release;
@@ -91,6 +95,8 @@ export interface KubePrometheusStackInputs {
     region: RegionConfig;
     labels: Labels;
     thanosVersion: string;
+    /** The stack's `images.registry`: every image from this prefix instead of its own registry (lib/images.ts). */
+    imageRegistry?: string;
     ownsKubeletService: boolean;
     globalTier?: GlobalTier;
     /** The sidecars' gRPC server certificate (in the Secret `storeApiTlsSecret`), by its hash; absent: plaintext, in-cluster only. */
@@ -256,11 +262,11 @@ export function podSecurityLabels(level: "restricted" | "privileged"): Record<st
  * the `restricted` standard for every pod but node-exporter's.
  */
 export function kubePrometheusStackValues(inputs: KubePrometheusStackInputs): Record<string, unknown> {
-    const { region, labels, thanosVersion, ownsKubeletService, globalTier, storeApiCertificateSha256, objstore } = inputs;
+    const { region, labels, thanosVersion, imageRegistry, ownsKubeletService, globalTier, storeApiCertificateSha256, objstore } = inputs;
     const tls = storeApiCertificateSha256 === undefined ? undefined : sidecarTls(storeApiTlsSecret);
     const { components } = region;
     const highlyAvailable = region.replicas >= 2;
-    const thanosImage = `${thanosImageRepository}:${thanosVersion}`;
+    const thanosImage = thanosImageReference(thanosVersion, imageRegistry);
     // What the sidecar reads only at start (its certificate, the objstore config
     // the operator hands it as an environment variable): a change restarts the pods.
     const podAnnotations: Record<string, string> = {
@@ -269,6 +275,8 @@ export function kubePrometheusStackValues(inputs: KubePrometheusStackInputs): Re
     };
     return {
         fullnameOverride: regionReleaseName(region.name),
+        // Every image the chart and its subcharts render, from the mirror.
+        ...chartImageRegistry(imageRegistry),
         // The cluster's OperatorCrds release installs them, once, for every region.
         crds: { enabled: false },
         grafana: {
@@ -427,7 +435,7 @@ export class Region extends pulumi.ComponentResource {
                     activeDeadlineSeconds: bucketCheck.deadlineSeconds,
                     template: {
                         metadata: { annotations: { "thanos-global-view/objstore-config-sha256": configHash(args.objstoreConfig!) } },
-                        spec: bucketCheckPod(args.thanosVersion, objstore.metadata.name).podSpec,
+                        spec: bucketCheckPod(args.thanosVersion, args.imageRegistry, objstore.metadata.name).podSpec,
                     },
                 },
             }, {
@@ -453,9 +461,7 @@ export class Region extends pulumi.ComponentResource {
         this.release = new k8s.helm.v3.Release(name, {
             name: this.releaseName,
             namespace: this.namespace,
-            chart: "kube-prometheus-stack",
-            version: args.kubePrometheusStackVersion,
-            repositoryOpts: { repo: kubePrometheusStackRepository },
+            ...args.chart,
             // Waits for the Secrets, and knows what they hold.
             values: pulumi.all([
                 tlsSecret?.metadata.name,
@@ -466,6 +472,7 @@ export class Region extends pulumi.ComponentResource {
                 region,
                 labels: args.labels,
                 thanosVersion: args.thanosVersion,
+                imageRegistry: args.imageRegistry,
                 ownsKubeletService: args.ownsKubeletService,
                 globalTier: args.globalTier,
                 storeApiCertificateSha256: certificateSha256,

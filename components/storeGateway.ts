@@ -9,6 +9,8 @@ import { CertificatePems, tlsSecretData } from "./storeApiTls";
 export interface StoreGatewayArgs {
     namespace: pulumi.Input<string>;
     thanosVersion: string;
+    /** The stack's `images.registry`: every image from this prefix instead of its own registry (lib/images.ts). */
+    imageRegistry?: string;
     storage: LongTermStorage;
     /** The objstore config (YAML, a secret): written to a Secret of its own. */
     objstoreConfig: pulumi.Input<string>;
@@ -102,6 +104,7 @@ export class StoreGateway extends pulumi.ComponentResource {
         const pod = thanosPod({
             container: "store-gateway",
             thanosVersion: args.thanosVersion,
+            imageRegistry: args.imageRegistry,
             args: storeGatewayArgs(storeGateway.resources.limits.memory, tls !== undefined),
             resources: storeGateway.resources,
             objstoreSecretName: objstore.metadata.name,

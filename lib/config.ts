@@ -124,6 +124,9 @@ export function parseStackConfig(project: string, settings: StackSettings): Stac
         globalQuery: salvage(stackConfigShape.globalQuery, raw.globalQuery),
         storage: salvage(stackConfigShape.storage, raw.storage),
         labels: salvage(stackConfigShape.labels, raw.labels),
+        charts: salvage(stackConfigShape.charts, raw.charts),
+        versions: salvage(stackConfigShape.versions, raw.versions),
+        grafana: salvage(stackConfigShape.grafana, raw.grafana),
     })) {
         if (!reported.some((path) => isWithin(problem.path, path) || isWithin(path, problem.path))) {
             messages.add(problem);

@@ -3,6 +3,7 @@
 // requests. Each judges the fields that passed on their own (lib/config.ts salvages
 // them from an object with a bad field elsewhere), and
 // blames the setting the user wrote, so that one mistake gives one message.
+import { chartProblems } from "./charts";
 import { Problem, SettingPath, isRecord, valueAt } from "./problems";
 import { parseQuantity } from "./podResources";
 import { ContainerResources, GlobalQuery, KindCluster, Labels, ParsedSettings, StackConfig, Storage, byteSizeBytes } from "./schema";
@@ -16,6 +17,9 @@ export interface ValidParts {
     globalQuery?: GlobalQuery;
     storage?: Storage;
     labels?: Labels;
+    charts?: StackConfig["charts"];
+    versions?: StackConfig["versions"];
+    grafana?: StackConfig["grafana"];
 }
 
 export function consistencyProblems(raw: Record<string, unknown>, parts: ValidParts): Problem[] {
@@ -132,6 +136,10 @@ export function consistencyProblems(raw: Record<string, unknown>, parts: ValidPa
             problems.push(...limitsBelowRequests(["globalQuery", "resources", container], globalQuery.resources[container], wasSet));
         }
         problems.push(...cacheAboveMemory(globalQuery, wasSet));
+    }
+    // Every chart the stack installs must be in a mirror on this machine; which ones depends on the versions, Grafana and the thanos chart's own setting.
+    if (parts.charts !== undefined && parts.versions !== undefined && parts.grafana !== undefined && globalQuery !== undefined) {
+        problems.push(...chartProblems({ charts: parts.charts, versions: parts.versions, grafana: parts.grafana, globalQuery }));
     }
     if (parts.storage !== undefined && parts.storage.type !== "none") {
         for (const component of ["storeGateway", "compactor"] as const) {

@@ -338,7 +338,7 @@ const kindClusterSchema = settings({
     }
 });
 
-function isFile(file: string): boolean {
+export function isFile(file: string): boolean {
     try {
         return fs.statSync(file).isFile();
     } catch {
@@ -538,6 +538,134 @@ const gitRepository = {
     },
 };
 
+// ---------------------------------------------------------------- charts and images from a mirror
+
+const absolutePathNote = "an absolute path or one starting with ~/ (the program runs in the project directory, the provider elsewhere)";
+
+/** An absolute path (or ~/…) on this machine, checked by `exists`; relative paths are refused, being relative to nobody knows what. */
+function localPath(leaf: Leaf, exists: (resolved: string) => boolean) {
+    return text(leaf, {
+        secretable: true,
+        check: (value) => {
+            const resolved = expandHome(value);
+            if (!path.isAbsolute(resolved)) {
+                return `a relative path; expected ${absolutePathNote}`;
+            }
+            return exists(resolved) ? undefined : `nothing like that there${homeNote(value)}; ${leaf.valid}`;
+        },
+    });
+}
+
+function isDirectory(directory: string): boolean {
+    try {
+        return fs.statSync(directory).isDirectory();
+    } catch {
+        return false;
+    }
+}
+
+/** A chart on disk: a packaged .tgz, or a directory with Chart.yaml. */
+const chartPath = () => localPath(
+    { description: "a packaged chart .tgz or an unpacked chart directory", valid: "expected a chart directory (with Chart.yaml) or a packaged chart .tgz" },
+    (resolved) => (/\.tgz$/.test(resolved) ? isFile(resolved) : isFile(path.join(resolved, "Chart.yaml"))),
+);
+
+/**
+ * The repositories Helm, embedded in pulumi-kubernetes, can read: http(s)
+ * Helm repositories and OCI registries (helm v3.20.2 pkg/getter/getter.go:199-217,
+ * no other scheme without a plugin). A file:// repository is read by the program
+ * itself (lib/charts.ts), which hands the provider the .tgz its index.yaml names.
+ */
+const chartRepositoryValid = "expected a Helm repository (https://, http:// or file:// with an index.yaml) or an OCI registry path (oci://registry/path)";
+
+function chartRepositoryProblem(url: string): string | undefined {
+    const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(url)?.[1]?.toLowerCase();
+    if (scheme === undefined) {
+        return /^[\w.-]+\.[a-z]{2,}(:\d+)?(\/|$)/i.test(url) ? `no scheme; ${chartRepositoryValid}` : chartRepositoryValid;
+    }
+    if (!["https", "http", "file", "oci"].includes(scheme)) {
+        return `${scheme}:// is not a chart repository Helm reads; ${chartRepositoryValid}`;
+    }
+    if (/\s/.test(url)) {
+        return chartRepositoryValid;
+    }
+    if (scheme === "file") {
+        const directory = url.slice("file://".length);
+        if (!path.isAbsolute(directory)) {
+            return `expected file:///absolute/path (three slashes: file:// and an absolute path); ${chartRepositoryValid}`;
+        }
+        return isFile(path.join(directory, "index.yaml")) ? undefined : `no index.yaml in ${directory} (helm repo index ${directory} writes it); ${chartRepositoryValid}`;
+    }
+    return /^[a-z]+:\/\/[^\s/]+/i.test(url) ? undefined : `no host; ${chartRepositoryValid}`;
+}
+
+const chartRepositoryUrl = (description: string) => text({ description, valid: chartRepositoryValid }, { secretable: true, check: chartRepositoryProblem });
+
+/** One chart's own source, over the mirror: a chart on disk or a repository holding it at the pinned version. */
+const chartOverride = (chart: string) => z.discriminatedUnion("source", [
+    settings({
+        source: z.literal("local").meta({ description: "a chart on disk" }),
+        path: chartPath(),
+    }, `${chart} from a directory or .tgz`),
+    settings({
+        source: z.literal("repository").meta({ description: "a Helm repository or OCI registry holding the chart at its pinned version" }),
+        url: chartRepositoryUrl(`the repository; for oci:// the registry path the chart name ${chart} is appended to`),
+    }, `${chart} from a repository`),
+], { error: "expected one of local, repository" }).meta({ description: `where the ${chart} chart comes from (default: charts.mirror, else its public repository)` });
+
+const chartMirrorSchema = z.discriminatedUnion("source", [
+    settings({
+        source: z.literal("local").meta({ description: "a directory holding every chart as `helm pull` saves it, <chart>-<version>.tgz, or unpacked as <chart>/" }),
+        path: localPath({ description: "the directory", valid: "expected a directory of charts" }, isDirectory),
+    }, "every chart from a directory"),
+    settings({
+        source: z.literal("repository").meta({ description: "a Helm repository or OCI registry holding every chart at its pinned version" }),
+        url: chartRepositoryUrl("the repository; for oci:// the registry path each chart's name is appended to"),
+    }, "every chart from a repository"),
+], { error: "expected one of local, repository" })
+    .meta({ description: "where every chart comes from, at the versions this program pins (npm run images -- --charts lists them)" });
+
+export const chartsSchema = settings({
+    mirror: chartMirrorSchema.optional(),
+    kubePrometheusStack: chartOverride("kube-prometheus-stack").optional(),
+    prometheusOperatorCrds: chartOverride("prometheus-operator-crds").optional(),
+    grafana: chartOverride("grafana").optional(),
+}, "where the Helm charts come from: one mirror for all, or a source per chart (the thanos chart: globalQuery.chart)").prefault({});
+
+/**
+ * An image registry prefix as a container runtime reads the front of an image
+ * reference: a host (with a dot or a port, or localhost, else the runtime takes
+ * it for a Docker Hub namespace: distribution/reference normalize.go, splitDockerDomain)
+ * and lower-case path components (reference regexp.go, the path component grammar).
+ */
+const registryHost = /^(?:localhost|\[[0-9a-fA-F:]+\]|[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*)(?::\d{1,5})?$/;
+const registryPathComponent = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
+const registryPrefixValid = "expected a registry host with an optional path, without scheme or trailing /, such as registry.example.com/mirror or registry.example.com:5000";
+
+function registryPrefixProblem(prefix: string): string | undefined {
+    if (/^[a-z][a-z0-9+.-]*:\/\//i.test(prefix)) {
+        return `no scheme: images are pulled as host/path/name:tag; ${registryPrefixValid}`;
+    }
+    if (prefix.endsWith("/")) {
+        return `no trailing /: the image's repository is appended after a /; ${registryPrefixValid}`;
+    }
+    const [host, ...components] = prefix.split("/");
+    if (!registryHost.test(host) || !components.every((component) => registryPathComponent.test(component))) {
+        return registryPrefixValid;
+    }
+    if (!host.includes(".") && !host.includes(":") && host !== "localhost") {
+        return `"${host}" has no dot or port, so container runtimes read it as a Docker Hub namespace, not a registry; ${registryPrefixValid}`;
+    }
+    return undefined;
+}
+
+const imagesSchema = settings({
+    registry: text({
+        description: "a registry prefix every image is pulled from instead of its own registry: quay.io/thanos/thanos:v0.42.4 becomes <registry>/thanos/thanos:v0.42.4 (npm run images lists them)",
+        valid: registryPrefixValid,
+    }, { check: registryPrefixProblem }).optional(),
+}, "where the images come from").prefault({});
+
 const chartSourceSchema = z.discriminatedUnion("source", [
     settings({
         source: z.literal("git").meta({ description: "fetched once with git into ~/.cache/thanos-global-view/charts and reused" }),
@@ -548,25 +676,15 @@ const chartSourceSchema = z.discriminatedUnion("source", [
     }, "the chart from a git repository"),
     settings({
         source: z.literal("local").meta({ description: "a chart on disk (air-gapped machines)" }),
-        path: text({ description: "a chart directory or packaged .tgz", valid: "expected a chart directory (with Chart.yaml) or a packaged chart .tgz" }, {
-            secretable: true,
-            check: (chartPath) => {
-                const resolved = expandHome(chartPath);
-                return (/\.tgz$/.test(resolved) ? isFile(resolved) : isFile(path.join(resolved, "Chart.yaml")))
-                    ? undefined
-                    : `nothing like that there${homeNote(chartPath)}; expected a chart directory (with Chart.yaml) or a packaged chart .tgz`;
-            },
-        }),
+        path: chartPath(),
     }, "the chart from a directory or .tgz"),
     settings({
         source: z.literal("repository").meta({ description: "a Helm or OCI repository that mirrors the chart" }),
-        url: text({
-            description: "the repository",
-            valid: "expected a Helm repository URL (https://…) or an OCI registry path (oci://registry/path, the chart name `thanos` is appended)",
-        }, { pattern: /^(https?|oci):\/\/[^\s/]+\S*$/, secretable: true }),
+        url: chartRepositoryUrl("the repository; for oci:// the registry path the chart name thanos is appended to"),
         version: text({ description: "the chart version", valid: "expected a chart version X.Y.Z" }, { pattern: /^\d+\.\d+\.\d+$/ }).default(banzaicloudThanosChart.version),
     }, "the chart from a Helm repository"),
-], { error: "expected one of git, local, repository" }).meta({ description: "where the banzaicloud thanos chart comes from" });
+], { error: "expected one of git, local, repository" })
+    .meta({ description: `where the banzaicloud thanos chart comes from (default: charts.mirror if set, else git: ${banzaicloudThanosChart.gitRepository} at ${banzaicloudThanosChart.gitCommit})` });
 
 const globalQuerySchema = settings({
     cluster: text({ description: "the cluster it runs in", valid: "expected the name of a cluster under clusters" }),
@@ -600,7 +718,8 @@ const globalQuerySchema = settings({
         slowQueryThreshold: text({ description: "queries slower than this are logged (0: none, negative: all)", valid: goDurationValid }, { pattern: goDuration })
             .default(defaults.globalQuery.frontend.slowQueryThreshold),
     }, "Thanos Query Frontend behaviour").prefault({}),
-    chart: chartSourceSchema.default({ source: "git", gitRepository: banzaicloudThanosChart.gitRepository, gitCommit: banzaicloudThanosChart.gitCommit }),
+    // Its default depends on charts.mirror (lib/charts.ts, thanosChartSource).
+    chart: chartSourceSchema.optional(),
 }, "Thanos Query over every region's sidecars, behind Query Frontend");
 
 // ---------------------------------------------------------------- long-term storage
@@ -785,6 +904,8 @@ export const stackConfigShape = {
     labels: labelsSchema,
     versions: versionsSchema,
     verification: verificationSchema,
+    charts: chartsSchema,
+    images: imagesSchema,
 };
 
 /** The settings as the schema leaves them. */
@@ -816,5 +937,8 @@ export type KindCluster = Extract<Cluster, { type: "kind" }>;
 export type ExistingCluster = Extract<Cluster, { type: "existing" }>;
 export type Region = Omit<ParsedSettings["regions"][number], "retention" | "volume"> & { retention: string; volume: { size: string; storageClass?: string } };
 export type GlobalQuery = StackConfig["globalQuery"];
-export type ChartSource = GlobalQuery["chart"];
+export type ChartSource = NonNullable<GlobalQuery["chart"]>;
+export type Charts = StackConfig["charts"];
+export type ChartMirror = NonNullable<Charts["mirror"]>;
+export type ChartOverride = NonNullable<Charts["kubePrometheusStack"]>;
 export type Labels = StackConfig["labels"];

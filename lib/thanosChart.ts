@@ -1,28 +1,13 @@
 // Where the banzaicloud `thanos` chart comes from. Its Helm repository is gone,
 // and Helm reads a chart even during `pulumi preview`, so the chart must be on
 // disk (or in a reachable repository) before any resource is declared.
-import * as pulumi from "@pulumi/pulumi";
 import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { ChartSource, expandHome } from "./schema";
+import { ChartSourceError, HelmChart, fromSource, thanosChart, thanosChartSource } from "./charts";
+import { ChartMirror, ChartSource } from "./schema";
 import { banzaicloudThanosChart } from "./versions";
-
-/** The chart fields of a `helm.v3.Release`. */
-export interface ThanosChart {
-    chart: string;
-    version?: string;
-    repositoryOpts?: { repo: string };
-}
-
-/** A RunError: Pulumi prints its message alone, without a stack trace. */
-export class ChartSourceError extends pulumi.RunError {
-    constructor(message: string) {
-        super(message);
-        this.name = "ChartSourceError";
-    }
-}
 
 /** Runs git with the given arguments in a directory; throws with git's stderr on failure. */
 export type GitRunner = (args: string[], cwd: string) => void;
@@ -48,19 +33,13 @@ export interface ResolveOptions {
     cacheRoot?: string;
 }
 
-export function resolveThanosChart(source: ChartSource, options: ResolveOptions = {}): ThanosChart {
-    switch (source.source) {
-        case "local":
-            return { chart: path.resolve(expandHome(source.path)) };
-        case "repository":
-            return source.url.startsWith("oci://")
-                ? { chart: `${source.url.replace(/\/+$/, "")}/thanos`, version: source.version }
-                : { chart: "thanos", version: source.version, repositoryOpts: { repo: source.url } };
-        case "git":
-            return {
-                chart: fetchChartFromGit(source.gitRepository, source.gitCommit, options.git ?? runGit, options.cacheRoot ?? defaultCacheRoot()),
-            };
+/** The thanos chart from globalQuery.chart, else charts.mirror, else git (lib/charts.ts, thanosChartSource). */
+export function resolveThanosChart(config: { globalQuery: { chart?: ChartSource }; charts: { mirror?: ChartMirror } }, options: ResolveOptions = {}): HelmChart {
+    const source = thanosChartSource(config);
+    if (source.source === "git") {
+        return { chart: fetchChartFromGit(source.gitRepository, source.gitCommit, options.git ?? runGit, options.cacheRoot ?? defaultCacheRoot()) };
     }
+    return fromSource(thanosChart, source, config.globalQuery.chart === undefined ? ["charts", "mirror"] : ["globalQuery", "chart"]);
 }
 
 /**

@@ -9,7 +9,7 @@ import { ContainerResources } from "./schema";
 import { objstoreSecret } from "./objectStorage";
 import { fixedResources, goMemoryLimit } from "./podResources";
 import { restrictedContainerSecurityContext, thanosPodSecurityContext } from "./podSecurity";
-import { thanosImageRepository } from "./versions";
+import { thanosImageReference } from "./images";
 
 /** Thanos's default ports (cmd/thanos/config.go at v0.37.0 to v0.42.4): gRPC 10901, HTTP 10902. */
 export const thanosPorts = { grpc: 10901, http: 10902 } as const;
@@ -27,6 +27,8 @@ export const thanosPaths = {
 export interface ThanosPodInputs {
     container: string;
     thanosVersion: string;
+    /** The stack's `images.registry`: every image from this prefix instead of its own registry (lib/images.ts). */
+    imageRegistry?: string;
     args: pulumi.Input<string>[];
     resources: ContainerResources;
     /** The Secret holding the objstore config under objstoreSecret.key. */
@@ -48,7 +50,7 @@ export function thanosPod(inputs: ThanosPodInputs, dataVolume: "emptyDir" | "cla
         securityContext: { ...thanosPodSecurityContext, fsGroup: thanosPodSecurityContext.runAsGroup },
         containers: [{
             name: inputs.container,
-            image: `${thanosImageRepository}:${inputs.thanosVersion}`,
+            image: thanosImageReference(inputs.thanosVersion, inputs.imageRegistry),
             args: inputs.args,
             ports: inputs.grpc ? { grpc: thanosPorts.grpc, http: thanosPorts.http } : { http: thanosPorts.http },
             volumeMounts: [
@@ -109,14 +111,14 @@ export function bucketCheckArgs(): string[] {
 }
 
 /** One run of bucketCheckArgs in a `restricted` pod, its objstore config mounted like every component's. */
-export function bucketCheckPod(thanosVersion: string, objstoreSecretName: pulumi.Input<string>): kx.PodBuilder {
+export function bucketCheckPod(thanosVersion: string, imageRegistry: string | undefined, objstoreSecretName: pulumi.Input<string>): kx.PodBuilder {
     return new kx.PodBuilder({
         restartPolicy: "Never",
         automountServiceAccountToken: false,
         securityContext: thanosPodSecurityContext,
         containers: [{
             name: "bucket-check",
-            image: `${thanosImageRepository}:${thanosVersion}`,
+            image: thanosImageReference(thanosVersion, imageRegistry),
             args: bucketCheckArgs(),
             env: { GOMEMLIMIT: goMemoryLimit(fixedResources.bucketCheck.limits.memory) },
             volumeMounts: [objstoreVolume(objstoreSecretName).mount],

@@ -57,7 +57,15 @@ export const oldestKubernetes = "v1.27.0";
 /** Why oldestKubernetes is what it is, for the message that refuses an older one. */
 export const oldestKubernetesReason = "the volume clean-up of StatefulSets (persistentVolumeClaimRetentionPolicy) is off by default before it";
 
-export const thanosImageRepository = "quay.io/thanos/thanos";
+/** An image as the charts' values spell it: registry, repository and tag apart. */
+export interface Image {
+    registry: string;
+    repository: string;
+    tag: string;
+}
+
+/** Thanos, without its tag: the stack's `versions.thanos` is the tag. */
+export const thanosImage = { registry: "quay.io", repository: "thanos/thanos" } as const;
 
 /**
  * The global view's Grafana: the grafana-community chart kube-prometheus-stack
@@ -65,6 +73,7 @@ export const thanosImageRepository = "quay.io/thanos/thanos";
  * (charts/grafana/Chart.yaml:3-5, values.yaml:108-116 at grafana-12.11.1).
  */
 export const grafanaChart = {
+    name: "grafana",
     version: "12.11.1",
     repository: "https://grafana-community.github.io/helm-charts",
     image: { registry: "docker.io", repository: "grafana/grafana", tag: "13.2.0" },
@@ -76,15 +85,42 @@ export const grafanaChart = {
  * were read at this tag (weed/command/mini.go, weed/s3api/auth_credentials.go:514-545);
  * Thanos's own e2e tests run their S3 client against SeaweedFS (thanos-io/thanos#9037).
  */
-export const seaweedfsImage = "docker.io/chrislusf/seaweedfs:4.44";
+export const seaweedfsImage: Image = { registry: "docker.io", repository: "chrislusf/seaweedfs", tag: "4.44" };
 
 export const kubePrometheusStackRepository = "https://prometheus-community.github.io/helm-charts";
+
+/**
+ * The images kube-prometheus-stack 88.5.3 runs with this program's values,
+ * each under the switch that turns it on. Every template of the chart and of
+ * its subcharts puts `global.imageRegistry` before the image's own registry
+ * (lib/images.ts, chartImageRegistry), so these are listed for `npm run images`
+ * only; the e2e charts tier renders the chart and compares. A tag the values
+ * leave empty is the chart's appVersion.
+ */
+export const kubePrometheusStackImages = {
+    /** values.yaml:3523-3528 and :3550-3555 (tags: the appVersion v0.93.1, Chart.yaml:33), :4344-4347, the webhook Jobs' :3129-3133. */
+    always: [
+        { registry: "quay.io", repository: "prometheus-operator/prometheus-operator", tag: "v0.93.1" },
+        { registry: "quay.io", repository: "prometheus-operator/prometheus-config-reloader", tag: "v0.93.1" },
+        { registry: "quay.io", repository: "prometheus/prometheus", tag: `${prometheusVersion}-distroless` },
+        { registry: "ghcr.io", repository: "jkroepke/kube-webhook-certgen", tag: "1.8.7" },
+    ],
+    /** values.yaml:1018-1022. */
+    alertmanager: [{ registry: "quay.io", repository: "prometheus/alertmanager", tag: "v0.34.0" }],
+    /** kube-state-metrics 8.4.0 values.yaml:3-8 (tag: its appVersion 2.20.0). */
+    kubeStateMetrics: [{ registry: "registry.k8s.io", repository: "kube-state-metrics/kube-state-metrics", tag: "v2.20.0" }],
+    /** prometheus-node-exporter 4.56.1 values.yaml:4-12 (tag: its appVersion 1.12.1; kube-prometheus-stack asks for the distroless variant). */
+    nodeExporter: [{ registry: "quay.io", repository: "prometheus/node-exporter", tag: "v1.12.1-distroless" }],
+    /** grafana 12.11.1 values.yaml:108-116 and its dashboard and data source sidecars, :1041-1045. */
+    grafana: [grafanaChart.image, { registry: "quay.io", repository: "kiwigrid/k8s-sidecar", tag: "2.10.1" }],
+} as const satisfies Record<string, readonly Image[]>;
 
 /**
  * The banzaicloud `thanos` chart. Its Helm repository is gone; the source
  * survives in the archived GitHub repository at this commit.
  */
 export const banzaicloudThanosChart = {
+    name: "thanos",
     version: "0.4.9",
     gitRepository: "https://github.com/banzaicloud/banzai-charts.git",
     gitCommit: "51352f61c4dabfa9001e823181b6eb42e9e7803b",

@@ -3,6 +3,7 @@
 // room for the stack, and the Linux limits kind documents as a known issue.
 // Every failed check says what to change.
 import * as path from "path";
+import { thanosChartSource } from "../lib/charts";
 import { StackConfig } from "../lib/schema";
 import { kindClusterMemoryBytes } from "../lib/podResources";
 import { Run } from "./lifecycle";
@@ -73,8 +74,8 @@ export function checkPrerequisites(action: Action, config: StackConfig, machine:
             problems.push(...checkInotify(machine));
         }
     }
-    if (action !== "destroy" && config.globalQuery.chart.source === "git" && run("git", ["--version"]).status !== 0) {
-        problems.push("git is missing or not working: it fetches the archived banzaicloud thanos chart once. Install git, or set globalQuery.chart.source to \"local\" or \"repository\".");
+    if (action !== "destroy" && thanosChartSource(config).source === "git" && run("git", ["--version"]).status !== 0) {
+        problems.push("git is missing or not working: it fetches the archived banzaicloud thanos chart once. Install git, or set charts.mirror (every chart from a mirror) or globalQuery.chart.source to \"local\" or \"repository\".");
     }
     return problems;
 }

@@ -57,9 +57,10 @@ describe("stack config", () => {
             assert.deepStrictEqual(config.regions[0].components, { grafana: false, alertmanager: false, nodeExporter: false, kubeStateMetrics: false });
             assert.strictEqual(config.globalQuery.namespace, "monitoring");
             assert.strictEqual(config.globalQuery.cluster, "thanos-dev");
-            assert.deepStrictEqual(config.globalQuery.chart, {
-                source: "git", gitRepository: banzaicloudThanosChart.gitRepository, gitCommit: banzaicloudThanosChart.gitCommit,
-            });
+            // Unset: from charts.mirror when there is one, else from git (lib/charts.ts, thanosChartSource).
+            assert.strictEqual(config.globalQuery.chart, undefined);
+            assert.deepStrictEqual(config.charts, {});
+            assert.deepStrictEqual(config.images, {});
             assert.deepStrictEqual(config.labels, { replica: "replica", region: "cluster" });
             assert.deepStrictEqual(config.versions, { thanos: "v0.42.4", kubePrometheusStack: "88.5.3" });
             assert.deepStrictEqual(config.verification, { enabled: true, timeoutSeconds: 600 });
@@ -133,7 +134,7 @@ describe("stack config", () => {
     describe("bad input: each problem names the setting, the bad value and what is valid", () => {
         it("an unknown top-level key (a typo)", () => {
             assertOneProblem(minimal((raw) => (raw.region = [])),
-                "thanos-global-view:region: unknown setting (did you mean \"regions\"?); valid settings: clusters, regions, globalQuery, grafana, storage, labels, versions, verification");
+                "thanos-global-view:region: unknown setting (did you mean \"regions\"?); valid settings: clusters, regions, globalQuery, grafana, storage, labels, versions, verification, charts, images");
         });
 
         it("a Prometheus volume in the wrong unit and a storage class that is no Kubernetes name", () => {
@@ -399,7 +400,7 @@ describe("stack config", () => {
                     '  - thanos-global-view:regions[0].name: got "EU"; expected a DNS-1123 label: lower-case letters, digits and \'-\', starting and ending with a letter or digit, at most 63 characters',
                     "  - thanos-global-view:regions[0].replicas: got 0; expected a whole number ≥ 1",
                     '  - thanos-global-view:versions.thanos: got "v0.30.0"; Thanos older than v0.37.0 cannot read the external labels of Prometheus 3; supported: v0.37.0 to v0.42.4',
-                    "  - thanos-global-view:extra: unknown setting; valid settings: clusters, regions, globalQuery, grafana, storage, labels, versions, verification",
+                    "  - thanos-global-view:extra: unknown setting; valid settings: clusters, regions, globalQuery, grafana, storage, labels, versions, verification, charts, images",
                 ].join("\n"));
                 return true;
             });
@@ -671,7 +672,7 @@ describe("stack config", () => {
             assertOneProblem(minimal((raw) => (raw.globalQuery.chart = { source: "local" })),
                 "thanos-global-view:globalQuery.chart.path: missing; expected a chart directory (with Chart.yaml) or a packaged chart .tgz");
             assertOneProblem(minimal((raw) => (raw.globalQuery.chart = { source: "repository", url: "charts.example.com" })),
-                'thanos-global-view:globalQuery.chart.url: got "charts.example.com"; expected a Helm repository URL (https://…) or an OCI registry path (oci://registry/path, the chart name `thanos` is appended)');
+                'thanos-global-view:globalQuery.chart.url: got "charts.example.com"; no scheme; expected a Helm repository (https://, http:// or file:// with an index.yaml) or an OCI registry path (oci://registry/path)');
             assertOneProblem(minimal((raw) => (raw.globalQuery.chart = { source: "git", gitCommit: "51352f6" })),
                 'thanos-global-view:globalQuery.chart.gitCommit: got "51352f6"; expected a full 40-character commit hash');
             assertOneProblem(minimal((raw) => (raw.globalQuery.chart = { source: "git", path: "./thanos" })),

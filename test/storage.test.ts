@@ -13,7 +13,6 @@ import { LongTermStorage, defaults } from "../lib/schema";
 import { readStackConfig } from "../lib/stackConfig";
 import { verificationChecks, verificationPlan } from "../lib/verification";
 import { bucketCheckArgs } from "../lib/thanosWorkload";
-import { seaweedfsImage } from "../lib/versions";
 import { ProgramRun, exampleSecrets, key, project, projectDirectory, runStack } from "./harness";
 import { restrictedViolations, unsizedContainers } from "./podSecurityStandard";
 import { refused, supportedReleases, thanosFlags } from "./thanosFlags";
@@ -271,7 +270,7 @@ describe("long-term storage on the fleet stack: in-cluster store, gateway, compa
         const pod = store.inputs.spec.template.spec;
         assert.deepStrictEqual([store.inputs.metadata.name, store.inputs.spec.replicas, store.deleteBeforeReplace], ["thanos-object-store", 1, true]);
         assert.deepStrictEqual(store.inputs.spec.persistentVolumeClaimRetentionPolicy, { whenDeleted: "Retain", whenScaled: "Retain" });
-        assert.deepStrictEqual([pod.containers[0].image, pod.containers[0].command, pod.containers[0].args], [seaweedfsImage, ["/usr/bin/weed"], objectStoreArgs()]);
+        assert.deepStrictEqual([pod.containers[0].image, pod.containers[0].command, pod.containers[0].args], ["docker.io/chrislusf/seaweedfs:4.44", ["/usr/bin/weed"], objectStoreArgs()]);
         assert.deepStrictEqual(objectStoreArgs().slice(0, 2), ["-logtostderr=true", "mini"]);
         assert.deepStrictEqual(pod.containers[0].env.map((env: { name: string; value?: string; valueFrom?: object }) => [env.name, env.value ?? Boolean(env.valueFrom)]),
             [["AWS_ACCESS_KEY_ID", true], ["AWS_SECRET_ACCESS_KEY", true], ["GOMEMLIMIT", "819MiB"]]);

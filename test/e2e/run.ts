@@ -11,6 +11,7 @@ export const tiers: Readonly<Record<string, string[]>> = {
     data: ["data.e2e.ts"],
     control: ["control.e2e.ts"],
     recovery: ["recovery.e2e.ts"],
+    mirror: ["mirror.e2e.ts"],
 };
 
 export function usage(): string {

@@ -40,8 +40,10 @@ export const prometheus: Tool = {
 };
 /** `weed version` prints "version 30GB 4.44 <commit> linux amd64" (weed/util/version/constants.go). */
 export const weed: Tool = {
-    name: "weed", versionArgs: ["version"], expected: ` ${seaweedfsImage.split(":").pop()} `, pinnedBy: "lib/versions.ts seaweedfsImage",
+    name: "weed", versionArgs: ["version"], expected: ` ${seaweedfsImage.tag} `, pinnedBy: "lib/versions.ts seaweedfsImage",
 };
+/** Helm 3, as pulumi-kubernetes embeds it (v3.20.2 at v4.32.0, provider/go.mod:30): `helm version --short` prints "v3.…". */
+export const helm: Tool = { name: "helm", versionArgs: ["version", "--short"], expected: "v3.", pinnedBy: "pulumi-kubernetes, which embeds Helm 3" };
 export const busybox: Tool = { name: "busybox", versionArgs: ["--help"], expected: "BusyBox", pinnedBy: "the Thanos image's shell", onPath: true };
 export const openssl: Tool = { name: "openssl", versionArgs: ["version"], expected: "OpenSSL", pinnedBy: "the machine", onPath: true };
 export const iproute2: Tool = { name: "ip", versionArgs: ["-V"], expected: "ip", pinnedBy: "the machine", onPath: true };
@@ -170,7 +172,11 @@ export function toolsOrSkip(context: Mocha.Context, tier: string, tools: Tool[])
         found.substitutes.forEach((substitute) => console.log(`  substitute: ${substitute}`));
         return found.paths;
     }
-    const why = `the ${tier} tier needs ${found.missing.join(", ")}`;
+    skipTier(context, `the ${tier} tier needs ${found.missing.join(", ")}`);
+}
+
+/** Skips the tier, saying why; under E2E_REQUIRE=1 fails instead. */
+export function skipTier(context: Mocha.Context, why: string): never {
     if (process.env.E2E_REQUIRE === "1") {
         throw new Error(`${why} (E2E_REQUIRE=1 turns a skip into a failure)`);
     }
