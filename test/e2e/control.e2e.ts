@@ -43,7 +43,8 @@ describe("control plane: the program under the real Pulumi CLI and providers, ag
     let session: PulumiSession;
     let chartsDirectory: string;
 
-    before(function () {
+    before(async function () {
+        this.timeout(120_000);
         const tools = toolsOrSkip(this, "control", controlTierTools);
         chartsDirectory = path.dirname(tools[chartPackages[0].name]);
         lab = new Lab("control");
@@ -52,6 +53,11 @@ describe("control plane: the program under the real Pulumi CLI and providers, ag
             writeStackFile(project, stack, stack, withChartMirror(chartsDirectory));
         }
         session = new PulumiSession(lab, project, process.env.E2E_BIN!);
+        // prod deploys into an existing cluster, named by a context of the user's kubeconfig.
+        const prodCluster = session.kind(["create", "cluster", "--name", "prod-example", "--config", "-", "--wait", "2m"], threeWorkers);
+        assert.strictEqual(prodCluster.code, 0, prodCluster.stderr);
+        renameContext(session, "kind-prod-example", "prod-admin");
+        await setExampleSecrets(session, "prod");
     });
 
     after(async () => {
@@ -60,13 +66,6 @@ describe("control plane: the program under the real Pulumi CLI and providers, ag
 
     it("previews dev, prod and fleet: no warning the program could avoid, and the resources the mock run registers", async function () {
         this.timeout(600_000);
-        // prod deploys into an existing cluster, named by a context of the user's kubeconfig.
-        const prodCluster = session.kind(["create", "cluster", "--name", "prod-example", "--config", "-", "--wait", "2m"], threeWorkers);
-        assert.strictEqual(prodCluster.code, 0, prodCluster.stderr);
-        assert.strictEqual(session.kind(["get", "clusters"]).code, 0);
-        renameContext(session, "kind-prod-example", "prod-admin");
-        await setExampleSecrets(session, "prod");
-
         for (const stack of stacks) {
             const preview = await session.npm("preview", ["--stack", stack, "--json"], envOf(stack));
             succeeded(preview, `npm run preview -- --stack ${stack}`);
@@ -98,7 +97,7 @@ describe("control plane: the program under the real Pulumi CLI and providers, ag
         })();
         assert.match(expected, /regions\[0\]\.replicas/);
         for (const action of ["preview", "up"] as const) {
-            const refused = await session.npm(action, ["--stack", "broken", "--yes"]);
+            const refused = await session.npm(action, ["--stack", "broken", "--yes"], prodEnv);
             assert.strictEqual(refused.code, 1, action);
             assert.strictEqual(refused.stderr.trim(), expected.trim(), action);
             assert.ok(!/at .*\.ts:\d+/.test(refused.stderr), `${action}: a stack trace`);

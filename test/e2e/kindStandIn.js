@@ -306,10 +306,16 @@ function mergeIntoUserKubeconfig(name, state) {
     run("use-context", context);
 }
 
+/** kind removes its entries and, when its context was the current one, leaves none current (kind v0.32.0 pkg/cluster/internal/kubeconfig/internal/kubeconfig/remove.go:105-106). */
 function removeFromUserKubeconfig(name) {
     const context = `kind-${name}`;
+    const kubectl = (...kubectlArgs) => spawnSync(path.join(bin, "kubectl"), ["config", ...kubectlArgs], { encoding: "utf8" });
+    const current = kubectl("current-context").stdout.trim();
     for (const [what, entry] of [["delete-context", context], ["delete-cluster", context], ["delete-user", context]]) {
-        spawnSync(path.join(bin, "kubectl"), ["config", what, entry], { encoding: "utf8" });
+        kubectl(what, entry);
+    }
+    if (current === context) {
+        kubectl("unset", "current-context");
     }
 }
 
