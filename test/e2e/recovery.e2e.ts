@@ -83,9 +83,9 @@ describe("recovery: interrupted and damaged states converge in one command, on t
         writeStackFile(session.projectDirectory, "dev", "dev", (config) => {
             withChartMirror(chartsDirectory)(config);
             config[key("regions")][1].namespace = "americas";
-            config[key("regions")][0].replicas = 3;
+            config[key("regions")][1].replicas = 2;
         });
-        const interrupted = await session.interrupt("up", ["--yes", "--skip-preview"], (output) => /Release europe (updating|creating)/.test(output), "SIGINT");
+        const interrupted = await session.interrupt("up", ["--yes", "--skip-preview"], (output) => /Release united-states (updating|creating)/.test(output), "SIGINT");
         assert.ok(interrupted.interrupted);
         await convergesInOneUp("Ctrl-C during an up");
     });
@@ -105,7 +105,7 @@ describe("recovery: interrupted and damaged states converge in one command, on t
         writeStackFile(session.projectDirectory, "dev", "dev", (config) => {
             withChartMirror(chartsDirectory)(config);
             config[key("regions")][1].namespace = "americas";
-            config[key("regions")][0].replicas = 3;
+            config[key("regions")][1].replicas = 2;
             config[key("clusters")][0].workerNodes = 3;
         });
         const clusterState = path.join(session.env.KIND_STAND_IN_HOME, "thanos-dev", "state.json");
