@@ -61,8 +61,8 @@ export class PulumiSession {
      * `npm run -s <script>`, interrupted once `reached` says so (polled each
      * half second: an object in the cluster, a line of the engine's output):
      * SIGINT to its whole process group is a user's Ctrl-C in the terminal,
-     * SIGKILL a crash of every process of the run (the control planes, like
-     * kind's containers, live on).
+     * SIGKILL a crash of every process of the run, plugins included (the
+     * control planes, like kind's containers, live on).
      */
     interrupt(script: "up" | "destroy", args: string[], reached: (output: string) => boolean, signal: "SIGINT" | "SIGKILL", env: Record<string, string> = {}): Promise<CommandResult & { interrupted: boolean }> {
         return new Promise((resolve) => {
@@ -75,7 +75,16 @@ export class PulumiSession {
             const poll = setInterval(() => {
                 if (!interrupted && reached(stdout + stderr)) {
                     interrupted = true;
+                    // Pulumi starts its language host and providers in process groups of their own: a crash takes them too.
+                    const pids = signal === "SIGKILL" ? descendants(child.pid!) : [];
                     process.kill(-child.pid!, signal);
+                    pids.forEach((pid) => {
+                        try {
+                            process.kill(pid, "SIGKILL");
+                        } catch {
+                            // already gone
+                        }
+                    });
                 }
             }, 500);
             child.on("close", (code) => {
@@ -129,6 +138,21 @@ export class PulumiSession {
             spawnSync(standIn, ["delete", "cluster", "--name", name], { env: this.env, stdio: "ignore" });
         }
     }
+}
+
+/** Every process below `pid`, from `ps`: children first found, then theirs. */
+function descendants(pid: number): number[] {
+    const table = spawnSync("ps", ["-e", "-o", "pid=,ppid="], { encoding: "utf8" }).stdout.trim().split("\n").map((line) => line.trim().split(/\s+/).map(Number));
+    const found: number[] = [];
+    const queue = [pid];
+    while (queue.length > 0) {
+        const parent = queue.shift()!;
+        for (const [child] of table.filter(([, ppid]) => ppid === parent)) {
+            found.push(child);
+            queue.push(child);
+        }
+    }
+    return found;
 }
 
 /**
