@@ -140,14 +140,19 @@ export class PulumiSession {
     }
 }
 
-/** Every process below `pid`, from `ps`: children first found, then theirs. */
+/**
+ * Every process below `pid` in its session, from `ps`. The control planes the
+ * kind stand-in starts are sessions of their own, as kind's containers are
+ * Docker's, not the kind CLI's: a crash of the run leaves them running.
+ */
 function descendants(pid: number): number[] {
-    const table = spawnSync("ps", ["-e", "-o", "pid=,ppid="], { encoding: "utf8" }).stdout.trim().split("\n").map((line) => line.trim().split(/\s+/).map(Number));
+    const table = spawnSync("ps", ["-e", "-o", "pid=,ppid=,sid="], { encoding: "utf8" }).stdout.trim().split("\n").map((line) => line.trim().split(/\s+/).map(Number));
+    const session = table.find(([each]) => each === pid)?.[2];
     const found: number[] = [];
     const queue = [pid];
     while (queue.length > 0) {
         const parent = queue.shift()!;
-        for (const [child] of table.filter(([, ppid]) => ppid === parent)) {
+        for (const [child] of table.filter(([, ppid, sid]) => ppid === parent && sid === session)) {
             found.push(child);
             queue.push(child);
         }
