@@ -13,14 +13,14 @@ import { OperatorCrds } from "./components/operatorCrds";
 import { Exposure, Region, internalLoadBalancerAnnotations } from "./components/region";
 import { StoreApiTls } from "./components/storeApiTls";
 import { StoreGateway, storeGatewayEndpoint } from "./components/storeGateway";
-import { kindControlPlaneHost } from "./lib/clusterAccess";
-import { dashboardInputs } from "./lib/dashboards";
-import { bucketPrefix, objstoreConfig } from "./lib/objectStorage";
-import { loadStackConfig, secretSetting } from "./lib/stackConfig";
-import { clustersWithRegions } from "./lib/releases";
-import { resolveThanosChart } from "./lib/thanosChart";
-import { pinnedCharts, resolveChart } from "./lib/charts";
-import { grafanaChecks, inClusterTiming, verificationChecks, verificationLogsCommandFor, verificationPlan } from "./lib/verification";
+import { kindControlPlaneHost } from "./lib/kubernetes/clusterAccess";
+import { dashboardInputs } from "./lib/grafana/dashboards";
+import { bucketPrefix, objstoreConfig } from "./lib/thanos/objectStorage";
+import { loadStackConfig, secretSetting } from "./lib/config/stackFile";
+import { clustersWithRegions } from "./lib/kubernetes/releases";
+import { resolveThanosChart } from "./lib/thanos/chart";
+import { pinnedCharts, resolveChart } from "./lib/kubernetes/charts";
+import { grafanaChecks, inClusterTiming, verificationChecks, verificationLogsCommandFor, verificationPlan } from "./lib/verification/verification";
 
 // Everything that can be wrong with the input fails here, before any resource exists.
 const config = loadStackConfig();

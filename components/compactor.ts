@@ -1,13 +1,13 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { LongTermStorage } from "../lib/schema";
-import { longTermServices } from "../lib/objectStorage";
-import { configHash, objstoreConfigFlag, objstoreConfigSecret, skipAwaitWhen, thanosPaths, thanosPod, thanosPorts } from "../lib/thanosWorkload";
+import { LongTermStorage } from "../lib/config/schema";
+import { longTermServices } from "../lib/thanos/objectStorage";
+import { configHash, objstoreConfigFlag, objstoreConfigSecret, skipAwaitWhen, thanosPaths, thanosPod, thanosPorts } from "../lib/thanos/workload";
 
 export interface CompactorArgs {
     namespace: pulumi.Input<string>;
     thanosVersion: string;
-    /** The stack's `images.registry`: every image from this prefix instead of its own registry (lib/images.ts). */
+    /** The stack's `images.registry`: every image from this prefix instead of its own registry (lib/kubernetes/images.ts). */
     imageRegistry?: string;
     storage: LongTermStorage;
     /** The objstore config (YAML, a secret): written to a Secret of its own. */
@@ -62,7 +62,7 @@ export const compactorLabels = {
  * exactly one replica, not configurable: a StatefulSet never runs two pods of
  * one ordinal (an update deletes the old pod before it creates the new one),
  * where a Deployment's rolling update would. Each stack writes under its own
- * prefix of the bucket (lib/objectStorage.ts), so two stacks given the same
+ * prefix of the bucket (lib/thanos/objectStorage.ts), so two stacks given the same
  * bucket never share blocks either. Its working set (the blocks it is
  * compacting) lives on a volume of its own.
  */

@@ -1,8 +1,8 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as fs from "fs";
-import { kubectlArgs } from "../lib/clusterAccess";
-import { ExistingCluster as ExistingClusterConfig, expandHome } from "../lib/schema";
+import { kubectlArgs } from "../lib/kubernetes/clusterAccess";
+import { ExistingCluster as ExistingClusterConfig, expandHome } from "../lib/config/schema";
 
 export interface ExistingClusterArgs {
     cluster: ExistingClusterConfig;

@@ -1,23 +1,23 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as crypto from "crypto";
 import * as pulumi from "@pulumi/pulumi";
-import { GlobalQuery as GlobalQueryConfig, Labels } from "../lib/schema";
-import { HelmChart } from "../lib/charts";
+import { GlobalQuery as GlobalQueryConfig, Labels } from "../lib/config/schema";
+import { HelmChart } from "../lib/kubernetes/charts";
 import * as path from "path";
-import { releaseTimeoutSeconds, thanosReleaseName, thanosServices } from "../lib/releases";
+import { releaseTimeoutSeconds, thanosReleaseName, thanosServices } from "../lib/kubernetes/releases";
 import { podSecurityLabels } from "./region";
 import { compareVersions, thanosImage } from "../lib/versions";
-import { repositoryReference } from "../lib/images";
+import { repositoryReference } from "../lib/kubernetes/images";
 import { CertificatePems, storeApiServerName, tlsSecretData } from "./storeApiTls";
-import { thanosPodSecurityContext } from "../lib/podSecurity";
-import { preferOneReplicaPerNode } from "../lib/thanosWorkload";
-import { goMemoryLimit } from "../lib/podResources";
+import { thanosPodSecurityContext } from "../lib/kubernetes/podSecurity";
+import { preferOneReplicaPerNode } from "../lib/thanos/workload";
+import { goMemoryLimit } from "../lib/kubernetes/podResources";
 
 export interface GlobalQueryArgs {
     globalQuery: GlobalQueryConfig;
     labels: Labels;
     thanosVersion: string;
-    /** The stack's `images.registry`: every image from this prefix instead of its own registry (lib/images.ts). */
+    /** The stack's `images.registry`: every image from this prefix instead of its own registry (lib/kubernetes/images.ts). */
     imageRegistry?: string;
     chart: HelmChart;
     /** Every region's StoreAPI endpoints: the regions' outputs. */
@@ -88,7 +88,7 @@ export interface ThanosChartInputs {
     globalQuery: GlobalQueryConfig;
     labels: Labels;
     thanosVersion: string;
-    /** The stack's `images.registry`: every image from this prefix instead of its own registry (lib/images.ts). */
+    /** The stack's `images.registry`: every image from this prefix instead of its own registry (lib/kubernetes/images.ts). */
     imageRegistry?: string;
     endpoints: string[];
     /** The Secret with the querier's client certificate, and a hash of it and its CA; absent: plaintext, in-cluster only. */

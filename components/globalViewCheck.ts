@@ -1,18 +1,18 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as kx from "@pulumi/kubernetesx";
 import * as pulumi from "@pulumi/pulumi";
-import { fixedResources } from "../lib/podResources";
-import { restrictedContainerSecurityContext, thanosPodSecurityContext } from "../lib/podSecurity";
-import { Check, GrafanaCheck, Timing, verificationJobName, verificationScript } from "../lib/verification";
-import { grafanaAdmin } from "../lib/releases";
-import { thanosImageReference } from "../lib/images";
+import { fixedResources } from "../lib/kubernetes/podResources";
+import { restrictedContainerSecurityContext, thanosPodSecurityContext } from "../lib/kubernetes/podSecurity";
+import { Check, GrafanaCheck, Timing, verificationJobName, verificationScript } from "../lib/verification/verification";
+import { grafanaAdmin } from "../lib/kubernetes/releases";
+import { thanosImageReference } from "../lib/kubernetes/images";
 
 export interface GlobalViewCheckArgs {
     /** What to prove, from the stack config (shared with `npm run verify`). */
     checks: Check[];
     timing: Timing;
     thanosVersion: string;
-    /** The stack's `images.registry`: every image from this prefix instead of its own registry (lib/images.ts). */
+    /** The stack's `images.registry`: every image from this prefix instead of its own registry (lib/kubernetes/images.ts). */
     imageRegistry?: string;
     namespace: pulumi.Input<string>;
     /** The Query Frontend: the endpoint users query, from GlobalQuery's outputs. */

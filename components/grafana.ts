@@ -1,11 +1,11 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { DashboardInputs, dashboards, datasourceUid } from "../lib/dashboards";
-import { fixedResources } from "../lib/podResources";
-import { grafanaAdmin, grafanaLocalPort, grafanaReleaseName, releaseTimeoutSeconds } from "../lib/releases";
-import { HelmChart } from "../lib/charts";
-import { chartImage, chartImageRegistry } from "../lib/images";
+import { DashboardInputs, dashboards, datasourceUid } from "../lib/grafana/dashboards";
+import { fixedResources } from "../lib/kubernetes/podResources";
+import { grafanaAdmin, grafanaLocalPort, grafanaReleaseName, releaseTimeoutSeconds } from "../lib/kubernetes/releases";
+import { HelmChart } from "../lib/kubernetes/charts";
+import { chartImage, chartImageRegistry } from "../lib/kubernetes/images";
 import { grafanaChart } from "../lib/versions";
 
 export interface GrafanaArgs {
@@ -19,9 +19,9 @@ export interface GrafanaArgs {
     kubectlFlags: pulumi.Input<string>;
     /** The stack's Thanos (`versions.thanos`), which the frontend runs: told to the data source. */
     thanosVersion: string;
-    /** The grafana chart at grafanaChart.version (lib/charts.ts). */
+    /** The grafana chart at grafanaChart.version (lib/kubernetes/charts.ts). */
     chart: HelmChart;
-    /** The stack's `images.registry`: every image from this prefix instead of its own registry (lib/images.ts). */
+    /** The stack's `images.registry`: every image from this prefix instead of its own registry (lib/kubernetes/images.ts). */
     imageRegistry?: string;
 }
 

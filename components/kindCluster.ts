@@ -1,8 +1,8 @@
 import * as command from "@pulumi/command";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { kindContext, kubectlArgs } from "../lib/clusterAccess";
-import { KindCluster as KindClusterConfig } from "../lib/schema";
+import { kindContext, kubectlArgs } from "../lib/kubernetes/clusterAccess";
+import { KindCluster as KindClusterConfig } from "../lib/config/schema";
 
 export interface KindClusterArgs {
     cluster: KindClusterConfig;

@@ -2,10 +2,10 @@ import * as k8s from "@pulumi/kubernetes";
 import * as kx from "@pulumi/kubernetesx";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { inClusterBucket, inClusterEndpoint, longTermServices, objectStoreS3Port } from "../lib/objectStorage";
-import { fixedResources, goMemoryLimit } from "../lib/podResources";
-import { restrictedContainerSecurityContext } from "../lib/podSecurity";
-import { imageReference } from "../lib/images";
+import { inClusterBucket, inClusterEndpoint, longTermServices, objectStoreS3Port } from "../lib/thanos/objectStorage";
+import { fixedResources, goMemoryLimit } from "../lib/kubernetes/podResources";
+import { restrictedContainerSecurityContext } from "../lib/kubernetes/podSecurity";
+import { imageReference } from "../lib/kubernetes/images";
 import { seaweedfsImage } from "../lib/versions";
 import { podSecurityLabels } from "./region";
 
@@ -20,7 +20,7 @@ export interface ObjectStoreArgs {
     volumeSize: string;
     /** Set when sidecars in other kind clusters upload to it: the kind node whose NodePort they reach it on. */
     nodeHost?: string;
-    /** The stack's `images.registry`: every image from this prefix instead of its own registry (lib/images.ts). */
+    /** The stack's `images.registry`: every image from this prefix instead of its own registry (lib/kubernetes/images.ts). */
     imageRegistry?: string;
     provider: k8s.Provider;
 }

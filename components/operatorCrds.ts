@@ -1,10 +1,10 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { operatorCrdsRelease, releaseTimeoutSeconds } from "../lib/releases";
-import { HelmChart } from "../lib/charts";
+import { operatorCrdsRelease, releaseTimeoutSeconds } from "../lib/kubernetes/releases";
+import { HelmChart } from "../lib/kubernetes/charts";
 
 export interface OperatorCrdsArgs {
-    /** The prometheus-operator-crds chart, in step with kube-prometheus-stack (lib/versions.ts, lib/charts.ts). */
+    /** The prometheus-operator-crds chart, in step with kube-prometheus-stack (lib/versions.ts, lib/kubernetes/charts.ts). */
     chart: HelmChart;
     provider: k8s.Provider;
 }

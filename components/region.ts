@@ -1,23 +1,24 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { Labels, Region as RegionConfig } from "../lib/schema";
-import { fixedResources, goMemoryLimit, parseQuantity } from "../lib/podResources";
-import { grafanaReleaseName, regionReleaseName, releaseTimeoutSeconds, thanosReleaseName } from "../lib/releases";
+import { Labels, Region as RegionConfig } from "../lib/config/schema";
+import { fixedResources, goMemoryLimit } from "../lib/kubernetes/podResources";
+import { parseQuantity } from "../lib/kubernetes/quantity";
+import { grafanaReleaseName, regionReleaseName, releaseTimeoutSeconds, thanosReleaseName } from "../lib/kubernetes/releases";
 import { CertificatePems, tlsSecretData } from "./storeApiTls";
 import { compactorLabels } from "./compactor";
 import { storeGatewayLabels } from "./storeGateway";
-import { objstoreSecret } from "../lib/objectStorage";
-import { bucketCheckPod, configHash, objstoreConfigSecret } from "../lib/thanosWorkload";
-import { HelmChart } from "../lib/charts";
-import { chartImageRegistry, thanosImageReference } from "../lib/images";
+import { objstoreSecret } from "../lib/thanos/objectStorage";
+import { bucketCheckPod, configHash, objstoreConfigSecret } from "../lib/thanos/workload";
+import { HelmChart } from "../lib/kubernetes/charts";
+import { chartImageRegistry, thanosImageReference } from "../lib/kubernetes/images";
 
 export interface RegionArgs {
     region: RegionConfig;
     labels: Labels;
     thanosVersion: string;
-    /** The kube-prometheus-stack chart at the stack's `versions.kubePrometheusStack` (lib/charts.ts). */
+    /** The kube-prometheus-stack chart at the stack's `versions.kubePrometheusStack` (lib/kubernetes/charts.ts). */
     chart: HelmChart;
-    /** The stack's `images.registry`: every image from this prefix instead of its own registry (lib/images.ts). */
+    /** The stack's `images.registry`: every image from this prefix instead of its own registry (lib/kubernetes/images.ts). */
     imageRegistry?: string;
     provider: k8s.Provider;
     /** The operator CRDs of this region's cluster: the one thing the region waits for. */
@@ -95,7 +96,7 @@ export interface KubePrometheusStackInputs {
     region: RegionConfig;
     labels: Labels;
     thanosVersion: string;
-    /** The stack's `images.registry`: every image from this prefix instead of its own registry (lib/images.ts). */
+    /** The stack's `images.registry`: every image from this prefix instead of its own registry (lib/kubernetes/images.ts). */
     imageRegistry?: string;
     ownsKubeletService: boolean;
     globalTier?: GlobalTier;

@@ -1,15 +1,15 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { LongTermStorage } from "../lib/schema";
-import { longTermServices } from "../lib/objectStorage";
-import { parseQuantity } from "../lib/podResources";
-import { configHash, objstoreConfigFlag, objstoreConfigSecret, preferOneReplicaPerNode, skipAwaitWhen, thanosPaths, thanosPod, thanosPorts } from "../lib/thanosWorkload";
+import { LongTermStorage } from "../lib/config/schema";
+import { longTermServices } from "../lib/thanos/objectStorage";
+import { parseQuantity } from "../lib/kubernetes/quantity";
+import { configHash, objstoreConfigFlag, objstoreConfigSecret, preferOneReplicaPerNode, skipAwaitWhen, thanosPaths, thanosPod, thanosPorts } from "../lib/thanos/workload";
 import { CertificatePems, tlsSecretData } from "./storeApiTls";
 
 export interface StoreGatewayArgs {
     namespace: pulumi.Input<string>;
     thanosVersion: string;
-    /** The stack's `images.registry`: every image from this prefix instead of its own registry (lib/images.ts). */
+    /** The stack's `images.registry`: every image from this prefix instead of its own registry (lib/kubernetes/images.ts). */
     imageRegistry?: string;
     storage: LongTermStorage;
     /** The objstore config (YAML, a secret): written to a Secret of its own. */

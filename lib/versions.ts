@@ -93,7 +93,7 @@ export const kubePrometheusStackRepository = "https://prometheus-community.githu
  * The images kube-prometheus-stack 88.5.3 runs with this program's values,
  * each under the switch that turns it on. Every template of the chart and of
  * its subcharts puts `global.imageRegistry` before the image's own registry
- * (lib/images.ts, chartImageRegistry), so these are listed for `npm run images`
+ * (lib/kubernetes/images.ts, chartImageRegistry), so these are listed for `npm run images`
  * only; the e2e charts tier renders the chart and compares. A tag the values
  * leave empty is the chart's appVersion.
  */

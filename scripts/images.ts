@@ -7,10 +7,10 @@
 // the program expects it. The kind node image goes to stderr: Docker pulls it
 // on this machine, not the cluster.
 import * as path from "path";
-import { stackCharts } from "../lib/charts";
-import { kindNodeImages, stackImages } from "../lib/images";
-import { StackConfig } from "../lib/schema";
-import { readStackConfig } from "../lib/stackConfig";
+import { stackCharts } from "../lib/kubernetes/charts";
+import { kindNodeImages, stackImages } from "../lib/kubernetes/images";
+import { StackConfig } from "../lib/config/schema";
+import { readStackConfig } from "../lib/config/stackFile";
 
 /** The lines npm run images prints on stdout. */
 export function mirrorList(config: StackConfig, charts: boolean): string[] {

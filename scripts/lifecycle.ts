@@ -19,10 +19,10 @@
 //   recovery for it (pulumi-kubernetes#2054).
 // So resources leave the state only when their cluster is known to be gone:
 // Docker answers and has no node container of it.
-import { kindContext, kubectlArgs } from "../lib/clusterAccess";
-import { StackConfig } from "../lib/schema";
-import { ManagedRelease, managedReleases, slowestReleaseTimeoutSeconds } from "../lib/releases";
-import { verificationJobName } from "../lib/verification";
+import { kindContext, kubectlArgs } from "../lib/kubernetes/clusterAccess";
+import { StackConfig } from "../lib/config/schema";
+import { ManagedRelease, managedReleases, slowestReleaseTimeoutSeconds } from "../lib/kubernetes/releases";
+import { verificationJobName } from "../lib/verification/verification";
 
 export interface CommandResult {
     /** The exit code; null when the command could not be started (not installed) or was killed. */
@@ -205,7 +205,7 @@ export function listHelmRecords(run: Run, access: string[]): HelmRecord[] {
 }
 
 /**
- * The verification Job has a fixed name (lib/verification.ts). When removing
+ * The verification Job has a fixed name (lib/verification/verification.ts). When removing
  * a lost cluster took it out of the state (in a fleet it depends on the remote
  * regions' releases), it still exists in the global query's cluster, and
  * pulumi-kubernetes would refuse to create it again ("already exists"): it is

@@ -3,9 +3,9 @@
 // room for the stack, and the Linux limits kind documents as a known issue.
 // Every failed check says what to change.
 import * as path from "path";
-import { thanosChartSource } from "../lib/charts";
-import { StackConfig } from "../lib/schema";
-import { kindClusterMemoryBytes } from "../lib/podResources";
+import { thanosChartSource } from "../lib/kubernetes/charts";
+import { StackConfig } from "../lib/config/schema";
+import { kindClusterMemoryBytes } from "../lib/kubernetes/podResources";
 import { Run } from "./lifecycle";
 
 export type Action = "up" | "preview" | "destroy";

@@ -1,5 +1,5 @@
 // `npm run schema`: writes what is derived from the config schema
-// (lib/schema.ts), so that it cannot drift from it:
+// (lib/config/schema.ts), so that it cannot drift from it:
 // - schema/stack.schema.json, the JSON Schema of Pulumi.<stack>.yaml that
 //   YAML-aware editors load through the first line of each stack file;
 // - the configuration reference in README.md, between its markers.
@@ -7,8 +7,8 @@
 import * as fs from "fs";
 import * as path from "path";
 import { z } from "zod";
-import { readProjectName } from "../lib/stackConfig";
-import { secretSettingName, secretableKey, stackConfigShape } from "../lib/schema";
+import { readProjectName } from "../lib/config/stackFile";
+import { secretSettingName, secretableKey, stackConfigShape } from "../lib/config/schema";
 
 type JsonSchema = Record<string, any>;
 
@@ -56,7 +56,7 @@ function stackFileSchema(project: string): JsonSchema {
     return {
         $schema: "https://json-schema.org/draft/2020-12/schema",
         title: `Pulumi stack file of ${project}`,
-        description: "Generated from lib/schema.ts by npm run schema; do not edit.",
+        description: "Generated from lib/config/schema.ts by npm run schema; do not edit.",
         type: "object",
         properties: {
             config: {

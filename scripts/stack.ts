@@ -10,9 +10,9 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { StackConfig } from "../lib/schema";
-import { readStackConfig } from "../lib/stackConfig";
-import { verificationLogsCommandFor } from "../lib/verification";
+import { StackConfig } from "../lib/config/schema";
+import { readStackConfig } from "../lib/config/stackFile";
+import { verificationLogsCommandFor } from "../lib/verification/verification";
 import {
     Lifecycle, LifecycleStop, Run, Say, deleteDroppedVerificationJob, readStackState, reconcileKindClusters, recoverInterruptedReleases, releasesDroppedFromState,
 } from "./lifecycle";

@@ -8,10 +8,10 @@
 // the exported port-forwards (http://localhost:10902, http://localhost:3000),
 // Grafana's admin password comes from GRAFANA_ADMIN_PASSWORD.
 import * as path from "path";
-import { readStackConfig } from "../lib/stackConfig";
-import { grafanaAdmin, grafanaLocalPort } from "../lib/releases";
-import { dashboardInputs, panelQueries } from "../lib/dashboards";
-import { Outcome, dashboardChecks, grafanaApi, grafanaChecks, queryFrontend, verificationChecks, verificationPlan, verifyUntilDeadline } from "../lib/verification";
+import { readStackConfig } from "../lib/config/stackFile";
+import { grafanaAdmin, grafanaLocalPort } from "../lib/kubernetes/releases";
+import { dashboardInputs, panelQueries } from "../lib/grafana/dashboards";
+import { Outcome, dashboardChecks, grafanaApi, grafanaChecks, queryFrontend, verificationChecks, verificationPlan, verifyUntilDeadline } from "../lib/verification/verification";
 
 export interface VerifyOptions {
     url: string;

@@ -2,9 +2,9 @@ import * as assert from "assert";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { StackConfigError, parseStackConfig } from "../lib/config";
-import { StackConfig, defaults } from "../lib/schema";
-import { readStackConfig, readStackFileConfig } from "../lib/stackConfig";
+import { StackConfigError, parseStackConfig } from "../lib/config/validate";
+import { StackConfig, defaults } from "../lib/config/schema";
+import { readStackConfig, readStackFileConfig } from "../lib/config/stackFile";
 import { banzaicloudThanosChart, defaultKindNodeImage, defaultVersions } from "../lib/versions";
 import { projectDirectory } from "./harness";
 
@@ -57,7 +57,7 @@ describe("stack config", () => {
             assert.deepStrictEqual(config.regions[0].components, { grafana: false, alertmanager: false, nodeExporter: false, kubeStateMetrics: false });
             assert.strictEqual(config.globalQuery.namespace, "monitoring");
             assert.strictEqual(config.globalQuery.cluster, "thanos-dev");
-            // Unset: from charts.mirror when there is one, else from git (lib/charts.ts, thanosChartSource).
+            // Unset: from charts.mirror when there is one, else from git (lib/kubernetes/charts.ts, thanosChartSource).
             assert.strictEqual(config.globalQuery.chart, undefined);
             assert.deepStrictEqual(config.charts, {});
             assert.deepStrictEqual(config.images, {});

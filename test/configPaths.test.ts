@@ -3,7 +3,7 @@ import * as fs from "fs";
 import * as yaml from "js-yaml";
 import * as os from "os";
 import * as path from "path";
-import { readStackConfig, readStackFileConfig } from "../lib/stackConfig";
+import { readStackConfig, readStackFileConfig } from "../lib/config/stackFile";
 import { registeredSoFar, runProgram } from "./harness";
 import { whatPulumiHandsTheProgram } from "./pulumiConfig";
 

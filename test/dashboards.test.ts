@@ -3,10 +3,10 @@
 // labels those series carry. The catalogue below is what each source exports,
 // read from its code at the pinned versions.
 import * as assert from "assert";
-import { DashboardInputs, dashboardInputs, dashboards, datasourceUid, globalViewProbeQuery } from "../lib/dashboards";
-import { longTermServices } from "../lib/objectStorage";
-import { grafanaReleaseName, regionReleaseName, thanosServices } from "../lib/releases";
-import { readStackConfig } from "../lib/stackConfig";
+import { DashboardInputs, dashboardInputs, dashboards, datasourceUid, globalViewProbeQuery } from "../lib/grafana/dashboards";
+import { longTermServices } from "../lib/thanos/objectStorage";
+import { grafanaReleaseName, regionReleaseName, thanosServices } from "../lib/kubernetes/releases";
+import { readStackConfig } from "../lib/config/stackFile";
 import { projectDirectory } from "./harness";
 
 /** The dev stack, with long-term storage so that its dashboard is there too. */

@@ -3,9 +3,9 @@
 // connection mutual TLS.
 import * as assert from "assert";
 import { createHash } from "crypto";
-import { kindClusterMemoryBytes } from "../lib/podResources";
-import { readStackConfig } from "../lib/stackConfig";
-import { verificationChecks, verificationPlan } from "../lib/verification";
+import { kindClusterMemoryBytes } from "../lib/kubernetes/podResources";
+import { readStackConfig } from "../lib/config/stackFile";
+import { verificationChecks, verificationPlan } from "../lib/verification/verification";
 import { ProgramRun, key, projectDirectory, runStack } from "./harness";
 
 const release = "kubernetes:helm.sh/v3:Release";

@@ -1,6 +1,6 @@
 import * as assert from "assert";
 import { queryEndpointArgs, thanosChartValues } from "../components/globalQuery";
-import { defaults } from "../lib/schema";
+import { defaults } from "../lib/config/schema";
 import { cachedChartDirectory } from "./setup";
 import { ProgramRun, key, runStack, withAsia } from "./harness";
 

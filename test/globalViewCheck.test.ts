@@ -1,7 +1,7 @@
 import * as assert from "assert";
 import { jobDeadlineSeconds } from "../components/globalViewCheck";
-import { readStackConfig } from "../lib/stackConfig";
-import { grafanaChecks, inClusterTiming, verificationChecks, verificationPlan, verificationScript } from "../lib/verification";
+import { readStackConfig } from "../lib/config/stackFile";
+import { grafanaChecks, inClusterTiming, verificationChecks, verificationPlan, verificationScript } from "../lib/verification/verification";
 import { ProgramRun, key, projectDirectory, runStack, withAsia } from "./harness";
 
 const job = "kubernetes:batch/v1:Job";

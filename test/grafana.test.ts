@@ -1,9 +1,9 @@
 import * as assert from "assert";
 import { grafanaValues } from "../components/grafana";
-import { datasourceUid } from "../lib/dashboards";
-import { managedReleases } from "../lib/releases";
-import { grafanaChecks, verificationPlan } from "../lib/verification";
-import { readStackConfig } from "../lib/stackConfig";
+import { datasourceUid } from "../lib/grafana/dashboards";
+import { managedReleases } from "../lib/kubernetes/releases";
+import { grafanaChecks, verificationPlan } from "../lib/verification/verification";
+import { readStackConfig } from "../lib/config/stackFile";
 import { ProgramRun, key, projectDirectory, runStack } from "./harness";
 import { restrictedViolations, unsizedContainers } from "./podSecurityStandard";
 

@@ -3,7 +3,7 @@
 // type, name, inputs, provider, parent and dependencies.
 import * as pulumi from "@pulumi/pulumi";
 import * as path from "path";
-import { readStackFileConfig } from "../lib/stackConfig";
+import { readStackFileConfig } from "../lib/config/stackFile";
 
 // Internal modules of the SDK: the mock monitor (to record what MockResourceArgs
 // leaves out) and the RPC queue (to know when the program has finished).

@@ -6,8 +6,8 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { readStackConfig } from "../lib/stackConfig";
-import { managedReleases, regionReleaseName } from "../lib/releases";
+import { readStackConfig } from "../lib/config/stackFile";
+import { managedReleases, regionReleaseName } from "../lib/kubernetes/releases";
 import { main } from "../scripts/stack";
 import { projectDirectory } from "./harness";
 

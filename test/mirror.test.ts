@@ -1,13 +1,13 @@
 // Charts and images from a mirror: every Helm release in the form the provider
-// resolves (lib/charts.ts), every image the program sets from images.registry
-// (lib/images.ts), and bad mirror settings refused before any resource exists.
+// resolves (lib/kubernetes/charts.ts), every image the program sets from images.registry
+// (lib/kubernetes/images.ts), and bad mirror settings refused before any resource exists.
 import * as assert from "assert";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { StackConfigError, parseStackConfig } from "../lib/config";
-import { stackImages } from "../lib/images";
-import { readStackConfig } from "../lib/stackConfig";
+import { StackConfigError, parseStackConfig } from "../lib/config/validate";
+import { stackImages } from "../lib/kubernetes/images";
+import { readStackConfig } from "../lib/config/stackFile";
 import { mirrorList } from "../scripts/images";
 import { ProgramRun, key, project, projectDirectory, registeredSoFar, runStack } from "./harness";
 

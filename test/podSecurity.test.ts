@@ -7,9 +7,9 @@ import * as fs from "fs";
 import * as yaml from "js-yaml";
 import { restrictedPostRenderer, thanosChartValues } from "../components/globalQuery";
 import { kubePrometheusStackValues } from "../components/region";
-import { defaults } from "../lib/schema";
-import { clusterMemoryRequestBytes, fixedResources } from "../lib/podResources";
-import { readStackConfig } from "../lib/stackConfig";
+import { defaults } from "../lib/config/schema";
+import { clusterMemoryRequestBytes, fixedResources } from "../lib/kubernetes/podResources";
+import { readStackConfig } from "../lib/config/stackFile";
 import { ProgramRun, key, projectDirectory, runStack } from "./harness";
 import { restrictedViolations, unsizedContainers } from "./podSecurityStandard";
 

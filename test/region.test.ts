@@ -1,7 +1,7 @@
 import * as assert from "assert";
 import { kubePrometheusStackValues, kubeletServiceName, storeApiAddress } from "../components/region";
-import { regionReleaseName } from "../lib/releases";
-import { Region, defaults } from "../lib/schema";
+import { regionReleaseName } from "../lib/kubernetes/releases";
+import { Region, defaults } from "../lib/config/schema";
 import { ProgramRun, key, runStack, withAsia } from "./harness";
 
 const release = "kubernetes:helm.sh/v3:Release";

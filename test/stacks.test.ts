@@ -8,7 +8,7 @@
 // dependsOn name), from the mock run of the real program.
 import * as assert from "assert";
 import { ProgramRun, RecordedResource, runStack } from "./harness";
-import { parseQuantity } from "../lib/podResources";
+import { parseQuantity } from "../lib/kubernetes/quantity";
 import { storeGatewayArgs } from "../components/storeGateway";
 
 /**

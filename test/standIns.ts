@@ -1,10 +1,10 @@
 // The stand-ins both provers are tested against: the Query Frontend
 // (fakeThanos.ts) and Grafana in front of it (fakeGrafana.ts), and the dev
 // stack's expectations.
-import { datasourceUid } from "../lib/dashboards";
-import { grafanaAdmin } from "../lib/releases";
-import { readStackConfig } from "../lib/stackConfig";
-import { grafanaChecks, verificationChecks, verificationPlan } from "../lib/verification";
+import { datasourceUid } from "../lib/grafana/dashboards";
+import { grafanaAdmin } from "../lib/kubernetes/releases";
+import { readStackConfig } from "../lib/config/stackFile";
+import { grafanaChecks, verificationChecks, verificationPlan } from "../lib/verification/verification";
 import { startFakeGrafana } from "./fakeGrafana";
 import { FakeThanos, Labels, MetricSeries, longTermStorageMetrics, startFakeThanos } from "./fakeThanos";
 import { projectDirectory } from "./harness";

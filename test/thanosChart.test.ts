@@ -4,9 +4,9 @@ import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { ChartSourceError } from "../lib/charts";
-import { ChartSource } from "../lib/schema";
-import { GitRunner, ResolveOptions, resolveThanosChart } from "../lib/thanosChart";
+import { ChartSourceError } from "../lib/kubernetes/charts";
+import { ChartSource } from "../lib/config/schema";
+import { GitRunner, ResolveOptions, resolveThanosChart } from "../lib/thanos/chart";
 
 const commit = "51352f61c4dabfa9001e823181b6eb42e9e7803b";
 const gitSource = (gitRepository = "https://github.com/banzaicloud/banzai-charts.git", gitCommit = commit): ChartSource =>

@@ -1,9 +1,9 @@
 // `npm run verify`, against local stand-ins for the Query Frontend and Grafana
 // that answer like Thanos and Grafana.
 import * as assert from "assert";
-import { dashboardInputs, panelQueries } from "../lib/dashboards";
-import { readStackConfig } from "../lib/stackConfig";
-import { dashboardChecks, queryFrontend, runChecks, verificationScript } from "../lib/verification";
+import { dashboardInputs, panelQueries } from "../lib/grafana/dashboards";
+import { readStackConfig } from "../lib/config/stackFile";
+import { dashboardChecks, queryFrontend, runChecks, verificationScript } from "../lib/verification/verification";
 import { grafanaPasswordMissing, main, parseArguments } from "../scripts/verify";
 import { devStackSeries } from "./fakeThanos";
 import { projectDirectory } from "./harness";

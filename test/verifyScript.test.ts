@@ -5,8 +5,8 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { grafanaAdmin } from "../lib/releases";
-import { GrafanaCheck, describeFailure, verificationScript } from "../lib/verification";
+import { grafanaAdmin } from "../lib/kubernetes/releases";
+import { GrafanaCheck, describeFailure, verificationScript } from "../lib/verification/verification";
 import { devStackSeries } from "./fakeThanos";
 import { closedPort, devChecks, devGrafanaChecks, fleetChecks, grafanaPassword, healthyFleetStorage, mismatchedEuropeReplica, withThanos } from "./standIns";
 

@@ -18,9 +18,9 @@
 import * as assert from "assert";
 import { spawnSync } from "child_process";
 import * as path from "path";
-import { managedReleases } from "../../lib/releases";
-import { readStackConfig, readStackFileConfig } from "../../lib/stackConfig";
-import { verificationJobName } from "../../lib/verification";
+import { managedReleases } from "../../lib/kubernetes/releases";
+import { readStackConfig, readStackFileConfig } from "../../lib/config/stackFile";
+import { verificationJobName } from "../../lib/verification/verification";
 import { exampleSecrets, key, runProgram } from "../harness";
 import { Lab } from "./lab";
 import { copyProject, writeStackFile } from "./projectCopy";

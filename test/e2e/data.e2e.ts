@@ -10,7 +10,7 @@ import * as assert from "assert";
 import { spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { datasourceUid } from "../../lib/dashboards";
+import { datasourceUid } from "../../lib/grafana/dashboards";
 import { key, projectDirectory } from "../harness";
 import { startFakeGrafana } from "../fakeGrafana";
 import { DataPlane } from "./dataPlane";

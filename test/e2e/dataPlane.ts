@@ -18,9 +18,9 @@
 //   and, for uploads, a short TSDB block duration (2h in a cluster).
 import * as yaml from "js-yaml";
 import * as path from "path";
-import { verificationProbeJob } from "../../lib/verification";
-import { longTermServices } from "../../lib/objectStorage";
-import { thanosServices } from "../../lib/releases";
+import { verificationProbeJob } from "../../lib/verification/verification";
+import { longTermServices } from "../../lib/thanos/objectStorage";
+import { thanosServices } from "../../lib/kubernetes/releases";
 import { AddressMap, withLocal, withPaths } from "./addresses";
 import { Certificates, IssueOptions } from "./certificates";
 import { ContainerSpec, Deployment, RegionDeployment } from "./deployment";
@@ -288,7 +288,7 @@ export class DataPlane {
         await eventually("the compactor's HTTP server", async () => ((await fetch(`http://${this.compactor!.http}/-/healthy`)).ok ? true : undefined));
     }
 
-    /** A workload the program builds itself (lib/thanosWorkload.ts): its objstore Secret and TLS Secret as files, its data directory. */
+    /** A workload the program builds itself (lib/thanos/workload.ts): its objstore Secret and TLS Secret as files, its data directory. */
     private startThanosWorkload(process: ThanosProcess, container: ContainerSpec, certificates?: string): void {
         const objstore = this.lab.file(path.join(process.name, "objstore", "objstore.yml"), this.addresses.text(this.deployment.storage!.objstoreConfig));
         const args = withPaths(

@@ -3,12 +3,12 @@
 // parameter an e2e tier runs the real binaries with comes from here, as the
 // program registered it. Nothing is re-derived or copied; addresses and paths
 // are mapped later, in addresses.ts alone.
-import { readStackConfig, readStackFileConfig } from "../../lib/stackConfig";
-import { StackConfig } from "../../lib/schema";
+import { readStackConfig, readStackFileConfig } from "../../lib/config/stackFile";
+import { StackConfig } from "../../lib/config/schema";
 import { ProgramRun, RecordedResource, autoNamed, runProgram } from "../harness";
 import { frontendArgs, queryArgs } from "../thanosChartModel";
 import { PrometheusSpecValues } from "./operator";
-import { thanosReleaseName } from "../../lib/releases";
+import { thanosReleaseName } from "../../lib/kubernetes/releases";
 
 export interface RegionDeployment {
     name: string;

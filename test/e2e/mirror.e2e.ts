@@ -11,9 +11,9 @@ import * as fs from "fs";
 import * as yaml from "js-yaml";
 import * as os from "os";
 import * as path from "path";
-import { parseStackConfig } from "../../lib/config";
-import { stackImages } from "../../lib/images";
-import { StackConfig } from "../../lib/schema";
+import { parseStackConfig } from "../../lib/config/validate";
+import { stackImages } from "../../lib/kubernetes/images";
+import { StackConfig } from "../../lib/config/schema";
 import { ProgramRun, exampleSecrets, key, project, runStack, stackFileConfig } from "../harness";
 import { chartPackages, helm, toolsOrSkip } from "./tools";
 

@@ -1,5 +1,5 @@
 // The stack config, declared once: the typed model, every default, every rule
-// a value must pass, and the words that explain it. The checks (lib/config.ts),
+// a value must pass, and the words that explain it. The checks (lib/config/validate.ts),
 // the editor's JSON Schema (schema/stack.schema.json) and the README's
 // configuration reference are all derived from what is declared here.
 //
@@ -11,7 +11,7 @@ import { isIP } from "net";
 import * as os from "os";
 import * as path from "path";
 import { z } from "zod";
-import { parseQuantity } from "./podResources";
+import { parseQuantity } from "../kubernetes/quantity";
 import {
     banzaicloudThanosChart,
     compareVersions,
@@ -22,7 +22,7 @@ import {
     operatorCrdsChartFor,
     parseVersion,
     supportedThanos,
-} from "./versions";
+} from "../versions";
 
 /**
  * What stands in for an encrypted (`secure:`) value when the stack file is
@@ -451,7 +451,7 @@ const regionSchema = settings({
     cluster: text({ description: "the cluster it runs in; outside the global query's cluster its sidecars are reached over mutual TLS", valid: "expected the name of a cluster under clusters" }),
     namespace: text({ description: "its own namespace (default: the region's name)", ...dns1123Label }, dns1123Label).optional(),
     replicas: wholeNumber({ description: "Prometheus replicas, each with a Thanos sidecar" }, 1).default(defaults.region.replicas),
-    // Its default depends on storage (regionRetentionDefault), filled in by lib/config.ts.
+    // Its default depends on storage (regionRetentionDefault), filled in by lib/config/validate.ts.
     retention: positiveDuration({ description: `how long Prometheus keeps data (default ${defaults.region.retention}; ${defaults.region.retentionWithStorage} with long-term storage, which keeps the rest)` },
         "15d or 36h", "Prometheus would keep its default instead").optional(),
     antiAffinity: choice({ description: "hard: one replica per node, guaranteed; soft: preferred (when replicas may outnumber nodes)" }, ["hard", "soft"]).default(defaults.region.antiAffinity),
@@ -465,7 +465,7 @@ const regionSchema = settings({
     }, { pattern: /^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?:\d{1,5}$/ }), { error: "expected a list of host:port, one per replica" })
         .meta({ description: "for a region in an existing cluster the global query is not in: host:port reaching each replica's sidecar Service, one per replica, in order. Valid: a list of host:port" })
         .optional(),
-    // Its size's default depends on the retention (prometheusVolumeDefault), filled in by lib/config.ts.
+    // Its size's default depends on the retention (prometheusVolumeDefault), filled in by lib/config/validate.ts.
     volume: settings({
         size: volumeSize({ description: "each Prometheus replica's volume, where its TSDB outlives pod restarts, drains and rollouts (default from the retention: 2Gi plus 0.5Gi a day, at least 10Gi); Prometheus deletes its oldest blocks past four fifths of it" }).optional(),
         storageClass: text({ description: "the StorageClass of the volumes (default: the cluster's default StorageClass)", ...dns1123Subdomain }, dns1123Subdomain).optional(),
@@ -574,7 +574,7 @@ const chartPath = () => localPath(
  * The repositories Helm, embedded in pulumi-kubernetes, can read: http(s)
  * Helm repositories and OCI registries (helm v3.20.2 pkg/getter/getter.go:199-217,
  * no other scheme without a plugin). A file:// repository is read by the program
- * itself (lib/charts.ts), which hands the provider the .tgz its index.yaml names.
+ * itself (lib/kubernetes/charts.ts), which hands the provider the .tgz its index.yaml names.
  */
 const chartRepositoryValid = "expected a Helm repository (https://, http:// or file:// with an index.yaml) or an OCI registry path (oci://registry/path)";
 
@@ -718,7 +718,7 @@ const globalQuerySchema = settings({
         slowQueryThreshold: text({ description: "queries slower than this are logged (0: none, negative: all)", valid: goDurationValid }, { pattern: goDuration })
             .default(defaults.globalQuery.frontend.slowQueryThreshold),
     }, "Thanos Query Frontend behaviour").prefault({}),
-    // Its default depends on charts.mirror (lib/charts.ts, thanosChartSource).
+    // Its default depends on charts.mirror (lib/kubernetes/charts.ts, thanosChartSource).
     chart: chartSourceSchema.optional(),
 }, "Thanos Query over every region's sidecars, behind Query Frontend");
 
@@ -911,7 +911,7 @@ export const stackConfigShape = {
 /** The settings as the schema leaves them. */
 export type ParsedSettings = { [Setting in keyof typeof stackConfigShape]: z.output<(typeof stackConfigShape)[Setting]> };
 
-/** The parsed settings, every region's retention filled in (lib/config.ts, regionRetentionDefault). */
+/** The parsed settings, every region's retention filled in (lib/config/validate.ts, regionRetentionDefault). */
 export type StackConfig = Omit<ParsedSettings, "regions"> & { regions: Region[] };
 
 /**

@@ -5,11 +5,11 @@ import * as k8s from "@pulumi/kubernetes";
 import * as kx from "@pulumi/kubernetesx";
 import * as pulumi from "@pulumi/pulumi";
 import * as crypto from "crypto";
-import { ContainerResources } from "./schema";
+import { ContainerResources } from "../config/schema";
 import { objstoreSecret } from "./objectStorage";
-import { fixedResources, goMemoryLimit } from "./podResources";
-import { restrictedContainerSecurityContext, thanosPodSecurityContext } from "./podSecurity";
-import { thanosImageReference } from "./images";
+import { fixedResources, goMemoryLimit } from "../kubernetes/podResources";
+import { restrictedContainerSecurityContext, thanosPodSecurityContext } from "../kubernetes/podSecurity";
+import { thanosImageReference } from "../kubernetes/images";
 
 /** Thanos's default ports (cmd/thanos/config.go at v0.37.0 to v0.42.4): gRPC 10901, HTTP 10902. */
 export const thanosPorts = { grpc: 10901, http: 10902 } as const;
@@ -27,7 +27,7 @@ export const thanosPaths = {
 export interface ThanosPodInputs {
     container: string;
     thanosVersion: string;
-    /** The stack's `images.registry`: every image from this prefix instead of its own registry (lib/images.ts). */
+    /** The stack's `images.registry`: every image from this prefix instead of its own registry (lib/kubernetes/images.ts). */
     imageRegistry?: string;
     args: pulumi.Input<string>[];
     resources: ContainerResources;

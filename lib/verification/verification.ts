@@ -2,11 +2,11 @@
 // runs after every deploy (a busybox shell script) and `npm run verify` (this
 // module, in Node). Both run the same queries against the Query Frontend and
 // judge them by the same expectations, which come from the stack config.
-import { kubectlArgs } from "./clusterAccess";
-import { DashboardRegion, PanelQueries, dashboardRegion, datasourceUid, globalViewProbeQuery } from "./dashboards";
-import { StackConfig } from "./schema";
-import { longTermServices } from "./objectStorage";
-import { thanosServices } from "./releases";
+import { kubectlArgs } from "../kubernetes/clusterAccess";
+import { DashboardRegion, PanelQueries, dashboardRegion, datasourceUid, globalViewProbeQuery } from "../grafana/dashboards";
+import { StackConfig } from "../config/schema";
+import { longTermServices } from "../thanos/objectStorage";
+import { thanosServices } from "../kubernetes/releases";
 
 /**
  * The verification Job's fixed name: every run replaces the one before

@@ -1,6 +1,6 @@
 // How tools on the user's machine reach a cluster of the stack: the same
 // flags for the exported kubectl commands and for `npm run up`'s own checks.
-import { Cluster, expandHome } from "./schema";
+import { Cluster, expandHome } from "../config/schema";
 
 /** The context `kind create cluster` writes into the user's kubeconfig (kind pkg/cluster/internal/kubeconfig/internal/kubeconfig/helpers.go:24-25, v0.32.0). */
 export function kindContext(clusterName: string): string {

@@ -4,7 +4,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as fs from "fs";
 import * as yaml from "js-yaml";
 import * as path from "path";
-import { parseStackConfig } from "./config";
+import { parseStackConfig } from "./validate";
 import { isRecord } from "./problems";
 import { StackConfig, encryptedValue } from "./schema";
 

@@ -1,8 +1,8 @@
-// Checks stack settings against the schema (lib/schema.ts) and turns what it
+// Checks stack settings against the schema (lib/config/schema.ts) and turns what it
 // refuses into messages a user can act on: the setting spelled as
 // `pulumi config set --path` spells it, the bad value (never a secret one),
 // what would be valid, and every problem at once. Both ways in, the program
-// and the stack file (lib/stackConfig.ts), end here, so they agree.
+// and the stack file (lib/config/stackFile.ts), end here, so they agree.
 import * as pulumi from "@pulumi/pulumi";
 import * as yaml from "js-yaml";
 import { z } from "zod";

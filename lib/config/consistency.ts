@@ -1,11 +1,11 @@
 // The rules that relate one setting to another: references resolve, names are
 // unique, nothing collides in a cluster, a container's limits are not below its
-// requests. Each judges the fields that passed on their own (lib/config.ts salvages
+// requests. Each judges the fields that passed on their own (lib/config/validate.ts salvages
 // them from an object with a bad field elsewhere), and
 // blames the setting the user wrote, so that one mistake gives one message.
-import { chartProblems } from "./charts";
+import { chartProblems } from "../kubernetes/charts";
 import { Problem, SettingPath, isRecord, valueAt } from "./problems";
-import { parseQuantity } from "./podResources";
+import { parseQuantity } from "../kubernetes/quantity";
 import { ContainerResources, GlobalQuery, KindCluster, Labels, ParsedSettings, StackConfig, Storage, byteSizeBytes } from "./schema";
 
 /** A region as it parsed, before its retention default is filled in (no rule here reads it). */
@@ -26,7 +26,7 @@ export function consistencyProblems(raw: Record<string, unknown>, parts: ValidPa
     const problems: Problem[] = [];
     const wasSet = (path: SettingPath) => valueAt(raw, path) !== undefined;
     const rawEntries = (key: string) => (Array.isArray(raw[key]) ? raw[key] as unknown[] : []);
-    // A name YAML read as a number stands for its digits, as the schema takes it (lib/schema.ts, text).
+    // A name YAML read as a number stands for its digits, as the schema takes it (lib/config/schema.ts, text).
     const asText = (value: unknown) => (typeof value === "string" ? value : Number.isSafeInteger(value) && (value as number) >= 0 ? String(value) : undefined);
     const rawName = (entry: unknown) => (isRecord(entry) ? asText(entry.name) : undefined);
 

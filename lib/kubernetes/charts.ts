@@ -18,9 +18,9 @@ import * as yaml from "js-yaml";
 import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
-import { Problem, SettingPath, settingPath } from "./problems";
-import { ChartMirror, ChartOverride, ChartSource, StackConfig, expandHome, isFile } from "./schema";
-import { banzaicloudThanosChart, grafanaChart, kubePrometheusStackRepository, operatorCrdsChartFor } from "./versions";
+import { Problem, SettingPath, settingPath } from "../config/problems";
+import { ChartMirror, ChartOverride, ChartSource, StackConfig, expandHome, isFile } from "../config/schema";
+import { banzaicloudThanosChart, grafanaChart, kubePrometheusStackRepository, operatorCrdsChartFor } from "../versions";
 
 /** The chart fields of a `helm.v3.Release`. */
 export interface HelmChart {
@@ -100,7 +100,7 @@ export function resolveChart(chart: PinnedChart, config: Pick<ChartSettings, "ch
 /** Where the public chart is: what the program installs without a mirror. */
 function publicChart(chart: PinnedChart): HelmChart {
     if (chart.setting === "thanos") {
-        throw new Error("the thanos chart has no public repository: resolveThanosChart (lib/thanosChart.ts) fetches it with git");
+        throw new Error("the thanos chart has no public repository: resolveThanosChart (lib/thanos/chart.ts) fetches it with git");
     }
     const repository = chart.setting === "grafana" ? grafanaChart.repository : kubePrometheusStackRepository;
     return { chart: chart.name, version: chart.version, repositoryOpts: { repo: repository } };

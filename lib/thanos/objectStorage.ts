@@ -3,7 +3,7 @@
 // serves from it, the compactor rewrites it), and the fixed names the parts
 // find each other by.
 import * as yaml from "js-yaml";
-import { LongTermStorage } from "./schema";
+import { LongTermStorage } from "../config/schema";
 
 /** The key of the objstore config in the Secret of every namespace whose pods use the bucket. */
 export const objstoreSecret = { key: "objstore.yml" } as const;

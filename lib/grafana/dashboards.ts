@@ -14,9 +14,9 @@
 // pkg/query/endpointset.go, pkg/queryfrontend, internal/cortex); test/dashboards.test.ts
 // holds that catalogue and fails on a query outside it.
 
-import { longTermServices } from "./objectStorage";
-import { grafanaReleaseName, regionReleaseName, thanosServices } from "./releases";
-import { StackConfig } from "./schema";
+import { longTermServices } from "../thanos/objectStorage";
+import { grafanaReleaseName, regionReleaseName, thanosServices } from "../kubernetes/releases";
+import { StackConfig } from "../config/schema";
 
 export const datasourceUid = "thanos-global-view";
 

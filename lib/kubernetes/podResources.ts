@@ -1,9 +1,10 @@
 // The size of every container the stack starts that the stack config does
 // not size itself (those are under `resources:` of regions and the global
-// query, lib/schema.ts). Requests are what the scheduler reserves, so their
+// query, lib/config/schema.ts). Requests are what the scheduler reserves, so their
 // sum is what Docker must have for a kind cluster; memory limits stop one
 // component from starving the rest of the node.
-import type { ContainerResources, KindCluster, StackConfig } from "./schema";
+import type { ContainerResources, KindCluster, StackConfig } from "../config/schema";
+import { parseQuantity } from "./quantity";
 
 export const fixedResources = {
     /** prometheus-operator, watching one namespace: a few dozen objects. */
@@ -35,17 +36,6 @@ export const fixedResources = {
  * control plane; kubelet, containerd, kindnet and kube-proxy on every node).
  */
 export const kindNodeOverheadBytes = { controlPlane: 1024 * 1024 ** 2, worker: 256 * 1024 ** 2 };
-
-const units: Record<string, number> = { "": 1, k: 1e3, M: 1e6, G: 1e9, T: 1e12, Ki: 1024, Mi: 1024 ** 2, Gi: 1024 ** 3, Ti: 1024 ** 4, m: 1e-3 };
-
-/** A Kubernetes quantity in its base unit (bytes for memory, cores for CPU). */
-export function parseQuantity(quantity: string): number {
-    const match = /^(\d+(?:\.\d*)?|\.\d+)(m|k|M|G|T|Ki|Mi|Gi|Ti)?$/.exec(quantity);
-    if (!match) {
-        throw new Error(`not a Kubernetes quantity: ${quantity}`);
-    }
-    return Number(match[1]) * units[match[2] ?? ""];
-}
 
 /** What Docker must hold for one kind cluster: its pods' requests and kind's own components. */
 export function kindClusterMemoryBytes(config: StackConfig, cluster: KindCluster): number {

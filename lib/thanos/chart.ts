@@ -5,9 +5,9 @@ import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { ChartSourceError, HelmChart, fromSource, thanosChart, thanosChartSource } from "./charts";
-import { ChartMirror, ChartSource } from "./schema";
-import { banzaicloudThanosChart } from "./versions";
+import { ChartSourceError, HelmChart, fromSource, thanosChart, thanosChartSource } from "../kubernetes/charts";
+import { ChartMirror, ChartSource } from "../config/schema";
+import { banzaicloudThanosChart } from "../versions";
 
 /** Runs git with the given arguments in a directory; throws with git's stderr on failure. */
 export type GitRunner = (args: string[], cwd: string) => void;
@@ -33,7 +33,7 @@ export interface ResolveOptions {
     cacheRoot?: string;
 }
 
-/** The thanos chart from globalQuery.chart, else charts.mirror, else git (lib/charts.ts, thanosChartSource). */
+/** The thanos chart from globalQuery.chart, else charts.mirror, else git (lib/kubernetes/charts.ts, thanosChartSource). */
 export function resolveThanosChart(config: { globalQuery: { chart?: ChartSource }; charts: { mirror?: ChartMirror } }, options: ResolveOptions = {}): HelmChart {
     const source = thanosChartSource(config);
     if (source.source === "git") {

@@ -3,8 +3,8 @@
 // place of the image's own registry, its repository and tag unchanged
 // (quay.io/thanos/thanos:v0.42.4 → registry.example.com/mirror/thanos/thanos:v0.42.4),
 // the same rule the charts apply to `global.imageRegistry`.
-import { StackConfig } from "./schema";
-import { Image, grafanaChart, kubePrometheusStackImages, seaweedfsImage, thanosImage } from "./versions";
+import { StackConfig } from "../config/schema";
+import { Image, grafanaChart, kubePrometheusStackImages, seaweedfsImage, thanosImage } from "../versions";
 
 /** `registry/repository`, from the mirror when there is one: for charts that take the image's name and tag apart. */
 export function repositoryReference(image: Omit<Image, "tag">, mirror: string | undefined): string {

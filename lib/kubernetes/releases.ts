@@ -3,7 +3,7 @@
 // interrupted. Their timeouts live here too, so that the recovery knows when
 // a pending release can no longer belong to a running Helm.
 import * as crypto from "crypto";
-import { StackConfig } from "./schema";
+import { StackConfig } from "../config/schema";
 
 /** kube-prometheus-stack truncates its `fullname` to 26 characters; cluster-scoped names derive from it. */
 const chartFullnameLimit = 26;
