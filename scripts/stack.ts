@@ -243,6 +243,9 @@ function recoveryJournal(projectDirectory: string, stackName: string): Journal {
         write: (journal) => {
             if (journal.releases.length + journal.objects.length === 0) {
                 fs.rmSync(file, { force: true });
+                if (fs.existsSync(path.dirname(file)) && fs.readdirSync(path.dirname(file)).length === 0) {
+                    fs.rmdirSync(path.dirname(file));
+                }
                 return;
             }
             fs.mkdirSync(path.dirname(file), { recursive: true });
@@ -323,6 +326,10 @@ function runAction(action: Action, args: string[], session: Session): number {
         }
         if (config !== undefined && records !== undefined) {
             recoverInterruptedReleases(config, plan.stack, current, records, lifecycle);
+        }
+        if (plan.backend.startsWith("file://")) {
+            // A killed run's lock would make pulumi refuse even when nothing else needs repairing.
+            lifecycle.guard();
         }
     }
 

@@ -35,6 +35,14 @@ const option = (name) => {
     return index >= 0 ? args[index + 1] : undefined;
 };
 
+// A transient failure a test plants (an API server timing out, say): the first call that starts
+// with `call` fails once with `stderr`.
+const failure = (world.failures || []).find((candidate) => [tool, ...args].join(" ").startsWith(candidate.call));
+if (failure) {
+    world.failures = world.failures.filter((candidate) => candidate !== failure);
+    finish(1, "", failure.stderr);
+}
+
 function docker() {
     if (args[0] === "info") {
         if (!world.docker.running) {
@@ -198,6 +206,9 @@ function loadStack(stack) {
 function saveStack(stack, deployment) {
     const file = stackFile(backendDirectory(), stack);
     fs.mkdirSync(path.dirname(file), { recursive: true });
+    // A new backend keeps stacks per project and says so (pkg/backend/diy/meta.go; observed: .pulumi/meta.yaml "version: 1").
+    const meta = path.join(backendDirectory(), ".pulumi", "meta.yaml");
+    if (!fs.existsSync(meta)) fs.writeFileSync(meta, "version: 1\n");
     const latest = { ...deployment };
     if (latest.resources && latest.resources.length === 0) delete latest.resources;
     if (latest.pending_operations && latest.pending_operations.length === 0) delete latest.pending_operations;
@@ -289,8 +300,12 @@ function up(stack) {
         if (recorded && wanted.type === "command:local:Command" && !recorded.pendingReplacement) {
             // deleteBeforeReplace (components/kindCluster.ts): the old cluster goes first and stays in the
             // state marked pendingReplacement until its replacement is created (pkg/resource/deploy/step.go:760-785).
+            // Its dependents are replaced with it, deleted first (pkg/resource/deploy/step_generator.go:2135-2150).
             world.docker.containers = world.docker.containers.filter((container) => container.cluster !== wanted.cluster);
-            recorded.pendingReplacement = true;
+            world.helm = world.helm.filter((record) => record.cluster !== wanted.cluster);
+            world.objects = (world.objects || []).filter((object) => object.cluster !== wanted.cluster);
+            const replaced = dependentsOf(deployment.resources, recorded.urn);
+            deployment.resources.forEach((resource) => replaced.has(resource.urn) && (resource.pendingReplacement = true));
         }
         if (interrupt) {
             // Killed while the provider was creating it: the step is recorded as a pending create first
@@ -299,7 +314,7 @@ function up(stack) {
             interrupt.effect && applyPartially(wanted, interrupt.effect);
             return killed(stack, deployment);
         }
-        const failure = applyResource(wanted, recorded);
+        const failure = applyResource(wanted, recorded && !recorded.pendingReplacement ? recorded : undefined);
         if (failure) {
             saveStack(stack, deployment);
             return release(lock, 1, "", `${warnings}error: update failed\n  ${wanted.urn}: ${failure}\n`);
@@ -318,7 +333,7 @@ function applyPartially(wanted, effect) {
 }
 
 const helmRecordOf = (wanted) => ({ cluster: wanted.cluster, namespace: wanted.release.namespace, name: wanted.release.name, ...(process.env.PULUMI_K8S_HELM_DRIVER === "configmap" ? { storage: "configmap" } : {}) });
-const objectOf = (wanted) => ({ cluster: wanted.cluster, ...wanted.object, labels: { "app.kubernetes.io/managed-by": "pulumi" } });
+const objectOf = (wanted) => ({ cluster: wanted.cluster, kind: wanted.object.kind, namespace: wanted.object.namespace, name: wanted.object.name, labels: { "app.kubernetes.io/managed-by": "pulumi" } });
 
 /** A resource as the state holds it (sdk/go/common/apitype/core.go:489-530): Kubernetes objects with their inputs, labelled by the provider (pulumi-kubernetes v4.32.0 provider/pkg/provider/provider.go:1261, metadata/labels.go:89-100). */
 function toState(wanted) {
@@ -330,7 +345,9 @@ function toState(wanted) {
     if (wanted.release) resource.outputs = { name: wanted.release.name, namespace: wanted.release.namespace, status: { status: "deployed" } };
     if (wanted.object) {
         const { kind, namespace, name } = wanted.object;
-        const metadata = { name, ...(kind === "Namespace" ? {} : { namespace }), labels: { "app.kubernetes.io/managed-by": "pulumi" } };
+        const metadata = { name, ...(kind === "Namespace" ? {} : { namespace }), labels: { "app.kubernetes.io/managed-by": "pulumi" },
+            // pulumi-kubernetes v4.32.0 provider/pkg/metadata/naming.go: an auto-named object says so.
+            ...(wanted.object.autonamed ? { annotations: { "pulumi.com/autonamed": "true" } } : {}) };
         const apiVersion = { Job: "batch/v1", StatefulSet: "apps/v1" }[kind] || "v1";
         resource.inputs = { apiVersion, kind, metadata };
         resource.outputs = { apiVersion, kind, metadata };
@@ -372,8 +389,13 @@ function applyResource(wanted, recorded) {
         world.helm.push({ ...helmRecordOf(wanted), revision: (latest ? latest.revision : 0) + 1, status: "deployed", created: new Date().toISOString() });
     }
     if (wanted.object) {
+        const existing = (name) => (world.objects || []).some((object) => object.cluster === wanted.cluster && object.kind === wanted.object.kind && object.namespace === wanted.object.namespace && object.name === name);
+        if (!recorded && wanted.object.autonamed && existing(wanted.object.name)) {
+            // A new auto-name: the logical name and a random suffix (pulumi-kubernetes v4.32.0 provider/pkg/metadata/naming.go:27-37).
+            wanted.object.name = `${wanted.object.name.replace(/-[0-9a-f]{8}$/, "")}-${crypto.randomBytes(4).toString("hex")}`;
+        }
         const { kind, namespace, name } = wanted.object;
-        const exists = (world.objects || []).some((object) => object.cluster === wanted.cluster && object.kind === kind && object.namespace === namespace && object.name === name);
+        const exists = existing(name);
         if (!recorded && exists) {
             // pulumi-kubernetes since v4.29 creates, never adopts, an object of that name unless upsertExistingObjects is set
             // (v4.32.0 provider/pkg/await/await.go:279).
@@ -442,12 +464,17 @@ function refresh(stack) {
     deployment.pending_operations = deployment.pending_operations.filter((operation) =>
         operation.type !== "creating" || !(args.includes("--clear-pending-creates") || importUrns.includes(operation.resource.urn)));
     saveStack(stack, deployment);
-    for (const resource of deployment.resources.filter(isKubernetes)) {
+    // A resource pending replacement is not read (pkg/resource/deploy/step.go:1545).
+    const refreshed = deployment.resources.filter((resource) => isKubernetes(resource) && !resource.pendingReplacement);
+    for (const resource of refreshed) {
         if (!reachable(resource.cluster)) {
             return release(lock, 1, "", `error: ${resource.urn}: configured Kubernetes cluster is unreachable: dial tcp 127.0.0.1:41093: connect: connection refused\n`);
         }
     }
     deployment.resources = deployment.resources.filter((resource) => {
+        if (!refreshed.includes(resource)) {
+            return true;
+        }
         if (resource.type === "kubernetes:helm.sh/v3:Release") {
             return world.helm.some((record) => record.cluster === resource.cluster && record.namespace === resource.outputs.namespace && record.name === resource.outputs.name);
         }
