@@ -201,7 +201,7 @@ class StackFileError extends Error {}
  * lock of a live process, or of another machine, stops the run. Backends
  * whose locks cannot be read from here are refused.
  */
-function stackGuard(plan: RunPlan, session: Session, run: Run): () => void {
+export function stackGuard(plan: RunPlan, session: Pick<Session, "projectDirectory" | "hostname" | "processAlive" | "say">, run: Run): () => void {
     let checked = false;
     return () => {
         if (checked) {
@@ -255,23 +255,28 @@ function recoveryJournal(projectDirectory: string, stackName: string): Journal {
 }
 
 /**
- * Ctrl-C reaches pulumi itself (the terminal signals the whole foreground
- * process group), which then finishes the steps under way, saves the state,
- * releases its lock and exits. This process must not die first and leave it
- * running orphaned behind the shell prompt: SIGINT, SIGTERM and SIGHUP are
- * held (Node runs the handlers only once spawnSync has returned, that is once
- * pulumi has exited), then `interrupted` says what to do next.
+ * Runs pulumi in the user's terminal until it ends. Ctrl-C reaches pulumi
+ * itself (the terminal signals the whole foreground process group), which
+ * then finishes the steps under way, saves the state, releases its lock and
+ * exits. This process must not die first and leave it running orphaned behind
+ * the shell prompt: SIGINT, SIGTERM and SIGHUP get handlers, which Node runs
+ * only once spawnSync has returned, that is once pulumi has exited; then
+ * `interrupted` says what to do next.
  */
-export function holdSignalsUntilPulumiEnds(interrupted: (signal: NodeJS.Signals) => void): void {
+export function runHoldingSignals(command: string, args: string[], env: Record<string, string | undefined>, cwd: string, interrupted: (signal: NodeJS.Signals) => void): number {
     let said = false;
-    for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
-        process.on(signal, () => {
-            if (!said) {
-                said = true;
-                interrupted(signal);
-            }
-        });
-    }
+    const onSignal = (signal: NodeJS.Signals) => {
+        if (!said) {
+            said = true;
+            interrupted(signal);
+        }
+    };
+    const signals = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
+    signals.forEach((signal) => process.on(signal, onSignal));
+    const status = spawnSync(command, args, { stdio: "inherit", env, cwd }).status ?? 1;
+    // A signal that came meanwhile is dispatched by the event loop: keep it turning for a moment.
+    setTimeout(() => signals.forEach((signal) => process.off(signal, onSignal)), 100);
+    return status;
 }
 
 function runAction(action: Action, args: string[], session: Session): number {
@@ -342,16 +347,16 @@ function runAction(action: Action, args: string[], session: Session): number {
 }
 
 if (require.main === module) {
-    holdSignalsUntilPulumiEnds((signal) => {
+    const interrupted = (signal: NodeJS.Signals) => {
         console.error(`Interrupted (${signal}): pulumi was left to finish its steps under way and save the state. Run the same npm run command again: it continues where it stopped.`);
         process.exitCode = 130;
-    });
+    };
     process.exitCode = main(process.argv.slice(2), {
         env: process.env,
         projectDirectory: path.resolve(__dirname, ".."),
         loggedInBackend: loggedInBackend(process.env),
         say: (line) => console.error(line),
-        runAttached: (command, args, env) => spawnSync(command, args, { stdio: "inherit", env, cwd: path.resolve(__dirname, "..") }).status ?? 1,
+        runAttached: (command, args, env) => runHoldingSignals(command, args, env, path.resolve(__dirname, ".."), interrupted),
         pause: (seconds) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, seconds * 1000),
         now: () => new Date(),
         hostname: os.hostname(),

@@ -729,6 +729,25 @@ describe("npm run up and destroy on the fleet stack", () => {
         assert.deepStrictEqual(sandbox.deployed(), fleetReleases());
     });
 
+    it("a run that fails after removing europe's lost cluster from the state (path 3, path 9): says the cause, and the next run still forgets the global query's records and deletes the Job", () => {
+        const sandbox = new Sandbox({}, "fleet");
+        sandbox.npmRun("up", "--stack", "fleet");
+        sandbox.deleteClusterByHand("fleet-europe");
+        // The hub's API server times out once, right after the state was changed.
+        const timeout = 'E1126 12:00:01.000000    4242 memcache.go:265] "Unhandled Error" err="couldn\'t get current server API group list"\nError from server (Timeout): the server was unable to return a response in the time allotted';
+        sandbox.change((world) => (world.failures = [{ call: "kubectl --context kind-fleet-hub --namespace monitoring get job.batch/global-view-check", stderr: timeout }]));
+        const failed = sandbox.npmRun("up", "--stack", "fleet");
+        assert.deepStrictEqual([failed.code, failed.said.slice(-1)], [1, [
+            'Could not look for Job monitoring/global-view-check in cluster "fleet-hub": kubectl failed: Error from server (Timeout): the server was unable to return a response in the time allotted']]);
+        assert.ok(!sandbox.stateUrns().includes(releaseUrn("thanos").replace(":dev::", ":fleet::")));
+        const { code, said } = sandbox.npmRun("up", "--stack", "fleet");
+        assert.strictEqual(code, 0, said.join("\n"));
+        assert.ok(said.includes('Job monitoring/global-view-check in cluster "fleet-hub" left the state with the lost cluster: deleting it so that this run creates it again.'), said.join("\n"));
+        assert.ok(said.includes('Helm release monitoring/thanos in cluster "fleet-hub" is installed but no longer in the state (it left the state with what it depended on): forgetting Helm\'s records so this run installs it again (its objects are adopted).'), said.join("\n"));
+        assert.deepStrictEqual(sandbox.deployed(), fleetReleases());
+        assert.ok(!fs.existsSync(path.join(sandbox.project, ".pulumi-recovery")));
+    });
+
     it("destroy removes both clusters", () => {
         const sandbox = new Sandbox({}, "fleet");
         sandbox.npmRun("up", "--stack", "fleet");
