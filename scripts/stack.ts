@@ -214,7 +214,8 @@ export function stackGuard(plan: RunPlan, session: Pick<Session, "projectDirecto
                     `Make sure none is, then repair by hand as README.md "Day 2" describes (pulumi state delete, pulumi refresh --clear-pending-creates), or use a file backend.`,
             );
         }
-        const stateDirectory = plan.backend.slice("file://".length).replace(/\?.*$/, "");
+        // file://~ is the home directory (pulumi pkg/backend/diy/backend.go:651-660).
+        const stateDirectory = plan.backend.slice("file://".length).replace(/\?.*$/, "").replace(/^~(?=\/|$)/, os.homedir());
         for (const lock of stackLocks(stateDirectory, projectName(session.projectDirectory), plan.stackName)) {
             const holder = `pulumi (pid ${lock.pid}, ${lock.username}@${lock.hostname}, since ${lock.timestamp})`;
             if (lock.hostname !== session.hostname || session.processAlive(lock.pid)) {
