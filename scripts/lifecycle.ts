@@ -521,6 +521,7 @@ export function finishInterruptedUninstalls(stack: string, state: StackState, re
         if (resource === undefined || found?.history[0]?.status !== "uninstalling") {
             continue;
         }
+        lifecycle.guard();
         lifecycle.say(`Helm release ${describe(release)} was left uninstalling by an interrupted destroy: removing it from the state so that this run installs it again.`);
         const journal = lifecycle.journal.read();
         lifecycle.journal.write({ ...journal, releases: [...new Set([...journal.releases, releaseKey(release)])] });
@@ -644,7 +645,7 @@ function change(lifecycle: Lifecycle, command: string, args: string[], purpose: 
  */
 export function causeOf(command: string, result: CommandResult): string {
     const lines = `${result.stdout}\n${result.stderr}`.split("\n").map((line) => line.trim()).filter(Boolean);
-    const errors = command === "pulumi" ? lines.filter((line) => /^error:/.test(line) || /\berror:/.test(line)) : [];
+    const errors = command === "pulumi" ? lines.filter((line) => /\berror:/.test(line)) : [];
     const stderrLines = result.stderr.split("\n").map((line) => line.trim()).filter(Boolean);
     return errors.join(" ") || stderrLines[stderrLines.length - 1] || `exit code ${result.status}`;
 }
