@@ -14,7 +14,8 @@ import { StackConfig } from "../lib/config/schema";
 import { readStackConfig } from "../lib/config/stackFile";
 import { verificationLogsCommandFor } from "../lib/verification/verification";
 import {
-    Lifecycle, LifecycleStop, Run, Say, deleteDroppedVerificationJob, readStackState, reconcileKindClusters, recoverInterruptedReleases, releasesDroppedFromState,
+    Journal, Lifecycle, LifecycleStop, RecoveryJournal, Run, Say, deleteDroppedObjects, finishInterruptedUninstalls, readReleaseRecords, readStackState,
+    reconcileKindClusters, recoverInterruptedReleases,
 } from "./lifecycle";
 import { Action, MachineFacts, checkPrerequisites } from "./prerequisites";
 
@@ -36,7 +37,12 @@ export interface Machine {
 }
 
 export interface RunPlan {
+    /** As the user gave it: name, project/name or organization/project/name. */
     stack: string;
+    /** The stack's own name: its settings are in Pulumi.<name>.yaml (pulumi sdk/go/common/workspace/paths.go:76, 340-342, with the reference's Name()). */
+    stackName: string;
+    /** Where the stack's state is kept. */
+    backend: string;
     /** The file backend's directory this script chose; Pulumi refuses one that does not exist (pulumi pkg/backend/diy/backend.go:280-285, v3.259.0). */
     stateDirectory?: string;
     /** Variables to add to the environment of every pulumi call. */
@@ -50,6 +56,7 @@ export class UsageError extends Error {}
 
 export function planRun(action: Action, args: string[], machine: Machine): RunPlan {
     const { stack, passThrough } = splitStackArgument(args);
+    const stackName = stack.split("/").pop()!;
     const env: Record<string, string> = {};
     const notices: string[] = [];
 
@@ -64,7 +71,7 @@ export function planRun(action: Action, args: string[], machine: Machine): RunPl
 
     const passphraseSet = machine.env.PULUMI_CONFIG_PASSPHRASE !== undefined || Boolean(machine.env.PULUMI_CONFIG_PASSPHRASE_FILE);
     if (backend.startsWith("file://") && !passphraseSet) {
-        if (!localStacks.includes(stack)) {
+        if (!localStacks.includes(stackName)) {
             throw new UsageError(
                 `Stack "${stack}" keeps its secrets (such as a kubeconfig) in a file backend, encrypted with a passphrase: ` +
                     "set PULUMI_CONFIG_PASSPHRASE or PULUMI_CONFIG_PASSPHRASE_FILE first.",
@@ -72,7 +79,7 @@ export function planRun(action: Action, args: string[], machine: Machine): RunPl
         }
         // These stacks guard only throwaway local kind clusters.
         env.PULUMI_CONFIG_PASSPHRASE = "";
-        notices.push(`The local ${stack} stack encrypts its secrets with an empty passphrase (set PULUMI_CONFIG_PASSPHRASE to choose one).`);
+        notices.push(`The local ${stackName} stack encrypts its secrets with an empty passphrase (set PULUMI_CONFIG_PASSPHRASE to choose one).`);
     }
 
     const commands: string[][] = [];
@@ -80,7 +87,7 @@ export function planRun(action: Action, args: string[], machine: Machine): RunPl
         commands.push(["pulumi", "stack", "select", "--create", stack]);
     }
     commands.push(["pulumi", action, "--stack", stack, ...passThrough]);
-    return { stack, stateDirectory, env, commands, notices };
+    return { stack, stackName, backend, stateDirectory, env, commands, notices };
 }
 
 function splitStackArgument(args: string[]): { stack: string; passThrough: string[] } {
@@ -108,6 +115,41 @@ function projectBackend(projectDirectory: string): string | undefined {
     return /^backend:\s*\n\s+url:\s*(\S+)/m.exec(text)?.[1];
 }
 
+function projectName(projectDirectory: string): string {
+    const text = fs.readFileSync(path.join(projectDirectory, "Pulumi.yaml"), "utf8");
+    return /^name:\s*(\S+)/m.exec(text)![1];
+}
+
+/** A lock file of the DIY backend (pulumi pkg/backend/diy/lock.go:39-44). */
+interface StackLock {
+    file: string;
+    pid: number;
+    username: string;
+    hostname: string;
+    timestamp: string;
+}
+
+/**
+ * The locks on a stack of a file backend: every update, refresh, destroy and
+ * state edit writes one and refuses while another is there
+ * (pkg/backend/diy/lock.go:63-112, 130-177). Stacks are kept per project
+ * under .pulumi/locks/organization/<project>/<stack>/ once .pulumi/meta.yaml
+ * says version 1 (new backends), else under .pulumi/locks/<stack>/
+ * (pkg/backend/diy/store.go, projectReferenceStore and legacyReferenceStore).
+ */
+export function stackLocks(stateDirectory: string, project: string, stackName: string): StackLock[] {
+    const bookkeeping = path.join(stateDirectory, ".pulumi");
+    const projectScoped = fs.existsSync(path.join(bookkeeping, "meta.yaml")) && /^version:\s*[1-9]/m.test(fs.readFileSync(path.join(bookkeeping, "meta.yaml"), "utf8"));
+    const directory = projectScoped ? path.join(bookkeeping, "locks", "organization", project, stackName) : path.join(bookkeeping, "locks", stackName);
+    if (!fs.existsSync(directory)) {
+        return [];
+    }
+    return fs.readdirSync(directory).filter((file) => file.endsWith(".json")).map((file) => ({
+        file: path.join(directory, file),
+        ...(JSON.parse(fs.readFileSync(path.join(directory, file), "utf8")) as Omit<StackLock, "file">),
+    }));
+}
+
 function loggedInBackend(env: Record<string, string | undefined>): string | undefined {
     const home = env.PULUMI_HOME || path.join(os.homedir(), ".pulumi");
     try {
@@ -125,6 +167,9 @@ export interface Session extends Machine {
     runAttached: (command: string, args: string[], env: Record<string, string | undefined>) => number;
     pause: (seconds: number) => void;
     now: () => Date;
+    /** This machine's name and whether a process of it still runs: a lock left by a process that is gone is stale. */
+    hostname: string;
+    processAlive: (pid: number) => boolean;
     nodeVersion: string;
     platform: NodeJS.Platform;
     readFile: (file: string) => string | undefined;
@@ -149,6 +194,92 @@ export function main(argv: string[], session: Session): number {
 
 class StackFileError extends Error {}
 
+/**
+ * Lifecycle.guard: before the recovery changes anything, no other run may
+ * hold the stack. A lock whose process is gone from this machine (killed, or
+ * Ctrl-C before it could clean up) is stale: `pulumi cancel` removes it. A
+ * lock of a live process, or of another machine, stops the run. Backends
+ * whose locks cannot be read from here are refused.
+ */
+export function stackGuard(plan: RunPlan, session: Pick<Session, "projectDirectory" | "hostname" | "processAlive" | "say">, run: Run): () => void {
+    let checked = false;
+    return () => {
+        if (checked) {
+            return;
+        }
+        if (!plan.backend.startsWith("file://")) {
+            const where = plan.backend.replace(/\?.*$/, "");
+            throw new LifecycleStop(
+                `Stack "${plan.stack}" needs repairing (see above), but its state is kept at ${where}, where npm run ${plan.commands[plan.commands.length - 1][1]} cannot see whether another pulumi is working on it, so it changes nothing. ` +
+                    `Make sure none is, then repair by hand as README.md "Day 2" describes (pulumi state delete, pulumi refresh --clear-pending-creates), or use a file backend.`,
+            );
+        }
+        // file://~ is the home directory (pulumi pkg/backend/diy/backend.go:651-660).
+        const stateDirectory = plan.backend.slice("file://".length).replace(/\?.*$/, "").replace(/^~(?=\/|$)/, os.homedir());
+        for (const lock of stackLocks(stateDirectory, projectName(session.projectDirectory), plan.stackName)) {
+            const holder = `pulumi (pid ${lock.pid}, ${lock.username}@${lock.hostname}, since ${lock.timestamp})`;
+            if (lock.hostname !== session.hostname || session.processAlive(lock.pid)) {
+                throw new LifecycleStop(
+                    `Stack "${plan.stack}" is locked by ${holder}: another run is still working on it, so nothing was changed. ` +
+                        `Wait for it to finish and run this again; if it is gone, 'pulumi cancel --stack ${plan.stack}' removes its lock.`,
+                );
+            }
+            session.say(`Stack "${plan.stack}" is still locked by ${holder}, which is no longer running (killed before it could clean up): removing its lock (pulumi cancel).`);
+            const cancelled = run("pulumi", ["cancel", "--stack", plan.stack, "--yes"]);
+            if (cancelled.status !== 0) {
+                throw new LifecycleStop(`Could not remove the stale lock ${lock.file}: ${cancelled.stderr.trim() || `exit code ${cancelled.status}`}`);
+            }
+        }
+        checked = true;
+    };
+}
+
+/** Where a repair writes down what it has still to finish: beside the project, git-ignored. */
+export const recoveryDirectory = ".pulumi-recovery";
+
+function recoveryJournal(projectDirectory: string, stackName: string): Journal {
+    const file = path.join(projectDirectory, recoveryDirectory, `${stackName}.json`);
+    return {
+        read: () => (fs.existsSync(file) ? JSON.parse(fs.readFileSync(file, "utf8")) as RecoveryJournal : { releases: [], objects: [] }),
+        write: (journal) => {
+            if (journal.releases.length + journal.objects.length === 0) {
+                fs.rmSync(file, { force: true });
+                if (fs.existsSync(path.dirname(file)) && fs.readdirSync(path.dirname(file)).length === 0) {
+                    fs.rmdirSync(path.dirname(file));
+                }
+                return;
+            }
+            fs.mkdirSync(path.dirname(file), { recursive: true });
+            fs.writeFileSync(file, JSON.stringify(journal, null, 2));
+        },
+    };
+}
+
+/**
+ * Runs pulumi in the user's terminal until it ends. Ctrl-C reaches pulumi
+ * itself (the terminal signals the whole foreground process group), which
+ * then finishes the steps under way, saves the state, releases its lock and
+ * exits. This process must not die first and leave it running orphaned behind
+ * the shell prompt: SIGINT, SIGTERM and SIGHUP get handlers, which Node runs
+ * only once spawnSync has returned, that is once pulumi has exited; then
+ * `interrupted` says what to do next.
+ */
+export function runHoldingSignals(command: string, args: string[], env: Record<string, string | undefined>, cwd: string, interrupted: (signal: NodeJS.Signals) => void): number {
+    let said = false;
+    const onSignal = (signal: NodeJS.Signals) => {
+        if (!said) {
+            said = true;
+            interrupted(signal);
+        }
+    };
+    const signals = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
+    signals.forEach((signal) => process.on(signal, onSignal));
+    const status = spawnSync(command, args, { stdio: "inherit", env, cwd }).status ?? 1;
+    // A signal that came meanwhile is dispatched by the event loop: keep it turning for a moment.
+    setTimeout(() => signals.forEach((signal) => process.off(signal, onSignal)), 100);
+    return status;
+}
+
 function runAction(action: Action, args: string[], session: Session): number {
     const plan = planRun(action, args, session);
     const env = { ...session.env, ...plan.env };
@@ -159,7 +290,7 @@ function runAction(action: Action, args: string[], session: Session): number {
 
     let config: StackConfig | undefined;
     try {
-        config = readStackConfig(session.projectDirectory, plan.stack);
+        config = readStackConfig(session.projectDirectory, plan.stackName);
     } catch (error) {
         // A broken config must not keep anyone from tearing the stack down.
         if (action !== "destroy") {
@@ -183,18 +314,28 @@ function runAction(action: Action, args: string[], session: Session): number {
         return 1;
     }
 
-    if (action !== "preview") {
-        const state = readStackState(run, plan.stack);
-        const lifecycle: Lifecycle = { run, say: session.say, pause: session.pause, now: session.now };
-        if (state !== undefined) {
-            reconcileKindClusters(action, plan.stack, state, lifecycle);
+    const state = action === "preview" ? undefined : readStackState(run, plan.stack);
+    if (state !== undefined) {
+        const lifecycle: Lifecycle = {
+            run, say: session.say, pause: session.pause, now: session.now, env,
+            guard: stackGuard(plan, session, run),
+            journal: recoveryJournal(session.projectDirectory, plan.stackName),
+        };
+        reconcileKindClusters(action as "up" | "destroy", plan.stack, state, lifecycle);
+        let current = readStackState(run, plan.stack)!;
+        const records = action === "up" && config !== undefined ? readReleaseRecords(config, lifecycle) : undefined;
+        if (records !== undefined && finishInterruptedUninstalls(plan.stack, current, records, lifecycle)) {
+            current = readStackState(run, plan.stack)!;
         }
-        const current = state === undefined ? undefined : readStackState(run, plan.stack);
-        if (config !== undefined && state !== undefined && current !== undefined) {
-            deleteDroppedVerificationJob(config, state, current, lifecycle);
+        if (config !== undefined) {
+            deleteDroppedObjects(config, current, lifecycle);
         }
-        if (action === "up" && config !== undefined && current !== undefined) {
-            recoverInterruptedReleases(config, plan.stack, current, lifecycle, state === undefined ? new Set() : releasesDroppedFromState(state, current));
+        if (config !== undefined && records !== undefined) {
+            recoverInterruptedReleases(config, plan.stack, current, records, lifecycle);
+        }
+        if (plan.backend.startsWith("file://")) {
+            // A killed run's lock would make pulumi refuse even when nothing else needs repairing.
+            lifecycle.guard();
         }
     }
 
@@ -207,14 +348,27 @@ function runAction(action: Action, args: string[], session: Session): number {
 }
 
 if (require.main === module) {
+    const interrupted = (signal: NodeJS.Signals) => {
+        console.error(`Interrupted (${signal}): pulumi was left to finish its steps under way and save the state. Run the same npm run command again: it continues where it stopped.`);
+        process.exitCode = 130;
+    };
     process.exitCode = main(process.argv.slice(2), {
         env: process.env,
         projectDirectory: path.resolve(__dirname, ".."),
         loggedInBackend: loggedInBackend(process.env),
         say: (line) => console.error(line),
-        runAttached: (command, args, env) => spawnSync(command, args, { stdio: "inherit", env, cwd: path.resolve(__dirname, "..") }).status ?? 1,
+        runAttached: (command, args, env) => runHoldingSignals(command, args, env, path.resolve(__dirname, ".."), interrupted),
         pause: (seconds) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, seconds * 1000),
         now: () => new Date(),
+        hostname: os.hostname(),
+        processAlive: (pid) => {
+            try {
+                process.kill(pid, 0);
+                return true;
+            } catch (error) {
+                return (error as NodeJS.ErrnoException).code === "EPERM";
+            }
+        },
         nodeVersion: process.version,
         platform: process.platform,
         readFile: (file) => {

@@ -12,20 +12,25 @@ import { main } from "../scripts/stack";
 import { projectDirectory } from "./harness";
 
 interface Container { name: string; cluster: string; state: string }
-interface HelmRecord { cluster: string; namespace: string; name: string; revision: number; status: string; created: string }
+interface HelmRecord { cluster: string; namespace: string; name: string; revision: number; status: string; created: string; storage?: "configmap" }
 interface ProgramResource {
     urn: string; type: string; version: string; cluster?: string; nodes?: string[]; provider?: string; dependencies?: string[];
     release?: { name: string; namespace: string };
     /** A named Kubernetes object: it stays in the cluster when it leaves the state. */
-    object?: { kind: string; namespace: string; name: string };
+    object?: { kind: string; namespace: string; name: string; autonamed?: boolean };
+    protect?: boolean;
 }
 interface World {
     calls: string[];
-    docker: { running: boolean; memoryBytes: number; containers: Container[] };
+    docker: { running: boolean; memoryBytes: number; containers: Container[]; context?: string; elsewhere?: string[] };
+    /** Where the next `pulumi up` or `destroy` is killed (SIGKILL), and what of that step was already done. */
+    interrupt?: { urn: string; effect?: "nodes" | "pending-install" | "object" };
+    /** A transient failure: the first call starting with `call` fails once. */
+    failures?: { call: string; stderr: string }[];
     kind: { version: string };
     helm: HelmRecord[];
     program: ProgramResource[];
-    objects?: { cluster: string; kind: string; namespace: string; name: string }[];
+    objects?: { cluster: string; kind: string; namespace: string; name: string; labels?: Record<string, string> }[];
 }
 
 const now = new Date("2026-11-26T12:00:00Z");
@@ -86,6 +91,12 @@ function fleetProgram(): ProgramResource[] {
         urn: fleetUrn("kubernetes:apps/v1:StatefulSet", name), type: "kubernetes:apps/v1:StatefulSet", version: "1", cluster: "fleet-hub", provider: providerOf("fleet-hub"),
         dependencies: name === "compactor" ? [storeService.urn] : [], object: { kind: "StatefulSet", namespace, name: objectName },
     }));
+    // Each region checks the bucket with a Job of its own (components/region.ts), auto-named: in every cluster.
+    const bucketChecks = config.regions.map((region, index) => ({
+        urn: fleetUrn("thanos-global-view:monitoring:Region$kubernetes:batch/v1:Job", `${region.name}-bucket-check`),
+        type: "kubernetes:batch/v1:Job", version: "1", cluster: region.cluster, provider: providerOf(region.cluster), dependencies: [objstoreSecrets[index].urn],
+        object: { kind: "Job", namespace: region.namespace, name: `${region.name}-bucket-check-5f3c2a1b`, autonamed: true },
+    }));
     const regionIndex = (release: string) => config.regions.findIndex((region) => regionReleaseName(region.name) === release);
     const releases = managedReleases(config).map((release) => ({
         // Every cluster has a CRDs release of the same name: the program tells them apart by cluster.
@@ -109,6 +120,7 @@ function fleetProgram(): ProgramResource[] {
         ...services,
         storeService,
         ...objstoreSecrets,
+        ...bucketChecks,
         ...hubStatefulSets,
         ...releases,
         {
@@ -129,11 +141,16 @@ class Sandbox {
     readonly worldFile = path.join(this.project, "world.json");
     inotify = { max_user_watches: "524288", max_user_instances: "512" };
     nodeVersion = "v22.23.3";
+    /** Processes of this machine that still run, as `kill -0` would find them. */
+    alive: number[] = [];
+    /** More of the user's environment. */
+    extraEnv: Record<string, string> = {};
 
     constructor(world: Partial<World> = {}, readonly stack = "dev") {
-        // The real project and stack files, linked into a directory of the test's own.
+        // The real project and stack files, copied into a directory of the test's own
+        // (creating the stack adds its encryptionsalt to the stack file).
         for (const file of ["Pulumi.yaml", `Pulumi.${stack}.yaml`]) {
-            fs.symlinkSync(path.join(projectDirectory, file), path.join(this.project, file));
+            fs.copyFileSync(path.join(projectDirectory, file), path.join(this.project, file));
         }
         fs.mkdirSync(this.bin);
         for (const tool of ["pulumi", "kind", "docker", "kubectl", "git"]) {
@@ -170,18 +187,20 @@ class Sandbox {
         this.change((world) => (world.calls = []));
         const said: string[] = [];
         let pauses = 0;
-        const env = { PATH: `${this.bin}:${process.env.PATH}`, FAKE_WORLD: this.worldFile, HOME: this.project };
+        const env = { PATH: `${this.bin}:${process.env.PATH}`, FAKE_WORLD: this.worldFile, HOME: this.project, ...this.extraEnv };
         const code = main([action, ...args], {
             env,
             projectDirectory: this.project,
             say: (line) => said.push(line),
             runAttached: (command, commandArgs, runEnv) => {
-                const result = spawnSync(command, commandArgs, { env: runEnv, encoding: "utf8" });
+                const result = spawnSync(command, commandArgs, { env: runEnv, cwd: this.project, encoding: "utf8" });
                 said.push(...`${result.stdout}${result.stderr}`.split("\n").filter(Boolean));
                 return result.status ?? 1;
             },
             pause: () => pauses++,
             now: () => now,
+            hostname: os.hostname(),
+            processAlive: (pid) => this.alive.includes(pid),
             nodeVersion: this.nodeVersion,
             platform: "linux",
             readFile: (file) => this.inotify[path.basename(file) as keyof Sandbox["inotify"]],
@@ -189,16 +208,38 @@ class Sandbox {
         return { code, said, pauses };
     }
 
+    get stateFile(): string {
+        return path.join(this.project, ".pulumi-state", ".pulumi", "stacks", "thanos-global-view", `${this.stack}.json`);
+    }
+
+    /** The deployment in the file backend's checkpoint ({version, checkpoint: {stack, latest}}). */
+    deployment(): { resources: any[]; pending_operations: any[] } {
+        const { resources = [], pending_operations = [], ...rest } = JSON.parse(fs.readFileSync(this.stateFile, "utf8")).checkpoint.latest;
+        return { ...rest, resources, pending_operations };
+    }
+
     stateUrns(): string[] {
-        const file = path.join(this.project, ".pulumi-state", ".pulumi", "stacks", "thanos-global-view", `${this.stack}.json`);
-        return (JSON.parse(fs.readFileSync(file, "utf8")).resources as { urn: string }[]).map((resource) => resource.urn);
+        return (this.deployment().resources as { urn: string }[]).map((resource) => resource.urn);
     }
 
     editState(edit: (deployment: { resources: any[]; pending_operations: any[] }) => void): void {
-        const file = path.join(this.project, ".pulumi-state", ".pulumi", "stacks", "thanos-global-view", `${this.stack}.json`);
-        const deployment = JSON.parse(fs.readFileSync(file, "utf8"));
+        const checkpoint = JSON.parse(fs.readFileSync(this.stateFile, "utf8"));
+        const deployment = this.deployment();
         edit(deployment);
-        fs.writeFileSync(file, JSON.stringify(deployment));
+        checkpoint.checkpoint.latest = deployment;
+        fs.writeFileSync(this.stateFile, JSON.stringify(checkpoint));
+    }
+
+    /** A lock file of the stack, as a pulumi run of `pid` on this machine (or `hostname`) leaves it (pulumi pkg/backend/diy/lock.go:39-44). */
+    plantLock(pid: number, hostname = os.hostname()): void {
+        const directory = path.join(this.project, ".pulumi-state", ".pulumi", "locks", "organization", "thanos-global-view", this.stack);
+        fs.mkdirSync(directory, { recursive: true });
+        fs.writeFileSync(path.join(directory, "5b8c1a52-4f3e-4f57-9d63-2a4c3b1f0e11.json"), JSON.stringify({ pid, username: "someone", hostname, timestamp: "2026-11-26T11:58:00Z" }));
+    }
+
+    locks(): string[] {
+        const directory = path.join(this.project, ".pulumi-state", ".pulumi", "locks", "organization", "thanos-global-view", this.stack);
+        return fs.existsSync(directory) ? fs.readdirSync(directory) : [];
     }
 
     /** `kind delete cluster` behind the stack's back: the nodes go, and with them every Helm record in the cluster. */
@@ -221,7 +262,8 @@ class Sandbox {
     /** The fake pulumi on its own, without npm run's recovery: what a plain `pulumi` user gets. */
     pulumiDirectly(...args: string[]): { status: number | null; stderr: string } {
         return spawnSync(path.join(this.bin, "pulumi"), args, {
-            env: { ...process.env, PULUMI_BACKEND_URL: `file://${path.join(this.project, ".pulumi-state")}`, FAKE_WORLD: this.worldFile },
+            env: { ...process.env, PULUMI_BACKEND_URL: `file://${path.join(this.project, ".pulumi-state")}`, PULUMI_CONFIG_PASSPHRASE: "", FAKE_WORLD: this.worldFile },
+            cwd: this.project,
             encoding: "utf8",
         });
     }
@@ -271,7 +313,7 @@ describe("npm run up and destroy, day 1 and day 2", () => {
         const { code } = sandbox.npmRun("up");
         assert.strictEqual(code, 0);
         assert.deepStrictEqual(sandbox.world.helm, before);
-        assert.ok(!sandbox.world.calls.some((call) => call.startsWith("pulumi state") || call.startsWith("kubectl --context kind-thanos-dev --namespace")), sandbox.world.calls.join("\n"));
+        assert.ok(!sandbox.world.calls.some((call) => call.startsWith("pulumi state") || call.startsWith("pulumi refresh") || / delete /.test(call)), sandbox.world.calls.join("\n"));
     });
 
     it("the kind cluster deleted by hand: up says so and creates it again, with everything in it", () => {
@@ -300,7 +342,7 @@ describe("npm run up and destroy, day 1 and day 2", () => {
         sandbox.npmRun("up");
         sandbox.deleteClusterByHand("thanos-dev");
         const result = sandbox.pulumiDirectly("destroy", "--stack", "dev");
-        assert.strictEqual(result.status, 255);
+        assert.strictEqual(result.status, 1);
         assert.match(result.stderr, /can't delete Helm Release with unreachable cluster/);
     });
 
@@ -346,7 +388,7 @@ describe("npm run up and destroy, day 1 and day 2", () => {
         sandbox.npmRun("up");
         sandbox.interruptEuropeUpgrade(20);
         const result = sandbox.pulumiDirectly("up", "--stack", "dev");
-        assert.strictEqual(result.status, 255);
+        assert.strictEqual(result.status, 1);
         assert.match(result.stderr, /another operation \(install\/upgrade\/rollback\) is in progress/);
     });
 
@@ -406,12 +448,206 @@ describe("npm run up and destroy, day 1 and day 2", () => {
         // A release in a cluster nobody can reach fails the update, as pulumi-kubernetes does.
         sandbox.change((world) => world.program.push({ ...world.program[2], urn: releaseUrn("elsewhere"), cluster: "elsewhere" }));
         const { code, said } = sandbox.npmRun("up");
-        assert.strictEqual(code, 255);
+        assert.strictEqual(code, 1);
         assert.ok(said.some((line) => line.includes("can't create Helm Release with unreachable cluster")), said.join("\n"));
         assert.deepStrictEqual(said.slice(-2), [
             "If the verification failed, its last run says why: kubectl --context kind-thanos-dev --namespace monitoring logs job/global-view-check",
             "If the run was interrupted or timed out, run npm run up again: it continues where it stopped.",
         ]);
+    });
+    it("the fake pulumi behaves as pulumi v3.274.1 does with a file backend: new stack, passphrase salt, locks, exit codes, state delete, refresh, pending creates", () => {
+        const sandbox = new Sandbox();
+        const backend = { PULUMI_BACKEND_URL: `file://${path.join(sandbox.project, ".pulumi-state")}`, FAKE_WORLD: sandbox.worldFile };
+        const pulumi = (env: Record<string, string | undefined>, ...args: string[]) =>
+            spawnSync(path.join(sandbox.bin, "pulumi"), args, { env: { PATH: process.env.PATH, ...backend, ...env }, cwd: sandbox.project, encoding: "utf8" });
+        fs.mkdirSync(path.join(sandbox.project, ".pulumi-state"));
+        const noPassphrase = pulumi({}, "stack", "select", "--create", "dev");
+        assert.deepStrictEqual([noPassphrase.status, noPassphrase.stderr],
+            [1, "error: could not create secrets manager for new stack: passphrase must be set with PULUMI_CONFIG_PASSPHRASE or PULUMI_CONFIG_PASSPHRASE_FILE environment variables\n"]);
+        assert.strictEqual(pulumi({ PULUMI_CONFIG_PASSPHRASE: "" }, "stack", "select", "--create", "dev").status, 0);
+        assert.match(fs.readFileSync(path.join(sandbox.project, "Pulumi.dev.yaml"), "utf8"), /\nencryptionsalt: v1:\S+\n$/);
+        const fresh = JSON.parse(pulumi({}, "stack", "export", "--stack", "dev").stdout);
+        assert.deepStrictEqual([Object.keys(fresh.deployment).sort(), fresh.deployment.secrets_providers.type], [["manifest", "metadata", "secrets_providers"], "passphrase"]);
+        assert.deepStrictEqual([pulumi({}, "stack", "export", "--stack", "nope").status, pulumi({}, "stack", "export", "--stack", "nope").stderr], [6, "error: no stack named 'nope' found\n"]);
+
+        const passphrase = { PULUMI_CONFIG_PASSPHRASE: "" };
+        assert.strictEqual(pulumi(passphrase, "up", "--stack", "dev").status, 0);
+        assert.match(pulumi({}, "state", "delete", "--stack", "dev", "--yes", kindUrn).stderr, /passphrase must be set/);
+        const refused = pulumi(passphrase, "state", "delete", "--stack", "dev", "--yes", kindUrn);
+        assert.deepStrictEqual([refused.status, refused.stderr.split("\n")[0]], [1, `error: ${kindUrn} can't be safely deleted because the following resources depend on it:`]);
+        sandbox.editState((deployment) => (deployment.resources.find((resource) => resource.urn === kindUrn).protect = true));
+        assert.strictEqual(pulumi(passphrase, "state", "delete", "--stack", "dev", "--yes", "--target-dependents", kindUrn).stderr,
+            `error: ${kindUrn} can't be safely deleted because it is protected. Re-run this command with --force to force deletion\n`);
+
+        // A lock another run holds: every command that writes the state refuses, export does not; cancel removes it.
+        sandbox.plantLock(4242);
+        for (const command of [["up"], ["refresh", "--yes"], ["state", "delete", "--yes", kindUrn], ["destroy", "--yes"]]) {
+            const locked = pulumi(passphrase, ...command, "--stack", "dev");
+            assert.strictEqual(locked.status, 1, command.join(" "));
+            assert.match(locked.stderr, /^error: the stack is currently locked by 1 lock\(s\)\. Either wait for the other process\(es\) to end or delete the lock file with `pulumi cancel`\.\n  file:\/\/.*\.json\?no_tmp_dir=true: created by someone@.* \(pid 4242\) at 2026-11-26T11:58:00Z\n$/);
+        }
+        assert.strictEqual(pulumi(passphrase, "stack", "export", "--stack", "dev").status, 0);
+        assert.deepStrictEqual([pulumi(passphrase, "cancel", "--stack", "dev", "--yes").status, sandbox.locks()], [0, []]);
+
+        // Pending creates: up carries them forward; --import-pending-creates drops them without importing; a refresh reads every resource.
+        sandbox.interruptCreateOf("thanos");
+        assert.strictEqual(pulumi(passphrase, "up", "--stack", "dev").status, 1);
+        assert.deepStrictEqual(sandbox.deployment().pending_operations.map((operation) => operation.type), ["creating"]);
+        assert.strictEqual(pulumi(passphrase, "refresh", "--stack", "dev", "--yes", "--import-pending-creates", releaseUrn("thanos"), "--import-pending-creates", "thanos").status, 0);
+        assert.deepStrictEqual([sandbox.deployment().pending_operations, sandbox.stateUrns().includes(releaseUrn("thanos"))], [[], false]);
+        sandbox.change((world) => (world.helm = world.helm.filter((record) => record.name !== "grafana")));
+        assert.strictEqual(pulumi(passphrase, "refresh", "--stack", "dev", "--yes").status, 0);
+        assert.ok(!sandbox.stateUrns().includes(releaseUrn("grafana")));
+        sandbox.deleteClusterByHand("thanos-dev");
+        assert.match(pulumi(passphrase, "refresh", "--stack", "dev", "--yes").stderr, /configured Kubernetes cluster is unreachable/);
+    });
+
+    it("the fake kubectl answers with --kubeconfig alone (its current context), and logs client-go's retries before the cause, as kubectl v1.36.1 does", () => {
+        const sandbox = new Sandbox();
+        sandbox.npmRun("up");
+        sandbox.change((world) => ((world as any).kubeconfigs = { "/home/me/.kube/lab": "thanos-dev" }));
+        const kubectl = (...args: string[]) => spawnSync(path.join(sandbox.bin, "kubectl"), args, { env: { ...process.env, FAKE_WORLD: sandbox.worldFile }, encoding: "utf8" });
+        const listed = kubectl("--kubeconfig", "/home/me/.kube/lab", "--namespace", "europe", "get", "secrets", "--selector", "owner=helm,name=kps-europe", "--output", "json");
+        assert.deepStrictEqual(JSON.parse(listed.stdout).items.map((item: any) => item.metadata.name), ["sh.helm.release.v1.kps-europe.v1"]);
+        sandbox.deleteClusterByHand("thanos-dev");
+        const refused = kubectl("--kubeconfig", "/home/me/.kube/lab", "--namespace", "europe", "get", "secrets", "--selector", "owner=helm");
+        assert.match(refused.stderr, /^E1204 .*memcache\.go:265\]/);
+        assert.strictEqual(refused.stderr.trim().split("\n").pop(), "The connection to the server 127.0.0.1:41093 was refused - did you specify the right host or port?");
+    });
+
+    it("killed while creating a fixed-name object (path 1, and the lock it left, path 5): the next up removes the stale lock, deletes the object, clears the pending create, creates it again", () => {
+        const sandbox = new Sandbox({}, "fleet");
+        const compactor = urn("kubernetes:apps/v1:StatefulSet", "compactor", "fleet");
+        sandbox.change((world) => (world.interrupt = { urn: compactor, effect: "object" }));
+        assert.strictEqual(sandbox.npmRun("up", "--stack", "fleet").code, 137);
+        assert.deepStrictEqual([sandbox.locks().length, sandbox.deployment().pending_operations.map((operation) => operation.resource.urn)], [1, [compactor]]);
+        // Without the recovery, pulumi refuses the stale lock, then (cancelled) the object that exists.
+        const { code, said } = sandbox.npmRun("up", "--stack", "fleet");
+        assert.strictEqual(code, 0, said.join("\n"));
+        assert.ok(said.some((line) => /^Stack "fleet" is still locked by pulumi \(pid \d+, .*\), which is no longer running \(killed before it could clean up\): removing its lock \(pulumi cancel\)\.$/.test(line)), said.join("\n"));
+        assert.ok(said.includes('StatefulSet monitoring/thanos-compactor in cluster "fleet-hub" was created by an interrupted run that did not record it: deleting it so that this run creates it again.'), said.join("\n"));
+        assert.deepStrictEqual(sandbox.world.calls.filter((call) => /^(pulumi (cancel|refresh|up)|kubectl .* delete)/.test(call)), [
+            "pulumi cancel --stack fleet --yes",
+            "kubectl --context kind-fleet-hub --namespace monitoring delete statefulset.apps/thanos-compactor --ignore-not-found",
+            "pulumi refresh --stack fleet --clear-pending-creates --yes --skip-preview",
+            "pulumi up --stack fleet",
+        ]);
+        assert.deepStrictEqual(sandbox.world.objects?.filter((object) => object.name === "thanos-compactor").length, 1);
+        assert.deepStrictEqual([sandbox.deployment().pending_operations, sandbox.stateUrns().includes(compactor)], [[], true]);
+        const again = sandbox.npmRun("up", "--stack", "fleet");
+        assert.deepStrictEqual([again.code, again.said.filter((line) => !/^(No Pulumi backend|The local fleet stack)/.test(line))], [0, ["Resources: updated"]]);
+    });
+
+    it("another run holds the stack (path 5, path 8): changes nothing, not even a half-made cluster it may still be creating, and says whose lock it is", () => {
+        const sandbox = new Sandbox();
+        sandbox.npmRun("preview");
+        sandbox.editState((deployment) => (deployment.pending_operations = [{
+            resource: { urn: kindUrn, type: "command:local:Command", inputs: { environment: { KIND_CLUSTER_NAME: "thanos-dev" } } }, type: "creating",
+        }]));
+        sandbox.change((world) => world.docker.containers.push({ name: "thanos-dev-control-plane", cluster: "thanos-dev", state: "running" }));
+        sandbox.plantLock(4242);
+        sandbox.alive = [4242];
+        const live = sandbox.npmRun("up");
+        assert.strictEqual(live.code, 1);
+        assert.deepStrictEqual(live.said.slice(-1), [`Stack "dev" is locked by pulumi (pid 4242, someone@${os.hostname()}, since 2026-11-26T11:58:00Z): another run is still working on it, so nothing was changed. ` +
+            "Wait for it to finish and run this again; if it is gone, 'pulumi cancel --stack dev' removes its lock."]);
+        sandbox.alive = [];
+        sandbox.plantLock(4242, "laptop-of-someone-else");
+        assert.match(sandbox.npmRun("destroy").said.slice(-1)[0], /^Stack "dev" is locked by pulumi \(pid 4242, someone@laptop-of-someone-else, since 2026-11-26T11:58:00Z\): another run is still working on it/);
+        assert.deepStrictEqual(sandbox.world.docker.containers.map((container) => container.name), ["thanos-dev-control-plane"]);
+        assert.ok(!sandbox.world.calls.some((call) => /^(kind delete|pulumi (cancel|state|refresh|up|destroy))/.test(call)), sandbox.world.calls.join("\n"));
+    });
+
+    it("killed during a kind cluster replacement (path 4): the next up deletes the half-made new cluster and creates it whole, with everything in it", () => {
+        const sandbox = new Sandbox();
+        sandbox.npmRun("up");
+        // A node setting changed: the cluster is replaced, the old one deleted first; killed while kind created the new one.
+        sandbox.change((world) => {
+            world.program.find((resource) => resource.urn === kindUrn)!.version = "2";
+            world.interrupt = { urn: kindUrn, effect: "nodes" };
+        });
+        assert.strictEqual(sandbox.npmRun("up").code, 137);
+        assert.deepStrictEqual(sandbox.deployment().resources.find((resource) => resource.urn === kindUrn).pendingReplacement, true);
+        const { code, said } = sandbox.npmRun("up");
+        assert.strictEqual(code, 0, said.join("\n"));
+        assert.ok(said.includes('kind cluster "thanos-dev" was being replaced when a previous run was interrupted: deleting the half-made new cluster so that it is created whole.'), said.join("\n"));
+        assert.deepStrictEqual(sandbox.world.docker.containers.map((container) => container.name), nodes);
+        assert.deepStrictEqual(sandbox.deployed(), allReleases());
+        assert.ok(!sandbox.deployment().resources.some((resource) => resource.pendingReplacement));
+    });
+
+    it("Helm's records in each release's namespace, by Helm's labels (path 6): the Secret driver, the ConfigMap driver, and a driver outside the cluster refused", () => {
+        const sandbox = new Sandbox();
+        sandbox.extraEnv = { PULUMI_K8S_HELM_DRIVER: "configmap" };
+        sandbox.npmRun("up");
+        assert.ok(sandbox.world.helm.every((record) => record.storage === "configmap"));
+        sandbox.interruptEuropeUpgrade(20);
+        sandbox.change((world) => (world.helm.find((record) => record.status === "pending-upgrade")!.storage = "configmap"));
+        const { code, said } = sandbox.npmRun("up");
+        assert.strictEqual(code, 0, said.join("\n"));
+        assert.ok(sandbox.world.calls.includes("kubectl --context kind-thanos-dev --namespace europe get configmaps --selector owner=helm,name=kps-europe --output json"), sandbox.world.calls.join("\n"));
+        assert.ok(sandbox.world.calls.includes("kubectl --context kind-thanos-dev --namespace europe delete configmap sh.helm.release.v1.kps-europe.v2"), sandbox.world.calls.join("\n"));
+        assert.ok(!sandbox.world.calls.some((call) => call.includes("--all-namespaces")));
+        sandbox.extraEnv = { PULUMI_K8S_HELM_DRIVER: "sql" };
+        assert.deepStrictEqual(sandbox.npmRun("up").said.slice(-1), ["PULUMI_K8S_HELM_DRIVER=sql: Helm keeps this stack's release records outside the cluster, where npm run up cannot check them after an interrupted run. " +
+            "Unset it (Secrets, Helm's default) or set it to configmap, or use pulumi directly. Nothing was changed."]);
+    });
+
+    it("a cluster under another Docker context, kind on podman, paused nodes (path 10): nothing dropped for a cluster that may be alive; paused nodes are unpaused", () => {
+        const sandbox = new Sandbox();
+        sandbox.npmRun("up");
+        const state = sandbox.stateUrns();
+        // The user switched Docker contexts: this one lists no node, but the cluster's API server still answers.
+        sandbox.change((world) => {
+            world.docker.elsewhere = ["thanos-dev"];
+            world.docker.context = "desktop-linux";
+            world.docker.containers = [];
+        });
+        const otherContext = sandbox.npmRun("up");
+        assert.deepStrictEqual([otherContext.code, otherContext.said.slice(-1)], [1, [
+            `Docker context "desktop-linux" has no node of kind cluster "thanos-dev", yet its API server (context kind-thanos-dev) answers: the cluster runs under another Docker context or engine. ` +
+                "Switch back to it ('docker context ls', 'docker context use <name>', or DOCKER_HOST), then run this again. Nothing was changed."]]);
+        sandbox.extraEnv = { KIND_EXPERIMENTAL_PROVIDER: "podman" };
+        assert.match(sandbox.npmRun("destroy").said.slice(-1)[0], /^KIND_EXPERIMENTAL_PROVIDER=podman: kind keeps this stack's nodes in podman, where npm run up cannot see them/);
+        assert.deepStrictEqual(sandbox.stateUrns(), state);
+        assert.ok(!sandbox.world.calls.some((call) => /^pulumi (state|destroy)/.test(call)));
+
+        sandbox.extraEnv = {};
+        sandbox.change((world) => {
+            world.docker.elsewhere = [];
+            world.docker.containers = nodes.map((name) => ({ name, cluster: "thanos-dev", state: "paused" }));
+        });
+        const paused = sandbox.npmRun("up");
+        assert.strictEqual(paused.code, 0, paused.said.join("\n"));
+        assert.ok(sandbox.world.calls.includes(`docker unpause ${nodes.join(" ")}`));
+        assert.ok(!sandbox.world.calls.some((call) => call.startsWith("docker start")));
+    });
+
+    it("a destroy killed while Helm uninstalled a release (path 11): up installs it again; destroy finishes the job", () => {
+        const interrupted = () => {
+            const sandbox = new Sandbox();
+            sandbox.npmRun("up");
+            sandbox.change((world) => (world.interrupt = { urn: releaseUrn("kps-europe") }));
+            assert.strictEqual(sandbox.npmRun("destroy").code, 137);
+            assert.deepStrictEqual(sandbox.world.helm.filter((record) => record.name === "kps-europe").map((record) => record.status), ["uninstalling"]);
+            return sandbox;
+        };
+        const up = interrupted();
+        const { code, said } = up.npmRun("up");
+        assert.strictEqual(code, 0, said.join("\n"));
+        assert.ok(said.includes('Helm release europe/kps-europe in cluster "thanos-dev" was left uninstalling by an interrupted destroy: removing it from the state so that this run installs it again.'), said.join("\n"));
+        assert.deepStrictEqual(up.deployed(), allReleases());
+        assert.ok(!fs.existsSync(path.join(up.project, ".pulumi-recovery")));
+        const destroy = interrupted();
+        assert.strictEqual(destroy.npmRun("destroy").code, 0);
+        assert.deepStrictEqual([destroy.stateUrns(), destroy.world.helm, destroy.world.docker.containers], [[], [], []]);
+    });
+
+    it("a stack named organization/project/name (path 7): its settings file is found by the name alone", () => {
+        const sandbox = new Sandbox();
+        const { code, said } = sandbox.npmRun("up", "--stack", "organization/thanos-global-view/dev");
+        assert.strictEqual(code, 0, said.join("\n"));
+        assert.deepStrictEqual(sandbox.deployed(), allReleases());
     });
 });
 
@@ -463,11 +699,13 @@ describe("npm run up and destroy on the fleet stack", () => {
         assert.strictEqual(code, 0, said.join("\n"));
         assert.ok(said.includes('kind cluster "fleet-europe" is gone: Docker is running and has no node of it (deleted by hand, or Docker was reset).'), said.join("\n"));
         // The hub's global query depended on europe's Services: removed from state with them, its Helm record forgotten, then installed again.
-        assert.ok(said.includes('Helm release monitoring/thanos in cluster "fleet-hub" is installed but no longer in the state (it depended on the lost cluster): forgetting Helm\'s records so this run installs it again (its objects are adopted).'), said.join("\n"));
+        assert.ok(said.includes('Helm release monitoring/thanos in cluster "fleet-hub" is installed but no longer in the state (it left the state with what it depended on): forgetting Helm\'s records so this run installs it again (its objects are adopted).'), said.join("\n"));
         assert.ok(!sandbox.world.calls.some((call) => call.startsWith("pulumi state delete") && call.includes("fleet-hub-kind")), sandbox.world.calls.join("\n"));
         // The verification Job depended on europe too; it still existed in the hub, under its fixed name.
-        assert.ok(said.includes('The verification Job monitoring/global-view-check left the state with the lost cluster: deleting it in cluster "fleet-hub" so that this run creates it again.'), said.join("\n"));
-        assert.deepStrictEqual(sandbox.world.objects?.filter((object) => object.kind === "Job"), [{ cluster: "fleet-hub", kind: "Job", namespace: "monitoring", name: "global-view-check" }]);
+        assert.ok(said.includes('Job monitoring/global-view-check in cluster "fleet-hub" left the state with the lost cluster: deleting it so that this run creates it again.'), said.join("\n"));
+        // The bucket-check Job of the hub's region stayed in the state (path 2: the clean-up no longer waits for every Job to be gone).
+        assert.deepStrictEqual(sandbox.world.objects?.filter((object) => object.kind === "Job").map(({ cluster, namespace, name }) => `${cluster}:${namespace}/${name}`).sort(),
+            ["fleet-europe:europe/europe-bucket-check-5f3c2a1b", "fleet-hub:monitoring/global-view-check", "fleet-hub:united-states/united-states-bucket-check-5f3c2a1b"]);
         // The hub's store and compactor did not depend on europe: they stayed, once each.
         assert.deepStrictEqual(sandbox.world.objects?.filter((object) => object.kind === "StatefulSet").map((object) => object.name), ["thanos-object-store", "thanos-compactor"]);
         assert.deepStrictEqual(sandbox.deployed(), fleetReleases());
@@ -482,11 +720,32 @@ describe("npm run up and destroy on the fleet stack", () => {
         assert.ok(said.includes('kind cluster "fleet-hub" is gone: Docker is running and has no node of it (deleted by hand, or Docker was reset).'), said.join("\n"));
         // Its objstore Secret depended on the hub's store: both left the state; the Secret is named by the
         // provider, so the new one is created beside the old, and Helm's records of the release are forgotten.
-        assert.ok(said.includes('Helm release europe/kps-europe in cluster "fleet-europe" is installed but no longer in the state (it depended on the lost cluster): forgetting Helm\'s records so this run installs it again (its objects are adopted).'), said.join("\n"));
+        assert.ok(said.includes('Helm release europe/kps-europe in cluster "fleet-europe" is installed but no longer in the state (it left the state with what it depended on): forgetting Helm\'s records so this run installs it again (its objects are adopted).'), said.join("\n"));
         assert.ok(!sandbox.world.calls.some((call) => call.startsWith("pulumi state delete") && call.includes("fleet-europe-kind")), sandbox.world.calls.join("\n"));
         // The fixed names came back in the new hub, once each.
-        assert.deepStrictEqual(sandbox.world.objects?.map((object) => object.name).sort(), ["global-view-check", "thanos-compactor", "thanos-object-store"]);
+        // An auto-named object is created beside the old one: europe's bucket check ran again under a new name.
+        assert.deepStrictEqual(sandbox.world.objects?.map((object) => object.name.replace(/^(europe-bucket-check)-(?!5f3c2a1b)[0-9a-f]{8}$/, "$1-new")).sort(),
+            ["europe-bucket-check-5f3c2a1b", "europe-bucket-check-new", "global-view-check", "thanos-compactor", "thanos-object-store", "united-states-bucket-check-5f3c2a1b"]);
         assert.deepStrictEqual(sandbox.deployed(), fleetReleases());
+    });
+
+    it("a run that fails after removing europe's lost cluster from the state (path 3, path 9): says the cause, and the next run still forgets the global query's records and deletes the Job", () => {
+        const sandbox = new Sandbox({}, "fleet");
+        sandbox.npmRun("up", "--stack", "fleet");
+        sandbox.deleteClusterByHand("fleet-europe");
+        // The hub's API server times out once, right after the state was changed.
+        const timeout = 'E1126 12:00:01.000000    4242 memcache.go:265] "Unhandled Error" err="couldn\'t get current server API group list"\nError from server (Timeout): the server was unable to return a response in the time allotted';
+        sandbox.change((world) => (world.failures = [{ call: "kubectl --context kind-fleet-hub --namespace monitoring get job.batch/global-view-check", stderr: timeout }]));
+        const failed = sandbox.npmRun("up", "--stack", "fleet");
+        assert.deepStrictEqual([failed.code, failed.said.slice(-1)], [1, [
+            'Could not look for Job monitoring/global-view-check in cluster "fleet-hub": kubectl failed: Error from server (Timeout): the server was unable to return a response in the time allotted']]);
+        assert.ok(!sandbox.stateUrns().includes(releaseUrn("thanos").replace(":dev::", ":fleet::")));
+        const { code, said } = sandbox.npmRun("up", "--stack", "fleet");
+        assert.strictEqual(code, 0, said.join("\n"));
+        assert.ok(said.includes('Job monitoring/global-view-check in cluster "fleet-hub" left the state with the lost cluster: deleting it so that this run creates it again.'), said.join("\n"));
+        assert.ok(said.includes('Helm release monitoring/thanos in cluster "fleet-hub" is installed but no longer in the state (it left the state with what it depended on): forgetting Helm\'s records so this run installs it again (its objects are adopted).'), said.join("\n"));
+        assert.deepStrictEqual(sandbox.deployed(), fleetReleases());
+        assert.ok(!fs.existsSync(path.join(sandbox.project, ".pulumi-recovery")));
     });
 
     it("destroy removes both clusters", () => {
