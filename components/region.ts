@@ -435,7 +435,7 @@ export class Region extends pulumi.ComponentResource {
                     backoffLimit: bucketCheck.retries,
                     activeDeadlineSeconds: bucketCheck.deadlineSeconds,
                     template: {
-                        metadata: { annotations: { "thanos-global-view/objstore-config-sha256": configHash(args.objstoreConfig!) } },
+                        metadata: { annotations: { "thanos-global-view/objstore-config-sha256": configHash(args.objstoreConfig) } },
                         spec: bucketCheckPod(args.thanosVersion, args.imageRegistry, objstore.metadata.name).podSpec,
                     },
                 },

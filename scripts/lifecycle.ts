@@ -38,12 +38,26 @@ export interface CommandResult {
 export type Run = (command: string, args: string[]) => CommandResult;
 export type Say = (line: string) => void;
 
+/**
+ * The fields of a resource's inputs or outputs read here, of the resources
+ * that have them: a kind cluster's command (its environment), a Kubernetes
+ * object (apiVersion, kind, metadata), a Helm release (namespace, name).
+ */
+export interface ResourceFields {
+    environment?: Record<string, unknown>;
+    apiVersion?: string;
+    kind?: string;
+    metadata?: { name?: unknown; namespace?: string; annotations?: Record<string, string> };
+    namespace?: string;
+    name?: string;
+}
+
 /** The parts of a `pulumi stack export` used here (pulumi sdk/go/common/apitype/core.go:348-392, 489-530, v3.259.0). */
 export interface StateResource {
     urn: string;
     type: string;
-    inputs?: Record<string, any>;
-    outputs?: Record<string, any>;
+    inputs?: ResourceFields;
+    outputs?: ResourceFields;
     /** `<provider URN>::<provider id>`. */
     provider?: string;
     parent?: string;
@@ -340,10 +354,10 @@ function fixedNameObject(resource: StateResource, cluster: string): ObjectRef | 
     const fields = resource.outputs ?? resource.inputs;
     const metadata = fields?.metadata;
     if (!resource.type.startsWith("kubernetes:") || resource.type === helmReleaseType || typeof metadata?.name !== "string"
-        || metadata.annotations?.["pulumi.com/autonamed"] === "true") {
+        || metadata.annotations?.["pulumi.com/autonamed"] === "true" || fields?.apiVersion === undefined || fields.kind === undefined) {
         return undefined;
     }
-    return { cluster, apiVersion: fields!.apiVersion, kind: fields!.kind, namespace: metadata.namespace, name: metadata.name };
+    return { cluster, apiVersion: fields.apiVersion, kind: fields.kind, namespace: metadata.namespace, name: metadata.name };
 }
 
 /** kubectl's `<kind>.<group>/<name>` for an object. */

@@ -87,7 +87,7 @@ function checkDocker(config: StackConfig, { run }: MachineFacts): string[] {
     }
     // With the engine down, docker 28's `docker info --format '{{json .}}'` still prints JSON (MemTotal 0),
     // exits 1 and says why on stderr ("Cannot connect to the Docker daemon at unix:///var/run/docker.sock. …").
-    let facts: { MemTotal?: number; NCPU?: number; ServerErrors?: string[] } = {};
+    let facts: { MemTotal?: number; NCPU?: number; ServerErrors?: string[] };
     try {
         facts = JSON.parse(info.stdout.trim() || "{}");
     } catch {

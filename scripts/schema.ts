@@ -10,6 +10,8 @@ import { z } from "zod";
 import { readProjectName } from "../lib/config/stackFile";
 import { secretSettingName, secretableKey, stackConfigShape } from "../lib/config/schema";
 
+// JSON Schema as zod emits it: a tree of any shape, rewritten here in place.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
 type JsonSchema = Record<string, any>;
 
 const projectDirectory = path.resolve(__dirname, "..");

@@ -49,7 +49,7 @@ export async function startFakeGrafana(options: FakeGrafanaOptions): Promise<Fak
         };
         let text = "";
         request.on("data", (chunk: Buffer) => (text += chunk));
-        request.on("end", async () => {
+        request.on("end", () => void (async () => {
             if (url.pathname === "/api/health") {
                 answer(200, { database: "ok", version: "13.2.0", commit: "0000000" }, true);
                 return;
@@ -106,7 +106,7 @@ export async function startFakeGrafana(options: FakeGrafanaOptions): Promise<Fak
             } catch (error) {
                 answer(500, { message: `Query data error: ${(error as Error).message}` });
             }
-        });
+        })());
     });
     return listenOnLoopback(server);
 }

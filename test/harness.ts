@@ -6,7 +6,8 @@ import * as path from "path";
 import { readStackFileConfig } from "../lib/config/stackFile";
 
 // Internal modules of the SDK: the mock monitor (to record what MockResourceArgs
-// leaves out) and the RPC queue (to know when the program has finished).
+// leaves out) and the RPC queue (to know when the program has finished). The
+// package's exports map does not declare them, so no import can name them.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const mocks = require("@pulumi/pulumi/runtime/mocks");
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -187,6 +188,7 @@ export async function runProgram(config: Record<string, unknown>, secretKeys: st
     delete require.cache[require.resolve(programPath)];
     let program: Record<string, unknown>;
     try {
+        // Loaded anew for each run, after the mocks are set, as the engine loads it: an import would load it once.
         // eslint-disable-next-line @typescript-eslint/no-require-imports
         program = require(programPath) as Record<string, unknown>;
     } catch (error) {
@@ -196,7 +198,7 @@ export async function runProgram(config: Record<string, unknown>, secretKeys: st
     }
     const stackOutputs: Record<string, unknown> = {};
     for (const [name, value] of Object.entries(program)) {
-        stackOutputs[name] = await valueOf(value as pulumi.Input<unknown>);
+        stackOutputs[name] = await valueOf(value);
     }
     await settings.waitForRPCs();
 

@@ -484,7 +484,7 @@ describe("npm run up and destroy, day 1 and day 2", () => {
         for (const command of [["up"], ["refresh", "--yes"], ["state", "delete", "--yes", kindUrn], ["destroy", "--yes"]]) {
             const locked = pulumi(passphrase, ...command, "--stack", "dev");
             assert.strictEqual(locked.status, 1, command.join(" "));
-            assert.match(locked.stderr, /^error: the stack is currently locked by 1 lock\(s\)\. Either wait for the other process\(es\) to end or delete the lock file with `pulumi cancel`\.\n  file:\/\/.*\.json\?no_tmp_dir=true: created by someone@.* \(pid 4242\) at 2026-11-26T11:58:00Z\n$/);
+            assert.match(locked.stderr, /^error: the stack is currently locked by 1 lock\(s\)\. Either wait for the other process\(es\) to end or delete the lock file with `pulumi cancel`\.\n {2}file:\/\/.*\.json\?no_tmp_dir=true: created by someone@.* \(pid 4242\) at 2026-11-26T11:58:00Z\n$/);
         }
         assert.strictEqual(pulumi(passphrase, "stack", "export", "--stack", "dev").status, 0);
         assert.deepStrictEqual([pulumi(passphrase, "cancel", "--stack", "dev", "--yes").status, sandbox.locks()], [0, []]);

@@ -163,7 +163,7 @@ describe("bad config", () => {
             config[key("versions")] = { thanos: "v0.35.0" };
         }).then(() => undefined, (failure: unknown) => failure);
         assert.ok(pulumi.RunError.isInstance(error), `expected a RunError (printed without a stack trace), got ${error}`);
-        assert.strictEqual((error as Error).message, [
+        assert.strictEqual((error).message, [
             "Invalid stack configuration (2 problems):",
             "  - thanos-global-view:regions[1].replicas: got 0; expected a whole number ≥ 1",
             '  - thanos-global-view:versions.thanos: got "v0.35.0"; Thanos older than v0.37.0 cannot read the external labels of Prometheus 3; supported: v0.37.0 to v0.42.4',

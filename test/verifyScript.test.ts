@@ -1,7 +1,7 @@
 // The verification Job's script under busybox, the shell of the image it runs
 // in, against the same stand-ins as `npm run verify`.
 import * as assert from "assert";
-import { spawnSync } from "child_process";
+import { spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -31,7 +31,7 @@ describe("the verification Job's script, under busybox", function () {
         // The Job's environment: the admin's credentials come from their Secret.
         const grafanaEnv = grafana === undefined ? {} : { GRAFANA_URL: grafana.url, GRAFANA_USER: grafanaAdmin.user, GRAFANA_PASSWORD: grafana.password };
         return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-            const child = require("child_process").spawn(path.join(applets, "sh"), ["-c", script], { env: { PATH: applets, FRONTEND_URL: url, ...grafanaEnv } });
+            const child = spawn(path.join(applets, "sh"), ["-c", script], { env: { PATH: applets, FRONTEND_URL: url, ...grafanaEnv } });
             let stdout = "";
             let stderr = "";
             child.stdout.on("data", (data: Buffer) => (stdout += data));

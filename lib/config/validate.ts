@@ -154,7 +154,7 @@ export function parseStackConfig(project: string, settings: StackSettings): Stac
  * it cannot do without failed. Undefined when nothing of it can be judged.
  */
 function salvage<T>(schema: z.ZodType<T>, value: unknown): T | undefined {
-    let candidate = structuredClone(value);
+    const candidate = structuredClone(value);
     for (let attempt = 0; attempt < 20; attempt++) {
         const result = schema.safeParse(candidate);
         if (result.success) {

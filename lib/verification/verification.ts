@@ -254,9 +254,22 @@ export function dashboardChecks(panels: PanelQueries[]): GrafanaCheck[] {
     }));
 }
 
+/** What the checks read of Grafana's answers (/api/health, a datasource's health, /api/ds/query); any of it may be missing. */
+interface GrafanaAnswer {
+    database?: string;
+    status?: string;
+    message?: string;
+    results?: Record<string, { frames?: GrafanaFrame[] } | undefined>;
+}
+
+interface GrafanaFrame {
+    schema?: { fields?: { labels?: Record<string, unknown> }[] };
+    data?: { values?: unknown[][] };
+}
+
 /** Judges a Grafana answer, given as the text it sent (JSON). */
 function judgeGrafana(expect: GrafanaExpectation, text: string): Judgement {
-    let answer: any;
+    let answer: GrafanaAnswer | undefined;
     try {
         answer = JSON.parse(text);
     } catch {
@@ -268,14 +281,14 @@ function judgeGrafana(expect: GrafanaExpectation, text: string): Judgement {
         case "datasourceOk":
             return { ok: answer?.status === "OK", seen: [`${answer?.status}: ${answer?.message}`] };
         case "labelValues": {
-            const frames: any[] = Object.values(answer?.results ?? {}).flatMap((result: any) => result?.frames ?? []);
+            const frames = Object.values(answer?.results ?? {}).flatMap((result) => result?.frames ?? []);
             const seen = [...new Set(frames.flatMap((frame) => (frame?.schema?.fields ?? [])
-                .map((field: any) => field?.labels?.[expect.label])
+                .map((field) => field?.labels?.[expect.label])
                 .filter((value: unknown): value is string => typeof value === "string")))].sort();
             return { ok: expect.values.every((value) => seen.includes(value)), seen };
         }
         case "everyQueryHasData": {
-            const empty = expect.refIds.filter((refId) => !((answer?.results?.[refId]?.frames ?? []) as any[])
+            const empty = expect.refIds.filter((refId) => !(answer?.results?.[refId]?.frames ?? [])
                 .some((frame) => (frame?.data?.values?.[1]?.length ?? 0) > 0));
             return { ok: empty.length === 0, seen: empty.map((refId) => `query ${refId} returned no data`) };
         }
@@ -364,7 +377,7 @@ export function verificationScript(checks: Check[], timing: Timing, grafana: Gra
         const diagnose = check.diagnosis === undefined ? [] : [
             `      if ask ${url(check.diagnosis.query, check.diagnosis.dedup)}; then present=$(label_values ${quote(check.diagnosis.label)}); diagnosed="; ${check.diagnosis.label} values present: \${present:-none}"; fi`,
         ];
-        return block(`ask ${url(check.query, check.dedup)}`, test, check, [`      seen=$(${seen})`, '      diagnosed=""', ...diagnose], "\${seen:-nothing}$diagnosed");
+        return block(`ask ${url(check.query, check.dedup)}`, test, check, [`      seen=$(${seen})`, '      diagnosed=""', ...diagnose], "${seen:-nothing}$diagnosed");
     });
     const grafanaBlocks = grafana.map((check) => {
         const ask = check.body === undefined ? `ask_grafana ${quote(check.path)}` : `ask_grafana ${quote(check.path)} ${quote(check.body)}`;
@@ -502,7 +515,7 @@ export function queryFrontend(baseUrl: string): Ask {
         try {
             response = await fetch(url, { signal: AbortSignal.timeout(limit.seconds * 1000) });
         } catch (error) {
-            throw new Error(`cannot query ${base}: ${whyNoAnswer(error, limit)}`);
+            throw new Error(`cannot query ${base}: ${whyNoAnswer(error, limit)}`, { cause: error });
         }
         const text = await response.text();
         let answer: { status?: string; error?: string; data?: { resultType?: string; result?: Sample[] } };
@@ -599,7 +612,7 @@ export function grafanaApi(baseUrl: string, user: string, password: string): Gra
                 signal: AbortSignal.timeout(limit.seconds * 1000),
             });
         } catch (error) {
-            throw new Error(`cannot reach Grafana at ${base}: ${whyNoAnswer(error, limit)}`);
+            throw new Error(`cannot reach Grafana at ${base}: ${whyNoAnswer(error, limit)}`, { cause: error });
         }
         const text = await response.text();
         if (!response.ok) {

@@ -203,7 +203,7 @@ function apiServerInventory(session: PulumiSession, context: string): string[] {
         "tokenreviews.authentication.k8s.io", "selfsubjectreviews.authentication.k8s.io", "selfsubjectaccessreviews.authorization.k8s.io",
         "selfsubjectrulesreviews.authorization.k8s.io", "subjectaccessreviews.authorization.k8s.io", "localsubjectaccessreviews.authorization.k8s.io"]);
     const kinds = spawnSync("kubectl", ["--context", context, "api-resources", "--namespaced=false", "--verbs=list", "-o", "name"], { env: session.env, encoding: "utf8" })
-        .stdout.split("\n").filter((kind: string) => kind !== "" && !ownedByTheCluster.has(kind)) as string[];
+        .stdout.split("\n").filter((kind) => kind !== "" && !ownedByTheCluster.has(kind));
     const clusterScoped = kinds.flatMap((kind) => session.kubectlJson<{ items: { metadata: { name: string } }[] }>(context, ["get", kind]).items.map((item) => `${kind}/${item.metadata.name}`));
     const helmRecords = session.kubectlJson<{ items: { metadata: { namespace: string; name: string } }[] }>(context, ["get", "secrets", "--all-namespaces", "-l", "owner=helm"])
         .items.map((item) => `helm record ${item.metadata.namespace}/${item.metadata.name}`);

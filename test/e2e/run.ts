@@ -28,7 +28,9 @@ function main(argv: string[]): void {
         process.exitCode = 2;
         return;
     }
-    // The mock run of the program reads the thanos chart from a cache of its own, as under npm test.
+    // The mock run of the program reads the thanos chart from a cache of its own, as under npm test;
+    // loaded only once the arguments are good, so that a usage error changes nothing.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
     require("../setup");
     // Real processes take seconds to start and blocks a minute to upload: each scenario may take a few minutes, never the tier's whole budget.
     const mocha = new Mocha({ timeout: 240_000, reporter: path.join(__dirname, "..", "reporter.js"), ...(grep === undefined ? {} : { grep }) });

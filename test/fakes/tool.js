@@ -311,7 +311,7 @@ function up(stack) {
             // Killed while the provider was creating it: the step is recorded as a pending create first
             // (pkg/backend/snapshot.go:598-640), and part of the object may already exist.
             deployment.pending_operations.push({ resource: toState(wanted), type: "creating" });
-            interrupt.effect && applyPartially(wanted, interrupt.effect);
+            if (interrupt.effect) applyPartially(wanted, interrupt.effect);
             return killed(stack, deployment);
         }
         const failure = applyResource(wanted, recorded && !recorded.pendingReplacement ? recorded : undefined);
