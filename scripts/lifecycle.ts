@@ -394,22 +394,26 @@ function clusterAccess(config: StackConfig, lifecycle: Lifecycle): (clusterName:
  * Deletes a fixed-name object that is not in the state, so that this run can
  * create it: pulumi-kubernetes creates and never adopts (v4.32.0
  * provider/pkg/await/await.go:279, "already exists"). Only an object the
- * provider labelled as its own (app.kubernetes.io/managed-by=pulumi,
- * provider/pkg/metadata/labels.go:89-100) is deleted; another's stops the run.
+ * provider made is deleted: applied server-side (its default) it carries the
+ * field manager pulumi-kubernetes-<random> (provider/pkg/provider/provider.go:2883-2906),
+ * applied client-side the label app.kubernetes.io/managed-by=pulumi
+ * (provider.go:1275-1283, metadata/labels.go:89-100). Another's stops the run.
  */
 function deleteLeftover(object: ObjectRef, access: string[], why: string, lifecycle: Lifecycle): void {
     const namespaceArgs = object.namespace === undefined ? [] : ["--namespace", object.namespace];
-    const found = lifecycle.run("kubectl", [...access, ...namespaceArgs, "get", objectArg(object), "--ignore-not-found", "--output", "json"]);
+    const found = lifecycle.run("kubectl", [...access, ...namespaceArgs, "get", objectArg(object), "--ignore-not-found", "--show-managed-fields", "--output", "json"]);
     if (found.status !== 0) {
         throw new LifecycleStop(`Could not look for ${describeObject(object)}: kubectl failed: ${causeOf("kubectl", found)}`);
     }
     if (found.stdout.trim() === "") {
         return;
     }
-    const labels = (JSON.parse(found.stdout) as { metadata?: { labels?: Record<string, string> } }).metadata?.labels ?? {};
-    if (labels["app.kubernetes.io/managed-by"] !== "pulumi") {
+    const metadata = (JSON.parse(found.stdout) as { metadata?: { labels?: Record<string, string>; managedFields?: { manager?: string }[] } }).metadata ?? {};
+    const madeByPulumi = metadata.labels?.["app.kubernetes.io/managed-by"] === "pulumi"
+        || (metadata.managedFields ?? []).some((entry) => entry.manager?.startsWith("pulumi-kubernetes") === true);
+    if (!madeByPulumi) {
         throw new LifecycleStop(
-            `${describeObject(object)} exists but was not created by Pulumi (no label app.kubernetes.io/managed-by=pulumi), and this stack must create an object of that name. ` +
+            `${describeObject(object)} exists but was not created by Pulumi (no field manager pulumi-kubernetes, no label app.kubernetes.io/managed-by=pulumi), and this stack must create an object of that name. ` +
                 `Delete or rename it yourself, then run npm run up again. Nothing else was changed.`,
         );
     }

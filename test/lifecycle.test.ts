@@ -538,6 +538,20 @@ describe("npm run up and destroy, day 1 and day 2", () => {
         assert.deepStrictEqual([again.code, again.said.filter((line) => !/^(No Pulumi backend|The local fleet stack)/.test(line))], [0, ["Resources: updated"]]);
     });
 
+    it("killed while creating a fixed-name object that someone else made meanwhile (path 1): the object is left alone and the run stops, saying whose it is not", () => {
+        const sandbox = new Sandbox({}, "fleet");
+        const compactor = urn("kubernetes:apps/v1:StatefulSet", "compactor", "fleet");
+        sandbox.change((world) => (world.interrupt = { urn: compactor, effect: "object" }));
+        assert.strictEqual(sandbox.npmRun("up", "--stack", "fleet").code, 137);
+        // The same name, but applied by kubectl: its only field manager is kubectl's.
+        sandbox.change((world) => world.objects!.filter((object) => object.name === "thanos-compactor").forEach((object) => ((object as any).managedFields = [{ manager: "kubectl-client-side-apply", operation: "Update" }])));
+        const { code, said } = sandbox.npmRun("up", "--stack", "fleet");
+        assert.strictEqual(code, 1, said.join("\n"));
+        assert.ok(said.includes('StatefulSet monitoring/thanos-compactor in cluster "fleet-hub" exists but was not created by Pulumi (no field manager pulumi-kubernetes, no label app.kubernetes.io/managed-by=pulumi), ' +
+            "and this stack must create an object of that name. Delete or rename it yourself, then run npm run up again. Nothing else was changed."), said.join("\n"));
+        assert.ok(!sandbox.world.calls.some((call) => /^kubectl .* delete|^pulumi (refresh|up)/.test(call)), sandbox.world.calls.join("\n"));
+    });
+
     it("another run holds the stack (path 5, path 8): changes nothing, not even a half-made cluster it may still be creating, and says whose lock it is", () => {
         const sandbox = new Sandbox();
         sandbox.npmRun("preview");

@@ -155,7 +155,9 @@ function kubectl() {
             if (!found) {
                 return args.includes("--ignore-not-found") ? finish(0) : finish(1, "", `Error from server (NotFound): ${kind}s "${name}" not found\n`);
             }
-            return finish(0, JSON.stringify({ kind: found.kind, metadata: { name, namespace: found.namespace, labels: found.labels || {} } }));
+            // kubectl v1.36 leaves metadata.managedFields out of -o json unless asked (--show-managed-fields).
+            const managedFields = args.includes("--show-managed-fields") && found.managedFields ? { managedFields: found.managedFields } : {};
+            return finish(0, JSON.stringify({ kind: found.kind, metadata: { name, namespace: found.namespace, labels: found.labels || {}, ...managedFields } }));
         }
         if (!found) {
             return args.includes("--ignore-not-found") ? finish(0) : finish(1, "", `Error from server (NotFound): ${kind}s "${name}" not found\n`);
@@ -333,9 +335,18 @@ function applyPartially(wanted, effect) {
 }
 
 const helmRecordOf = (wanted) => ({ cluster: wanted.cluster, namespace: wanted.release.namespace, name: wanted.release.name, ...(process.env.PULUMI_K8S_HELM_DRIVER === "configmap" ? { storage: "configmap" } : {}) });
-const objectOf = (wanted) => ({ cluster: wanted.cluster, kind: wanted.object.kind, namespace: wanted.object.namespace, name: wanted.object.name, labels: { "app.kubernetes.io/managed-by": "pulumi" } });
+/**
+ * An object the provider created. pulumi-kubernetes v4 applies server-side by
+ * default: the object carries no app.kubernetes.io/managed-by label (only
+ * client-side apply sets it, v4.32.0 provider/pkg/provider/provider.go:1275-1283),
+ * and its field manager is pulumi-kubernetes-<random> (provider.go:2883-2906).
+ */
+const objectOf = (wanted) => ({
+    cluster: wanted.cluster, kind: wanted.object.kind, namespace: wanted.object.namespace, name: wanted.object.name,
+    managedFields: [{ manager: "pulumi-kubernetes-9a3f0c1e", operation: "Apply" }],
+});
 
-/** A resource as the state holds it (sdk/go/common/apitype/core.go:489-530): Kubernetes objects with their inputs, labelled by the provider (pulumi-kubernetes v4.32.0 provider/pkg/provider/provider.go:1261, metadata/labels.go:89-100). */
+/** A resource as the state holds it (sdk/go/common/apitype/core.go:489-530): Kubernetes objects with their inputs as applied server-side, without a managed-by label. */
 function toState(wanted) {
     const resource = { urn: wanted.urn, custom: true, type: wanted.type, version: wanted.version, cluster: wanted.cluster, dependencies: wanted.dependencies || [] };
     if (wanted.provider) resource.provider = wanted.provider;
@@ -345,7 +356,7 @@ function toState(wanted) {
     if (wanted.release) resource.outputs = { name: wanted.release.name, namespace: wanted.release.namespace, status: { status: "deployed" } };
     if (wanted.object) {
         const { kind, namespace, name } = wanted.object;
-        const metadata = { name, ...(kind === "Namespace" ? {} : { namespace }), labels: { "app.kubernetes.io/managed-by": "pulumi" },
+        const metadata = { name, ...(kind === "Namespace" ? {} : { namespace }),
             // pulumi-kubernetes v4.32.0 provider/pkg/metadata/naming.go: an auto-named object says so.
             ...(wanted.object.autonamed ? { annotations: { "pulumi.com/autonamed": "true" } } : {}) };
         const apiVersion = { Job: "batch/v1", StatefulSet: "apps/v1" }[kind] || "v1";
