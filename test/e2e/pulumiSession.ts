@@ -181,7 +181,7 @@ function tierWarning(line: string): boolean {
 
 /** The engine's warnings that the program could avoid: everything but the tier's own, from the engine's text output or its JSON diagnostics. */
 export function programWarnings(text: string, diagnostics: { severity: string; message: string }[] = []): string[] {
-    return [...text.split("\n"), ...diagnostics.filter((each) => each.severity === "warning").map((each) => `warning: ${each.message}`)]
+    return [...text.split("\n"), ...diagnostics.filter((each) => each.severity === "warning").map((each) => each.message.replace(/^(?!warning:)/, "warning: "))]
         .filter((line) => /\bwarning:/.test(line) && !tierWarning(line)).map((line) => line.trim());
 }
 
