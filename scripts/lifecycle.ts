@@ -25,7 +25,7 @@
 // the next one.
 import { kindContext, kubectlArgs } from "../lib/kubernetes/clusterAccess";
 import { Cluster, StackConfig } from "../lib/config/schema";
-import { ManagedRelease, managedReleases, slowestReleaseTimeoutSeconds } from "../lib/kubernetes/releases";
+import { ManagedRelease, managedReleases } from "../lib/kubernetes/releases";
 
 export interface CommandResult {
     /** The exit code; null when the command could not be started (not installed) or was killed. */
@@ -551,16 +551,17 @@ export function finishInterruptedUninstalls(stack: string, state: StackState, re
 
 /**
  * Gets every release and fixed-name object of this stack out of a state an
- * interrupted run left it in. A pending Helm record older than the slowest
- * release's timeout belongs to a Helm that is no longer running (Helm runs
- * inside the provider, which the interrupt ended): deleting it makes the
- * release what it was before that run (its previous revision), or not
+ * interrupted run left it in. Helm runs inside the provider, which runs only
+ * while a pulumi of this stack holds its lock: once the guard has found no
+ * live holder (and removed a dead one's lock), a pending Helm record belongs
+ * to a Helm that is no longer running, however young it is. Deleting it makes
+ * the release what it was before that run (its previous revision), or not
  * installed at all; Helm adopts the objects it had already created, which
- * carry its ownership annotations. A younger one may be another `pulumi up`
- * at work: say how to proceed, change nothing.
+ * carry its ownership annotations. While another run holds the stack, the
+ * guard stops this one before anything changes.
  */
 export function recoverInterruptedReleases(config: StackConfig, stack: string, state: StackState, records: ReleaseRecords, lifecycle: Lifecycle): void {
-    const { say, now } = lifecycle;
+    const { say } = lifecycle;
     const storage = helmStorageKind(lifecycle.env);
     const pendingCreates = state.pendingOperations.filter((operation) => operation.type === "creating");
     const journal = lifecycle.journal.read();
@@ -581,15 +582,7 @@ export function recoverInterruptedReleases(config: StackConfig, stack: string, s
             continue;
         }
         if (latest.status.startsWith("pending-")) {
-            const ageSeconds = (now().getTime() - latest.created.getTime()) / 1000;
             const remove = deleteRecordCommand(access, storage, latest);
-            if (ageSeconds < slowestReleaseTimeoutSeconds) {
-                const until = new Date(latest.created.getTime() + slowestReleaseTimeoutSeconds * 1000);
-                throw new LifecycleStop(
-                    `Helm release ${describe(release)} is ${latest.status} since ${latest.created.toISOString()}: another pulumi up may still be working on it. ` +
-                        `If none is, run npm run up again after ${until.toISOString()}, or now: ${remove.join(" ")}`,
-                );
-            }
             lifecycle.guard();
             say(`Helm release ${describe(release)} was left ${latest.status} (revision ${latest.revision}) by an interrupted run: ` +
                 `deleting that revision's record, so the release is ${history.length > 1 ? `back at revision ${history[1].revision}` : "not installed"} and this run applies it again.`);

@@ -392,18 +392,23 @@ describe("npm run up and destroy, day 1 and day 2", () => {
         assert.match(result.stderr, /another operation \(install\/upgrade\/rollback\) is in progress/);
     });
 
-    it("a release pending for less than the slowest release timeout: may be another run at work; stops, says what to run, deletes nothing", () => {
+    it("a release pending for two minutes: while a live pulumi holds the stack it is that run's, and nothing is deleted; once no run holds it, it is cleared at once", () => {
         const sandbox = new Sandbox();
         sandbox.npmRun("up");
         sandbox.interruptEuropeUpgrade(2);
-        const { code, said } = sandbox.npmRun("up");
-        assert.strictEqual(code, 1);
-        assert.deepStrictEqual(said.slice(-1), [
-            `Helm release europe/kps-europe in cluster "thanos-dev" is pending-upgrade since ${minutesAgo(2)}: another pulumi up may still be working on it. ` +
-                `If none is, run npm run up again after ${minutesAgo(2 - 15)}, or now: kubectl --context kind-thanos-dev --namespace europe delete secret sh.helm.release.v1.kps-europe.v2`,
-        ]);
+        sandbox.plantLock(4242);
+        sandbox.alive = [4242];
+        const held = sandbox.npmRun("up");
+        assert.strictEqual(held.code, 1);
+        assert.match(held.said.slice(-1)[0], /^Stack "dev" is locked by pulumi \(pid 4242, .*\): another run is still working on it, so nothing was changed\./);
         assert.strictEqual(sandbox.world.helm.filter((record) => record.status === "pending-upgrade").length, 1);
-        assert.ok(!sandbox.world.calls.some((call) => call.startsWith("pulumi up")));
+        assert.ok(!sandbox.world.calls.some((call) => /^pulumi up|delete secret/.test(call)), sandbox.world.calls.join("\n"));
+        // The run that held it died (a crash, a closed terminal): its lock is stale, its Helm gone with its provider.
+        sandbox.alive = [];
+        const { code, said } = sandbox.npmRun("up");
+        assert.strictEqual(code, 0, said.join("\n"));
+        assert.ok(said.includes('Helm release europe/kps-europe in cluster "thanos-dev" was left pending-upgrade (revision 2) by an interrupted run: deleting that revision\'s record, so the release is back at revision 1 and this run applies it again.'), said.join("\n"));
+        assert.deepStrictEqual(sandbox.world.helm.filter((record) => record.name === "kps-europe").map((record) => `${record.revision}:${record.status}`), ["1:superseded", "2:deployed"]);
     });
 
     it("a first install interrupted (pending-install, a pending create in state): clears both, then installs", () => {

@@ -1,7 +1,6 @@
 // Every Helm release the stack installs, by cluster, namespace and name: what
 // the components name them, and what `npm run up` looks after when a run was
-// interrupted. Their timeouts live here too, so that the recovery knows when
-// a pending release can no longer belong to a running Helm.
+// interrupted, and how long Helm may take for each.
 import * as crypto from "crypto";
 import { StackConfig } from "../config/schema";
 
@@ -50,9 +49,6 @@ export const releaseTimeoutSeconds = {
     /** One image; it waits for nothing but its own readiness. */
     grafana: 600,
 } as const;
-
-/** Past this, a release still pending cannot belong to a Helm that is still running. */
-export const slowestReleaseTimeoutSeconds = Math.max(...Object.values(releaseTimeoutSeconds));
 
 export interface ManagedRelease {
     cluster: string;
