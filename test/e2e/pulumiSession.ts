@@ -35,6 +35,9 @@ export class PulumiSession {
         const state = lab.folder("pulumi-state");
         this.env = {
             // The stand-ins first; then the binaries, as a user has them on PATH; the Node.js running this tier for npm.
+            // The CLI takes the providers from PATH too, warning "using pulumi-resource-… from $PATH" (pulumi v3.259.0
+            // sdk/go/common/workspace/plugins.go:2084-2088, 2231-2252): installed into PULUMI_HOME instead, a substitute of
+            // another version than the SDK asks for is passed over and the CLI tries to download the pinned one.
             PATH: [standIns, bin, path.dirname(process.execPath), "/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"].join(path.delimiter),
             HOME: lab.folder("home"),
             PULUMI_HOME: lab.folder("pulumi-home"),
