@@ -39,6 +39,8 @@ const clusters = new Map(config.clusters.map((cluster) => [
         }),
 ]));
 const clusterOf = (name: string) => clusters.get(name)!;
+/** Options for a component whose objects run in `name`: in a kind cluster, they go with the cluster. */
+const inCluster = (name: string) => clusterOf(name).componentOptions;
 
 // Every cluster that runs regions gets the operator CRDs once; the regions wait for nothing else.
 const operatorCrds = new Map(clustersWithRegions(config).map((cluster) => [
@@ -46,7 +48,7 @@ const operatorCrds = new Map(clustersWithRegions(config).map((cluster) => [
     new OperatorCrds(`${cluster}-operator-crds`, {
         chart: resolveChart(charts.prometheusOperatorCrds, config),
         provider: clusterOf(cluster).provider,
-    }),
+    }, inCluster(cluster)),
 ]));
 
 // The first region in the global query's cluster scrapes the global tier, so that it monitors itself.
@@ -82,7 +84,7 @@ const objectStore = storage?.type === "inCluster"
         imageRegistry,
         nodeHost: config.regions.some(remote) ? kindControlPlaneHost(config.globalQuery.cluster) : undefined,
         provider: clusterOf(config.globalQuery.cluster).provider,
-    })
+    }, inCluster(config.globalQuery.cluster))
     : undefined;
 const bucketCredential = storage === undefined ? undefined
     : storage.type === "inCluster" ? objectStore!.secretKey : secretSetting(storage.credentialsSecret);
@@ -109,9 +111,10 @@ const regions = config.regions.map((region, index) => new Region(region.name, {
     exposure: remote(region) ? exposureOf(region) : undefined,
     objstoreConfig: objstoreConfigFor(region.cluster),
     bucketReadyAfter: objectStore ? [objectStore.statefulSet] : [],
-}));
+}, inCluster(region.cluster)));
 
 const globalCluster = clusterOf(config.globalQuery.cluster);
+const globalOptions = inCluster(config.globalQuery.cluster);
 const globalQuery = new GlobalQuery("global", {
     globalQuery: config.globalQuery,
     labels: config.labels,
@@ -123,7 +126,7 @@ const globalQuery = new GlobalQuery("global", {
     storeApiTls: storeApiTls?.client,
     provider: globalCluster.provider,
     kubectlFlags: globalCluster.kubectlFlags,
-});
+}, globalOptions);
 
 // The bucket's readers and its one compactor, beside the global query; after the store they read.
 // One config for the gateway and the compactor: both read the bucket from the global query's cluster.
@@ -139,7 +142,7 @@ const longTerm = storage && {
         provider: globalCluster.provider,
         dependsOn: objectStore ? [objectStore.statefulSet] : [],
         provenByVerification: config.verification.enabled,
-    }),
+    }, globalOptions),
     compactor: new Compactor("compactor", {
         namespace: globalQuery.namespace,
         thanosVersion: config.versions.thanos,
@@ -149,7 +152,7 @@ const longTerm = storage && {
         provider: globalCluster.provider,
         dependsOn: objectStore ? [objectStore.statefulSet] : [],
         provenByVerification: config.verification.enabled,
-    }),
+    }, globalOptions),
 };
 
 const grafana = config.grafana.enabled
@@ -162,7 +165,7 @@ const grafana = config.grafana.enabled
         thanosVersion: config.versions.thanos,
         chart: resolveChart(charts.grafana, config),
         imageRegistry,
-    })
+    }, globalOptions)
     : undefined;
 
 // Runs after everything else: fails the deploy unless the frontend shows every
@@ -179,7 +182,7 @@ const globalViewCheck = config.verification.enabled
         releases: [...regions.map((region) => region.release), globalQuery.release, ...(grafana ? [grafana.release] : [])],
         workloads: longTerm && [longTerm.storeGateway.deployment, longTerm.compactor.statefulSet],
         provider: globalCluster.provider,
-    })
+    }, globalOptions)
     : undefined;
 
 // The stack's outputs. Those of a feature the stack leaves off are left out

@@ -16,6 +16,8 @@ export class ExistingCluster extends pulumi.ComponentResource {
     readonly kubeconfig: pulumi.Output<string>;
     readonly provider: k8s.Provider;
     readonly kubectlFlags: pulumi.Output<string>;
+    /** For the components whose objects run in this cluster: nothing to add, the cluster outlives the stack. */
+    readonly componentOptions: pulumi.ComponentResourceOptions = {};
 
     constructor(name: string, args: ExistingClusterArgs, opts?: pulumi.ComponentResourceOptions) {
         super("thanos-global-view:cluster:ExistingCluster", name, {}, opts);

@@ -51,6 +51,17 @@ export class KindCluster extends pulumi.ComponentResource {
     readonly provider: k8s.Provider;
     /** What kubectl needs to reach this cluster from the user's machine. */
     readonly kubectlFlags: pulumi.Output<string>;
+    /**
+     * For the components whose objects run in this cluster: each object is
+     * deleted with the cluster (`deletedWith` the kind command), so that when
+     * the cluster is replaced or destroyed the engine skips deleting objects
+     * in a cluster that goes anyway. Without it, replacing a kind cluster (new
+     * nodes) fails on the real engine: the objects are deleted through the
+     * old provider, which the engine has already closed ("grpc: the client
+     * connection is closing", pulumi v3.274.1 with pulumi-kubernetes v4.32.0,
+     * found by the e2e recovery tier).
+     */
+    readonly componentOptions: pulumi.ComponentResourceOptions;
 
     constructor(name: string, args: KindClusterArgs, opts?: pulumi.ComponentResourceOptions) {
         super("thanos-global-view:cluster:KindCluster", name, {}, opts);
@@ -83,6 +94,12 @@ export class KindCluster extends pulumi.ComponentResource {
             // resources from state only once Docker shows it is gone (scripts/lifecycle.ts).
             clusterIdentifier: kind.id,
         }, { parent: this });
+        const provider = this.provider;
+        this.componentOptions = {
+            transformations: [(args) => (args.opts.provider === provider
+                ? { props: args.props, opts: pulumi.mergeOptions(args.opts, { deletedWith: kind }) }
+                : undefined)],
+        };
 
         this.registerOutputs({
             clusterName: this.clusterName,
@@ -92,3 +109,4 @@ export class KindCluster extends pulumi.ComponentResource {
         });
     }
 }
+

@@ -36,6 +36,8 @@ export interface RecordedResource {
     dependencies: string[];
     additionalSecretOutputs: string[];
     deleteBeforeReplace: boolean;
+    /** The URN of the resource whose deletion takes this one along; "" when none. */
+    deletedWith: string;
     customTimeouts: { create: string; update: string; delete: string };
 }
 
@@ -78,6 +80,7 @@ function installRecorder(): void {
                     dependencies: req.getDependenciesList(),
                     additionalSecretOutputs: req.getAdditionalsecretoutputsList(),
                     deleteBeforeReplace: req.getDeletebeforereplace(),
+                    deletedWith: req.getDeletedwith(),
                     customTimeouts: {
                         create: req.getCustomtimeouts()?.getCreate() ?? "",
                         update: req.getCustomtimeouts()?.getUpdate() ?? "",

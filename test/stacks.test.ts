@@ -79,6 +79,21 @@ describe("each shipped stack as a whole, from one mock run of it", () => {
         });
     });
 
+    describe("kind clusters", () => {
+        for (const stack of ["dev", "fleet"]) {
+            it(`${stack}: every object in a kind cluster is deleted with it, and nothing else is`, () => {
+                const run = runs.get(stack)!;
+                const kindCommands = new Map(run.ofType("pulumi:providers:kubernetes").map((provider) => [provider.urn, provider.dependencies.find((urn) => urn.includes("command:local:Command"))]));
+                const wrong = run.resources.filter((resource) => {
+                    const expected = resource.custom ? kindCommands.get(resource.provider.split("::").slice(0, -1).join("::")) ?? "" : "";
+                    return resource.deletedWith !== expected;
+                }).map((resource) => `${resource.type} ${resource.name}: ${resource.deletedWith || "none"}`);
+                assert.deepStrictEqual(wrong, []);
+                assert.ok(run.resources.filter((resource) => resource.deletedWith !== "").length > 10, "no object found in a kind cluster");
+            });
+        }
+    });
+
     describe("outputs", () => {
         // The engine warns "Undefined value (<name>) will not show as a stack output" on every run for each one.
         for (const stack of stacks) {
