@@ -14,7 +14,7 @@ import { StackConfig } from "../lib/schema";
 import { readStackConfig } from "../lib/stackConfig";
 import { verificationLogsCommandFor } from "../lib/verification";
 import {
-    Lifecycle, LifecycleStop, Run, Say, deleteDroppedVerificationJob, readStackState, reconcileKindClusters, recoverInterruptedReleases, releasesDroppedFromState,
+    CommandResult, Lifecycle, LifecycleStop, Run, Say, deleteDroppedVerificationJob, readStackState, reconcileKindClusters, recoverInterruptedReleases, releasesDroppedFromState,
 } from "./lifecycle";
 import { Action, MachineFacts, checkPrerequisites } from "./prerequisites";
 
@@ -123,6 +123,8 @@ export interface Session extends Machine {
     say: Say;
     /** Runs a Pulumi command the user watches (and may answer); its exit code. */
     runAttached: (command: string, args: string[], env: Record<string, string | undefined>) => number;
+    /** Runs a command whose answer the script reads (a check, a state export, a repair). */
+    runCaptured: (command: string, args: string[], env: Record<string, string | undefined>) => CommandResult;
     pause: (seconds: number) => void;
     now: () => Date;
     nodeVersion: string;
@@ -152,10 +154,7 @@ class StackFileError extends Error {}
 function runAction(action: Action, args: string[], session: Session): number {
     const plan = planRun(action, args, session);
     const env = { ...session.env, ...plan.env };
-    const run: Run = (command, commandArgs) => {
-        const result = spawnSync(command, commandArgs, { env, cwd: session.projectDirectory, encoding: "utf8", maxBuffer: 256 * 1024 ** 2 });
-        return { status: result.error ? null : result.status, stdout: result.stdout ?? "", stderr: result.stderr ?? "" };
-    };
+    const run: Run = (command, commandArgs) => session.runCaptured(command, commandArgs, env);
 
     let config: StackConfig | undefined;
     try {
@@ -206,13 +205,23 @@ function runAction(action: Action, args: string[], session: Session): number {
     return status;
 }
 
+/** A command as a process in the project directory, found on the PATH of `env`, its output read. */
+export function spawnCaptured(projectDirectory: string): Session["runCaptured"] {
+    return (command, args, env) => {
+        const result = spawnSync(command, args, { env, cwd: projectDirectory, encoding: "utf8", maxBuffer: 256 * 1024 ** 2 });
+        return { status: result.error ? null : result.status, stdout: result.stdout ?? "", stderr: result.stderr ?? "" };
+    };
+}
+
 if (require.main === module) {
+    const projectDirectory = path.resolve(__dirname, "..");
     process.exitCode = main(process.argv.slice(2), {
         env: process.env,
-        projectDirectory: path.resolve(__dirname, ".."),
+        projectDirectory,
         loggedInBackend: loggedInBackend(process.env),
         say: (line) => console.error(line),
-        runAttached: (command, args, env) => spawnSync(command, args, { stdio: "inherit", env, cwd: path.resolve(__dirname, "..") }).status ?? 1,
+        runAttached: (command, args, env) => spawnSync(command, args, { stdio: "inherit", env, cwd: projectDirectory }).status ?? 1,
+        runCaptured: spawnCaptured(projectDirectory),
         pause: (seconds) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, seconds * 1000),
         now: () => new Date(),
         nodeVersion: process.version,

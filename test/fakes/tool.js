@@ -5,20 +5,28 @@
 // Each answers, and fails, the way the real tool does at the version users run;
 // the source of every behaviour is cited where it is modelled. Every call is
 // appended to world.calls.
+//
+// Run as a process (`tool.js <tool> <args>`, what the wrappers on a test's
+// PATH start), or in the test's own process through runTool, which answers
+// the same without starting one: hundreds of calls per suite, each otherwise
+// a Node.js start.
 "use strict";
 const fs = require("fs");
 const path = require("path");
 
-const worldFile = process.env.FAKE_WORLD;
-const world = JSON.parse(fs.readFileSync(worldFile, "utf8"));
-const [tool, ...args] = process.argv.slice(2);
-world.calls.push([tool, ...args].join(" "));
+// The call being answered: set by runTool, read by the tools below.
+let env, worldFile, world, tool, args;
+
+/** How a tool ends: thrown from wherever it decides, caught by runTool. */
+class Finished {
+    constructor(status, stdout, stderr) {
+        Object.assign(this, { status, stdout, stderr });
+    }
+}
 
 function finish(code, stdout = "", stderr = "") {
     fs.writeFileSync(worldFile, JSON.stringify(world, null, 2));
-    if (stdout) process.stdout.write(stdout);
-    if (stderr) process.stderr.write(stderr);
-    process.exit(code);
+    throw new Finished(code, stdout, stderr);
 }
 
 // docker 28.2.2, engine down (seen on a machine without an engine).
@@ -120,7 +128,7 @@ function kubectl() {
 // ---- pulumi: the DIY backend, the engine's state handling, and the two providers' answers.
 
 function backendDirectory() {
-    const url = process.env.PULUMI_BACKEND_URL;
+    const url = env.PULUMI_BACKEND_URL;
     if (!url || !url.startsWith("file://")) {
         return finish(255, "", "fake pulumi: only file backends are modelled\n");
     }
@@ -316,4 +324,28 @@ function pulumi() {
 }
 
 const tools = { docker, kind, kubectl, pulumi, git: () => finish(0, "git version 2.39.5\n") };
-tools[tool]();
+
+/** Answers one call of a tool, with the environment it would run in (FAKE_WORLD names the world): { status, stdout, stderr }. */
+function runTool(name, toolArgs, toolEnv) {
+    [env, worldFile, tool, args] = [toolEnv, toolEnv.FAKE_WORLD, name, toolArgs];
+    world = JSON.parse(fs.readFileSync(worldFile, "utf8"));
+    world.calls.push([tool, ...args].join(" "));
+    try {
+        tools[tool]();
+    } catch (ending) {
+        if (ending instanceof Finished) {
+            return { ...ending };
+        }
+        throw ending;
+    }
+    throw new Error(`fake ${tool} ended without an answer`);
+}
+
+module.exports = { runTool, tools: Object.keys(tools) };
+
+if (require.main === module) {
+    const { status, stdout, stderr } = runTool(process.argv[2], process.argv.slice(3), process.env);
+    process.stdout.write(stdout);
+    process.stderr.write(stderr);
+    process.exitCode = status;
+}
