@@ -80,8 +80,16 @@ function stackFileSchema(project: string): JsonSchema {
     };
 }
 
+/** A setting a user can write, as `pulumi config set --path` spells it, and the variant (`type`, `source`) it belongs to. */
+interface ReferenceRow {
+    name: string;
+    variant?: string;
+    /** The default and meaning columns. */
+    cells: string;
+}
+
 /** One row per setting a user can write, flattened as `pulumi config set --path` spells it. */
-function rows(schema: JsonSchema, at: string, variant?: string): string[] {
+function rows(schema: JsonSchema, at: string, variant?: string): ReferenceRow[] {
     if (schema.type === "object" && schema.properties !== undefined) {
         const variantOf = (property: JsonSchema) => (property.const !== undefined ? `${property.const}` : undefined);
         return Object.entries(schema.properties as Record<string, JsonSchema>).flatMap(([name, property]) => {
@@ -105,13 +113,31 @@ function rows(schema: JsonSchema, at: string, variant?: string): string[] {
     return [row(at.replace(/\.$/, ""), schema, true, variant)];
 }
 
-function row(name: string, schema: JsonSchema, required: boolean, variant: string | undefined): string {
+function row(name: string, schema: JsonSchema, required: boolean, variant: string | undefined): ReferenceRow {
     const fallback = schema.default === undefined
         ? (required ? "required" : "–")
         : `\`${typeof schema.default === "string" ? schema.default : JSON.stringify(schema.default)}\``;
     const meaning = schema.const !== undefined ? `\`${schema.const}\`: ${schema.description}` : schema.description;
     const secret = schema.anyOf?.some((option: JsonSchema) => option.$ref === "#/$defs/secure") ? ". May be set with `--secret`" : "";
-    return `| \`${name}\`${variant === undefined ? "" : ` (${variant})`} | ${fallback} | ${escapeCell(meaning)}${secret} |`;
+    return { name, variant, cells: `${fallback} | ${escapeCell(meaning)}${secret}` };
+}
+
+/**
+ * The table's lines: a setting that several variants share with the same
+ * default and meaning (every storage type's retention, say) is stated once,
+ * where it first appears, naming the variants it applies to.
+ */
+function tableLines(settings: ReferenceRow[]): string[] {
+    const merged = new Map<string, { name: string; variants: string[]; cells: string }>();
+    for (const { name, variant, cells } of settings) {
+        const key = `${name}\0${cells}`;
+        const line = merged.get(key) ?? merged.set(key, { name, variants: [], cells }).get(key)!;
+        if (variant !== undefined) {
+            line.variants.push(variant);
+        }
+    }
+    return [...merged.values()].map(({ name, variants, cells }) =>
+        `| \`${name}\`${variants.length === 0 ? "" : ` (${variants.join(", ")})`} | ${cells} |`);
 }
 
 const escapeCell = (text: string) => text.replace(/\|/g, "\\|");
@@ -129,7 +155,7 @@ function configurationReference(): string {
             "",
             "| setting | default | meaning |",
             "| --- | --- | --- |",
-            ...rows(isList ? schema.items : schema, ""),
+            ...tableLines(rows(isList ? schema.items : schema, "")),
             "",
         ].join("\n");
     }).join("\n");

@@ -14,7 +14,7 @@ import { StackConfig } from "../lib/config/schema";
 import { readStackConfig } from "../lib/config/stackFile";
 import { verificationLogsCommandFor } from "../lib/verification/verification";
 import {
-    Journal, Lifecycle, LifecycleStop, RecoveryJournal, Run, Say, deleteDroppedObjects, finishInterruptedUninstalls, readReleaseRecords, readStackState,
+    CommandResult, Journal, Lifecycle, LifecycleStop, RecoveryJournal, Run, Say, deleteDroppedObjects, finishInterruptedUninstalls, readReleaseRecords, readStackState,
     reconcileKindClusters, recoverInterruptedReleases,
 } from "./lifecycle";
 import { Action, MachineFacts, checkPrerequisites } from "./prerequisites";
@@ -165,6 +165,8 @@ export interface Session extends Machine {
     say: Say;
     /** Runs a Pulumi command the user watches (and may answer); its exit code. */
     runAttached: (command: string, args: string[], env: Record<string, string | undefined>) => number;
+    /** Runs a command whose answer the script reads (a check, a state export, a repair). */
+    runCaptured: (command: string, args: string[], env: Record<string, string | undefined>) => CommandResult;
     pause: (seconds: number) => void;
     now: () => Date;
     /** This machine's name and whether a process of it still runs: a lock left by a process that is gone is stale. */
@@ -283,10 +285,7 @@ export function runHoldingSignals(command: string, args: string[], env: Record<s
 function runAction(action: Action, args: string[], session: Session): number {
     const plan = planRun(action, args, session);
     const env = { ...session.env, ...plan.env };
-    const run: Run = (command, commandArgs) => {
-        const result = spawnSync(command, commandArgs, { env, cwd: session.projectDirectory, encoding: "utf8", maxBuffer: 256 * 1024 ** 2 });
-        return { status: result.error ? null : result.status, stdout: result.stdout ?? "", stderr: result.stderr ?? "" };
-    };
+    const run: Run = (command, commandArgs) => session.runCaptured(command, commandArgs, env);
 
     let config: StackConfig | undefined;
     try {
@@ -347,17 +346,27 @@ function runAction(action: Action, args: string[], session: Session): number {
     return status;
 }
 
+/** A command as a process in the project directory, found on the PATH of `env`, its output read. */
+export function spawnCaptured(projectDirectory: string): Session["runCaptured"] {
+    return (command, args, env) => {
+        const result = spawnSync(command, args, { env, cwd: projectDirectory, encoding: "utf8", maxBuffer: 256 * 1024 ** 2 });
+        return { status: result.error ? null : result.status, stdout: result.stdout ?? "", stderr: result.stderr ?? "" };
+    };
+}
+
 if (require.main === module) {
+    const projectDirectory = path.resolve(__dirname, "..");
     const interrupted = (signal: NodeJS.Signals) => {
         console.error(`Interrupted (${signal}): pulumi was left to finish its steps under way and save the state. Run the same npm run command again: it continues where it stopped.`);
         process.exitCode = 130;
     };
     process.exitCode = main(process.argv.slice(2), {
         env: process.env,
-        projectDirectory: path.resolve(__dirname, ".."),
+        projectDirectory,
         loggedInBackend: loggedInBackend(process.env),
         say: (line) => console.error(line),
-        runAttached: (command, args, env) => runHoldingSignals(command, args, env, path.resolve(__dirname, ".."), interrupted),
+        runAttached: (command, args, env) => runHoldingSignals(command, args, env, projectDirectory, interrupted),
+        runCaptured: spawnCaptured(projectDirectory),
         pause: (seconds) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, seconds * 1000),
         now: () => new Date(),
         hostname: os.hostname(),

@@ -8,7 +8,8 @@ import * as os from "os";
 import * as path from "path";
 import { readStackConfig } from "../lib/config/stackFile";
 import { managedReleases, regionReleaseName } from "../lib/kubernetes/releases";
-import { main } from "../scripts/stack";
+import { Session, main, spawnCaptured } from "../scripts/stack";
+import { runTool, tools } from "./fakes/tool";
 import { projectDirectory } from "./harness";
 
 interface Container { name: string; cluster: string; state: string }
@@ -145,6 +146,12 @@ class Sandbox {
     alive: number[] = [];
     /** More of the user's environment. */
     extraEnv: Record<string, string> = {};
+    /**
+     * Start each tool as a process, from the wrappers on PATH, as `npm run` does.
+     * Otherwise the stand-ins answer in the test's process: the same answers,
+     * without a Node.js start for each of the hundreds of calls.
+     */
+    processes = false;
 
     constructor(world: Partial<World> = {}, readonly stack = "dev") {
         // The real project and stack files, copied into a directory of the test's own
@@ -188,15 +195,20 @@ class Sandbox {
         const said: string[] = [];
         let pauses = 0;
         const env = { PATH: `${this.bin}:${process.env.PATH}`, FAKE_WORLD: this.worldFile, HOME: this.project, ...this.extraEnv };
+        const runCaptured: Session["runCaptured"] = this.processes ? spawnCaptured(this.project) : (command, commandArgs, runEnv) => {
+            assert.ok(tools.includes(command), `npm run ${action} ran ${command}, which has no stand-in`);
+            return runTool(command, commandArgs, runEnv, this.project);
+        };
         const code = main([action, ...args], {
             env,
             projectDirectory: this.project,
             say: (line) => said.push(line),
             runAttached: (command, commandArgs, runEnv) => {
-                const result = spawnSync(command, commandArgs, { env: runEnv, cwd: this.project, encoding: "utf8" });
+                const result = runCaptured(command, commandArgs, runEnv);
                 said.push(...`${result.stdout}${result.stderr}`.split("\n").filter(Boolean));
                 return result.status ?? 1;
             },
+            runCaptured,
             pause: () => pauses++,
             now: () => now,
             hostname: os.hostname(),
@@ -294,6 +306,21 @@ describe("npm run up and destroy, day 1 and day 2", () => {
         });
         assert.strictEqual(result.status, 255);
         assert.strictEqual(result.stderr, `error: unable to open state directory "file://${missing}": stat ${missing}: no such file or directory\n`);
+    });
+
+    it("the tools as processes, found on PATH as npm run finds them, answer as the stand-ins in the test's process do", () => {
+        const [spawned, inProcess] = [new Sandbox(), new Sandbox()];
+        spawned.processes = true;
+        for (const sandbox of [spawned, inProcess]) {
+            sandbox.npmRun("up");
+            sandbox.deleteClusterByHand("thanos-dev");
+        }
+        const [again, againInProcess] = [spawned.npmRun("up"), inProcess.npmRun("up")];
+        assert.strictEqual(again.code, 0, again.said.join("\n"));
+        assert.deepStrictEqual(again.said, againInProcess.said);
+        assert.deepStrictEqual(spawned.world.calls, inProcess.world.calls);
+        assert.deepStrictEqual(spawned.deployed(), allReleases());
+        assert.deepStrictEqual(spawned.stateUrns(), inProcess.stateUrns());
     });
 
     it("a fresh clone: creates the state directory, then the cluster and every release", () => {

@@ -21,6 +21,19 @@ describe("what is generated from the config schema", () => {
         assert.match(readme, /\| `frontend\.splitInterval` \| `24h` \| range queries are split/);
     });
 
+    it("the reference states each setting once, naming the storage types or cluster types it applies to", () => {
+        const reference = readmeWithReference(fs.readFileSync(readmeFile, "utf8"));
+        const section = (key: string) => reference.slice(reference.indexOf(`### \`${key}\``)).split("\n### ")[0];
+        const settingsOf = (key: string) => [...section(key).matchAll(/^\| `([^`]+)`(?: \(([^)]+)\))? \|/gm)].map(([, name, variants]) => ({ name, variants }));
+        const storage = settingsOf("storage");
+        const retention = storage.filter(({ name }) => name === "retention.raw");
+        assert.deepStrictEqual(retention, [{ name: "retention.raw", variants: "inCluster, s3, gcs, azure" }]);
+        assert.deepStrictEqual(storage.filter(({ name }) => name === "credentialsSecret").map(({ variants }) => variants), ["s3", "gcs", "azure"]);
+        assert.deepStrictEqual(storage.filter(({ name }) => name === "type").map(({ variants }) => variants), ["none", "inCluster", "s3", "gcs", "azure"]);
+        assert.deepStrictEqual(settingsOf("clusters").filter(({ name }) => name === "name"), [{ name: "name", variants: "kind, existing" }]);
+        assert.strictEqual(storage.length, 33);
+    });
+
     it("every stack file points YAML editors at the schema", () => {
         for (const stack of stacks) {
             assert.strictEqual(fs.readFileSync(stackFile(stack), "utf8").split("\n")[0], "# yaml-language-server: $schema=./schema/stack.schema.json");

@@ -1,7 +1,7 @@
 // .mocharc.json lists the test files by name, slowest-waiting first (the
-// provers' tests spend their time waiting out deadlines, lifecycle's in child
-// processes), so that those waits overlap the CPU-bound files instead of
-// trailing after them. A file left out of the list would never run.
+// provers' tests spend their time waiting out deadlines), so that those waits
+// overlap the CPU-bound files instead of trailing after them. A file left out
+// of the list would never run.
 import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";

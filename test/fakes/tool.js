@@ -6,22 +6,30 @@
 // the source of every behaviour is cited where it is modelled ("observed" means
 // seen on the real pulumi v3.274.1 CLI with a file backend, helm v3.17.2 or
 // kubectl v1.36.1 from /root/e2e-bin). Every call is appended to world.calls.
+//
+// Run as a process (`tool.js <tool> <args>`, what the wrappers on a test's
+// PATH start), or in the test's own process through runTool, which answers
+// the same without starting one: hundreds of calls per suite, each otherwise
+// a Node.js start.
 "use strict";
 const crypto = require("crypto");
 const fs = require("fs");
 const os = require("os");
 const path = require("path");
 
-const worldFile = process.env.FAKE_WORLD;
-const world = JSON.parse(fs.readFileSync(worldFile, "utf8"));
-const [tool, ...args] = process.argv.slice(2);
-world.calls.push([tool, ...args].join(" "));
+// The call being answered: set by runTool, read by the tools below.
+let env, cwd, worldFile, world, tool, args;
+
+/** How a tool ends: thrown from wherever it decides, caught by runTool. */
+class Finished {
+    constructor(status, stdout, stderr) {
+        Object.assign(this, { status, stdout, stderr });
+    }
+}
 
 function finish(code, stdout = "", stderr = "") {
     fs.writeFileSync(worldFile, JSON.stringify(world, null, 2));
-    if (stdout) process.stdout.write(stdout);
-    if (stderr) process.stderr.write(stderr);
-    process.exit(code);
+    throw new Finished(code, stdout, stderr);
 }
 
 // docker 28.2.2, engine down (seen on a machine without an engine).
@@ -35,12 +43,13 @@ const option = (name) => {
     return index >= 0 ? args[index + 1] : undefined;
 };
 
-// A transient failure a test plants (an API server timing out, say): the first call that starts
-// with `call` fails once with `stderr`.
-const failure = (world.failures || []).find((candidate) => [tool, ...args].join(" ").startsWith(candidate.call));
-if (failure) {
-    world.failures = world.failures.filter((candidate) => candidate !== failure);
-    finish(1, "", failure.stderr);
+/** A transient failure a test plants (an API server timing out, say): the first call that starts with `call` fails once with `stderr`. */
+function failOnceIfPlanted() {
+    const failure = (world.failures || []).find((candidate) => [tool, ...args].join(" ").startsWith(candidate.call));
+    if (failure) {
+        world.failures = world.failures.filter((candidate) => candidate !== failure);
+        finish(1, "", failure.stderr);
+    }
 }
 
 function docker() {
@@ -173,7 +182,7 @@ function kubectl() {
 const project = "thanos-global-view";
 
 function backendDirectory() {
-    const url = process.env.PULUMI_BACKEND_URL;
+    const url = env.PULUMI_BACKEND_URL;
     if (!url || !url.startsWith("file://")) {
         return finish(255, "", "fake pulumi: only file backends are modelled\n");
     }
@@ -217,7 +226,7 @@ function saveStack(stack, deployment) {
     fs.writeFileSync(file, JSON.stringify({ version: 3, checkpoint: { stack: `organization/${project}/${stackName(stack)}`, latest } }, null, 2));
 }
 
-const passphraseSet = () => process.env.PULUMI_CONFIG_PASSPHRASE !== undefined || Boolean(process.env.PULUMI_CONFIG_PASSPHRASE_FILE);
+const passphraseSet = () => env.PULUMI_CONFIG_PASSPHRASE !== undefined || Boolean(env.PULUMI_CONFIG_PASSPHRASE_FILE);
 // Observed (pulumi state delete, up, refresh on a passphrase stack without PULUMI_CONFIG_PASSPHRASE).
 const passphraseMissing = 'error: constructing secrets manager of type "passphrase": constructing secrets manager: passphrase must be set with PULUMI_CONFIG_PASSPHRASE or PULUMI_CONFIG_PASSPHRASE_FILE environment variables\n';
 
@@ -334,7 +343,7 @@ function applyPartially(wanted, effect) {
     if (effect === "object") world.objects = [...(world.objects || []), objectOf(wanted)];
 }
 
-const helmRecordOf = (wanted) => ({ cluster: wanted.cluster, namespace: wanted.release.namespace, name: wanted.release.name, ...(process.env.PULUMI_K8S_HELM_DRIVER === "configmap" ? { storage: "configmap" } : {}) });
+const helmRecordOf = (wanted) => ({ cluster: wanted.cluster, namespace: wanted.release.namespace, name: wanted.release.name, ...(env.PULUMI_K8S_HELM_DRIVER === "configmap" ? { storage: "configmap" } : {}) });
 /**
  * An object the provider created. pulumi-kubernetes v4 applies server-side by
  * default: the object carries no app.kubernetes.io/managed-by label (only
@@ -514,7 +523,7 @@ function pulumi() {
             // The passphrase secrets manager keeps its salt in the stack's settings file (observed:
             // `encryptionsalt: v1:…` in Pulumi.<stack>.yaml, and in the deployment's secrets_providers).
             const salt = `v1:${crypto.randomBytes(8).toString("base64")}:v1:fake:fake`;
-            fs.appendFileSync(path.join(process.cwd(), `Pulumi.${stackName(name)}.yaml`), `encryptionsalt: ${salt}\n`);
+            fs.appendFileSync(path.join(cwd, `Pulumi.${stackName(name)}.yaml`), `encryptionsalt: ${salt}\n`);
             saveStack(name, { manifest: { time: new Date().toISOString(), magic: "fake", version: "v3.259.0" }, secrets_providers: { type: "passphrase", state: { salt } }, metadata: {} });
         }
         return finish(0);
@@ -561,4 +570,29 @@ function pulumi() {
 }
 
 const tools = { docker, kind, kubectl, pulumi, git: () => finish(0, "git version 2.39.5\n") };
-tools[tool]();
+
+/** Answers one call of a tool, with the environment and working directory it would run in (FAKE_WORLD names the world): { status, stdout, stderr }. */
+function runTool(name, toolArgs, toolEnv, directory = process.cwd()) {
+    [env, cwd, worldFile, tool, args] = [toolEnv, directory, toolEnv.FAKE_WORLD, name, toolArgs];
+    world = JSON.parse(fs.readFileSync(worldFile, "utf8"));
+    world.calls.push([tool, ...args].join(" "));
+    try {
+        failOnceIfPlanted();
+        tools[tool]();
+    } catch (ending) {
+        if (ending instanceof Finished) {
+            return { ...ending };
+        }
+        throw ending;
+    }
+    throw new Error(`fake ${tool} ended without an answer`);
+}
+
+module.exports = { runTool, tools: Object.keys(tools) };
+
+if (require.main === module) {
+    const { status, stdout, stderr } = runTool(process.argv[2], process.argv.slice(3), process.env);
+    process.stdout.write(stdout);
+    process.stderr.write(stderr);
+    process.exitCode = status;
+}
