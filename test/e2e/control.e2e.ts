@@ -159,6 +159,22 @@ describe("control plane: the program under the real Pulumi CLI and providers, ag
             assert.ok(namespaces.includes("americas") && !namespaces.includes("united-states"), namespaces.join(", "));
         });
 
+        it("a third worker node replaces the kind cluster and everything in it in one npm run up, and the next changes nothing", async function () {
+            this.timeout(900_000);
+            writeStackFile(session.projectDirectory, "dev", "dev", (config) => {
+                withChartMirror(chartsDirectory)(config);
+                config[key("regions")][1].namespace = "americas";
+                config[key("clusters")][0].workerNodes = 3;
+            });
+            succeeded(await session.npm("up", ["--yes", "--skip-preview"]), "npm run up after adding a worker");
+            succeeded(await session.npm("up", ["--yes", "--skip-preview", "--expect-no-changes"]), "npm run up --expect-no-changes");
+            assert.strictEqual(session.kubectlJson<{ items: unknown[] }>(context, ["get", "nodes"]).items.length, 4);
+            const config = readStackConfig(session.projectDirectory, "dev");
+            for (const release of managedReleases(config)) {
+                assert.strictEqual(releaseStatus(session, context, release.namespace, release.name), "deployed", `${release.namespace}/${release.name}`);
+            }
+        });
+
         it("npm run destroy removes the cluster and leaves an empty stack", async function () {
             this.timeout(600_000);
             succeeded(await session.npm("destroy", ["--yes"]), "npm run destroy");
