@@ -208,12 +208,18 @@ export function reconcileKindClusters(action: "up" | "destroy", stack: string, s
         }
         if (resource.pendingReplacement) {
             // A replacement was interrupted after the old cluster was deleted (delete-before-replace,
-            // pulumi pkg/resource/deploy/step.go:760-785): Pulumi creates the new one next run
-            // (step_generator.go:1953-1954, 2143), and our create script refuses any nodes already there.
+            // pulumi pkg/resource/deploy/step.go:760-785), and our create script refuses any nodes
+            // already there. What the state still holds of the old cluster went with it: left there,
+            // the engine deletes it through the old cluster's provider, which it has closed by then
+            // ("grpc: the client connection is closing", found by the e2e recovery tier), so it goes
+            // as for a cluster deleted by hand.
             if (found.state !== "absent") {
+                lifecycle.guard();
                 say(`kind cluster "${cluster}" was being replaced when a previous run was interrupted: deleting the half-made new cluster so that it is created whole.`);
                 change(lifecycle, "kind", ["delete", "cluster", "--name", cluster], `delete the half-made kind cluster "${cluster}"`);
             }
+            say(`Removing the old kind cluster "${cluster}", deleted before the interruption, and everything that was in it from the state of stack "${stack}", so that ${action === "up" ? "pulumi up creates them again" : "pulumi destroy has nothing left to delete in it"}.`);
+            dropFromState(stack, state, resource.urn, cluster, lifecycle);
             continue;
         }
         switch (found.state) {

@@ -617,6 +617,10 @@ describe("npm run up and destroy, day 1 and day 2", () => {
         const { code, said } = sandbox.npmRun("up");
         assert.strictEqual(code, 0, said.join("\n"));
         assert.ok(said.includes('kind cluster "thanos-dev" was being replaced when a previous run was interrupted: deleting the half-made new cluster so that it is created whole.'), said.join("\n"));
+        // What the state held of the old cluster goes with it, before pulumi up: never deleted through the old cluster's provider.
+        assert.ok(said.includes('Removing the old kind cluster "thanos-dev", deleted before the interruption, and everything that was in it from the state of stack "dev", so that pulumi up creates them again.'), said.join("\n"));
+        const calls = sandbox.world.calls;
+        assert.ok(calls.findIndex((call) => call.startsWith(`pulumi state delete --stack dev ${kindUrn}`)) < calls.findIndex((call) => call.startsWith("pulumi up")), calls.join("\n"));
         assert.deepStrictEqual(sandbox.world.docker.containers.map((container) => container.name), nodes);
         assert.deepStrictEqual(sandbox.deployed(), allReleases());
         assert.ok(!sandbox.deployment().resources.some((resource) => resource.pendingReplacement));
