@@ -4,19 +4,24 @@
 import * as pulumi from "@pulumi/pulumi";
 import { Compactor } from "./components/compactor";
 import { ExistingCluster } from "./components/existingCluster";
+import { GlobalAlerting, frontendQueryAddress } from "./components/globalAlerting";
 import { GlobalQuery } from "./components/globalQuery";
 import { GlobalViewCheck } from "./components/globalViewCheck";
 import { Grafana } from "./components/grafana";
 import { KindCluster } from "./components/kindCluster";
 import { ObjectStore } from "./components/objectStore";
 import { OperatorCrds } from "./components/operatorCrds";
+import { QueryCache } from "./components/queryCache";
 import { Exposure, Region, internalLoadBalancerAnnotations } from "./components/region";
 import { StoreApiTls } from "./components/storeApiTls";
 import { StoreGateway, storeGatewayEndpoint } from "./components/storeGateway";
+import { rulerEndpoint } from "./components/globalAlerting";
 import { kindControlPlaneHost } from "./lib/clusterAccess";
+import { globalRuleGroups, ruleInputs } from "./lib/alertRules";
 import { dashboardInputs } from "./lib/dashboards";
 import { bucketPrefix, objstoreConfig } from "./lib/objectStorage";
 import { loadStackConfig, secretSetting } from "./lib/stackConfig";
+import { frontendCache } from "./lib/schema";
 import { clustersWithRegions } from "./lib/releases";
 import { resolveThanosChart } from "./lib/thanosChart";
 import { grafanaChecks, inClusterTiming, verificationChecks, verificationLogsCommandFor, verificationPlan } from "./lib/verification";
@@ -99,7 +104,12 @@ const regions = config.regions.map((region, index) => new Region(region.name, {
     operatorCrds: operatorCrds.get(region.cluster)!.release,
     ownsKubeletService: config.regions.findIndex((other) => other.cluster === region.cluster) === index,
     globalTier: index === observerIndex
-        ? { namespace: config.globalQuery.namespace, grafana: config.grafana.enabled, longTermStorage: storage !== undefined }
+        ? {
+            namespace: config.globalQuery.namespace,
+            grafana: config.grafana.enabled,
+            longTermStorage: storage !== undefined,
+            alerting: !config.alerting.enabled ? "none" : config.alerting.receiver.type === "alertmanager" ? "ruler" : "rulerAndAlertmanager",
+        }
         : undefined,
     storeApiTls: storeApiTls?.servers.get(region.name),
     exposure: remote(region) ? exposureOf(region) : undefined,
@@ -114,8 +124,14 @@ const globalQuery = new GlobalQuery("global", {
     thanosVersion: config.versions.thanos,
     chart: thanosChart,
     // The Store Gateway by its DNS name: like the sidecars, found once it runs, never waited for.
-    endpoints: [...regions.map((region) => region.storeApiEndpoints), ...(storage ? [[storeGatewayEndpoint(config.globalQuery.namespace)]] : [])],
+    // The Ruler pair likewise: its ALERTS join the global view.
+    endpoints: [
+        ...regions.map((region) => region.storeApiEndpoints),
+        ...(storage ? [[storeGatewayEndpoint(config.globalQuery.namespace)]] : []),
+        ...(config.alerting.enabled ? [[rulerEndpoint(config.globalQuery.namespace)]] : []),
+    ],
     storeApiTls: storeApiTls?.client,
+    ruler: config.alerting.enabled,
     provider: globalCluster.provider,
     kubectlFlags: globalCluster.kubectlFlags,
 });
@@ -145,6 +161,27 @@ const longTerm = storage && {
     }),
 };
 
+// The frontends' shared results cache; the frontends find it by its DNS name, whenever it runs.
+if (frontendCache(config.globalQuery) === "memcached") {
+    new QueryCache("query-cache", { namespace: globalQuery.namespace, memcached: config.globalQuery.memcached, provider: globalCluster.provider });
+}
+
+// Alerts on the global view itself, evaluated through the frontend like every user's query.
+const receiver = config.alerting.receiver;
+const globalAlerting = config.alerting.enabled
+    ? new GlobalAlerting("global-alerting", {
+        namespace: globalQuery.namespace,
+        thanosVersion: config.versions.thanos,
+        alerting: config.alerting,
+        regionLabel: config.labels.region,
+        groups: globalRuleGroups(ruleInputs(config)),
+        queryAddress: globalQuery.namespace.apply((namespace) => frontendQueryAddress(namespace, globalQuery.frontendServiceName, globalQuery.frontendPort)),
+        webhookUrl: receiver.type === "webhook" ? secretSetting(receiver.urlSecret) : undefined,
+        provider: globalCluster.provider,
+        provenByVerification: config.verification.enabled,
+    })
+    : undefined;
+
 const grafana = config.grafana.enabled
     ? new Grafana("grafana", {
         namespace: globalQuery.namespace,
@@ -167,7 +204,10 @@ const globalViewCheck = config.verification.enabled
         namespace: globalQuery.namespace,
         frontendUrl: globalQuery.frontendUrl,
         releases: [...regions.map((region) => region.release), globalQuery.release, ...(grafana ? [grafana.release] : [])],
-        workloads: longTerm && [longTerm.storeGateway.deployment, longTerm.compactor.statefulSet],
+        workloads: [
+            ...(longTerm ? [longTerm.storeGateway.deployment, longTerm.compactor.statefulSet] : []),
+            ...(globalAlerting ? [globalAlerting.ruler] : []),
+        ],
         provider: globalCluster.provider,
     })
     : undefined;

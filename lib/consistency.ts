@@ -5,7 +5,8 @@
 // blames the setting the user wrote, so that one mistake gives one message.
 import { Problem, SettingPath, isRecord, valueAt } from "./problems";
 import { parseQuantity } from "./podResources";
-import { ContainerResources, GlobalQuery, KindCluster, Labels, ParsedSettings, StackConfig, Storage, byteSizeBytes } from "./schema";
+import { rulerReplicaLabel } from "./alertRules";
+import { Alerting, ContainerResources, GlobalQuery, KindCluster, Labels, ParsedSettings, StackConfig, Storage, byteSizeBytes, frontendCache } from "./schema";
 
 /** A region as it parsed, before its retention default is filled in (no rule here reads it). */
 type ParsedRegion = ParsedSettings["regions"][number];
@@ -16,6 +17,7 @@ export interface ValidParts {
     globalQuery?: GlobalQuery;
     storage?: Storage;
     labels?: Labels;
+    alerting?: Alerting;
 }
 
 export function consistencyProblems(raw: Record<string, unknown>, parts: ValidParts): Problem[] {
@@ -127,11 +129,24 @@ export function consistencyProblems(raw: Record<string, unknown>, parts: ValidPa
         problems.push({ path: ["labels", blamed], message: `must differ from labels.${other}: deduplication drops the replica label, the region label must survive it` });
     }
 
+    for (const which of ["replica", "region"] as const) {
+        if (parts.labels?.[which] === rulerReplicaLabel) {
+            problems.push({ path: ["labels", which], message: `${rulerReplicaLabel} is the Thanos Ruler's own replica label (the global query deduplicates the Ruler pair on it): choose another name` });
+        }
+    }
+    if (parts.alerting !== undefined) {
+        problems.push(...limitsBelowRequests(["alerting", "ruler", "resources"], parts.alerting.ruler.resources, wasSet));
+    }
+
     if (globalQuery !== undefined) {
         for (const container of ["query", "frontend"] as const) {
             problems.push(...limitsBelowRequests(["globalQuery", "resources", container], globalQuery.resources[container], wasSet));
         }
-        problems.push(...cacheAboveMemory(globalQuery, wasSet));
+        if (frontendCache(globalQuery) === "inMemory") {
+            problems.push(...cacheAboveMemory(globalQuery, wasSet));
+        } else {
+            problems.push(...limitsBelowRequests(["globalQuery", "memcached", "resources"], globalQuery.memcached.resources, wasSet));
+        }
     }
     if (parts.storage !== undefined && parts.storage.type !== "none") {
         for (const component of ["storeGateway", "compactor"] as const) {
