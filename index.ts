@@ -60,7 +60,7 @@ const observerIndex = config.regions.findIndex((region) => region.cluster === co
 // sidecar should take plaintext from anyone.
 const remote = (region: (typeof config.regions)[number]) => region.cluster !== config.globalQuery.cluster;
 const storeApiTls = config.regions.some(remote)
-    ? new StoreApiTls("storeapi", { regions: config.regions.map((region) => region.name), storeGateway: storage !== undefined })
+    ? new StoreApiTls("storeapi", { regions: config.regions.map((region) => region.name), storeGateway: storage !== undefined, ruler: config.alerting.enabled })
     : undefined;
 const exposureOf = (region: (typeof config.regions)[number]): Exposure => {
     const cluster = config.clusters.find((candidate) => candidate.name === region.cluster)!;
@@ -178,6 +178,7 @@ const globalAlerting = config.alerting.enabled
         queryAddress: globalQuery.namespace.apply((namespace) => frontendQueryAddress(namespace, globalQuery.frontendServiceName, globalQuery.frontendPort)),
         webhookUrl: receiver.type === "webhook" ? secretSetting(receiver.urlSecret) : undefined,
         provider: globalCluster.provider,
+        storeApiTls: storeApiTls?.ruler,
         provenByVerification: config.verification.enabled,
     })
     : undefined;

@@ -7,6 +7,7 @@ import { restrictedContainerSecurityContext, thanosPodSecurityContext } from "..
 import { Alerting } from "../lib/schema";
 import { configHash, preferOneReplicaPerNode, skipAwaitWhen, thanosPaths, thanosPorts } from "../lib/thanosWorkload";
 import { alertmanagerImage, thanosImageRepository } from "../lib/versions";
+import { CertificatePems, tlsSecretData } from "./storeApiTls";
 
 /** The fixed names of the alerting tier's Services, which are also the `job` of their metrics. */
 export const alertingServices = { ruler: "thanos-rule", alertmanager: "thanos-alertmanager" } as const;
@@ -49,7 +50,7 @@ export function inClusterAlertmanagerUrl(namespace: string): string {
  *   and a Ruler without a bucket cannot fail on one. The data directory is an
  *   emptyDir: a restarted replica starts its `for` anew while its twin carries on.
  */
-export function rulerArgs(inputs: { evaluationInterval: string; queryAddress: string; alertmanagerUrl: string }): string[] {
+export function rulerArgs(inputs: { evaluationInterval: string; queryAddress: string; alertmanagerUrl: string; tls: boolean }): string[] {
     return [
         "rule",
         `--data-dir=${thanosPaths.data}`,
@@ -62,6 +63,12 @@ export function rulerArgs(inputs: { evaluationInterval: string; queryAddress: st
         `--alert.label-drop=${rulerReplicaLabel}`,
         `--query=${inputs.queryAddress}`,
         `--alertmanagers.url=${inputs.alertmanagerUrl}`,
+        // The sidecars' mutual TLS, as for the Store Gateway: the pre-v0.42 querier has one client setting for all endpoints.
+        ...(inputs.tls ? [
+            `--grpc-server-tls-cert=${thanosPaths.tls}/tls.crt`,
+            `--grpc-server-tls-key=${thanosPaths.tls}/tls.key`,
+            `--grpc-server-tls-client-ca=${thanosPaths.tls}/ca.crt`,
+        ] : []),
     ];
 }
 
@@ -102,6 +109,8 @@ export interface GlobalAlertingArgs {
     queryAddress: pulumi.Input<string>;
     /** The webhook's URL (a secret), when alerting.receiver is a webhook. */
     webhookUrl?: pulumi.Input<string>;
+    /** Its gRPC server certificate: set when every StoreAPI connection is mutual TLS. */
+    storeApiTls?: CertificatePems;
     provider: k8s.Provider;
     /** Set when the verification Job proves the Ruler up with its rules loaded: `pulumi up` then does not wait for its pods too. */
     provenByVerification?: boolean;
@@ -216,6 +225,11 @@ export class GlobalAlerting extends pulumi.ComponentResource {
             },
         }, child);
         const resources = alerting.ruler.resources;
+        const tls = args.storeApiTls && new k8s.core.v1.Secret(`${name}-ruler-tls`, {
+            metadata: { namespace: args.namespace },
+            type: "kubernetes.io/tls",
+            stringData: tlsSecretData(args.storeApiTls),
+        }, child);
         const alertmanagerUrl = receiver.type === "alertmanager" ? pulumi.output(receiver.url) : namespace.apply(inClusterAlertmanagerUrl);
         this.ruler = new k8s.apps.v1.StatefulSet(`${name}-ruler`, {
             metadata: { name: alertingServices.ruler, namespace: args.namespace, labels: rulerLabels, annotations: skipAwaitWhen(args.provenByVerification) },
@@ -226,7 +240,7 @@ export class GlobalAlerting extends pulumi.ComponentResource {
                 selector: { matchLabels: rulerLabels },
                 template: {
                     // A new rules file restarts the pair one at a time; the Ruler would also take a POST to /-/reload.
-                    metadata: { labels: rulerLabels, annotations: { "thanos-global-view/config-sha256": configHash(rules) } },
+                    metadata: { labels: rulerLabels, annotations: { "thanos-global-view/config-sha256": configHash(rules, args.storeApiTls?.certPem, args.storeApiTls?.caCertPem) } },
                     spec: {
                         automountServiceAccountToken: false,
                         securityContext: { ...thanosPodSecurityContext, fsGroup: thanosPodSecurityContext.runAsGroup },
@@ -235,16 +249,24 @@ export class GlobalAlerting extends pulumi.ComponentResource {
                             name: "rule",
                             image: `${thanosImageRepository}:${args.thanosVersion}`,
                             args: pulumi.all([args.queryAddress, alertmanagerUrl])
-                                .apply(([queryAddress, url]) => rulerArgs({ evaluationInterval: alerting.evaluationInterval, queryAddress, alertmanagerUrl: url })),
+                                .apply(([queryAddress, url]) => rulerArgs({ evaluationInterval: alerting.evaluationInterval, queryAddress, alertmanagerUrl: url, tls: tls !== undefined })),
                             env: [...downwardEnv, { name: "GOMEMLIMIT", value: goMemoryLimit(resources.limits.memory) }],
                             ports: [{ name: "grpc", containerPort: thanosPorts.grpc }, { name: "http", containerPort: thanosPorts.http }],
                             readinessProbe: { httpGet: { path: "/-/ready", port: "http" }, periodSeconds: 10 },
                             livenessProbe: { httpGet: { path: "/-/healthy", port: "http" }, periodSeconds: 10, initialDelaySeconds: 30, failureThreshold: 6 },
                             resources,
                             securityContext: restrictedContainerSecurityContext,
-                            volumeMounts: [{ name: "data", mountPath: thanosPaths.data }, { name: "rules", mountPath: rulesFile.directory, readOnly: true }],
+                            volumeMounts: [
+                                { name: "data", mountPath: thanosPaths.data },
+                                { name: "rules", mountPath: rulesFile.directory, readOnly: true },
+                                ...(tls === undefined ? [] : [{ name: "tls", mountPath: thanosPaths.tls, readOnly: true }]),
+                            ],
                         }],
-                        volumes: [{ name: "data", emptyDir: {} }, { name: "rules", configMap: { name: rulesMap.metadata.name } }],
+                        volumes: [
+                            { name: "data", emptyDir: {} },
+                            { name: "rules", configMap: { name: rulesMap.metadata.name } },
+                            ...(tls === undefined ? [] : [{ name: "tls", secret: { secretName: tls.metadata.name } }]),
+                        ],
                     },
                 },
             },

@@ -133,7 +133,7 @@ describe("stack config", () => {
     describe("bad input: each problem names the setting, the bad value and what is valid", () => {
         it("an unknown top-level key (a typo)", () => {
             assertOneProblem(minimal((raw) => (raw.region = [])),
-                "thanos-global-view:region: unknown setting (did you mean \"regions\"?); valid settings: clusters, regions, globalQuery, grafana, storage, labels, versions, verification");
+                "thanos-global-view:region: unknown setting (did you mean \"regions\"?); valid settings: clusters, regions, globalQuery, grafana, storage, labels, versions, verification, alerting");
         });
 
         it("a Prometheus volume in the wrong unit and a storage class that is no Kubernetes name", () => {
@@ -399,7 +399,7 @@ describe("stack config", () => {
                     '  - thanos-global-view:regions[0].name: got "EU"; expected a DNS-1123 label: lower-case letters, digits and \'-\', starting and ending with a letter or digit, at most 63 characters',
                     "  - thanos-global-view:regions[0].replicas: got 0; expected a whole number ≥ 1",
                     '  - thanos-global-view:versions.thanos: got "v0.30.0"; Thanos older than v0.37.0 cannot read the external labels of Prometheus 3; supported: v0.37.0 to v0.42.4',
-                    "  - thanos-global-view:extra: unknown setting; valid settings: clusters, regions, globalQuery, grafana, storage, labels, versions, verification",
+                    "  - thanos-global-view:extra: unknown setting; valid settings: clusters, regions, globalQuery, grafana, storage, labels, versions, verification, alerting",
                 ].join("\n"));
                 return true;
             });
@@ -533,9 +533,9 @@ describe("stack config", () => {
         });
 
         it("a results cache larger than half the frontend's memory limit", () => {
-            assertOneProblem(minimal((raw) => (raw.globalQuery.frontend = { cacheMaxSize: "300MB" })),
+            assertOneProblem(minimal((raw) => (raw.globalQuery.frontend = { cache: "inMemory", cacheMaxSize: "300MB" })),
                 "thanos-global-view:globalQuery.frontend.cacheMaxSize: got \"300MB\"; more than half of the frontend's memory limit (512Mi, the default): use at most 256MiB, or raise resources.frontend.limits.memory; the rest holds the results being merged");
-            assertOneProblem(minimal((raw) => (raw.globalQuery.resources = { frontend: { requests: { memory: "128Mi" }, limits: { memory: "200Mi" } } })),
+            assertOneProblem(minimal((raw) => Object.assign(raw.globalQuery, { frontend: { cache: "inMemory" }, resources: { frontend: { requests: { memory: "128Mi" }, limits: { memory: "200Mi" } } } })),
                 'thanos-global-view:globalQuery.resources.frontend.limits.memory: got "200Mi"; leaves less than twice the results cache (128MB, the default): use at least 245Mi, or lower frontend.cacheMaxSize');
             assert.strictEqual(parse(minimal((raw) => (raw.globalQuery = { cluster: "lab", frontend: { cacheMaxSize: "512MiB" }, resources: { frontend: { limits: { memory: "1Gi" } } } }))).globalQuery.frontend.cacheMaxSize, "512MiB");
         });

@@ -38,7 +38,7 @@ describe("the verification Job on the dev stack", () => {
         assert.strictEqual(releaseUrns.length, 4);
         assert.deepStrictEqual(run.one(job, "global-view").dependencies.filter((urn) => urn.includes(":Release::")).sort(), releaseUrns.sort());
         const env = container(run).env as { name: string; value: string }[];
-        assert.deepStrictEqual(env.find(({ name }) => name === "DEPLOYED_REVISIONS"), { name: "DEPLOYED_REVISIONS", value: "kps-europe=1,kps-united-states=1,thanos=1,grafana=1" });
+        assert.deepStrictEqual(env.find(({ name }) => name === "DEPLOYED_REVISIONS"), { name: "DEPLOYED_REVISIONS", value: "kps-europe=1,kps-united-states=1,thanos=1,grafana=1,thanos-rule=1" });
     });
 
     it("fails the deploy on the first failed pod, within a deadline, and is retried on the next up", () => {
