@@ -34,7 +34,7 @@ export interface AlertRule {
     alert: string;
     expr: string;
     for: string;
-    labels: { severity: "critical" | "warning" };
+    labels: { severity: "critical" | "warning"; [label: string]: string };
     annotations: { summary: string; description: string };
 }
 
@@ -89,7 +89,8 @@ export function globalRuleGroups(inputs: RuleInputs): RuleGroup[] {
         ...inputs.regions.map((each) => alert({
             alert: "GlobalViewRegionMissing",
             expr: `absent(up{${region}="${each.name}"})`,
-            labels: { severity: "critical" },
+            // The region in the rule's labels too: one rule per region, each told apart (promtool's lint refuses twins).
+            labels: { severity: "critical", [region]: each.name },
             annotations: {
                 summary: `Region ${each.name} is missing from the global view`,
                 description: `No series of region ${each.name} reach the global query. Check, in this order: its Prometheus pods (kubectl --namespace ${each.namespace} get pods), their thanos-sidecar containers' logs, and the querier's view of its endpoints (the Thanos UI's Stores page through the frontend). Dashboards and alerts over the global view are silently incomplete meanwhile.`,
@@ -99,7 +100,7 @@ export function globalRuleGroups(inputs: RuleInputs): RuleGroup[] {
             alert: "GlobalViewRegionReplicasDown",
             // Every replica scrapes every replica's Prometheus: one deduplicated `up` per pod, 0 for a pod that is down.
             expr: `count by (${region}) (up{${region}="${each.name}", namespace="${each.namespace}", container="prometheus"} == 1) < ${each.replicas}`,
-            labels: { severity: "warning" },
+            labels: { severity: "warning", [region]: each.name },
             annotations: {
                 summary: `Region ${each.name} runs fewer than its ${each.replicas} Prometheus replicas`,
                 description: `{{ $value }} of ${each.replicas} Prometheus replicas of region ${each.name} are up: the region has lost its high availability, and one more failure takes it out of the global view. Check kubectl --namespace ${each.namespace} get pods, and describe the pod that is not Running (scheduling, volume, out of memory).`,
