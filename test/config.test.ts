@@ -532,6 +532,25 @@ describe("stack config", () => {
             }
         });
 
+        it("alert receivers: a webhook URL only as a secret and never echoed, an Alertmanager URL without credentials", () => {
+            const webhook = (raw: any) => (raw.alerting = { receiver: { type: "webhook", urlSecret: "alertWebhookUrl" } });
+            assert.deepStrictEqual(problemsOf(minimal(webhook)), [
+                "thanos-global-view:alertWebhookUrl: missing; alerting.receiver.urlSecret names it: set it with `pulumi config set --secret alertWebhookUrl https://hooks.example.com/…`",
+            ]);
+            const token = "https://hooks.example.com/T0KEN-s3cret";
+            const plain = problemsOf(minimal((raw) => { webhook(raw); raw.alertWebhookUrl = token; }));
+            assert.deepStrictEqual(plain, ["thanos-global-view:alertWebhookUrl: holds a webhook URL in plain text: store it encrypted, with `pulumi config set --secret alertWebhookUrl https://hooks.example.com/…`"]);
+            const notUrl = problemsOf(minimal((raw) => { webhook(raw); raw.alertWebhookUrl = "hooks.example.com/T0KEN-s3cret"; }), ["alertWebhookUrl"]);
+            assert.strictEqual(notUrl.length, 1);
+            assert.match(notUrl[0], /^thanos-global-view:alertWebhookUrl: .*expected an http:\/\/ or https:\/\/ URL, on one line/);
+            assert.ok(!notUrl[0].includes("T0KEN"), notUrl[0]);
+            assert.deepStrictEqual(parse(minimal((raw) => { webhook(raw); raw.alertWebhookUrl = token; }), ["alertWebhookUrl"]).alerting.receiver, { type: "webhook", urlSecret: "alertWebhookUrl" });
+            assertOneProblem(minimal((raw) => (raw.alerting = { receiver: { type: "alertmanager", url: "http://admin:pw@alertmanager.example.com:9093" } })),
+                "thanos-global-view:alerting.receiver.url: got \"http://admin:pw@alertmanager.example.com:9093\"; expected an http:// or https:// URL such as http://alertmanager.example.com:9093, without user:password@ (the URL is written into the Ruler's arguments)");
+            assertOneProblem(minimal((raw) => (raw.alerting = { receiver: { type: "pagerduty" } })),
+                "thanos-global-view:alerting.receiver.type: got \"pagerduty\"; expected one of none, webhook, alertmanager");
+        });
+
         it("a results cache larger than half the frontend's memory limit", () => {
             assertOneProblem(minimal((raw) => (raw.globalQuery.frontend = { cache: "inMemory", cacheMaxSize: "300MB" })),
                 "thanos-global-view:globalQuery.frontend.cacheMaxSize: got \"300MB\"; more than half of the frontend's memory limit (512Mi, the default): use at most 256MiB, or raise resources.frontend.limits.memory; the rest holds the results being merged");
