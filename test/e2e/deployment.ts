@@ -3,12 +3,14 @@
 // parameter an e2e tier runs the real binaries with comes from here, as the
 // program registered it. Nothing is re-derived or copied; addresses and paths
 // are mapped later, in addresses.ts alone.
+import * as yaml from "js-yaml";
 import { readStackConfig, readStackFileConfig } from "../../lib/stackConfig";
 import { StackConfig } from "../../lib/schema";
 import { ProgramRun, RecordedResource, autoNamed, runProgram } from "../harness";
 import { frontendArgs, queryArgs } from "../thanosChartModel";
 import { PrometheusSpecValues } from "./operator";
 import { thanosReleaseName } from "../../lib/releases";
+import { rulerEndpoint } from "../../components/globalAlerting";
 
 export interface RegionDeployment {
     name: string;
@@ -40,6 +42,20 @@ export interface CertificateSecret {
 export interface ContainerSpec {
     args: string[];
     env: Record<string, string>;
+    /** Variables Kubernetes fills from the pod itself (the downward API): name → field path, such as metadata.name. */
+    podFields: Record<string, string>;
+}
+
+/** The one file of a ConfigMap or Secret, mounted as a folder in a pod. */
+export interface MountedFile {
+    name: string;
+    content: string;
+    mountPath: string;
+}
+
+/** A StatefulSet the program builds itself: its container, and its pods' names (`<name>-<ordinal>`). */
+export interface StatefulWorkload extends ContainerSpec {
+    podNames: string[];
 }
 
 export interface Deployment {
@@ -58,6 +74,19 @@ export interface Deployment {
         objectStore?: ContainerSpec;
         objstoreConfig: string;
         storeGatewayEndpoints: string[];
+    };
+    /** The Query Frontend replicas; with more than one, the shared results cache is on by default. */
+    frontendReplicas: number;
+    /** The memcached replicas of the shared results cache, when the frontends use it, and the addresses the frontends' cache config names them by. */
+    queryCache?: ContainerSpec & { replicas: number; addresses: string[] };
+    alerting?: {
+        ruler: StatefulWorkload & { serverCertificate?: CertificateSecret };
+        /** The rules ConfigMap's one file, and where the Ruler's pod mounts it. */
+        rules: MountedFile;
+        /** How the querier addresses the Ruler pair. */
+        storeApiEndpoint: string;
+        /** The Alertmanager pair, unless alerts go to an Alertmanager of the user's. */
+        alertmanager?: StatefulWorkload & { config: MountedFile };
     };
     verification?: { script: string; env: Record<string, string> };
     grafanaAdmin?: { user: string; password: string };
@@ -105,8 +134,28 @@ export async function deploymentOf(projectDirectory: string, stack: string): Pro
     const clientSecret = secrets.find((secret) => secret.name === "global-storeapi-client-tls");
     const container = (type: string, name: string): ContainerSpec => {
         const spec = run.one(type, name).inputs.spec.template.spec.containers[0];
-        return { args: spec.args ?? [], env: environment(spec.env, secrets) };
+        return { args: spec.args ?? [], env: environment(spec.env, secrets), podFields: podFields(spec.env) };
     };
+    const statefulSet = (name: string): StatefulWorkload & { inputs: any } => {
+        const inputs = run.one("kubernetes:apps/v1:StatefulSet", name).inputs;
+        return {
+            ...container("kubernetes:apps/v1:StatefulSet", name),
+            // The StatefulSet names its pods by ordinal.
+            podNames: Array.from({ length: inputs.spec.replicas }, (_, ordinal) => `${inputs.metadata.name}-${ordinal}`),
+            inputs,
+        };
+    };
+    /** The one file of a ConfigMap's or Secret's data, where a pod mounts it as the volume `volumeName`. */
+    const mounted = (data: Record<string, string>, inputs: any, volumeName: string): MountedFile => {
+        const [[name, content]] = Object.entries(data);
+        const mountPath = inputs.spec.template.spec.containers[0].volumeMounts.find((mount: { name: string }) => mount.name === volumeName).mountPath;
+        return { name, content, mountPath };
+    };
+    const ruler = run.resources.some((resource) => resource.type === "kubernetes:apps/v1:StatefulSet" && resource.name === "global-alerting-ruler") ? statefulSet("global-alerting-ruler") : undefined;
+    const alertmanager = run.resources.some((resource) => resource.type === "kubernetes:apps/v1:StatefulSet" && resource.name === "global-alerting-alertmanager") ? statefulSet("global-alerting-alertmanager") : undefined;
+    const rulerTls = secrets.find((secret) => secret.name === "global-alerting-ruler-tls");
+    const frontend = frontendArgs(globalValues, thanosReleaseName);
+    const memcached = run.resources.find((resource) => resource.type === "kubernetes:apps/v1:Deployment" && resource.name === "query-cache");
     const storeGatewayObjstore = secrets.find((secret) => secret.name === "store-gateway-objstore");
     const gatewayTls = secrets.find((secret) => secret.name === "store-gateway-tls");
     const objectStore = run.resources.find((resource) => resource.type === "kubernetes:apps/v1:StatefulSet" && resource.name === "object-store");
@@ -119,7 +168,7 @@ export async function deploymentOf(projectDirectory: string, stack: string): Pro
         globalNamespace: config.globalQuery.namespace,
         queryReplicas: config.globalQuery.queryReplicas,
         querierArgs: queryArgs(globalValues, thanosReleaseName, config.globalQuery.namespace),
-        frontendArgs: frontendArgs(globalValues, thanosReleaseName),
+        frontendArgs: frontend,
         querierClientCertificate: clientSecret && certificateSecret(clientSecret),
         storage: storeGatewayObjstore === undefined ? undefined : {
             storeGateway: {
@@ -132,10 +181,31 @@ export async function deploymentOf(projectDirectory: string, stack: string): Pro
             objstoreConfig: Object.values(storeGatewayObjstore.inputs.stringData)[0] as string,
             storeGatewayEndpoints: exported.longTermStorage!.storeGatewayEndpoints,
         },
+        frontendReplicas: config.globalQuery.frontendReplicas,
+        queryCache: memcached && { ...container("kubernetes:apps/v1:Deployment", "query-cache"), replicas: memcached.inputs.spec.replicas, addresses: cacheAddresses(frontend) },
+        alerting: ruler && {
+            ruler: { args: ruler.args, env: ruler.env, podFields: ruler.podFields, podNames: ruler.podNames, serverCertificate: rulerTls && certificateSecret(rulerTls) },
+            rules: mounted(run.one("kubernetes:core/v1:ConfigMap", "global-alerting-rules").inputs.data, ruler.inputs, "rules"),
+            storeApiEndpoint: rulerEndpoint(config.globalQuery.namespace),
+            alertmanager: alertmanager && {
+                args: alertmanager.args, env: alertmanager.env, podFields: alertmanager.podFields, podNames: alertmanager.podNames,
+                config: mounted(run.one(secretType, "global-alerting-alertmanager-config").inputs.stringData, alertmanager.inputs, "config"),
+            },
+        },
         verification: checkContainer && { script: checkContainer.command[2], env: environment(checkContainer.env, secrets) },
         grafanaAdmin: run.exports.grafanaAdminUser === undefined ? undefined
             : { user: run.exports.grafanaAdminUser as string, password: run.exports.grafanaAdminPassword as string },
     };
+}
+
+/** The memcached addresses of the frontend's results cache config (`--query-range.response-cache-config`, YAML). */
+function cacheAddresses(args: string[]): string[] {
+    const config = args.find((arg) => arg.startsWith("--query-range.response-cache-config="));
+    const parsed = config === undefined ? undefined : yaml.load(config.slice(config.indexOf("=") + 1)) as { config?: { addresses?: string[] } };
+    if (parsed?.config?.addresses === undefined) {
+        throw new Error(`the program runs memcached but the frontend's args name no cache addresses: ${args.join(" ")}`);
+    }
+    return parsed.config.addresses;
 }
 
 /** The name the mock provider gave a Secret: its own, or the resource's with the provider's suffix. */
@@ -143,9 +213,19 @@ function secretName(secret: RecordedResource): string {
     return secret.inputs.metadata?.name ?? autoNamed(secret.name);
 }
 
-/** A container's environment with every secretKeyRef resolved from the Secrets the program registered. */
+/** A container's env as a list of entries, whether given as a list or (kubernetesx) a map. */
+function envEntries(env: unknown): any[] {
+    return Array.isArray(env) ? env : Object.entries(env ?? {}).map(([name, value]) => (typeof value === "string" ? { name, value } : { name, valueFrom: value }));
+}
+
+/** The variables of a container's environment that Kubernetes fills from the pod's own fields. */
+function podFields(env: unknown): Record<string, string> {
+    return Object.fromEntries(envEntries(env).filter((entry) => entry.valueFrom?.fieldRef !== undefined).map((entry) => [entry.name, entry.valueFrom.fieldRef.fieldPath]));
+}
+
+/** A container's environment with every secretKeyRef resolved from the Secrets the program registered (the pod's own fields apart, podFields). */
 function environment(env: unknown, secrets: RecordedResource[]): Record<string, string> {
-    const entries = Array.isArray(env) ? env : Object.entries(env ?? {}).map(([name, value]) => (typeof value === "string" ? { name, value } : { name, valueFrom: value }));
+    const entries = envEntries(env).filter((entry) => entry.valueFrom?.fieldRef === undefined);
     return Object.fromEntries(entries.map((entry: any) => {
         const reference = entry.valueFrom?.secretKeyRef;
         if (reference === undefined) {
