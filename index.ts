@@ -24,7 +24,7 @@ import { loadStackConfig, secretSetting } from "./lib/stackConfig";
 import { frontendCache } from "./lib/schema";
 import { clustersWithRegions } from "./lib/releases";
 import { resolveThanosChart } from "./lib/thanosChart";
-import { grafanaChecks, inClusterTiming, verificationChecks, verificationLogsCommandFor, verificationPlan } from "./lib/verification";
+import { grafanaChecks, inClusterTiming, rulerChecks, verificationChecks, verificationLogsCommandFor, verificationPlan } from "./lib/verification";
 import { operatorCrdsChartFor } from "./lib/versions";
 
 // Everything that can be wrong with the input fails here, before any resource exists.
@@ -195,10 +195,11 @@ const grafana = config.grafana.enabled
     : undefined;
 
 // Runs after everything else: fails the deploy unless the frontend shows every
-// region and deduplicates every HA pair.
+// region and deduplicates every HA pair, and the Ruler pair has its rules.
 const globalViewCheck = config.verification.enabled
     ? new GlobalViewCheck("global-view", {
         checks: verificationChecks(verificationPlan(config)),
+        rules: rulerChecks(verificationPlan(config)),
         grafana: grafana && { checks: grafanaChecks(verificationPlan(config)), url: grafana.url, adminSecretName: grafana.adminSecretName },
         timing: inClusterTiming(config.verification.timeoutSeconds),
         thanosVersion: config.versions.thanos,

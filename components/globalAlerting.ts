@@ -1,7 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as yaml from "js-yaml";
-import { RuleGroup, rulerReplicaLabel, rulesFile, rulesYaml } from "../lib/alertRules";
+import { RuleGroup, alertingReplicas as replicas, alertingServices, rulerReplicaLabel, rulesFile, rulesYaml } from "../lib/alertRules";
 import { fixedResources, goMemoryLimit } from "../lib/podResources";
 import { restrictedContainerSecurityContext, thanosPodSecurityContext } from "../lib/podSecurity";
 import { Alerting } from "../lib/schema";
@@ -9,14 +9,8 @@ import { configHash, preferOneReplicaPerNode, skipAwaitWhen, thanosPaths, thanos
 import { alertmanagerImage, thanosImageRepository } from "../lib/versions";
 import { CertificatePems, tlsSecretData } from "./storeApiTls";
 
-/** The fixed names of the alerting tier's Services, which are also the `job` of their metrics. */
-export const alertingServices = { ruler: "thanos-rule", alertmanager: "thanos-alertmanager" } as const;
-
 /** Alertmanager's ports (cmd/alertmanager/main.go: --web.listen-address :9093, --cluster.listen-address 0.0.0.0:9094). */
 export const alertmanagerPorts = { web: 9093, cluster: 9094 } as const;
-
-/** An HA pair: one replica may restart, drain or roll out without a gap in evaluation or notification. */
-const replicas = 2;
 
 const alertmanagerConfigFile = "/etc/alertmanager/alertmanager.yaml";
 

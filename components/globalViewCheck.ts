@@ -3,13 +3,15 @@ import * as kx from "@pulumi/kubernetesx";
 import * as pulumi from "@pulumi/pulumi";
 import { fixedResources } from "../lib/podResources";
 import { restrictedContainerSecurityContext, thanosPodSecurityContext } from "../lib/podSecurity";
-import { Check, GrafanaCheck, Timing, verificationJobName, verificationScript } from "../lib/verification";
+import { Check, GrafanaCheck, RulesCheck, Timing, verificationJobName, verificationScript } from "../lib/verification";
 import { grafanaAdmin } from "../lib/releases";
 import { thanosImageRepository } from "../lib/versions";
 
 export interface GlobalViewCheckArgs {
     /** What to prove, from the stack config (shared with `npm run verify`). */
     checks: Check[];
+    /** The rules API's checks, when the Thanos Ruler runs. */
+    rules?: RulesCheck[];
     timing: Timing;
     thanosVersion: string;
     namespace: pulumi.Input<string>;
@@ -29,8 +31,8 @@ export interface GlobalViewCheckArgs {
  * deadline, but the round under way may ask every query (and its diagnosis)
  * at the request timeout, then sleep once.
  */
-export function jobDeadlineSeconds(checks: Check[], timing: Timing, grafanaChecks: GrafanaCheck[] = []): number {
-    return timing.deadlineSeconds + (2 * checks.length + grafanaChecks.length) * timing.requestTimeoutSeconds + timing.intervalSeconds + 30;
+export function jobDeadlineSeconds(checks: Check[], timing: Timing, grafanaChecks: GrafanaCheck[] = [], rulesChecks: RulesCheck[] = []): number {
+    return timing.deadlineSeconds + (2 * checks.length + rulesChecks.length + grafanaChecks.length) * timing.requestTimeoutSeconds + timing.intervalSeconds + 30;
 }
 
 /** Grafana's URL, and the admin's credentials read from their Secret: never in the Job's spec. */
@@ -51,7 +53,7 @@ export class GlobalViewCheck extends pulumi.ComponentResource {
     constructor(name: string, args: GlobalViewCheckArgs, opts?: pulumi.ComponentResourceOptions) {
         super("thanos-global-view:monitoring:GlobalViewCheck", name, {}, opts);
         const grafanaChecks = args.grafana?.checks ?? [];
-        const activeDeadlineSeconds = jobDeadlineSeconds(args.checks, args.timing, grafanaChecks);
+        const activeDeadlineSeconds = jobDeadlineSeconds(args.checks, args.timing, grafanaChecks, args.rules);
 
         const workloads = args.workloads ?? [];
         const revisions = pulumi.all([
@@ -67,7 +69,7 @@ export class GlobalViewCheck extends pulumi.ComponentResource {
                 name: "verify",
                 // Busybox-based and already on the nodes: sh and wget, no extra pull.
                 image: `${thanosImageRepository}:${args.thanosVersion}`,
-                command: ["/bin/sh", "-c", verificationScript(args.checks, args.timing, grafanaChecks)],
+                command: ["/bin/sh", "-c", verificationScript(args.checks, args.timing, grafanaChecks, args.rules)],
                 env: {
                     FRONTEND_URL: args.frontendUrl,
                     ...(args.grafana === undefined ? {} : grafanaEnvironment(args.grafana.url, args.grafana.adminSecretName)),

@@ -27,6 +27,12 @@ import type { StackConfig } from "./schema";
 /** The Ruler pair's external replica label: the global query deduplicates on it, and the Ruler drops it from alerts so both replicas' alerts are one. */
 export const rulerReplicaLabel = "rule_replica";
 
+/** The fixed names of the alerting tier's Services, which are also the `job` of their metrics. */
+export const alertingServices = { ruler: "thanos-rule", alertmanager: "thanos-alertmanager" } as const;
+
+/** The Ruler and the Alertmanager each run as an HA pair: one replica may restart, drain or roll out without a gap in evaluation or notification. */
+export const alertingReplicas = 2;
+
 /** Where the rules file is mounted in the Ruler's pod, and its name there. */
 export const rulesFile = { directory: "/etc/thanos/rules", name: "global.rules.yaml" } as const;
 

@@ -61,9 +61,9 @@ describe("Grafana on the dev stack", () => {
         assert.ok(!JSON.stringify(values).includes(run.exports.grafanaAdminPassword as string));
     });
 
-    it("provisions the three dashboards from its ConfigMap, with no sidecar and no download", () => {
+    it("provisions its dashboards (the global alerts' with alerting on) from its ConfigMap, with no sidecar and no download", () => {
         const dashboards = run.one(configMap, "grafana-dashboards");
-        assert.deepStrictEqual(Object.keys(dashboards.inputs.data).sort(), ["global-view.json", "kubernetes-resources.json", "query-path.json"]);
+        assert.deepStrictEqual(Object.keys(dashboards.inputs.data).sort(), ["global-alerts.json", "global-view.json", "kubernetes-resources.json", "query-path.json"]);
         const values = run.one(release, "grafana").inputs.values;
         assert.deepStrictEqual(values.dashboardsConfigMaps, { "thanos-global-view": autoNamed("grafana-dashboards") });
         assert.deepStrictEqual(values.dashboardProviders["dashboardproviders.yaml"].providers[0].options, { path: "/var/lib/grafana/dashboards/thanos-global-view" });

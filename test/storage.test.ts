@@ -353,7 +353,7 @@ describe("long-term storage on the fleet stack: in-cluster store, gateway, compa
 
     it("Grafana gets a fourth dashboard, for the bucket and its users", () => {
         const data = run.one("kubernetes:core/v1:ConfigMap", "grafana-dashboards").inputs.data as Record<string, string>;
-        assert.deepStrictEqual(Object.keys(data).sort(), ["global-view.json", "kubernetes-resources.json", "long-term-storage.json", "query-path.json"]);
+        assert.deepStrictEqual(Object.keys(data).sort(), ["global-alerts.json", "global-view.json", "kubernetes-resources.json", "long-term-storage.json", "query-path.json"]);
         const panels = JSON.parse(data["long-term-storage.json"]).panels.map((panel: { title: string }) => panel.title);
         assert.deepStrictEqual(panels.slice(0, 2), ["Compactor halted", "Store Gateways each querier is connected to"]);
     });

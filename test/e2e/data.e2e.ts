@@ -182,10 +182,13 @@ describe("data plane: the global view on real Thanos, Prometheus and SeaweedFS",
             const job = await runVerificationJob(lab, plane, tools.busybox);
             assert.strictEqual(job.code, 0, `${job.output}\n${job.stderr}`);
             assert.match(job.output, /the global view is complete/);
+            // The real Ruler pair's groups, through the frontend and the querier's rules API.
+            assert.match(job.output, /^ok: the Thanos Ruler has loaded every global rule group: thanos-global-view$/m);
             const verify = await runNpmVerify(plane, project, "e2e", 20);
             assert.strictEqual(verify.code, 0, `${verify.output}\n${verify.stderr}`);
             assert.match(verify.output, /^europe +2 +2 +yes$/m);
             assert.match(verify.output, /^united-states +2 +2 +yes$/m);
+            assert.match(verify.output, /^ok: the Thanos Ruler has loaded every global rule group: thanos-global-view$/m);
         });
 
         it("2. a replica killed mid-range and started again: its twin fills the gap, the querier marks it unhealthy meanwhile, nothing else stops", async () => {
@@ -428,6 +431,8 @@ describe("data plane: the global view on real Thanos, Prometheus and SeaweedFS",
             assert.strictEqual(job.code, 0, `${job.output}\n${job.stderr}`);
             assert.match(job.output, /ok: each of the 2 querier\(s\) holds a healthy StoreAPI connection to all 2 Store Gateway replica\(s\)/);
             assert.match(job.output, /ok: region europe: all 2 sidecar\(s\) have the bucket/);
+            // The Ruler pair behind mutual TLS, as the querier reaches every StoreAPI of the fleet.
+            assert.match(job.output, /^ok: the Thanos Ruler has loaded every global rule group: thanos-global-view, thanos-global-view-long-term-storage$/m);
         });
 
         it("4. with every Prometheus stopped, the Store Gateways alone serve both regions' history through the frontend", async () => {
@@ -435,9 +440,10 @@ describe("data plane: the global view on real Thanos, Prometheus and SeaweedFS",
                 await plane.stopRegion(region.name, "terminate");
             }
             const gateways = plane.storeGateways.map((gateway) => gateway.grpc!);
-            // The querier has noticed: only the gateways are left healthy.
+            const rulers = plane.rulers.map((ruler) => ruler.grpc!);
+            // The querier has noticed: of the stores of metrics, only the gateways are left healthy (the Rulers' hold only ALERTS).
             const served = await eventually("the gateways alone healthy in the querier", async () => {
-                const healthy = (await plane.stores()).filter((store) => !store.lastError);
+                const healthy = (await plane.stores()).filter((store) => !store.lastError && !rulers.includes(store.name));
                 return healthy.length === gateways.length && healthy.every((store) => gateways.includes(store.name)) ? healthy as any[] : undefined;
             });
             const maxTime = Math.max(...served.map((store) => Number(store.maxTime))) / 1000;

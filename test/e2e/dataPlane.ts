@@ -27,7 +27,7 @@ import * as path from "path";
 import { verificationProbeJob } from "../../lib/verification";
 import { longTermServices } from "../../lib/objectStorage";
 import { thanosServices } from "../../lib/releases";
-import { alertingServices } from "../../components/globalAlerting";
+import { alertingServices } from "../../lib/alertRules";
 import { thanosPaths } from "../../lib/thanosWorkload";
 import { AddressMap, expandPodFields, withLocal, withPaths } from "./addresses";
 import { Certificates, IssueOptions } from "./certificates";
