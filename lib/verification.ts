@@ -543,6 +543,11 @@ export interface AnswerLimit {
     description: string;
 }
 
+/** A request's time limit: AbortSignal.timeout takes whole milliseconds, and what is left before the deadline seldom is one. */
+function abortAfter(limit: AnswerLimit): AbortSignal {
+    return AbortSignal.timeout(Math.ceil(limit.seconds * 1000));
+}
+
 /** fetch hides why behind "fetch failed": the cause says ECONNREFUSED, ENOTFOUND, bad port... */
 function whyNoAnswer(error: unknown, limit: AnswerLimit): string {
     const cause = (error as { cause?: { code?: string; message?: string } }).cause;
@@ -558,7 +563,7 @@ export function queryFrontend(baseUrl: string): Ask {
         const url = `${base}/api/v1/query?query=${encodeURIComponent(query)}&dedup=${dedup}`;
         let response: Response;
         try {
-            response = await fetch(url, { signal: AbortSignal.timeout(limit.seconds * 1000) });
+            response = await fetch(url, { signal: abortAfter(limit) });
         } catch (error) {
             throw new Error(`cannot query ${base}: ${whyNoAnswer(error, limit)}`);
         }
@@ -654,7 +659,7 @@ export function grafanaApi(baseUrl: string, user: string, password: string): Gra
                 method: check.body === undefined ? "GET" : "POST",
                 headers: { authorization, ...(check.body === undefined ? {} : { "content-type": "application/json" }) },
                 body: check.body,
-                signal: AbortSignal.timeout(limit.seconds * 1000),
+                signal: abortAfter(limit),
             });
         } catch (error) {
             throw new Error(`cannot reach Grafana at ${base}: ${whyNoAnswer(error, limit)}`);
@@ -675,7 +680,7 @@ export function frontendRules(baseUrl: string): RulesAsk {
     return async (check, limit) => {
         let response: Response;
         try {
-            response = await fetch(`${base}/${check.path}`, { signal: AbortSignal.timeout(limit.seconds * 1000) });
+            response = await fetch(`${base}/${check.path}`, { signal: abortAfter(limit) });
         } catch (error) {
             throw new Error(`cannot ask ${base}/${check.path}: ${whyNoAnswer(error, limit)}`);
         }

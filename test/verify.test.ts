@@ -35,6 +35,13 @@ describe("verification checks", () => {
     });
 });
 
+describe("asking the frontend near the deadline", () => {
+    it("waits what is left, in whole milliseconds (AbortSignal.timeout refuses 2045.9999999999998)", async () => {
+        const samples = await withThanos(devStackSeries(), (thanos) => queryFrontend(thanos.url)(devChecks[0].query, false, { seconds: 2.0459999999999998, description: "before the deadline" }));
+        assert.deepStrictEqual([...new Set(samples.map((sample) => sample.value[1]))], ["2"]);
+    });
+});
+
 describe("npm run verify", () => {
     it("a complete global view: a table of the regions, exit code 0", async () => {
         const { code, output } = await withThanos(devStackSeries(), (thanos) => verifyCli(["--url", thanos.url, "--grafana-url", thanos.grafanaUrl, "--timeout", "2", "--interval", "0.1"]));
