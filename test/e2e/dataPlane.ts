@@ -150,7 +150,7 @@ export class DataPlane {
                 this.memcached.push(`127.0.0.1:${await this.lab.freePort()}`);
             }
             // The headless Service's SRV records: every replica.
-            cache.addresses.forEach((address) => this.addresses.endpoint(address, this.memcached));
+            this.addresses.endpoint(cache.service, this.memcached);
         }
         await this.planAlerting();
 
@@ -186,8 +186,7 @@ export class DataPlane {
         }
         this.addresses.endpoint(alerting.storeApiEndpoint, this.rulers.map((ruler) => ruler.grpc!));
         // The Ruler queries the frontend's Service: here its first replica.
-        const query = flagValue(alerting.ruler.args, "--query");
-        this.addresses.host(query, this.frontendUrl.replace("http://", ""));
+        this.addresses.host(this.deployment.frontendService, this.frontendUrl.replace("http://", ""));
         const alertmanager = alerting.alertmanager;
         if (alertmanager === undefined) {
             return;
@@ -195,8 +194,8 @@ export class DataPlane {
         for (const pod of alertmanager.podNames) {
             this.alertmanagers.push({ name: pod, pod, web: `127.0.0.1:${await this.lab.freePort()}`, cluster: `127.0.0.1:${await this.lab.freePort()}` });
         }
-        // The Ruler sends to every address of the Alertmanagers' headless Service.
-        this.addresses.endpoint(flagValue(alerting.ruler.args, "--alertmanagers.url"), this.alertmanagers.map((each) => `http://${each.web}`));
+        // The A records of the Alertmanagers' headless Service: every replica.
+        this.addresses.endpoint(alertmanager.service, this.alertmanagers.map((each) => `http://${each.web}`));
         // Each peer by its pod's stable name: <pod>.<service>.<namespace>.svc…:<port>.
         for (const peer of alertmanager.args.filter((arg) => arg.startsWith("--cluster.peer=")).map((arg) => arg.slice("--cluster.peer=".length))) {
             const pod = this.alertmanagers.find((each) => peer.startsWith(`${each.pod}.`));
@@ -474,13 +473,4 @@ export class DataPlane {
         const answer = await getJson(`http://${querier.http}/api/v1/stores`);
         return Object.values(answer.data ?? {}).flat() as { name: string; lastError: string | null }[];
     }
-}
-
-/** The value of a flag the program sets once (`--flag=value`). */
-function flagValue(args: string[], flag: string): string {
-    const values = args.filter((arg) => arg.startsWith(`${flag}=`));
-    if (values.length !== 1) {
-        throw new Error(`expected the program to set ${flag} once, got: ${values.join(" ") || "none"}`);
-    }
-    return values[0].slice(flag.length + 1);
 }

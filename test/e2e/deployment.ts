@@ -3,14 +3,12 @@
 // parameter an e2e tier runs the real binaries with comes from here, as the
 // program registered it. Nothing is re-derived or copied; addresses and paths
 // are mapped later, in addresses.ts alone.
-import * as yaml from "js-yaml";
 import { readStackConfig, readStackFileConfig } from "../../lib/stackConfig";
 import { StackConfig } from "../../lib/schema";
 import { ProgramRun, RecordedResource, autoNamed, runProgram } from "../harness";
 import { frontendArgs, queryArgs } from "../thanosChartModel";
 import { PrometheusSpecValues } from "./operator";
 import { thanosReleaseName } from "../../lib/releases";
-import { rulerEndpoint } from "../../components/globalAlerting";
 
 export interface RegionDeployment {
     name: string;
@@ -66,6 +64,8 @@ export interface Deployment {
     queryReplicas: number;
     querierArgs: string[];
     frontendArgs: string[];
+    /** The frontend's Service, host:port, as the program exports its URL. */
+    frontendService: string;
     querierClientCertificate?: CertificateSecret;
     storage?: {
         storeGateway: ContainerSpec & { replicas: number; serverCertificate?: CertificateSecret };
@@ -77,16 +77,16 @@ export interface Deployment {
     };
     /** The Query Frontend replicas; with more than one, the shared results cache is on by default. */
     frontendReplicas: number;
-    /** The memcached replicas of the shared results cache, when the frontends use it, and the addresses the frontends' cache config names them by. */
-    queryCache?: ContainerSpec & { replicas: number; addresses: string[] };
+    /** The memcached replicas of the shared results cache, when the frontends use it, and the name their Service gives them all in cluster DNS. */
+    queryCache?: ContainerSpec & { replicas: number; service: string };
     alerting?: {
         ruler: StatefulWorkload & { serverCertificate?: CertificateSecret };
         /** The rules ConfigMap's one file, and where the Ruler's pod mounts it. */
         rules: MountedFile;
-        /** How the querier addresses the Ruler pair. */
+        /** The name the Ruler pair's Service gives its gRPC ports in cluster DNS. */
         storeApiEndpoint: string;
-        /** The Alertmanager pair, unless alerts go to an Alertmanager of the user's. */
-        alertmanager?: StatefulWorkload & { config: MountedFile };
+        /** The Alertmanager pair, unless alerts go to an Alertmanager of the user's, and the URL of every replica its Service gives in cluster DNS. */
+        alertmanager?: StatefulWorkload & { config: MountedFile; service: string };
     };
     verification?: { script: string; env: Record<string, string> };
     grafanaAdmin?: { user: string; password: string };
@@ -154,7 +154,6 @@ export async function deploymentOf(projectDirectory: string, stack: string): Pro
     const ruler = run.resources.some((resource) => resource.type === "kubernetes:apps/v1:StatefulSet" && resource.name === "global-alerting-ruler") ? statefulSet("global-alerting-ruler") : undefined;
     const alertmanager = run.resources.some((resource) => resource.type === "kubernetes:apps/v1:StatefulSet" && resource.name === "global-alerting-alertmanager") ? statefulSet("global-alerting-alertmanager") : undefined;
     const rulerTls = secrets.find((secret) => secret.name === "global-alerting-ruler-tls");
-    const frontend = frontendArgs(globalValues, thanosReleaseName);
     const memcached = run.resources.find((resource) => resource.type === "kubernetes:apps/v1:Deployment" && resource.name === "query-cache");
     const storeGatewayObjstore = secrets.find((secret) => secret.name === "store-gateway-objstore");
     const gatewayTls = secrets.find((secret) => secret.name === "store-gateway-tls");
@@ -168,7 +167,9 @@ export async function deploymentOf(projectDirectory: string, stack: string): Pro
         globalNamespace: config.globalQuery.namespace,
         queryReplicas: config.globalQuery.queryReplicas,
         querierArgs: queryArgs(globalValues, thanosReleaseName, config.globalQuery.namespace),
-        frontendArgs: frontend,
+        frontendArgs: frontendArgs(globalValues, thanosReleaseName),
+        // host:port as written (URL parsing would drop an explicit :80).
+        frontendService: /^https?:\/\/([^/]+)/.exec(run.exports.queryFrontendUrl as string)![1],
         querierClientCertificate: clientSecret && certificateSecret(clientSecret),
         storage: storeGatewayObjstore === undefined ? undefined : {
             storeGateway: {
@@ -182,14 +183,15 @@ export async function deploymentOf(projectDirectory: string, stack: string): Pro
             storeGatewayEndpoints: exported.longTermStorage!.storeGatewayEndpoints,
         },
         frontendReplicas: config.globalQuery.frontendReplicas,
-        queryCache: memcached && { ...container("kubernetes:apps/v1:Deployment", "query-cache"), replicas: memcached.inputs.spec.replicas, addresses: cacheAddresses(frontend) },
+        queryCache: memcached && { ...container("kubernetes:apps/v1:Deployment", "query-cache"), replicas: memcached.inputs.spec.replicas, service: serviceDns(run, "query-cache", "memcached").srv },
         alerting: ruler && {
             ruler: { args: ruler.args, env: ruler.env, podFields: ruler.podFields, podNames: ruler.podNames, serverCertificate: rulerTls && certificateSecret(rulerTls) },
             rules: mounted(run.one("kubernetes:core/v1:ConfigMap", "global-alerting-rules").inputs.data, ruler.inputs, "rules"),
-            storeApiEndpoint: rulerEndpoint(config.globalQuery.namespace),
+            storeApiEndpoint: serviceDns(run, "global-alerting-ruler", "grpc").srv,
             alertmanager: alertmanager && {
                 args: alertmanager.args, env: alertmanager.env, podFields: alertmanager.podFields, podNames: alertmanager.podNames,
                 config: mounted(run.one(secretType, "global-alerting-alertmanager-config").inputs.stringData, alertmanager.inputs, "config"),
+                service: `dns+http://${serviceDns(run, "global-alerting-alertmanager", "web").host}`,
             },
         },
         verification: checkContainer && { script: checkContainer.command[2], env: environment(checkContainer.env, secrets) },
@@ -198,14 +200,20 @@ export async function deploymentOf(projectDirectory: string, stack: string): Pro
     };
 }
 
-/** The memcached addresses of the frontend's results cache config (`--query-range.response-cache-config`, YAML). */
-function cacheAddresses(args: string[]): string[] {
-    const config = args.find((arg) => arg.startsWith("--query-range.response-cache-config="));
-    const parsed = config === undefined ? undefined : yaml.load(config.slice(config.indexOf("=") + 1)) as { config?: { addresses?: string[] } };
-    if (parsed?.config?.addresses === undefined) {
-        throw new Error(`the program runs memcached but the frontend's args name no cache addresses: ${args.join(" ")}`);
+/**
+ * What cluster DNS publishes for a Service's named port (Kubernetes'
+ * DNS-Based Service Discovery specification, 2.4.1 and 2.4.2 for headless
+ * Services: one record per ready pod): its SRV record as Thanos' `dnssrv+`
+ * names it, and its A records with the port, as `dns+` names them.
+ */
+function serviceDns(run: ProgramRun, resourceName: string, portName: string): { srv: string; host: string } {
+    const { metadata, spec } = run.one("kubernetes:core/v1:Service", resourceName).inputs;
+    const port = (spec.ports as { name: string; port: number }[]).find((each) => each.name === portName);
+    if (port === undefined) {
+        throw new Error(`the Service ${metadata.name} has no port named ${portName}`);
     }
-    return parsed.config.addresses;
+    const domain = `${metadata.name}.${metadata.namespace}.svc.cluster.local`;
+    return { srv: `dnssrv+_${portName}._tcp.${domain}`, host: `${domain}:${port.port}` };
 }
 
 /** The name the mock provider gave a Secret: its own, or the resource's with the provider's suffix. */
