@@ -270,6 +270,14 @@ describe("data plane: the global view on real Thanos, Prometheus and SeaweedFS",
             assert.strictEqual(forSeconds, seconds(deployment.config.alerting.for));
             const alertmanagers = plane.alertmanagers.map((each) => each.web);
             assert.strictEqual(alertmanagers.length, 2);
+            // The pair has formed its cluster over the program's --cluster.peer flags (api/v2 status, v0.25.0).
+            for (const web of alertmanagers) {
+                const status = await eventually(`${web} clustered with its peer`, async () => {
+                    const answer = await getJson<{ cluster: { status: string; peers: unknown[] } }>(`http://${web}/api/v2/status`);
+                    return answer.cluster.peers.length === alertmanagers.length ? answer : undefined;
+                });
+                assert.strictEqual(status.cluster.status, "ready", web);
+            }
             // Both regions up: nothing fires (a rule with the wrong region would).
             await new Promise((resolve) => setTimeout(resolve, (forSeconds + 2 * seconds(deployment.config.alerting.evaluationInterval)) * 1000));
             for (const web of alertmanagers) {

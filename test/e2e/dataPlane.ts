@@ -196,14 +196,8 @@ export class DataPlane {
         }
         // The A records of the Alertmanagers' headless Service: every replica.
         this.addresses.endpoint(alertmanager.service, this.alertmanagers.map((each) => `http://${each.web}`));
-        // Each peer by its pod's stable name: <pod>.<service>.<namespace>.svc…:<port>.
-        for (const peer of alertmanager.args.filter((arg) => arg.startsWith("--cluster.peer=")).map((arg) => arg.slice("--cluster.peer=".length))) {
-            const pod = this.alertmanagers.find((each) => peer.startsWith(`${each.pod}.`));
-            if (pod === undefined) {
-                throw new Error(`the Alertmanager peer ${peer} names no pod of ${alertmanager.podNames.join(", ")}`);
-            }
-            this.addresses.host(peer, pod.cluster);
-        }
+        // Each pod by its stable name in cluster DNS: what the peers' --cluster.peer must name.
+        alertmanager.peers.forEach((peer, ordinal) => this.addresses.host(peer, this.alertmanagers[ordinal].cluster));
     }
 
     region(name: string): RunningRegion {

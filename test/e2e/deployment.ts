@@ -85,8 +85,12 @@ export interface Deployment {
         rules: MountedFile;
         /** The name the Ruler pair's Service gives its gRPC ports in cluster DNS. */
         storeApiEndpoint: string;
-        /** The Alertmanager pair, unless alerts go to an Alertmanager of the user's, and the URL of every replica its Service gives in cluster DNS. */
-        alertmanager?: StatefulWorkload & { config: MountedFile; service: string };
+        /**
+         * The Alertmanager pair, unless alerts go to an Alertmanager of the user's: the URL of every
+         * replica its Service gives in cluster DNS, and each pod's cluster address there (a
+         * StatefulSet's pod is `<pod>.<service>.<namespace>.svc…`).
+         */
+        alertmanager?: StatefulWorkload & { config: MountedFile; service: string; peers: string[] };
     };
     verification?: { script: string; env: Record<string, string> };
     grafanaAdmin?: { user: string; password: string };
@@ -192,6 +196,7 @@ export async function deploymentOf(projectDirectory: string, stack: string): Pro
                 args: alertmanager.args, env: alertmanager.env, podFields: alertmanager.podFields, podNames: alertmanager.podNames,
                 config: mounted(run.one(secretType, "global-alerting-alertmanager-config").inputs.stringData, alertmanager.inputs, "config"),
                 service: `dns+http://${serviceDns(run, "global-alerting-alertmanager", "web").host}`,
+                peers: alertmanager.podNames.map((pod) => `${pod}.${serviceDns(run, "global-alerting-alertmanager", "cluster").host}`),
             },
         },
         verification: checkContainer && { script: checkContainer.command[2], env: environment(checkContainer.env, secrets) },
