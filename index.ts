@@ -4,23 +4,28 @@
 import * as pulumi from "@pulumi/pulumi";
 import { Compactor } from "./components/compactor";
 import { ExistingCluster } from "./components/existingCluster";
+import { GlobalAlerting, frontendQueryAddress } from "./components/globalAlerting";
 import { GlobalQuery } from "./components/globalQuery";
 import { GlobalViewCheck } from "./components/globalViewCheck";
 import { Grafana } from "./components/grafana";
 import { KindCluster } from "./components/kindCluster";
 import { ObjectStore } from "./components/objectStore";
 import { OperatorCrds } from "./components/operatorCrds";
+import { QueryCache } from "./components/queryCache";
 import { Exposure, Region, internalLoadBalancerAnnotations } from "./components/region";
 import { StoreApiTls } from "./components/storeApiTls";
 import { StoreGateway, storeGatewayEndpoint } from "./components/storeGateway";
+import { rulerEndpoint } from "./components/globalAlerting";
 import { kindControlPlaneHost } from "./lib/kubernetes/clusterAccess";
+import { globalRuleGroups, ruleInputs } from "./lib/alerting/rules";
 import { dashboardInputs } from "./lib/grafana/dashboards";
 import { bucketPrefix, objstoreConfig } from "./lib/thanos/objectStorage";
 import { loadStackConfig, secretSetting } from "./lib/config/stackFile";
+import { frontendCache } from "./lib/config/schema";
 import { clustersWithRegions } from "./lib/kubernetes/releases";
 import { resolveThanosChart } from "./lib/thanos/chart";
+import { grafanaChecks, inClusterTiming, rulerChecks, verificationChecks, verificationLogsCommandFor, verificationPlan } from "./lib/verification/verification";
 import { pinnedCharts, resolveChart } from "./lib/kubernetes/charts";
-import { grafanaChecks, inClusterTiming, verificationChecks, verificationLogsCommandFor, verificationPlan } from "./lib/verification/verification";
 
 // Everything that can be wrong with the input fails here, before any resource exists.
 const config = loadStackConfig();
@@ -59,7 +64,7 @@ const observerIndex = config.regions.findIndex((region) => region.cluster === co
 // sidecar should take plaintext from anyone.
 const remote = (region: (typeof config.regions)[number]) => region.cluster !== config.globalQuery.cluster;
 const storeApiTls = config.regions.some(remote)
-    ? new StoreApiTls("storeapi", { regions: config.regions.map((region) => region.name), storeGateway: storage !== undefined })
+    ? new StoreApiTls("storeapi", { regions: config.regions.map((region) => region.name), storeGateway: storage !== undefined, ruler: config.alerting.enabled })
     : undefined;
 const exposureOf = (region: (typeof config.regions)[number]): Exposure => {
     const cluster = config.clusters.find((candidate) => candidate.name === region.cluster)!;
@@ -105,7 +110,12 @@ const regions = config.regions.map((region, index) => new Region(region.name, {
     operatorCrds: operatorCrds.get(region.cluster)!.release,
     ownsKubeletService: config.regions.findIndex((other) => other.cluster === region.cluster) === index,
     globalTier: index === observerIndex
-        ? { namespace: config.globalQuery.namespace, grafana: config.grafana.enabled, longTermStorage: storage !== undefined }
+        ? {
+            namespace: config.globalQuery.namespace,
+            grafana: config.grafana.enabled,
+            longTermStorage: storage !== undefined,
+            alerting: !config.alerting.enabled ? "none" : config.alerting.receiver.type === "alertmanager" ? "ruler" : "rulerAndAlertmanager",
+        }
         : undefined,
     storeApiTls: storeApiTls?.servers.get(region.name),
     exposure: remote(region) ? exposureOf(region) : undefined,
@@ -122,8 +132,14 @@ const globalQuery = new GlobalQuery("global", {
     imageRegistry,
     chart: thanosChart,
     // The Store Gateway by its DNS name: like the sidecars, found once it runs, never waited for.
-    endpoints: [...regions.map((region) => region.storeApiEndpoints), ...(storage ? [[storeGatewayEndpoint(config.globalQuery.namespace)]] : [])],
+    // The Ruler pair likewise: its ALERTS join the global view.
+    endpoints: [
+        ...regions.map((region) => region.storeApiEndpoints),
+        ...(storage ? [[storeGatewayEndpoint(config.globalQuery.namespace)]] : []),
+        ...(config.alerting.enabled ? [[rulerEndpoint(config.globalQuery.namespace)]] : []),
+    ],
     storeApiTls: storeApiTls?.client,
+    ruler: config.alerting.enabled,
     provider: globalCluster.provider,
     kubectlFlags: globalCluster.kubectlFlags,
 }, globalOptions);
@@ -155,6 +171,29 @@ const longTerm = storage && {
     }, globalOptions),
 };
 
+// The frontends' shared results cache; the frontends find it by its DNS name, whenever it runs.
+if (frontendCache(config.globalQuery) === "memcached") {
+    new QueryCache("query-cache", { namespace: globalQuery.namespace, memcached: config.globalQuery.memcached, imageRegistry, provider: globalCluster.provider }, globalOptions);
+}
+
+// Alerts on the global view itself, evaluated through the frontend like every user's query.
+const receiver = config.alerting.receiver;
+const globalAlerting = config.alerting.enabled
+    ? new GlobalAlerting("global-alerting", {
+        namespace: globalQuery.namespace,
+        thanosVersion: config.versions.thanos,
+        alerting: config.alerting,
+        regionLabel: config.labels.region,
+        groups: globalRuleGroups(ruleInputs(config)),
+        queryAddress: globalQuery.namespace.apply((namespace) => frontendQueryAddress(namespace, globalQuery.frontendServiceName, globalQuery.frontendPort)),
+        webhookUrl: receiver.type === "webhook" ? secretSetting(receiver.urlSecret) : undefined,
+        provider: globalCluster.provider,
+        storeApiTls: storeApiTls?.ruler,
+        imageRegistry,
+        provenByVerification: config.verification.enabled,
+    }, globalOptions)
+    : undefined;
+
 const grafana = config.grafana.enabled
     ? new Grafana("grafana", {
         namespace: globalQuery.namespace,
@@ -169,10 +208,11 @@ const grafana = config.grafana.enabled
     : undefined;
 
 // Runs after everything else: fails the deploy unless the frontend shows every
-// region and deduplicates every HA pair.
+// region and deduplicates every HA pair, and the Ruler pair has its rules.
 const globalViewCheck = config.verification.enabled
     ? new GlobalViewCheck("global-view", {
         checks: verificationChecks(verificationPlan(config)),
+        rules: rulerChecks(verificationPlan(config)),
         grafana: grafana && { checks: grafanaChecks(verificationPlan(config)), url: grafana.url, adminSecretName: grafana.adminSecretName },
         timing: inClusterTiming(config.verification.timeoutSeconds),
         thanosVersion: config.versions.thanos,
@@ -180,7 +220,10 @@ const globalViewCheck = config.verification.enabled
         namespace: globalQuery.namespace,
         frontendUrl: globalQuery.frontendUrl,
         releases: [...regions.map((region) => region.release), globalQuery.release, ...(grafana ? [grafana.release] : [])],
-        workloads: longTerm && [longTerm.storeGateway.deployment, longTerm.compactor.statefulSet],
+        workloads: [
+            ...(longTerm ? [longTerm.storeGateway.deployment, longTerm.compactor.statefulSet] : []),
+            ...(globalAlerting ? [globalAlerting.ruler] : []),
+        ],
         provider: globalCluster.provider,
     }, globalOptions)
     : undefined;

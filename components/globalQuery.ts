@@ -1,7 +1,9 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as crypto from "crypto";
 import * as pulumi from "@pulumi/pulumi";
-import { GlobalQuery as GlobalQueryConfig, Labels } from "../lib/config/schema";
+import { GlobalQuery as GlobalQueryConfig, Labels, frontendCache } from "../lib/config/schema";
+import { rulerReplicaLabel } from "../lib/alerting/rules";
+import { memcachedCacheConfig } from "./queryCache";
 import { HelmChart } from "../lib/kubernetes/charts";
 import * as path from "path";
 import { releaseTimeoutSeconds, thanosReleaseName, thanosServices } from "../lib/kubernetes/releases";
@@ -24,6 +26,8 @@ export interface GlobalQueryArgs {
     endpoints: pulumi.Input<string[]>[];
     /** The querier's client certificate: set when the sidecars require one. */
     storeApiTls?: CertificatePems;
+    /** Whether a Ruler pair runs (components/globalAlerting.ts): its replica label is deduplicated too. */
+    ruler: boolean;
     provider: k8s.Provider;
     /** What kubectl needs to reach the cluster, for the port-forward command. */
     kubectlFlags: pulumi.Input<string>;
@@ -93,6 +97,8 @@ export interface ThanosChartInputs {
     endpoints: string[];
     /** The Secret with the querier's client certificate, and a hash of it and its CA; absent: plaintext, in-cluster only. */
     clientTls?: { secret: string; sha256: string };
+    /** Whether a Ruler pair runs, whose replica label the querier deduplicates too. */
+    ruler?: boolean;
 }
 
 /**
@@ -103,6 +109,7 @@ export interface ThanosChartInputs {
 export function thanosChartValues(inputs: ThanosChartInputs): Record<string, unknown> {
     const { globalQuery, labels, thanosVersion, imageRegistry, endpoints, clientTls } = inputs;
     const { frontend } = globalQuery;
+    const sharedCache = frontendCache(globalQuery) === "memcached";
     return {
         fullnameOverride: thanosReleaseName,
         // The chart defaults to v0.17.1, and writes "<repository>:<tag>" (query-deployment.yaml:48).
@@ -116,8 +123,8 @@ export function thanosChartValues(inputs: ThanosChartInputs): Record<string, unk
         query: {
             enabled: true,
             replicaCount: globalQuery.queryReplicas,
-            // Deduplicate HA replicas on the label the regions set; never the region label.
-            replicaLabels: [labels.replica],
+            // Deduplicate HA replicas on the label the regions set, and the Ruler pair on its own; never the region label.
+            replicaLabels: [labels.replica, ...(inputs.ruler ? [rulerReplicaLabel] : [])],
             // These render `--store=…` (removed in v0.38.0) pointing at Services that do not exist.
             storeDNSDiscovery: false,
             sidecarDNSDiscovery: false,
@@ -152,8 +159,12 @@ export function thanosChartValues(inputs: ThanosChartInputs): Record<string, unk
             queryRange: {
                 splitInterval: frontend.splitInterval,
                 maxRetriesPerRequest: frontend.maxRetries,
-                cache: { inMemory: true, maxSize: frontend.cacheMaxSize },
+                // The chart renders an in-memory cache only (query-frontend-deployment.yaml:91-104 at
+                // 51352f61); the shared one is the same flag, --query-range.response-cache-config
+                // (cmd/thanos/query_frontend.go:112, :117, :120 at v0.37.0, v0.41.0, v0.42.4), given as an extra arg.
+                cache: sharedCache ? { inMemory: false } : { inMemory: true, maxSize: frontend.cacheMaxSize },
             },
+            extraArgs: sharedCache ? [`--query-range.response-cache-config=${memcachedCacheConfig(globalQuery.namespace)}`] : [],
             compressResponses: true,
             logQueriesLongerThan: frontend.slowQueryThreshold,
             resources: globalQuery.resources.frontend,
@@ -203,6 +214,7 @@ export class GlobalQuery extends pulumi.ComponentResource {
                     imageRegistry: args.imageRegistry,
                     endpoints: endpoints.flat(),
                     clientTls: secret === undefined ? undefined : { secret, sha256: crypto.createHash("sha256").update(`${certPem}${caCertPem}`).digest("hex") },
+                    ruler: args.ruler,
                 })),
             timeout: releaseTimeoutSeconds.globalQuery,
             cleanupOnFail: true,

@@ -3,13 +3,15 @@ import * as kx from "@pulumi/kubernetesx";
 import * as pulumi from "@pulumi/pulumi";
 import { fixedResources } from "../lib/kubernetes/podResources";
 import { restrictedContainerSecurityContext, thanosPodSecurityContext } from "../lib/kubernetes/podSecurity";
-import { Check, GrafanaCheck, Timing, verificationJobName, verificationScript } from "../lib/verification/verification";
+import { Check, GrafanaCheck, RulesCheck, Timing, verificationJobName, verificationScript } from "../lib/verification/verification";
 import { grafanaAdmin } from "../lib/kubernetes/releases";
 import { thanosImageReference } from "../lib/kubernetes/images";
 
 export interface GlobalViewCheckArgs {
     /** What to prove, from the stack config (shared with `npm run verify`). */
     checks: Check[];
+    /** The rules API's checks, when the Thanos Ruler runs. */
+    rules?: RulesCheck[];
     timing: Timing;
     thanosVersion: string;
     /** The stack's `images.registry`: every image from this prefix instead of its own registry (lib/kubernetes/images.ts). */
@@ -31,8 +33,8 @@ export interface GlobalViewCheckArgs {
  * deadline, but the round under way may ask every query (and its diagnosis)
  * at the request timeout, then sleep once.
  */
-export function jobDeadlineSeconds(checks: Check[], timing: Timing, grafanaChecks: GrafanaCheck[] = []): number {
-    return timing.deadlineSeconds + (2 * checks.length + grafanaChecks.length) * timing.requestTimeoutSeconds + timing.intervalSeconds + 30;
+export function jobDeadlineSeconds(checks: Check[], timing: Timing, grafanaChecks: GrafanaCheck[] = [], rulesChecks: RulesCheck[] = []): number {
+    return timing.deadlineSeconds + (2 * checks.length + rulesChecks.length + grafanaChecks.length) * timing.requestTimeoutSeconds + timing.intervalSeconds + 30;
 }
 
 /** Grafana's URL, and the admin's credentials read from their Secret: never in the Job's spec. */
@@ -53,7 +55,7 @@ export class GlobalViewCheck extends pulumi.ComponentResource {
     constructor(name: string, args: GlobalViewCheckArgs, opts?: pulumi.ComponentResourceOptions) {
         super("thanos-global-view:monitoring:GlobalViewCheck", name, {}, opts);
         const grafanaChecks = args.grafana?.checks ?? [];
-        const activeDeadlineSeconds = jobDeadlineSeconds(args.checks, args.timing, grafanaChecks);
+        const activeDeadlineSeconds = jobDeadlineSeconds(args.checks, args.timing, grafanaChecks, args.rules);
 
         const workloads = args.workloads ?? [];
         const revisions = pulumi.all([
@@ -69,7 +71,7 @@ export class GlobalViewCheck extends pulumi.ComponentResource {
                 name: "verify",
                 // Busybox-based and already on the nodes: sh and wget, no extra pull.
                 image: thanosImageReference(args.thanosVersion, args.imageRegistry),
-                command: ["/bin/sh", "-c", verificationScript(args.checks, args.timing, grafanaChecks)],
+                command: ["/bin/sh", "-c", verificationScript(args.checks, args.timing, grafanaChecks, args.rules)],
                 env: {
                     FRONTEND_URL: args.frontendUrl,
                     ...(args.grafana === undefined ? {} : grafanaEnvironment(args.grafana.url, args.grafana.adminSecretName)),

@@ -1,4 +1,5 @@
 import * as k8s from "@pulumi/kubernetes";
+import { alertmanagerLabels, rulerLabels } from "./globalAlerting";
 import * as pulumi from "@pulumi/pulumi";
 import { Labels, Region as RegionConfig } from "../lib/config/schema";
 import { fixedResources, goMemoryLimit } from "../lib/kubernetes/podResources";
@@ -77,6 +78,8 @@ export interface GlobalTier {
     namespace: string;
     grafana: boolean;
     longTermStorage: boolean;
+    /** What of the alerting tier runs (components/globalAlerting.ts): its Ruler pair, and its own Alertmanager pair unless alerts go to yours. */
+    alerting: "none" | "ruler" | "rulerAndAlertmanager";
 }
 
 /** The operator's `prometheus-operated` Service gets a `grpc` port (10901) for the sidecars once `spec.thanos` is set. */
@@ -168,6 +171,8 @@ function globalTierServiceMonitors(tier: GlobalTier): Record<string, unknown>[] 
         ...(tier.longTermStorage
             ? [monitor("global-thanos-store-gateway", storeGatewayLabels, "http"), monitor("global-thanos-compactor", compactorLabels, "http")]
             : []),
+        ...(tier.alerting === "none" ? [] : [monitor("global-thanos-rule", rulerLabels, "http")]),
+        ...(tier.alerting === "rulerAndAlertmanager" ? [monitor("global-alertmanager", alertmanagerLabels, "web")] : []),
     ];
 }
 

@@ -36,6 +36,8 @@ export interface StoreApiTlsArgs {
     regions: string[];
     /** And one for the Store Gateway, which serves the StoreAPI like a sidecar. */
     storeGateway: boolean;
+    /** And one for the Ruler pair, whose StoreAPI serves the global alerts. */
+    ruler: boolean;
 }
 
 /**
@@ -47,6 +49,7 @@ export interface StoreApiTlsArgs {
 export class StoreApiTls extends pulumi.ComponentResource {
     readonly servers: ReadonlyMap<string, CertificatePems>;
     readonly storeGateway?: CertificatePems;
+    readonly ruler?: CertificatePems;
     readonly client: CertificatePems;
 
     constructor(name: string, args: StoreApiTlsArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -81,6 +84,7 @@ export class StoreApiTls extends pulumi.ComponentResource {
 
         this.servers = new Map(args.regions.map((region) => [region, issue(`${name}-${region}`, `${region} sidecars`, "server_auth")]));
         this.storeGateway = args.storeGateway ? issue(`${name}-store-gateway`, "store gateway", "server_auth") : undefined;
+        this.ruler = args.ruler ? issue(`${name}-ruler`, "ruler", "server_auth") : undefined;
         this.client = issue(`${name}-querier`, "global querier", "client_auth");
         this.registerOutputs({});
     }

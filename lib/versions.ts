@@ -68,6 +68,20 @@ export interface Image {
 export const thanosImage = { registry: "quay.io", repository: "thanos/thanos" } as const;
 
 /**
+ * The global tier's Alertmanager: the image kube-prometheus-stack 88.5.3 gives
+ * each region's Alertmanager (values.yaml:1019-1021), so that one Alertmanager
+ * release runs in the whole stack.
+ */
+export const alertmanagerImage: Image = { registry: "quay.io", repository: "prometheus/alertmanager", tag: "v0.34.0" };
+
+/**
+ * The Query Frontend's shared results cache: the official memcached image,
+ * whose user is memcache, uid and gid 11211 (docker-library/memcached
+ * Dockerfile: `groupadd --system --gid 11211 memcache`, `USER memcache`).
+ */
+export const memcachedImage = { registry: "docker.io", repository: "library/memcached", tag: "1.6.38", uid: 11211 } as const;
+
+/**
  * The global view's Grafana: the grafana-community chart kube-prometheus-stack
  * 88.5.3 itself depends on; its appVersion, Grafana 13.2.0, is the image
  * (charts/grafana/Chart.yaml:3-5, values.yaml:108-116 at grafana-12.11.1).

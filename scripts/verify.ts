@@ -11,7 +11,7 @@ import * as path from "path";
 import { readStackConfig } from "../lib/config/stackFile";
 import { grafanaAdmin, grafanaLocalPort } from "../lib/kubernetes/releases";
 import { dashboardInputs, panelQueries } from "../lib/grafana/dashboards";
-import { Outcome, dashboardChecks, grafanaApi, grafanaChecks, queryFrontend, verificationChecks, verificationPlan, verifyUntilDeadline } from "../lib/verification/verification";
+import { Outcome, dashboardChecks, frontendRules, grafanaApi, grafanaChecks, queryFrontend, rulerChecks, verificationChecks, verificationPlan, verifyUntilDeadline } from "../lib/verification/verification";
 
 export interface VerifyOptions {
     url: string;
@@ -122,6 +122,7 @@ export async function main(args: string[], print: (text: string) => void = conso
         {
             checks: verificationChecks(plan),
             ask: queryFrontend(options.url),
+            rules: { checks: rulerChecks(plan), ask: frontendRules(options.url) },
             grafana: plan.grafana ? {
                 checks: [...grafanaChecks(plan), ...(options.dashboards ? dashboardChecks(panelQueries(dashboardInputs(config))) : [])],
                 ask: grafanaApi(options.grafanaUrl, grafanaAdmin.user, password!),

@@ -134,7 +134,7 @@ describe("stack config", () => {
     describe("bad input: each problem names the setting, the bad value and what is valid", () => {
         it("an unknown top-level key (a typo)", () => {
             assertOneProblem(minimal((raw) => (raw.region = [])),
-                "thanos-global-view:region: unknown setting (did you mean \"regions\"?); valid settings: clusters, regions, globalQuery, grafana, storage, labels, versions, verification, charts, images");
+                "thanos-global-view:region: unknown setting (did you mean \"regions\"?); valid settings: clusters, regions, globalQuery, grafana, storage, labels, versions, verification, charts, images, alerting");
         });
 
         it("a Prometheus volume in the wrong unit and a storage class that is no Kubernetes name", () => {
@@ -400,7 +400,7 @@ describe("stack config", () => {
                     '  - thanos-global-view:regions[0].name: got "EU"; expected a DNS-1123 label: lower-case letters, digits and \'-\', starting and ending with a letter or digit, at most 63 characters',
                     "  - thanos-global-view:regions[0].replicas: got 0; expected a whole number ≥ 1",
                     '  - thanos-global-view:versions.thanos: got "v0.30.0"; Thanos older than v0.37.0 cannot read the external labels of Prometheus 3; supported: v0.37.0 to v0.42.4',
-                    "  - thanos-global-view:extra: unknown setting; valid settings: clusters, regions, globalQuery, grafana, storage, labels, versions, verification, charts, images",
+                    "  - thanos-global-view:extra: unknown setting; valid settings: clusters, regions, globalQuery, grafana, storage, labels, versions, verification, charts, images, alerting",
                 ].join("\n"));
                 return true;
             });
@@ -533,10 +533,29 @@ describe("stack config", () => {
             }
         });
 
+        it("alert receivers: a webhook URL only as a secret and never echoed, an Alertmanager URL without credentials", () => {
+            const webhook = (raw: any) => (raw.alerting = { receiver: { type: "webhook", urlSecret: "alertWebhookUrl" } });
+            assert.deepStrictEqual(problemsOf(minimal(webhook)), [
+                "thanos-global-view:alertWebhookUrl: missing; alerting.receiver.urlSecret names it: set it with `pulumi config set --secret alertWebhookUrl https://hooks.example.com/…`",
+            ]);
+            const token = "https://hooks.example.com/T0KEN-s3cret";
+            const plain = problemsOf(minimal((raw) => { webhook(raw); raw.alertWebhookUrl = token; }));
+            assert.deepStrictEqual(plain, ["thanos-global-view:alertWebhookUrl: holds a webhook URL in plain text: store it encrypted, with `pulumi config set --secret alertWebhookUrl https://hooks.example.com/…`"]);
+            const notUrl = problemsOf(minimal((raw) => { webhook(raw); raw.alertWebhookUrl = "hooks.example.com/T0KEN-s3cret"; }), ["alertWebhookUrl"]);
+            assert.strictEqual(notUrl.length, 1);
+            assert.match(notUrl[0], /^thanos-global-view:alertWebhookUrl: .*expected an http:\/\/ or https:\/\/ URL, on one line/);
+            assert.ok(!notUrl[0].includes("T0KEN"), notUrl[0]);
+            assert.deepStrictEqual(parse(minimal((raw) => { webhook(raw); raw.alertWebhookUrl = token; }), ["alertWebhookUrl"]).alerting.receiver, { type: "webhook", urlSecret: "alertWebhookUrl" });
+            assertOneProblem(minimal((raw) => (raw.alerting = { receiver: { type: "alertmanager", url: "http://admin:pw@alertmanager.example.com:9093" } })),
+                "thanos-global-view:alerting.receiver.url: got \"http://admin:pw@alertmanager.example.com:9093\"; expected an http:// or https:// URL such as http://alertmanager.example.com:9093, without user:password@ (the URL is written into the Ruler's arguments)");
+            assertOneProblem(minimal((raw) => (raw.alerting = { receiver: { type: "pagerduty" } })),
+                "thanos-global-view:alerting.receiver.type: got \"pagerduty\"; expected one of none, webhook, alertmanager");
+        });
+
         it("a results cache larger than half the frontend's memory limit", () => {
-            assertOneProblem(minimal((raw) => (raw.globalQuery.frontend = { cacheMaxSize: "300MB" })),
+            assertOneProblem(minimal((raw) => (raw.globalQuery.frontend = { cache: "inMemory", cacheMaxSize: "300MB" })),
                 "thanos-global-view:globalQuery.frontend.cacheMaxSize: got \"300MB\"; more than half of the frontend's memory limit (512Mi, the default): use at most 256MiB, or raise resources.frontend.limits.memory; the rest holds the results being merged");
-            assertOneProblem(minimal((raw) => (raw.globalQuery.resources = { frontend: { requests: { memory: "128Mi" }, limits: { memory: "200Mi" } } })),
+            assertOneProblem(minimal((raw) => Object.assign(raw.globalQuery, { frontend: { cache: "inMemory" }, resources: { frontend: { requests: { memory: "128Mi" }, limits: { memory: "200Mi" } } } })),
                 'thanos-global-view:globalQuery.resources.frontend.limits.memory: got "200Mi"; leaves less than twice the results cache (128MB, the default): use at least 245Mi, or lower frontend.cacheMaxSize');
             assert.strictEqual(parse(minimal((raw) => (raw.globalQuery = { cluster: "lab", frontend: { cacheMaxSize: "512MiB" }, resources: { frontend: { limits: { memory: "1Gi" } } } }))).globalQuery.frontend.cacheMaxSize, "512MiB");
         });

@@ -4,14 +4,18 @@
 // read from its code at the pinned versions.
 import * as assert from "assert";
 import { DashboardInputs, dashboardInputs, dashboards, datasourceUid, globalViewProbeQuery } from "../lib/grafana/dashboards";
+import { alertingServices, globalRuleGroups, ruleInputs } from "../lib/alerting/rules";
 import { longTermServices } from "../lib/thanos/objectStorage";
 import { grafanaReleaseName, regionReleaseName, thanosServices } from "../lib/kubernetes/releases";
 import { readStackConfig } from "../lib/config/stackFile";
 import { projectDirectory } from "./harness";
 
-/** The dev stack, with long-term storage so that its dashboard is there too. */
+/** The dev stack, with the fleet's long-term storage so that its dashboard, and its alerts, are there too. */
 const devConfig = readStackConfig(projectDirectory, "dev");
-const inputs: DashboardInputs = { ...dashboardInputs(devConfig), longTermStorage: true };
+const fleetStorage = readStackConfig(projectDirectory, "fleet").storage;
+const inputs: DashboardInputs = { ...dashboardInputs({ ...devConfig, storage: fleetStorage }) };
+/** The generated rules' alert names, with long-term storage's. */
+const devAlertNames = globalRuleGroups(ruleInputs({ ...devConfig, storage: fleetStorage })).flatMap((group) => group.rules.map((rule) => rule.alert)).filter((name, index, all) => all.indexOf(name) === index);
 
 /**
  * Labels prometheus-operator gives every target of a ServiceMonitor
@@ -55,10 +59,16 @@ const catalogue: Record<string, string[]> = {
     container_memory_working_set_bytes: ["metrics_path", "id", "image", "name"],
     container_network_receive_bytes_total: ["metrics_path", "id", "image", "name", "interface"],
     container_network_transmit_bytes_total: ["metrics_path", "id", "image", "name", "interface"],
+    // The global rules' alerts, from the Ruler's StoreAPI: Prometheus' ALERTS, with each rule's labels.
+    ALERTS: ["alertname", "alertstate", "severity"],
+    // The Ruler's rule groups (Prometheus rules/group.go, labelled by Thanos pkg/rules/manager.go:150) and its alert sender (pkg/alert/alert.go:245).
+    prometheus_rule_group_last_evaluation_timestamp_seconds: ["rule_group", "strategy"],
+    prometheus_rule_evaluation_failures_total: ["rule_group", "strategy"],
+    thanos_alert_sender_errors_total: ["alertmanager"],
 };
 
 /** PromQL that is not a series: functions, aggregations, keywords. */
-const promql = ["sum", "max", "rate", "increase", "histogram_quantile", "clamp_min", "by", "on", "and", "or", "label_values"];
+const promql = ["sum", "max", "count", "rate", "increase", "histogram_quantile", "clamp_min", "by", "on", "and", "or", "label_values", "vector", "time"];
 
 interface Target { refId: string; expr: string; datasource: { uid: string }; format?: string; instant: boolean; range: boolean; legendFormat: string }
 interface Panel {
@@ -95,10 +105,29 @@ function parse(expr: string): { selectors: { metric: string; labels: string[] }[
 }
 
 describe("the dashboards", () => {
-    it("are the three the README describes, each with its own uid, and a fourth with long-term storage", () => {
-        assert.deepStrictEqual(Object.entries(all).map(([file, dashboard]) => [file, dashboard.uid]),
-            [["global-view.json", "global-view"], ["query-path.json", "query-path"], ["kubernetes-resources.json", "kubernetes-resources"], ["long-term-storage.json", "long-term-storage"]]);
-        assert.deepStrictEqual(Object.keys(dashboards({ ...inputs, longTermStorage: false })), ["global-view.json", "query-path.json", "kubernetes-resources.json"]);
+    it("are the three the README describes, each with its own uid, a fourth with long-term storage and a fifth with alerting", () => {
+        assert.deepStrictEqual(Object.entries(all).map(([file, dashboard]) => [file, dashboard.uid]), [
+            ["global-view.json", "global-view"], ["query-path.json", "query-path"], ["kubernetes-resources.json", "kubernetes-resources"],
+            ["long-term-storage.json", "long-term-storage"], ["global-alerts.json", "global-alerts"],
+        ]);
+        assert.deepStrictEqual(Object.keys(dashboards({ ...inputs, longTermStorage: false, alerting: undefined })), ["global-view.json", "query-path.json", "kubernetes-resources.json"]);
+    });
+
+    it("global alerts: the generated rules' alerts, each state counted as 0 rather than nothing, and the Alertmanager's target only where the stack runs one", () => {
+        const alerts = all["global-alerts.json"];
+        const names = devAlertNames.join("|");
+        assert.deepStrictEqual(alerts.panels.slice(0, 2).map((panel) => panel.targets[0].expr), [
+            `count(ALERTS{alertname=~"${names}", alertstate="firing"}) or vector(0)`,
+            `count(ALERTS{alertname=~"${names}", alertstate="pending"}) or vector(0)`,
+        ]);
+        // Every generated rule, and only those: a region's own alerts never count here.
+        assert.ok(devAlertNames.includes("GlobalViewRegionMissing") && devAlertNames.includes("CompactorHalted"), names);
+        const targetsUp = (dashboard: typeof alerts) => dashboard.panels.find((panel) => panel.title === "Alerting targets up")!.targets[0].expr;
+        assert.match(targetsUp(alerts), /job=~"thanos-rule\|thanos-alertmanager"/);
+        const yours = dashboards({ ...inputs, alerting: { ...inputs.alerting!, alertmanager: false } })["global-alerts.json"] as typeof alerts;
+        assert.match(targetsUp(yours), /job=~"thanos-rule"\}/);
+        const off = readStackConfig(projectDirectory, "dev");
+        assert.strictEqual(dashboardInputs({ ...off, alerting: { ...off.alerting, enabled: false } }).alerting, undefined);
     });
 
     it("put every panel, target and variable on the provisioned data source", () => {
@@ -164,7 +193,7 @@ describe("the dashboards", () => {
 
     it("tables: every query instant and as a table, merged into one table, Time and __name__ hidden, each value column named after its query", () => {
         const tables = Object.values(all).flatMap((dashboard) => dashboard.panels).filter((panel) => panel.type === "table");
-        assert.deepStrictEqual(tables.map((panel) => panel.title), ["Replicas: Prometheus and sidecar", "StoreAPI endpoints seen by Thanos Query", "Global tier targets up"]);
+        assert.deepStrictEqual(tables.map((panel) => panel.title), ["Replicas: Prometheus and sidecar", "StoreAPI endpoints seen by Thanos Query", "Global tier targets up", "Alerting targets up"]);
         for (const panel of tables) {
             panel.targets.forEach((target) => assert.deepStrictEqual([target.format, target.instant, target.range], ["table", true, false], panel.title));
             // Grafana names the value column "Value" for one query, "Value #<refId>" for several (result_transformer.ts:278-280).
@@ -191,7 +220,7 @@ describe("the dashboards", () => {
         const home = new Map<string, string>([
             ...devConfig.regions.flatMap((region) => [`${regionReleaseName(region.name)}-prometheus`, `${regionReleaseName(region.name)}-thanos-discovery`]
                 .map((job) => [job, region.namespace] as [string, string])),
-            ...[thanosServices.queryHttp, thanosServices.frontendHttp, grafanaReleaseName, longTermServices.storeGateway, longTermServices.compactor]
+            ...[thanosServices.queryHttp, thanosServices.frontendHttp, grafanaReleaseName, longTermServices.storeGateway, longTermServices.compactor, alertingServices.ruler, alertingServices.alertmanager]
                 .map((job) => [job, devConfig.globalQuery.namespace] as [string, string]),
         ]);
         const values = (matchers: string, label: string) => {
@@ -203,7 +232,10 @@ describe("the dashboards", () => {
             for (const expr of queriesOf(dashboard)) {
                 for (const [selector, metric, matchers] of expr.matchAll(/([a-zA-Z_:][a-zA-Z0-9_:]*)\{([^}]*)\}/g)) {
                     const jobs = values(matchers, "job");
-                    if (jobs === undefined) {
+                    if (metric === "ALERTS") {
+                        // The Ruler's own series carry no job: the generated rules' names select them.
+                        if (values(matchers, "alertname")?.join("|") !== devAlertNames.join("|")) problems.push(`ALERTS of other rules than the global ones: ${selector}`);
+                    } else if (jobs === undefined) {
                         problems.push(`no job in ${selector}`);
                     } else if (jobs.join() === "kubelet") {
                         // cAdvisor's series carry the namespace of the pod they measure (the kubelet's are honoured): the job and path are the filter.

@@ -5,7 +5,9 @@
 // unless asked for dedup=false. It understands the query shapes the
 // verification uses: `<count|sum|max|min> by (labels) (<metric>{matchers})`,
 // the same over `increase(<metric>{matchers}[<window>])`, matchers `=` and
-// `=~`, and `1+1`, Grafana's health check of a Prometheus data source.
+// `=~`, and `1+1`, Grafana's health check of a Prometheus data source. Its
+// /api/v1/rules lists the rule groups it is given, as the querier lists the
+// Ruler's (pkg/rules/rulespb/rpc.pb.go:280-282 at v0.42.4: name, file, rules).
 import * as http from "http";
 import { listenOnLoopback } from "./loopback";
 
@@ -34,6 +36,8 @@ export interface FakeThanosOptions {
      * evaluate: the series (each valued 1) it answers a query with, [] for none.
      */
     dashboardData?: (query: string) => Labels[];
+    /** The rule groups the rules API lists, each with one alerting rule. */
+    ruleGroups?: string[];
 }
 
 export interface FakeThanos {
@@ -56,6 +60,14 @@ export async function startFakeThanos(options: FakeThanosOptions): Promise<FakeT
             }, options.delayMs ?? 0);
             delayed.add(timer);
         };
+        if (url.pathname === "/api/v1/rules") {
+            asked.push(`rules ${url.search}`);
+            const groups = (options.ruleGroups ?? []).map((name) => ({
+                name, file: "/etc/thanos/rules/global.rules.yaml", rules: [{ state: "inactive", name: `${name}-alert`, health: "ok", type: "alerting" }], interval: 30,
+            }));
+            answer(200, { status: "success", data: { groups } });
+            return;
+        }
         if (url.pathname !== "/api/v1/query" && url.pathname !== "/api/v1/query_range") {
             answer(404, { status: "error", errorType: "not_found", error: `no route ${url.pathname}` });
             return;

@@ -51,6 +51,7 @@ describe("the fleet stack", () => {
         assert.deepStrictEqual(sdConfig(run).endpoints.map((e: { address: string }) => e.address), [
             ...europe, "dnssrv+_grpc._tcp.prometheus-operated.united-states.svc.cluster.local",
             "dnssrv+_grpc._tcp.thanos-store-gateway.monitoring.svc.cluster.local",
+            "dnssrv+_grpc._tcp.thanos-rule.monitoring.svc.cluster.local",
         ]);
     });
 
@@ -69,7 +70,7 @@ describe("the fleet stack", () => {
             assert.deepStrictEqual(grown.one(release, region).inputs.values, run.one(release, region).inputs.values, region);
         }
         const addresses = sdConfig(grown).endpoints.map((e: { address: string }) => e.address);
-        assert.strictEqual(addresses.length, 5);
+        assert.strictEqual(addresses.length, 6);
         assert.match(addresses[3], /^fleet-asia-control-plane:3\d{4}$/);
     });
 

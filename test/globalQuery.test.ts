@@ -1,5 +1,6 @@
 import * as assert from "assert";
 import { queryEndpointArgs, thanosChartValues } from "../components/globalQuery";
+import { memcachedCacheConfig } from "../components/queryCache";
 import { defaults } from "../lib/config/schema";
 import { cachedChartDirectory } from "./setup";
 import { ProgramRun, key, runStack, withAsia } from "./harness";
@@ -7,6 +8,7 @@ import { ProgramRun, key, runStack, withAsia } from "./harness";
 const release = "kubernetes:helm.sh/v3:Release";
 const europe = "dnssrv+_grpc._tcp.prometheus-operated.europe.svc.cluster.local";
 const unitedStates = "dnssrv+_grpc._tcp.prometheus-operated.united-states.svc.cluster.local";
+const ruler = "dnssrv+_grpc._tcp.thanos-rule.monitoring.svc.cluster.local";
 
 /** Every Thanos release in the supported range. */
 const supportedReleases = [
@@ -43,14 +45,14 @@ describe("GlobalQuery on the dev stack", () => {
             query: {
                 enabled: true,
                 replicaCount: 2,
-                replicaLabels: ["replica"],
+                replicaLabels: ["replica", "rule_replica"],
                 storeDNSDiscovery: false,
                 sidecarDNSDiscovery: false,
                 ruleDNSDiscovery: false,
                 stores: [],
                 storeDNSResolver: "",
                 serviceDiscoveryInterval: "",
-                extraArgs: [`--endpoint.sd-config={"endpoints":[{"address":"${europe}"},{"address":"${unitedStates}"}]}`],
+                extraArgs: [`--endpoint.sd-config={"endpoints":[{"address":"${europe}"},{"address":"${unitedStates}"},{"address":"${ruler}"}]}`],
                 resources: { requests: { cpu: "100m", memory: "256Mi" }, limits: { cpu: "1", memory: "1Gi" } },
                 extraEnv: [{ name: "GOMEMLIMIT", value: "819MiB" }],
                 affinity: spread("query"),
@@ -64,7 +66,9 @@ describe("GlobalQuery on the dev stack", () => {
                 replicaCount: 2,
                 http: { port: 10902 },
                 log: { request: { decision: "" } },
-                queryRange: { splitInterval: "24h", maxRetriesPerRequest: 5, cache: { inMemory: true, maxSize: "128MB" } },
+                // Two frontends: the shared cache, memcached.
+                queryRange: { splitInterval: "24h", maxRetriesPerRequest: 5, cache: { inMemory: false } },
+                extraArgs: [`--query-range.response-cache-config=${memcachedCacheConfig("monitoring")}`],
                 compressResponses: true,
                 logQueriesLongerThan: "10s",
                 resources: { requests: { cpu: "50m", memory: "128Mi" }, limits: { cpu: "500m", memory: "512Mi" } },
@@ -76,16 +80,17 @@ describe("GlobalQuery on the dev stack", () => {
         });
     });
 
-    it("reaches every region through the regions' own outputs, one endpoint each", () => {
+    it("reaches every region through the regions' own outputs, one endpoint each, and the Ruler pair", () => {
         const configured = JSON.parse(endpointArgs(run)[0].replace("--endpoint.sd-config=", ""));
         assert.deepStrictEqual(configured.endpoints.map((e: { address: string }) => e.address),
-            (run.exports.regionSummaries as { storeApiEndpoints: string[] }[]).flatMap((r) => r.storeApiEndpoints));
+            [...(run.exports.regionSummaries as { storeApiEndpoints: string[] }[]).flatMap((r) => r.storeApiEndpoints), ruler]);
     });
 
-    it("deduplicates on the replica label the regions set, never on the region label", () => {
+    it("deduplicates on the replica label the regions set and the Ruler's, never on the region label", () => {
         const values = run.one(release, "global").inputs.values;
         const sidecarReplicaLabel = run.one(release, "europe").inputs.values.prometheus.prometheusSpec.replicaExternalLabelName;
-        assert.deepStrictEqual(values.query.replicaLabels, [sidecarReplicaLabel]);
+        const rulerLabel = /^--label=(\w+)=/.exec(run.one("kubernetes:apps/v1:StatefulSet", "global-alerting-ruler").inputs.spec.template.spec.containers[0].args.find((arg: string) => arg.startsWith("--label=")))![1];
+        assert.deepStrictEqual(values.query.replicaLabels, [sidecarReplicaLabel, rulerLabel]);
         assert.ok(!JSON.stringify(values).includes("replica-label=cluster"));
     });
 
@@ -107,13 +112,13 @@ describe("GlobalQuery follows the stack config", () => {
         const run = await runStack("dev", withAsia);
         const configured = JSON.parse(endpointArgs(run)[0].replace("--endpoint.sd-config=", ""));
         assert.deepStrictEqual(configured, { endpoints: [
-            { address: europe }, { address: unitedStates }, { address: "dnssrv+_grpc._tcp.prometheus-operated.asia.svc.cluster.local" },
+            { address: europe }, { address: unitedStates }, { address: "dnssrv+_grpc._tcp.prometheus-operated.asia.svc.cluster.local" }, { address: ruler },
         ] });
     });
 
     it("Thanos v0.37.2 across the stack: --endpoint flags, and the sidecars on the same version", async () => {
         const run = await runStack("dev", (config) => (config[key("versions")] = { thanos: "v0.37.2" }));
-        assert.deepStrictEqual(endpointArgs(run), [`--endpoint=${europe}`, `--endpoint=${unitedStates}`]);
+        assert.deepStrictEqual(endpointArgs(run), [`--endpoint=${europe}`, `--endpoint=${unitedStates}`, `--endpoint=${ruler}`]);
         assert.strictEqual(run.one(release, "global").inputs.values.image.tag, "v0.37.2");
         assert.strictEqual(run.one(release, "europe").inputs.values.prometheus.prometheusSpec.thanos.image, "quay.io/thanos/thanos:v0.37.2");
     });
@@ -131,7 +136,7 @@ describe("GlobalQuery follows the stack config", () => {
     });
 
     it("frontend settings reach the chart", async () => {
-        const run = await runStack("dev", (config) => (Object.assign(config[key("globalQuery")], { frontend: { splitInterval: "12h", maxRetries: 2, cacheMaxSize: "512MB", slowQueryThreshold: "30s" }, resources: { frontend: { limits: { memory: "1Gi" } } } })));
+        const run = await runStack("dev", (config) => (Object.assign(config[key("globalQuery")], { frontend: { splitInterval: "12h", maxRetries: 2, cache: "inMemory", cacheMaxSize: "512MB", slowQueryThreshold: "30s" }, resources: { frontend: { limits: { memory: "1Gi" } } } })));
         const frontend = run.one(release, "global").inputs.values.queryFrontend;
         assert.deepStrictEqual(frontend.queryRange, { splitInterval: "12h", maxRetriesPerRequest: 2, cache: { inMemory: true, maxSize: "512MB" } });
         assert.strictEqual(frontend.logQueriesLongerThan, "30s");
@@ -160,7 +165,9 @@ describe("Thanos Query endpoint flags by version", () => {
         for (const arg of values.query.extraArgs as string[]) {
             assert.ok(!chartRendered.some((flag) => arg.startsWith(flag)), arg);
         }
-        assert.strictEqual(values.queryFrontend.extraArgs, undefined);
+        // The frontend's one extra flag is the shared cache's, which the chart renders only for an in-memory cache.
+        assert.deepStrictEqual((values.queryFrontend.extraArgs as string[]).map((arg) => arg.split("=")[0]), ["--query-range.response-cache-config"]);
+        assert.strictEqual(values.queryFrontend.queryRange.cache.inMemory, false);
     });
 });
 

@@ -1,13 +1,14 @@
 import * as assert from "assert";
 import { jobDeadlineSeconds } from "../components/globalViewCheck";
 import { readStackConfig } from "../lib/config/stackFile";
-import { grafanaChecks, inClusterTiming, verificationChecks, verificationPlan, verificationScript } from "../lib/verification/verification";
+import { grafanaChecks, inClusterTiming, rulerChecks, verificationChecks, verificationPlan, verificationScript } from "../lib/verification/verification";
 import { ProgramRun, key, projectDirectory, runStack, withAsia } from "./harness";
 
 const job = "kubernetes:batch/v1:Job";
 const devPlan = verificationPlan(readStackConfig(projectDirectory, "dev"));
 const devChecks = verificationChecks(devPlan);
 const devGrafanaChecks = grafanaChecks(devPlan);
+const devRulesChecks = rulerChecks(devPlan);
 const container = (run: ProgramRun) => run.one(job, "global-view").inputs.spec.template.spec.containers[0];
 const script = (run: ProgramRun) => container(run).command[2] as string;
 
@@ -20,7 +21,7 @@ describe("the verification Job on the dev stack", () => {
     it("runs the shared checks as a script in the pinned Thanos image, which the nodes already have", () => {
         const verify = container(run);
         assert.strictEqual(verify.image, "quay.io/thanos/thanos:v0.42.4");
-        assert.deepStrictEqual(verify.command, ["/bin/sh", "-c", verificationScript(devChecks, inClusterTiming(600), devGrafanaChecks)]);
+        assert.deepStrictEqual(verify.command, ["/bin/sh", "-c", verificationScript(devChecks, inClusterTiming(600), devGrafanaChecks, devRulesChecks)]);
         assert.strictEqual(run.one("kubernetes:helm.sh/v3:Release", "europe").inputs.values.prometheus.prometheusSpec.thanos.image, verify.image);
     });
 
@@ -38,7 +39,7 @@ describe("the verification Job on the dev stack", () => {
         assert.strictEqual(releaseUrns.length, 4);
         assert.deepStrictEqual(run.one(job, "global-view").dependencies.filter((urn) => urn.includes(":Release::")).sort(), releaseUrns.sort());
         const env = container(run).env as { name: string; value: string }[];
-        assert.deepStrictEqual(env.find(({ name }) => name === "DEPLOYED_REVISIONS"), { name: "DEPLOYED_REVISIONS", value: "kps-europe=1,kps-united-states=1,thanos=1,grafana=1" });
+        assert.deepStrictEqual(env.find(({ name }) => name === "DEPLOYED_REVISIONS"), { name: "DEPLOYED_REVISIONS", value: "kps-europe=1,kps-united-states=1,thanos=1,grafana=1,thanos-rule=1" });
     });
 
     it("fails the deploy on the first failed pod, within a deadline, and is retried on the next up", () => {
@@ -46,8 +47,8 @@ describe("the verification Job on the dev stack", () => {
         const { spec } = checkJob.inputs;
         assert.strictEqual(spec.backoffLimit, 0);
         assert.strictEqual(spec.template.spec.restartPolicy, "Never");
-        // Each query and its diagnosis, and each Grafana request, at the request timeout.
-        const deadline = 600 + (2 * devChecks.length + devGrafanaChecks.length) * 10 + 10 + 30;
+        // Each query and its diagnosis, the rules API's request and each Grafana request, at the request timeout.
+        const deadline = 600 + (2 * devChecks.length + devRulesChecks.length + devGrafanaChecks.length) * 10 + 10 + 30;
         assert.strictEqual(spec.activeDeadlineSeconds, deadline);
         assert.deepStrictEqual(checkJob.customTimeouts, { create: `${deadline + 60}s`, update: `${deadline + 60}s`, delete: "" });
         assert.deepStrictEqual(checkJob.inputs.metadata.annotations, { "pulumi.com/replaceUnready": "true" });
@@ -92,7 +93,7 @@ describe("the verification Job follows the topology", () => {
 
     it("its deadline comes from verification.timeout; verification.enabled false leaves it out", async () => {
         const quick = await runStack("dev", (config) => (config[key("verification")] = { timeout: "2m" }));
-        assert.strictEqual(quick.one(job, "global-view").inputs.spec.activeDeadlineSeconds, jobDeadlineSeconds(devChecks, inClusterTiming(120), devGrafanaChecks));
+        assert.strictEqual(quick.one(job, "global-view").inputs.spec.activeDeadlineSeconds, jobDeadlineSeconds(devChecks, inClusterTiming(120), devGrafanaChecks, devRulesChecks));
         const off = await runStack("dev", (config) => (config[key("verification")] = { enabled: false }));
         assert.deepStrictEqual(off.ofType(job), []);
         assert.ok(!("verificationLogsCommand" in off.exports), Object.keys(off.exports).join(", "));

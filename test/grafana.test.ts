@@ -61,9 +61,9 @@ describe("Grafana on the dev stack", () => {
         assert.ok(!JSON.stringify(values).includes(run.exports.grafanaAdminPassword as string));
     });
 
-    it("provisions the three dashboards from its ConfigMap, with no sidecar and no download", () => {
+    it("provisions its dashboards (the global alerts' with alerting on) from its ConfigMap, with no sidecar and no download", () => {
         const dashboards = run.one(configMap, "grafana-dashboards");
-        assert.deepStrictEqual(Object.keys(dashboards.inputs.data).sort(), ["global-view.json", "kubernetes-resources.json", "query-path.json"]);
+        assert.deepStrictEqual(Object.keys(dashboards.inputs.data).sort(), ["global-alerts.json", "global-view.json", "kubernetes-resources.json", "query-path.json"]);
         const values = run.one(release, "grafana").inputs.values;
         assert.deepStrictEqual(values.dashboardsConfigMaps, { "thanos-global-view": autoNamed("grafana-dashboards") });
         assert.deepStrictEqual(values.dashboardProviders["dashboardproviders.yaml"].providers[0].options, { path: "/var/lib/grafana/dashboards/thanos-global-view" });
@@ -77,7 +77,7 @@ describe("Grafana on the dev stack", () => {
 
     it("is scraped by europe, the first region in its cluster, with Thanos Query and Query Frontend; no other region scrapes the global tier", () => {
         const monitors = (name: string) => (run.one(release, name).inputs.values.prometheus.additionalServiceMonitors as { name: string }[]).map((monitor) => monitor.name);
-        assert.deepStrictEqual(monitors("europe"), ["global-thanos-query", "global-thanos-query-frontend", "global-grafana"]);
+        assert.deepStrictEqual(monitors("europe"), ["global-thanos-query", "global-thanos-query-frontend", "global-grafana", "global-thanos-rule", "global-alertmanager"]);
         assert.deepStrictEqual(monitors("united-states"), []);
     });
 });
@@ -85,10 +85,12 @@ describe("Grafana on the dev stack", () => {
 describe("Grafana follows the stack config", () => {
     it("off: no Grafana, nothing of it scraped, verified or exported", async () => {
         const run = await runStack("dev", (config) => (config[key("grafana")] = { enabled: false }));
-        assert.deepStrictEqual([run.ofType(release).map((r) => r.name).sort(), run.ofType(secret), run.ofType(configMap)],
+        // What is left of Secrets and ConfigMaps is the alerting tier's.
+        const ofGrafana = (type: string) => run.ofType(type).filter((resource) => !resource.name.startsWith("global-alerting-"));
+        assert.deepStrictEqual([run.ofType(release).map((r) => r.name).sort(), ofGrafana(secret), ofGrafana(configMap)],
             [["europe", "global", "thanos-dev-operator-crds", "united-states"], [], []]);
         const monitors = run.one(release, "europe").inputs.values.prometheus.additionalServiceMonitors as { name: string }[];
-        assert.deepStrictEqual(monitors.map((monitor) => monitor.name), ["global-thanos-query", "global-thanos-query-frontend"]);
+        assert.deepStrictEqual(monitors.map((monitor) => monitor.name), ["global-thanos-query", "global-thanos-query-frontend", "global-thanos-rule", "global-alertmanager"]);
         const env = run.one("kubernetes:batch/v1:Job", "global-view").inputs.spec.template.spec.containers[0].env as { name: string }[];
         assert.deepStrictEqual(env.map(({ name }) => name), ["FRONTEND_URL", "DEPLOYED_REVISIONS"]);
         assert.deepStrictEqual(Object.keys(run.exports).filter((name) => name.startsWith("grafana")), []);

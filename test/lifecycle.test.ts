@@ -709,12 +709,13 @@ describe("npm run up checks the machine first", () => {
         sandbox.nodeVersion = "v20.20.2";
         const { code, said } = sandbox.npmRun("up");
         assert.strictEqual(code, 1);
-        // 4.4 GiB: three Prometheus replicas at 512Mi + 64Mi sidecar + 32Mi reloader, two operators at 64Mi,
-        // Query 2 × 256Mi, Query Frontend 2 × 128Mi, Grafana 192Mi, the check 16Mi (2928Mi), and kind's 1024Mi + 2 × 256Mi.
+        // 4.7 GiB: three Prometheus replicas at 512Mi + 64Mi sidecar + 32Mi reloader, two operators at 64Mi,
+        // Query 2 × 256Mi, Query Frontend 2 × 128Mi, Grafana 192Mi, the check 16Mi (2928Mi), the Ruler, Alertmanager
+        // and memcached pairs 2 × (64Mi + 64Mi + 64Mi), and kind's 1024Mi + 2 × 256Mi.
         assert.deepStrictEqual(said, [
             "Node.js v20.20.2 is too old: the Pulumi SDK needs Node.js 22 or newer. Install Node.js 22 (for example with nvm: nvm install 22).",
             "kind is kind v0.31.0 go1.26.3 linux/amd64: this stack needs kind v0.32.0 or newer (its node image is the one pinned here). Upgrade kind.",
-            "Docker has 2.0 GiB of memory; this stack's pods request 4.4 GiB together with kind's own components. Give Docker at least 5 GiB (Docker Desktop: Settings → Resources → Memory), or run fewer replicas.",
+            "Docker has 2.0 GiB of memory; this stack's pods request 4.7 GiB together with kind's own components. Give Docker at least 5 GiB (Docker Desktop: Settings → Resources → Memory), or run fewer replicas.",
             "fs.inotify.max_user_watches is 8192; kind needs at least 524288 (kind's known issue \"Pod errors due to too many open files\"). Run 'sudo sysctl fs.inotify.max_user_watches=524288', and add 'fs.inotify.max_user_watches = 524288' to /etc/sysctl.conf to keep it.",
             "fs.inotify.max_user_instances is 128; kind needs at least 512 (kind's known issue \"Pod errors due to too many open files\"). Run 'sudo sysctl fs.inotify.max_user_instances=512', and add 'fs.inotify.max_user_instances = 512' to /etc/sysctl.conf to keep it.",
             'Nothing was changed. See README.md, "Prerequisites".',

@@ -188,6 +188,8 @@ describe("images from a mirror", () => {
             `${mirror}/jkroepke/kube-webhook-certgen:1.8.7`,
             `${mirror}/grafana/grafana:13.2.0`,
             `${mirror}/chrislusf/seaweedfs:4.44`,
+            `${mirror}/prometheus/alertmanager:v0.34.0`,
+            `${mirror}/library/memcached:1.6.38`,
         ]);
     });
 });

@@ -76,17 +76,28 @@ describe("the program on the dev stack", () => {
         const provider = run.one(k8sProvider, "thanos-dev-provider");
         const resources = kubernetesResources(run);
         assert.deepStrictEqual(resources.map((r) => `${r.type}/${r.name}`).sort(), [
+            "kubernetes:apps/v1:Deployment/query-cache",
+            "kubernetes:apps/v1:StatefulSet/global-alerting-alertmanager",
+            "kubernetes:apps/v1:StatefulSet/global-alerting-ruler",
             "kubernetes:batch/v1:Job/global-view",
+            "kubernetes:core/v1:ConfigMap/global-alerting-rules",
             "kubernetes:core/v1:ConfigMap/grafana-dashboards",
             "kubernetes:core/v1:Namespace/europe",
             "kubernetes:core/v1:Namespace/global",
             "kubernetes:core/v1:Namespace/united-states",
+            "kubernetes:core/v1:Secret/global-alerting-alertmanager-config",
             "kubernetes:core/v1:Secret/grafana-admin",
+            "kubernetes:core/v1:Service/global-alerting-alertmanager",
+            "kubernetes:core/v1:Service/global-alerting-ruler",
+            "kubernetes:core/v1:Service/query-cache",
             "kubernetes:helm.sh/v3:Release/europe",
             "kubernetes:helm.sh/v3:Release/global",
             "kubernetes:helm.sh/v3:Release/grafana",
             "kubernetes:helm.sh/v3:Release/thanos-dev-operator-crds",
             "kubernetes:helm.sh/v3:Release/united-states",
+            "kubernetes:policy/v1:PodDisruptionBudget/global-alerting-alertmanager",
+            "kubernetes:policy/v1:PodDisruptionBudget/global-alerting-ruler",
+            "kubernetes:policy/v1:PodDisruptionBudget/query-cache",
         ]);
         for (const resource of resources) {
             assert.strictEqual(resource.provider, `${provider.urn}::${provider.name}-id`, `${resource.type} ${resource.name}`);

@@ -76,6 +76,18 @@ describe("Region on the dev stack", () => {
                         namespaceSelector: { matchNames: ["monitoring"] },
                         endpoints: [{ port: "service", path: "/metrics", interval: "30s" }],
                     },
+                    {
+                        name: "global-thanos-rule",
+                        selector: { matchLabels: { "app.kubernetes.io/name": "thanos", "app.kubernetes.io/component": "rule", "app.kubernetes.io/part-of": "thanos-global-view" } },
+                        namespaceSelector: { matchNames: ["monitoring"] },
+                        endpoints: [{ port: "http", path: "/metrics", interval: "30s" }],
+                    },
+                    {
+                        name: "global-alertmanager",
+                        selector: { matchLabels: { "app.kubernetes.io/name": "alertmanager", "app.kubernetes.io/component": "alertmanager", "app.kubernetes.io/part-of": "thanos-global-view" } },
+                        namespaceSelector: { matchNames: ["monitoring"] },
+                        endpoints: [{ port: "web", path: "/metrics", interval: "30s" }],
+                    },
                 ],
                 prometheusSpec: {
                     replicas: 2,

@@ -140,7 +140,7 @@ describe("each shipped stack as a whole, from one mock run of it", () => {
                 assert.deepStrictEqual(wrong, []);
                 // Every kind of Thanos process of the stack is among them (the verification Job runs busybox, not Thanos).
                 const kinds = new Set(Object.keys(found).map((name) => name.split("/")[1]));
-                for (const kind of ["thanos-sidecar", "query", "queryFrontend", ...(stack === "dev" ? [] : ["store-gateway", "compactor", "bucket-check"]), ...(stack === "fleet" ? ["seaweedfs"] : [])]) {
+                for (const kind of ["thanos-sidecar", "query", "queryFrontend", "rule", ...(stack === "dev" ? [] : ["store-gateway", "compactor", "bucket-check"]), ...(stack === "fleet" ? ["seaweedfs"] : [])]) {
                     assert.ok(kinds.has(kind), `${kind} in ${[...kinds].join(", ")}`);
                 }
             });

@@ -4,14 +4,17 @@
 import { datasourceUid } from "../lib/grafana/dashboards";
 import { grafanaAdmin } from "../lib/kubernetes/releases";
 import { readStackConfig } from "../lib/config/stackFile";
-import { grafanaChecks, verificationChecks, verificationPlan } from "../lib/verification/verification";
+import { grafanaChecks, rulerChecks, verificationChecks, verificationPlan } from "../lib/verification/verification";
 import { startFakeGrafana } from "./fakeGrafana";
 import { FakeThanos, Labels, MetricSeries, longTermStorageMetrics, startFakeThanos } from "./fakeThanos";
 import { projectDirectory } from "./harness";
 
 export const devPlan = verificationPlan(readStackConfig(projectDirectory, "dev"));
+/** Every rule group the shipped stacks generate (the fleet's, with long-term storage's): what a healthy stack's Ruler lists. */
+export const healthyRuleGroups = verificationPlan(readStackConfig(projectDirectory, "fleet")).alerting!.ruleGroups;
 export const devChecks = verificationChecks(devPlan);
 export const devGrafanaChecks = grafanaChecks(devPlan);
+export const devRulesChecks = rulerChecks(devPlan);
 export const grafanaPassword = "s3cr3t-admin-password";
 
 /** The fleet stack's checks, long-term storage included, and its tier's metrics when all is well. */
@@ -33,9 +36,9 @@ export function mismatchedEuropeReplica(series: Labels[]): Labels[] {
 export async function withThanos<T>(
     series: Labels[],
     use: (thanos: StandIns) => Promise<T>,
-    options: { replicaLabels?: string[]; delayMs?: number; afterQuery?: (asked: readonly string[]) => void; dashboardData?: (query: string) => Labels[]; metrics?: MetricSeries[] } = {},
+    options: { replicaLabels?: string[]; delayMs?: number; afterQuery?: (asked: readonly string[]) => void; dashboardData?: (query: string) => Labels[]; metrics?: MetricSeries[]; ruleGroups?: string[] } = {},
 ): Promise<T> {
-    const thanos = await startFakeThanos({ series, replicaLabels: options.replicaLabels ?? ["replica"], ...options });
+    const thanos = await startFakeThanos({ series, replicaLabels: options.replicaLabels ?? ["replica"], ruleGroups: healthyRuleGroups, ...options });
     const grafana = await startFakeGrafana({ datasourceUrl: thanos.url, datasourceUid, user: grafanaAdmin.user, password: grafanaPassword });
     try {
         return await use({ ...thanos, grafanaUrl: grafana.url });

@@ -59,7 +59,8 @@ describe("long-term storage: the setting", () => {
         assert.deepStrictEqual(config.regions.map((region) => region.retention), ["2d", "2d"]);
         assert.strictEqual(parseWith({ type: "none" }).regions[0].retention, "10d");
         const run = await runStack("dev");
-        assert.deepStrictEqual([statefulSet, deployment].flatMap((type) => run.ofType(type)), []);
+        // Only the alerting tier's workloads and the query cache: none of long-term storage.
+        assert.deepStrictEqual([statefulSet, deployment].flatMap((type) => run.ofType(type)).map((workload) => workload.name), ["global-alerting-alertmanager", "global-alerting-ruler", "query-cache"]);
         assert.ok(!run.ofType(secret).some((resource) => resource.name.endsWith("objstore")));
         assert.strictEqual(run.one(release, "europe").inputs.values.prometheus.prometheusSpec.thanos.objectStorageConfig, undefined);
     });
@@ -220,8 +221,8 @@ describe("long-term storage on the fleet stack: in-cluster store, gateway, compa
         assert.deepStrictEqual(headless.spec.ports[0], { name: "grpc", port: 10901, targetPort: "grpc" });
         const endpoints = JSON.parse(run.one(release, "global").inputs.values.query.extraArgs[0].replace("--endpoint.sd-config=", "")).endpoints.map((e: { address: string }) => e.address);
         assert.ok(endpoints.includes(`dnssrv+_grpc._tcp.${headless.metadata.name}.${headless.metadata.namespace}.svc.cluster.local`), endpoints.join(" "));
-        // Deduplication stays on the replica label alone: the gateway adds no label of its own.
-        assert.deepStrictEqual(run.one(release, "global").inputs.values.query.replicaLabels, ["replica"]);
+        // The gateway adds no replica label of its own: the regions' and the Ruler pair's only.
+        assert.deepStrictEqual(run.one(release, "global").inputs.values.query.replicaLabels, ["replica", "rule_replica"]);
         assert.deepStrictEqual((run.exports.longTermStorage as { storeGatewayEndpoints: string[] }).storeGatewayEndpoints, ["dnssrv+_grpc._tcp.thanos-store-gateway.monitoring.svc.cluster.local"]);
     });
 
@@ -296,7 +297,7 @@ describe("long-term storage on the fleet stack: in-cluster store, gateway, compa
     it("every pod of every workload the program builds itself is sized and meets `restricted`, in namespaces that enforce it", () => {
         const workloads = ["kubernetes:apps/v1:Deployment", "kubernetes:apps/v1:StatefulSet", "kubernetes:batch/v1:Job"].flatMap((type) => run.ofType(type));
         assert.deepStrictEqual(workloads.map((workload) => workload.name).sort(),
-            ["compactor", "europe-bucket-check", "global-view", "object-store", "store-gateway", "united-states-bucket-check"]);
+            ["compactor", "europe-bucket-check", "global-alerting-alertmanager", "global-alerting-ruler", "global-view", "object-store", "query-cache", "store-gateway", "united-states-bucket-check"]);
         for (const workload of workloads) {
             const spec = workload.inputs.spec.template.spec;
             assert.deepStrictEqual(restrictedViolations(spec), [], workload.name);
@@ -315,7 +316,7 @@ describe("long-term storage on the fleet stack: in-cluster store, gateway, compa
         }
         // A new generation of either runs the proof again.
         const revisions = job.inputs.spec.template.spec.containers[0].env.find((env: { name: string }) => env.name === "DEPLOYED_REVISIONS").value;
-        assert.match(revisions, /,store-gateway-x7k2p9=1,thanos-compactor=1$/);
+        assert.match(revisions, /,store-gateway-x7k2p9=1,thanos-compactor=1,thanos-rule=1$/);
     });
 
     it("every region alerts on its sidecars' failing uploads; the one scraping the global tier also on a halted compactor", () => {
@@ -330,7 +331,7 @@ describe("long-term storage on the fleet stack: in-cluster store, gateway, compa
             ["ThanosBucketOperationsFailing", 'sum by (job, operation) (rate(thanos_objstore_bucket_operation_failures_total{namespace="monitoring"}[5m])) > 0'],
         ]);
         const monitors = run.one(release, "united-states").inputs.values.prometheus.additionalServiceMonitors.map((monitor: { name: string }) => monitor.name);
-        assert.deepStrictEqual(monitors.slice(-2), ["global-thanos-store-gateway", "global-thanos-compactor"]);
+        assert.deepStrictEqual(monitors.slice(-4, -2), ["global-thanos-store-gateway", "global-thanos-compactor"]);
     });
 
     it("every region lists the bucket from its own namespace with its sidecars' config, failing the deploy when it cannot: europe through the hub's NodePort", () => {
@@ -351,7 +352,7 @@ describe("long-term storage on the fleet stack: in-cluster store, gateway, compa
 
     it("Grafana gets a fourth dashboard, for the bucket and its users", () => {
         const data = run.one("kubernetes:core/v1:ConfigMap", "grafana-dashboards").inputs.data as Record<string, string>;
-        assert.deepStrictEqual(Object.keys(data).sort(), ["global-view.json", "kubernetes-resources.json", "long-term-storage.json", "query-path.json"]);
+        assert.deepStrictEqual(Object.keys(data).sort(), ["global-alerts.json", "global-view.json", "kubernetes-resources.json", "long-term-storage.json", "query-path.json"]);
         const panels = JSON.parse(data["long-term-storage.json"]).panels.map((panel: { title: string }) => panel.title);
         assert.deepStrictEqual(panels.slice(0, 2), ["Compactor halted", "Store Gateways each querier is connected to"]);
     });
@@ -420,7 +421,7 @@ describe("long-term storage: flags every supported Thanos accepts", () => {
 describe("long-term storage on prod: an existing S3 bucket", () => {
     it("uploads with the access key the stack names and the secret key from its secret setting; no in-cluster store", async () => {
         const run = await runStack("prod");
-        assert.deepStrictEqual(run.ofType(statefulSet).map((r) => r.name), ["compactor"]);
+        assert.deepStrictEqual(run.ofType(statefulSet).map((r) => r.name), ["global-alerting-alertmanager", "global-alerting-ruler", "compactor"]);
         const config = yaml.load(run.one(secret, "eu-west-objstore").inputs.stringData["objstore.yml"]);
         assert.deepStrictEqual(config, {
             type: "S3",

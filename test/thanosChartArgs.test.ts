@@ -54,10 +54,13 @@ describe("the thanos chart's rendered args", () => {
         assert.deepStrictEqual(refused(frontend, frontendFlags), []);
         assert.deepStrictEqual(query.filter((arg) => /^--(endpoint|store|query\.replica-label)/.test(arg)), [
             "--query.replica-label=replica",
-            '--endpoint.sd-config={"endpoints":[{"address":"dnssrv+_grpc._tcp.prometheus-operated.europe.svc.cluster.local"},{"address":"dnssrv+_grpc._tcp.prometheus-operated.united-states.svc.cluster.local"}]}',
+            "--query.replica-label=rule_replica",
+            '--endpoint.sd-config={"endpoints":[{"address":"dnssrv+_grpc._tcp.prometheus-operated.europe.svc.cluster.local"},{"address":"dnssrv+_grpc._tcp.prometheus-operated.united-states.svc.cluster.local"},{"address":"dnssrv+_grpc._tcp.thanos-rule.monitoring.svc.cluster.local"}]}',
         ]);
         assert.ok(frontend.includes("--query-frontend.downstream-url=http://thanos-query-http:10902"));
-        assert.ok(frontend.includes('--query-range.response-cache-config="type": "IN-MEMORY"\n"config":\n  "max_size": "128MB"'));
+        // Two frontends share memcached; the chart's in-memory cache flag is not rendered, so the flag is there once.
+        assert.deepStrictEqual(frontend.filter((arg) => arg.startsWith("--query-range.response-cache-config=")).map((arg) => arg.split("\n")[0]),
+            ["--query-range.response-cache-config=type: MEMCACHED"]);
         assert.ok(frontend.includes("--query-frontend.log-queries-longer-than=10s"));
     });
 
@@ -69,7 +72,7 @@ describe("the thanos chart's rendered args", () => {
 
     it("the fleet stack, with client TLS and long-term storage: every supported Thanos accepts the querier's, the gateway's and the compactor's flags", async () => {
         const releases = [["v0.37.2", queryFlags["v0.37"], thanosFlags["v0.37.0"]], ["v0.41.0", queryFlags["v0.41"], thanosFlags["v0.41.0"]], ["v0.42.4", queryFlags["v0.42"], thanosFlags["v0.42.4"]]] as const;
-        for (const [version, flags, { store, compact }] of releases) {
+        for (const [version, flags, { store, compact, rule }] of releases) {
             const run = await runStack("fleet", (config) => (config[key("versions")] = { thanos: version }));
             assert.deepStrictEqual(refused(queryArgs(globalValues(run), "thanos", "monitoring"), flags), [], version);
             // Built by the program (components/storeGateway.ts, compactor.ts), as registered.
@@ -79,8 +82,11 @@ describe("the thanos chart's rendered args", () => {
             assert.deepStrictEqual([gateway.image, compactor.image, gateway.args[0], compactor.args[0]], [`quay.io/thanos/thanos:${version}`, `quay.io/thanos/thanos:${version}`, "store", "compact"]);
             assert.deepStrictEqual(refused(gateway.args.slice(1), store), [], version);
             assert.deepStrictEqual(refused(compactor.args.slice(1), compact), [], version);
+            const ruler = container("kubernetes:apps/v1:StatefulSet", "global-alerting-ruler");
+            assert.deepStrictEqual([ruler.image, ruler.args[0]], [`quay.io/thanos/thanos:${version}`, "rule"]);
+            assert.deepStrictEqual(refused(ruler.args.slice(1), rule), [], version);
             if (version === "v0.37.2") {
-                // The global client TLS flags, and one --endpoint per address: two remote replicas, the local region, the gateway.
+                // The global client TLS flags, and one --endpoint per address: two remote replicas, the local region, the gateway, the Ruler pair.
                 const args = queryArgs(globalValues(run), "thanos", "monitoring");
                 assert.deepStrictEqual(args.slice(-5), [
                     "--grpc-client-tls-secure",
@@ -89,7 +95,7 @@ describe("the thanos chart's rendered args", () => {
                     "--grpc-client-tls-ca=/etc/certs/ca.crt",
                     "--grpc-client-server-name=storeapi.thanos-global-view.internal",
                 ]);
-                assert.strictEqual(args.filter((arg) => arg.startsWith("--endpoint=")).length, 4);
+                assert.strictEqual(args.filter((arg) => arg.startsWith("--endpoint=")).length, 5);
             }
         }
         // v0.42 has no use for the deprecated flags: its endpoint config carries the client certificate.

@@ -61,8 +61,22 @@ const compact = {
  */
 const bucketLs = { ...global, ...objstore, "output": false, "exclude-delete": false, "selector": true, "sort-by": true, "timeout": false };
 
-export const thanosFlags: Record<SupportedRelease, { store: Record<string, boolean>; compact: Record<string, boolean>; bucketLs: Record<string, boolean> }> = {
-    "v0.37.0": { store, compact, bucketLs },
-    "v0.41.0": { store, compact, bucketLs },
-    "v0.42.4": { store, compact, bucketLs: { ...bucketLs, "min-time": false, "max-time": false } },
+/**
+ * `thanos rule` (cmd/thanos/rule.go at v0.37.0 / v0.41.0 / v0.42.4): label
+ * :138/:144/:145 (repeated), data-dir :147/:153/:154, rule-file :148/:154/:155
+ * (repeated), eval-interval :152/:158/:159; the query and alerting flags its
+ * config registers (rule.go :125-126/:131-132/:132-133) are in config.go:
+ * query :223/:269/:279 (repeated), alertmanagers.url :256/:302/:312 (repeated),
+ * alert.label-drop :263/:309/:319 (repeated); the gRPC and HTTP servers' as
+ * for every component.
+ */
+const rule = {
+    ...global, ...grpcServer, "http-address": false, "data-dir": false, "rule-file": true, "eval-interval": false, "label": true,
+    "query": true, "alertmanagers.url": true, "alert.label-drop": true,
+};
+
+export const thanosFlags: Record<SupportedRelease, { store: Record<string, boolean>; compact: Record<string, boolean>; bucketLs: Record<string, boolean>; rule: Record<string, boolean> }> = {
+    "v0.37.0": { store, compact, bucketLs, rule },
+    "v0.41.0": { store, compact, bucketLs, rule },
+    "v0.42.4": { store, compact, bucketLs: { ...bucketLs, "min-time": false, "max-time": false }, rule },
 };

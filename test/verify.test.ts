@@ -20,6 +20,8 @@ async function verifyCli(args: string[], env: NodeJS.ProcessEnv = { GRAFANA_ADMI
  * is asked in full even on a loaded machine, and no second round before it.
  */
 const oneRound = ["--timeout", "1", "--interval", "5"];
+/** The same for --dashboards, whose round asks every panel too (36 requests on the dev stack): a loaded machine needs more than 1s. */
+const oneDashboardsRound = ["--timeout", "3", "--interval", "5"];
 
 describe("verification checks", () => {
     it("come from the stack config: per region, its replicas without and with deduplication; then the replica label", () => {
@@ -30,6 +32,13 @@ describe("verification checks", () => {
             ["united-states", 'count by (instance) (up{job="apiserver",cluster="united-states"})', true, { kind: "everyValue", value: 1 }],
             [undefined, "count by (replica) (up)", true, { kind: "labelAbsent", label: "replica" }],
         ]);
+    });
+});
+
+describe("asking the frontend near the deadline", () => {
+    it("waits what is left, in whole milliseconds (AbortSignal.timeout refuses 2045.9999999999998)", async () => {
+        const samples = await withThanos(devStackSeries(), (thanos) => queryFrontend(thanos.url)(devChecks[0].query, false, { seconds: 2.0459999999999998, description: "before the deadline" }));
+        assert.deepStrictEqual([...new Set(samples.map((sample) => sample.value[1]))], ["2"]);
     });
 });
 
@@ -47,6 +56,16 @@ describe("npm run verify", () => {
         assert.match(output, /The global view is complete \(attempt 1\)\.$/);
     });
 
+    it("the Thanos Ruler: passes with the global rule group loaded, fails when the rules API lacks it, naming what it lists", async () => {
+        const loaded = await withThanos(devStackSeries(), (thanos) => verifyCli(["--url", thanos.url, "--grafana-url", thanos.grafanaUrl, "--timeout", "2", "--interval", "0.1"]));
+        assert.strictEqual(loaded.code, 0, loaded.output);
+        assert.match(loaded.output, /^ok: the Thanos Ruler has loaded every global rule group: thanos-global-view$/m);
+        const missing = await withThanos(devStackSeries(), (thanos) => verifyCli(["--url", thanos.url, "--grafana-url", thanos.grafanaUrl, ...oneRound]), { ruleGroups: ["kubernetes-apps"] });
+        assert.strictEqual(missing.code, 1, missing.output);
+        assert.match(missing.output, /^FAILED: expected the Thanos Ruler's rule groups thanos-global-view in the global view's rules API \(\/api\/v1\/rules\)$/m);
+        assert.match(missing.output, /^- expected the Thanos Ruler's rule groups thanos-global-view in the global view's rules API \(\/api\/v1\/rules\); saw: kubernetes-apps$/m);
+    });
+
     it("asks exactly the shared checks' queries", async () => {
         const asked = await withThanos(devStackSeries(), async (thanos) => {
             await verifyCli(["--url", `${thanos.url}/`, "--grafana-url", thanos.grafanaUrl, "--timeout", "2"]);
@@ -55,6 +74,7 @@ describe("npm run verify", () => {
         // Then Grafana asks the frontend: its data source health check, and the global-view panel.
         assert.deepStrictEqual(asked, [
             ...devChecks.map((check) => `${check.query} dedup=${check.dedup}`),
+            "rules ?type=alert",
             "1+1 dedup=true",
             'sum by (cluster) (up{namespace=~"europe|united-states", job=~"kps-europe-prometheus|kps-united-states-prometheus", container="prometheus"}) dedup=true',
         ]);
@@ -183,16 +203,17 @@ describe("npm run verify", () => {
 
     it("--dashboards: asks every panel of every dashboard through Grafana, as the dashboard would", async () => {
         const panels = panelQueries(dashboardInputs(readStackConfig(projectDirectory, "dev")));
-        const { code, output } = await withThanos(devStackSeries(), (thanos) => verifyCli(["--url", thanos.url, "--grafana-url", thanos.grafanaUrl, "--dashboards", ...oneRound]),
+        const { code, output } = await withThanos(devStackSeries(), (thanos) => verifyCli(["--url", thanos.url, "--grafana-url", thanos.grafanaUrl, "--dashboards", ...oneDashboardsRound]),
             { dashboardData: () => [{ cluster: "europe", pod: "prometheus-kps-europe-prometheus-0" }] });
         assert.strictEqual(code, 0, output);
         const shown = output.split("\n").filter((line) => line.endsWith(" shows data"));
         assert.deepStrictEqual(shown, panels.map(({ dashboard, panel }) => `ok: ${dashboard}: "${panel}" shows data`));
-        assert.strictEqual(shown.length, 22);
+        // The global view's 6, the query path's 10, Kubernetes' 6, the global alerts' 7.
+        assert.strictEqual(shown.length, 29);
     });
 
     it("--dashboards: a panel that would show No data fails, named with its dashboard", async () => {
-        const { code, output } = await withThanos(devStackSeries(), (thanos) => verifyCli(["--url", thanos.url, "--grafana-url", thanos.grafanaUrl, "--dashboards", ...oneRound]),
+        const { code, output } = await withThanos(devStackSeries(), (thanos) => verifyCli(["--url", thanos.url, "--grafana-url", thanos.grafanaUrl, "--dashboards", ...oneDashboardsRound]),
             { dashboardData: (query) => (query.includes("cortex_cache_hits_total") ? [] : [{ cluster: "europe" }]) });
         assert.strictEqual(code, 1);
         assert.deepStrictEqual(output.split("\n").filter((line) => line.startsWith("- ")),

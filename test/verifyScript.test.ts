@@ -6,9 +6,9 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { grafanaAdmin } from "../lib/kubernetes/releases";
-import { GrafanaCheck, describeFailure, verificationScript } from "../lib/verification/verification";
+import { GrafanaCheck, RulesCheck, describeFailure, verificationScript } from "../lib/verification/verification";
 import { devStackSeries } from "./fakeThanos";
-import { closedPort, devChecks, devGrafanaChecks, fleetChecks, grafanaPassword, healthyFleetStorage, mismatchedEuropeReplica, withThanos } from "./standIns";
+import { closedPort, devChecks, devGrafanaChecks, devRulesChecks, fleetChecks, grafanaPassword, healthyFleetStorage, mismatchedEuropeReplica, withThanos } from "./standIns";
 
 /** Runs the Job's script as the Thanos image would: busybox applets only on PATH. */
 describe("the verification Job's script, under busybox", function () {
@@ -26,8 +26,8 @@ describe("the verification Job's script, under busybox", function () {
 
     /** By default one round: its deadline is already there when the round ends (the tests of retrying set their own). */
     function runScript(url: string, timing = { deadlineSeconds: 0, intervalSeconds: 1, requestTimeoutSeconds: 2 }, checks = devChecks,
-        grafana?: { url: string; password: string; checks?: GrafanaCheck[] }) {
-        const script = verificationScript(checks, timing, grafana === undefined ? [] : grafana.checks ?? devGrafanaChecks);
+        grafana?: { url: string; password: string; checks?: GrafanaCheck[] }, rules: RulesCheck[] = []) {
+        const script = verificationScript(checks, timing, grafana === undefined ? [] : grafana.checks ?? devGrafanaChecks, rules);
         // The Job's environment: the admin's credentials come from their Secret.
         const grafanaEnv = grafana === undefined ? {} : { GRAFANA_URL: grafana.url, GRAFANA_USER: grafanaAdmin.user, GRAFANA_PASSWORD: grafana.password };
         return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
@@ -45,6 +45,19 @@ describe("the verification Job's script, under busybox", function () {
         assert.strictEqual(result.code, 0, result.stderr);
         assert.deepStrictEqual(result.stdout.split("\n").filter((line) => line.startsWith("ok: ")), devChecks.map((check) => `ok: ${check.passes}`));
         assert.match(result.stdout, /the global view is complete/);
+    });
+
+    it("asks the rules API for the Ruler's groups: passes when every generated group is listed, fails naming them and what was listed, in the same words as npm run verify", async () => {
+        assert.deepStrictEqual(devRulesChecks.map((check) => check.expect.groups), [["thanos-global-view"]]);
+        const loaded = await withThanos(devStackSeries(), (thanos) => runScript(thanos.url, undefined, [], undefined, devRulesChecks));
+        assert.strictEqual(loaded.code, 0, loaded.stderr);
+        assert.deepStrictEqual(loaded.stdout.split("\n").filter((line) => line.startsWith("ok: ")), ["ok: the Thanos Ruler has loaded every global rule group: thanos-global-view"]);
+        // A group of the regions' own Prometheus rules is listed too, and one whose name starts like the global one's.
+        const others = await withThanos(devStackSeries(), (thanos) => runScript(thanos.url, undefined, [], undefined, devRulesChecks), { ruleGroups: ["kubernetes-apps", "thanos-global-view-long-term-storage"] });
+        assert.strictEqual(others.code, 1);
+        assert.deepStrictEqual(others.stderr.split("\n").filter((line) => line.startsWith("- ")), [`- ${devRulesChecks[0].fails}; saw: kubernetes-apps thanos-global-view-long-term-storage`]);
+        const none = await withThanos(devStackSeries(), (thanos) => runScript(thanos.url, undefined, [], undefined, devRulesChecks), { ruleGroups: [] });
+        assert.deepStrictEqual(none.stderr.split("\n").filter((line) => line.startsWith("- ")), [`- ${devRulesChecks[0].fails}; saw: no group`]);
     });
 
     it("asks Grafana too, with the admin's basic auth, and passes on a complete view", async () => {

@@ -5,8 +5,9 @@
 // blames the setting the user wrote, so that one mistake gives one message.
 import { chartProblems } from "../kubernetes/charts";
 import { Problem, SettingPath, isRecord, valueAt } from "./problems";
+import { rulerReplicaLabel } from "../alerting/rules";
+import { Alerting, ContainerResources, GlobalQuery, KindCluster, Labels, ParsedSettings, StackConfig, Storage, byteSizeBytes, frontendCache } from "./schema";
 import { parseQuantity } from "../kubernetes/quantity";
-import { ContainerResources, GlobalQuery, KindCluster, Labels, ParsedSettings, StackConfig, Storage, byteSizeBytes } from "./schema";
 
 /** A region as it parsed, before its retention default is filled in (no rule here reads it). */
 type ParsedRegion = ParsedSettings["regions"][number];
@@ -20,6 +21,7 @@ export interface ValidParts {
     charts?: StackConfig["charts"];
     versions?: StackConfig["versions"];
     grafana?: StackConfig["grafana"];
+    alerting?: Alerting;
 }
 
 export function consistencyProblems(raw: Record<string, unknown>, parts: ValidParts): Problem[] {
@@ -131,11 +133,24 @@ export function consistencyProblems(raw: Record<string, unknown>, parts: ValidPa
         problems.push({ path: ["labels", blamed], message: `must differ from labels.${other}: deduplication drops the replica label, the region label must survive it` });
     }
 
+    for (const which of ["replica", "region"] as const) {
+        if (parts.labels?.[which] === rulerReplicaLabel) {
+            problems.push({ path: ["labels", which], message: `${rulerReplicaLabel} is the Thanos Ruler's own replica label (the global query deduplicates the Ruler pair on it): choose another name` });
+        }
+    }
+    if (parts.alerting !== undefined) {
+        problems.push(...limitsBelowRequests(["alerting", "ruler", "resources"], parts.alerting.ruler.resources, wasSet));
+    }
+
     if (globalQuery !== undefined) {
         for (const container of ["query", "frontend"] as const) {
             problems.push(...limitsBelowRequests(["globalQuery", "resources", container], globalQuery.resources[container], wasSet));
         }
-        problems.push(...cacheAboveMemory(globalQuery, wasSet));
+        if (frontendCache(globalQuery) === "inMemory") {
+            problems.push(...cacheAboveMemory(globalQuery, wasSet));
+        } else {
+            problems.push(...limitsBelowRequests(["globalQuery", "memcached", "resources"], globalQuery.memcached.resources, wasSet));
+        }
     }
     // Every chart the stack installs must be in a mirror on this machine; which ones depends on the versions, Grafana and the thanos chart's own setting.
     if (parts.charts !== undefined && parts.versions !== undefined && parts.grafana !== undefined && globalQuery !== undefined) {

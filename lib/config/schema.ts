@@ -270,6 +270,12 @@ export const defaults = {
             frontend: { requests: { cpu: "50m", memory: "128Mi" }, limits: { cpu: "500m", memory: "512Mi" } },
         },
         frontend: { splitInterval: "24h", maxRetries: 5, cacheMaxSize: "128MB", slowQueryThreshold: "10s" },
+        /** Each memcached of the shared results cache: it stores what it is given, three quarters of its limit (lib/queryCache.ts). */
+        memcached: {
+            replicas: 2,
+            // 96MB each, together more than the two 128MB in-memory caches they replace held of distinct results.
+            resources: { requests: { cpu: "20m", memory: "64Mi" }, limits: { cpu: "200m", memory: "128Mi" } },
+        },
     },
     kind: { controlPlaneNodes: 1, workerNodes: 2 },
     storage: {
@@ -287,6 +293,14 @@ export const defaults = {
     },
     labels: { replica: "replica", region: "cluster" },
     verification: { enabled: true, timeout: "10m" },
+    alerting: {
+        enabled: true,
+        evaluationInterval: "30s",
+        /** Long enough that a rollout (a Prometheus restarting, a sidecar reconnecting) does not page. */
+        for: "5m",
+        /** A dozen rules over small answers, and a local TSDB holding their ALERTS. */
+        ruler: { requests: { cpu: "20m", memory: "64Mi" }, limits: { cpu: "500m", memory: "256Mi" } },
+    },
 };
 
 // ---------------------------------------------------------------- clusters
@@ -713,11 +727,20 @@ const globalQuerySchema = settings({
         cacheMaxSize: text({ description: "in-memory results cache of each frontend; at most half its memory limit", valid: cacheSizeValid },
             { check: (value) => ((byteSizeBytes(value) ?? 0) >= 1 ? undefined : cacheSizeValid) })
             .default(defaults.globalQuery.frontend.cacheMaxSize),
+        // Resolved by frontendCache below: what is left unset follows the replica count.
+        cache: choice({
+            description: "the results cache: memcached, one cache all frontend replicas share (globalQuery.memcached); inMemory, one per replica (cacheMaxSize). Default: memcached with 2 or more frontend replicas, else inMemory",
+        }, ["memcached", "inMemory"] as const).optional(),
         // Thanos reads 0 as "log none" and a negative value as "log all"
         // (internal/cortex/frontend/transport/handler.go:151-153).
         slowQueryThreshold: text({ description: "queries slower than this are logged (0: none, negative: all)", valid: goDurationValid }, { pattern: goDuration })
             .default(defaults.globalQuery.frontend.slowQueryThreshold),
     }, "Thanos Query Frontend behaviour").prefault({}),
+    memcached: settings({
+        replicas: wholeNumber({ description: "memcached replicas of the shared results cache; the frontends spread keys over all of them (2: a restart loses half the cache, not all)" }, 1)
+            .default(defaults.globalQuery.memcached.replicas),
+        resources: containerResources("each memcached (it caches three quarters of its memory limit)", defaults.globalQuery.memcached.resources),
+    }, "the shared results cache, when frontend.cache is memcached").prefault({}),
     // Its default depends on charts.mirror (lib/kubernetes/charts.ts, thanosChartSource).
     chart: chartSourceSchema.optional(),
 }, "Thanos Query over every region's sidecars, behind Query Frontend");
@@ -892,6 +915,53 @@ const grafanaSchema = settings({
     enabled: flag({ description: "Grafana beside the global query, wired to the Query Frontend, with the global-view dashboards" }).default(true),
 }, "the global view's Grafana").prefault({});
 
+/** http(s) URLs as Thanos and Alertmanager take them; credentials in a URL would be written into a pod's arguments. */
+function httpUrlProblem(value: string): string | undefined {
+    const valid = "expected an http:// or https:// URL such as http://alertmanager.example.com:9093";
+    try {
+        const url = new URL(value);
+        if (!["http:", "https:"].includes(url.protocol) || url.hostname === "" || /\s/.test(value)) {
+            return valid;
+        }
+        return url.username !== "" || url.password !== "" ? `${valid}, without user:password@ (the URL is written into the Ruler's arguments)` : undefined;
+    } catch {
+        return valid;
+    }
+}
+
+const alertReceiverSchema = z.discriminatedUnion("type", [
+    settings({
+        type: z.literal("none").meta({ description: "the global Alertmanager keeps the alerts (its UI and the ALERTS series show them) and sends them nowhere" }),
+    }, "no receiver"),
+    settings({
+        type: z.literal("webhook").meta({ description: "the global Alertmanager posts every alert to a webhook (Slack, PagerDuty, Opsgenie and chat bridges take its JSON)" }),
+        urlSecret: text({
+            description: "the name of a secret setting holding the webhook URL (pulumi config set --secret alertWebhookUrl https://…): it often carries a token",
+            valid: "expected the name of a secret stack setting, such as alertWebhookUrl",
+        }, {
+            pattern: secretSettingName,
+            check: (name: string): string | undefined => (Object.keys(stackConfigShape).includes(name) ? `${name} is a setting of its own: name a setting that holds only the webhook URL, such as alertWebhookUrl` : undefined),
+        }),
+    }, "a webhook the global Alertmanager posts to"),
+    settings({
+        type: z.literal("alertmanager").meta({ description: "an Alertmanager you already run: the Ruler sends to it and no Alertmanager is deployed" }),
+        url: text({ description: "its URL, reachable from the global query's cluster (the Ruler appends /api/v2/alerts)", valid: "expected an http:// or https:// URL" }, { check: httpUrlProblem }),
+    }, "an existing Alertmanager"),
+], { error: "expected one of none, webhook, alertmanager" }).meta({ description: "where the global alerts go" }).default({ type: "none" });
+
+const alertingSchema = settings({
+    enabled: flag({ description: "a Thanos Ruler HA pair beside the global query evaluates alerts on the global view itself (a region missing, replicas or sidecars down, the bucket's readers and compactor failing), with an Alertmanager HA pair" })
+        .default(defaults.alerting.enabled),
+    evaluationInterval: positiveDuration({ description: "how often the Ruler evaluates the global rules" }, "30s or 1m", "the Ruler would never evaluate")
+        .default(defaults.alerting.evaluationInterval),
+    for: positiveDuration({ description: "how long a problem must last before its alert fires" }, "5m or 10m", "every blip would page")
+        .default(defaults.alerting.for),
+    receiver: alertReceiverSchema,
+    ruler: settings({
+        resources: containerResources("each Thanos Ruler", defaults.alerting.ruler),
+    }, "the Thanos Ruler pair").prefault({}),
+}, "alerts on the global view, from a Thanos Ruler in the global tier").prefault({});
+
 /** Every top-level setting, each parsed on its own so one broken part does not hide the others' problems. */
 export const stackConfigShape = {
     clusters: z.array(clusterSchema, { error: "expected a list of clusters" }).min(1, { error: "expected at least one entry: a list of clusters" })
@@ -906,6 +976,7 @@ export const stackConfigShape = {
     verification: verificationSchema,
     charts: chartsSchema,
     images: imagesSchema,
+    alerting: alertingSchema,
 };
 
 /** The settings as the schema leaves them. */
@@ -942,3 +1013,10 @@ export type Charts = StackConfig["charts"];
 export type ChartMirror = NonNullable<Charts["mirror"]>;
 export type ChartOverride = NonNullable<Charts["kubePrometheusStack"]>;
 export type Labels = StackConfig["labels"];
+export type Alerting = StackConfig["alerting"];
+export type AlertReceiver = Alerting["receiver"];
+
+/** The frontend's results cache: as set, or shared (memcached) once more than one frontend would each keep its own. */
+export function frontendCache(globalQuery: GlobalQuery): "memcached" | "inMemory" {
+    return globalQuery.frontend.cache ?? (globalQuery.frontendReplicas >= 2 ? "memcached" : "inMemory");
+}

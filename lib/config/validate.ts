@@ -127,6 +127,7 @@ export function parseStackConfig(project: string, settings: StackSettings): Stac
         charts: salvage(stackConfigShape.charts, raw.charts),
         versions: salvage(stackConfigShape.versions, raw.versions),
         grafana: salvage(stackConfigShape.grafana, raw.grafana),
+        alerting: salvage(stackConfigShape.alerting, raw.alerting),
     })) {
         if (!reported.some((path) => isWithin(problem.path, path) || isWithin(path, problem.path))) {
             messages.add(problem);
@@ -238,6 +239,16 @@ function referencedSecretSettings(raw: Record<string, unknown>): Map<string, Sec
                 check: (value) => (isKubeconfig(value) ? undefined : "expected a whole kubeconfig (YAML with clusters, users and contexts)"),
             });
         }
+    }
+    const receiver = isRecord(raw.alerting) ? raw.alerting.receiver : undefined;
+    if (isRecord(receiver) && receiver.type === "webhook") {
+        add(receiver.urlSecret, {
+            what: "a webhook URL",
+            namedBy: "alerting.receiver.urlSecret",
+            command: (name) => `pulumi config set --secret ${name} https://hooks.example.com/…`,
+            // The URL is the credential: the message says what is wrong, never what was given.
+            check: (value) => (/^https?:\/\/[^\s/]+\S*$/.test(value) ? undefined : "expected an http:// or https:// URL, on one line"),
+        });
     }
     const storage = raw.storage;
     if (isRecord(storage) && typeof storage.type === "string" && storage.type in bucketCredentials) {

@@ -7,13 +7,16 @@
 //   Prometheus ServiceMonitor); the sidecars', scraped by each region
 //   (`prometheus.thanosServiceMonitor`); cAdvisor's, from the kubelets every
 //   region scrapes;
-// - Thanos Query, Query Frontend and Grafana, and with long-term storage the
-//   Store Gateway and the compactor, scraped by the region that shares their
-//   cluster (components/region.ts, `globalTierServiceMonitors`).
+// - Thanos Query, Query Frontend and Grafana, with long-term storage the
+//   Store Gateway and the compactor, with alerting the Thanos Ruler and the
+//   Alertmanager, scraped by the region that shares their cluster
+//   (components/region.ts, `globalTierServiceMonitors`);
+// - the global rules' ALERTS, from the Ruler's own StoreAPI (lib/alerting/rules.ts).
 // The names were read from Thanos v0.37.0 and v0.42.4 (pkg/extprom/http/metrics.go,
 // pkg/query/endpointset.go, pkg/queryfrontend, internal/cortex); test/dashboards.test.ts
 // holds that catalogue and fails on a query outside it.
 
+import { alertingServices, globalRuleGroups, ruleInputs } from "../alerting/rules";
 import { longTermServices } from "../thanos/objectStorage";
 import { grafanaReleaseName, regionReleaseName, thanosServices } from "../kubernetes/releases";
 import { StackConfig } from "../config/schema";
@@ -35,6 +38,8 @@ export interface DashboardInputs {
     slowQueryThreshold: string;
     /** Whether the stack has long-term storage, and so its dashboard. */
     longTermStorage: boolean;
+    /** With alerting on, the global rules' alert names, and whether the stack runs its own Alertmanager: the global alerts' dashboard. */
+    alerting?: { alertNames: string[]; alertmanager: boolean };
 }
 
 /** The Services the global tier's metrics come from: the operator names a job after its Service. */
@@ -43,6 +48,8 @@ const globalTierJobs = {
     frontend: thanosServices.frontendHttp,
     storeGateway: longTermServices.storeGateway,
     compactor: longTermServices.compactor,
+    ruler: alertingServices.ruler,
+    alertmanager: alertingServices.alertmanager,
 } as const;
 
 /** The jobs the region in the global tier's cluster scrapes there (components/region.ts, globalTierServiceMonitors); Grafana's, since these dashboards are its. */
@@ -389,6 +396,68 @@ function longTermStorageDashboard({ regionLabel: region, regions, globalNamespac
         ]);
 }
 
+/**
+ * The global alerts and the pair that evaluates them: what fires now, and
+ * whether the Rulers evaluate and reach Alertmanager. ALERTS are the Ruler's
+ * own series, without job or namespace: the global rules' names tell them
+ * from the regions' alerts. Every panel reads 0 rather than "No data" on a
+ * healthy stack: the rule group metrics exist once a group is loaded
+ * (Prometheus' rules/group.go, NewGroup, the manager's registry wrapped by
+ * Thanos with a strategy label, pkg/rules/manager.go:150 at v0.42.4); the
+ * alert sender's errors only after a failed send (pkg/alert/alert.go:245,
+ * v0.37.0 and v0.42.4), hence its zero from `up`.
+ */
+function globalAlertsDashboard({ regionLabel: region, globalNamespace }: DashboardInputs, alerting: NonNullable<DashboardInputs["alerting"]>): Record<string, unknown> {
+    const alerts = `alertname=~"${alerting.alertNames.join("|")}"`;
+    const ruler = `namespace="${globalNamespace}", job="${globalTierJobs.ruler}"`;
+    const countOrZero = (state: string) => `count(ALERTS{${alerts}, alertstate="${state}"}) or vector(0)`;
+    const jobs = [globalTierJobs.ruler, ...(alerting.alertmanager ? [globalTierJobs.alertmanager] : [])];
+    return dashboard("global-alerts", "Global alerts", "The alerts on the global view itself (a region missing, replicas, sidecars or the bucket's users failing), and the Thanos Ruler pair that evaluates them through the Query Frontend.", [], [
+        {
+            title: "Global alerts firing",
+            description: "Global alerts past their for, as the Ruler pair sends them to Alertmanager. Each one's description says what to check first.",
+            type: "stat",
+            targets: [{ expr: countOrZero("firing"), legend: "firing" }],
+        },
+        {
+            title: "Global alerts pending (not yet past their for)",
+            description: "Conditions that hold but not yet for alerting.for: a rollout passing, or an alert about to fire.",
+            type: "stat",
+            targets: [{ expr: countOrZero("pending"), legend: "pending" }],
+        },
+        {
+            title: "Firing global alerts, by alert and region",
+            description: "What fired when, and where: a region missing, replicas or sidecars down, the bucket's users failing. 0 while nothing fires.",
+            targets: [{ expr: `count by (alertname, ${region}) (ALERTS{${alerts}, alertstate="firing"}) or vector(0)`, legend: `{{alertname}} {{${region}}}` }],
+            width: 24,
+        },
+        {
+            title: "Seconds since each Ruler last evaluated each group",
+            description: "Rises past alerting.evaluationInterval when a Ruler stops evaluating: its pod is down, or it is stuck on a query the frontend does not answer.",
+            unit: "s",
+            targets: [{ expr: `time() - max by (pod, rule_group) (prometheus_rule_group_last_evaluation_timestamp_seconds{${ruler}})`, legend: "{{pod}} {{rule_group}}" }],
+        },
+        {
+            title: "Rule evaluation failures per second",
+            description: "Evaluations that failed: mostly the Ruler not reaching the Query Frontend. A rule that fails to evaluate cannot fire.",
+            unit: "ops",
+            targets: [{ expr: `sum by (pod) (rate(prometheus_rule_evaluation_failures_total{${ruler}}[5m]))`, legend: "{{pod}}" }],
+        },
+        {
+            title: "Errors sending alerts to Alertmanager per second",
+            description: "Alerts the Ruler could not deliver: the Alertmanager is down or unreachable, and nobody hears of what fires.",
+            unit: "ops",
+            targets: [{ expr: orZero(`sum by (pod) (rate(thanos_alert_sender_errors_total{${ruler}}[5m]))`, `max by (pod) (up{${ruler}})`), legend: "{{pod}}" }],
+        },
+        {
+            title: "Alerting targets up",
+            description: "Each Thanos Ruler pod, and each Alertmanager pod where the stack runs its own, as the region in their cluster scrapes them.",
+            type: "table",
+            targets: [{ expr: `max by (job, pod) (up{namespace="${globalNamespace}", job=~"${jobs.join("|")}"})`, legend: "Up" }],
+        },
+    ]);
+}
+
 /** Cluster, namespace and pod resource use, per region, from the kubelets' cAdvisor. */
 function kubernetesDashboard({ regionLabel: region }: DashboardInputs): Record<string, unknown> {
     const kubeletCadvisor = 'job="kubelet", metrics_path="/metrics/cadvisor"';
@@ -454,6 +523,10 @@ export function dashboardInputs(config: StackConfig): DashboardInputs {
         globalNamespace: config.globalQuery.namespace,
         slowQueryThreshold: config.globalQuery.frontend.slowQueryThreshold,
         longTermStorage: config.storage.type !== "none",
+        alerting: config.alerting.enabled ? {
+            alertNames: [...new Set(globalRuleGroups(ruleInputs(config)).flatMap((group) => group.rules.map((rule) => rule.alert)))],
+            alertmanager: config.alerting.receiver.type !== "alertmanager",
+        } : undefined,
     };
 }
 
@@ -480,6 +553,7 @@ export function dashboards(inputs: DashboardInputs): Record<string, Record<strin
         "query-path.json": queryPathDashboard(inputs),
         "kubernetes-resources.json": kubernetesDashboard(inputs),
         ...(inputs.longTermStorage ? { "long-term-storage.json": longTermStorageDashboard(inputs) } : {}),
+        ...(inputs.alerting ? { "global-alerts.json": globalAlertsDashboard(inputs, inputs.alerting) } : {}),
     };
 }
 

@@ -3,8 +3,8 @@
 // place of the image's own registry, its repository and tag unchanged
 // (quay.io/thanos/thanos:v0.42.4 → registry.example.com/mirror/thanos/thanos:v0.42.4),
 // the same rule the charts apply to `global.imageRegistry`.
-import { StackConfig } from "../config/schema";
-import { Image, grafanaChart, kubePrometheusStackImages, seaweedfsImage, thanosImage } from "../versions";
+import { StackConfig, frontendCache } from "../config/schema";
+import { Image, alertmanagerImage, grafanaChart, kubePrometheusStackImages, memcachedImage, seaweedfsImage, thanosImage } from "../versions";
 
 /** `registry/repository`, from the mirror when there is one: for charts that take the image's name and tag apart. */
 export function repositoryReference(image: Omit<Image, "tag">, mirror: string | undefined): string {
@@ -40,7 +40,7 @@ export function chartImageRegistry(mirror: string | undefined): Record<string, u
 }
 
 /** The settings the image list depends on. */
-type ImageSettings = Pick<StackConfig, "regions" | "grafana" | "storage" | "images" | "versions">;
+type ImageSettings = Pick<StackConfig, "regions" | "grafana" | "storage" | "images" | "versions" | "alerting" | "globalQuery">;
 
 /**
  * Every image the stack's pods run, once each, for `npm run images`: what a
@@ -61,6 +61,8 @@ export function stackImages(config: ImageSettings): string[] {
         ...kubePrometheusStack.map((image) => imageReference(image, mirror)),
         ...(config.grafana.enabled ? [imageReference(grafanaChart.image, mirror)] : []),
         ...(config.storage.type === "inCluster" ? [imageReference(seaweedfsImage, mirror)] : []),
+        ...(config.alerting.enabled && config.alerting.receiver.type !== "alertmanager" ? [imageReference(alertmanagerImage, mirror)] : []),
+        ...(frontendCache(config.globalQuery) === "memcached" ? [imageReference(memcachedImage, mirror)] : []),
     ];
     return [...new Set(references)];
 }

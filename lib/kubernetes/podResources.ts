@@ -3,7 +3,7 @@
 // query, lib/config/schema.ts). Requests are what the scheduler reserves, so their
 // sum is what Docker must have for a kind cluster; memory limits stop one
 // component from starving the rest of the node.
-import type { ContainerResources, KindCluster, StackConfig } from "../config/schema";
+import { frontendCache, type ContainerResources, type KindCluster, type StackConfig } from "../config/schema";
 import { parseQuantity } from "./quantity";
 
 export const fixedResources = {
@@ -63,6 +63,12 @@ export function clusterMemoryRequestBytes(config: StackConfig, cluster: string, 
         total += globalQuery.frontendReplicas * memory(globalQuery.resources.frontend);
         total += config.verification.enabled ? memory(fixedResources.verification) : 0;
         total += config.grafana.enabled ? memory(fixedResources.grafana) : 0;
+        // The alerting tier's pairs (components/globalAlerting.ts) and the shared cache (components/queryCache.ts).
+        if (config.alerting.enabled) {
+            total += 2 * memory(config.alerting.ruler.resources);
+            total += config.alerting.receiver.type === "alertmanager" ? 0 : 2 * memory(fixedResources.alertmanager);
+        }
+        total += frontendCache(globalQuery) === "memcached" ? globalQuery.memcached.replicas * memory(globalQuery.memcached.resources) : 0;
         const { storage } = config;
         if (storage.type !== "none") {
             total += storage.storeGateway.replicas * memory(storage.storeGateway.resources) + memory(storage.compactor.resources);

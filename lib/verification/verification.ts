@@ -5,6 +5,7 @@
 import { kubectlArgs } from "../kubernetes/clusterAccess";
 import { DashboardRegion, PanelQueries, dashboardRegion, datasourceUid, globalViewProbeQuery } from "../grafana/dashboards";
 import { StackConfig } from "../config/schema";
+import { globalRuleGroups, ruleInputs } from "../alerting/rules";
 import { longTermServices } from "../thanos/objectStorage";
 import { thanosServices } from "../kubernetes/releases";
 
@@ -37,6 +38,8 @@ export interface VerificationPlan {
     queryReplicas: number;
     /** Set when the sidecars upload to a bucket, which a Store Gateway serves and a compactor compacts. */
     longTermStorage?: { namespace: string; storeGatewayReplicas: number };
+    /** Set when the Thanos Ruler pair evaluates the global rules: the groups it must have loaded. */
+    alerting?: { ruleGroups: string[] };
 }
 
 export function verificationPlan(config: StackConfig): VerificationPlan {
@@ -49,6 +52,9 @@ export function verificationPlan(config: StackConfig): VerificationPlan {
         longTermStorage: config.storage.type === "none"
             ? undefined
             : { namespace: config.globalQuery.namespace, storeGatewayReplicas: config.storage.storeGateway.replicas },
+        alerting: config.alerting.enabled
+            ? { ruleGroups: globalRuleGroups(ruleInputs(config)).map((group) => group.name) }
+            : undefined,
     };
 }
 
@@ -172,6 +178,48 @@ function longTermStorageChecks(plan: VerificationPlan, storage: { namespace: str
             fails: `region ${region}: expected all ${replicas} sidecar(s) to have the bucket (objstore metrics) and no failed operation in 3 minutes`,
         })),
     ];
+}
+
+/** What the frontend's rules API must list: it passes the request to the querier, which asks every endpoint with rules over gRPC, the Ruler pair among them. */
+export interface RulesCheck {
+    region?: undefined;
+    /** Below the frontend's URL. */
+    path: string;
+    /** Every one of these rule groups is listed. */
+    expect: { kind: "ruleGroups"; groups: string[] };
+    passes: string;
+    fails: string;
+}
+
+/**
+ * The Ruler is up and has loaded every generated group: the global view's
+ * rules API (`/api/v1/rules`, which the frontend forwards as it is,
+ * pkg/queryfrontend/roundtrip.go:123-137 at v0.42.4) lists each group by name.
+ * A Ruler that is down, or that refused its rules file, lists none.
+ */
+export function rulerChecks(plan: VerificationPlan): RulesCheck[] {
+    if (plan.alerting === undefined) {
+        return [];
+    }
+    const groups = plan.alerting.ruleGroups;
+    return [{
+        path: "api/v1/rules?type=alert",
+        expect: { kind: "ruleGroups", groups },
+        passes: `the Thanos Ruler has loaded every global rule group: ${groups.join(", ")}`,
+        fails: `expected the Thanos Ruler's rule groups ${groups.join(", ")} in the global view's rules API (/api/v1/rules)`,
+    }];
+}
+
+/** The rule groups a rules API answer lists, or why it is no answer. */
+export function judgeRules(expect: RulesCheck["expect"], text: string): Judgement {
+    let answer: { status?: string; data?: { groups?: { name?: unknown }[] } };
+    try {
+        answer = JSON.parse(text);
+    } catch {
+        return { ok: false, seen: [text.slice(0, 120)] };
+    }
+    const seen = [...new Set((answer.data?.groups ?? []).map((group) => group.name).filter((name): name is string => typeof name === "string"))].sort();
+    return { ok: answer.status === "success" && expect.groups.every((group) => seen.includes(group)), seen };
 }
 
 /**
@@ -353,11 +401,11 @@ const grafanaAnswerShown = 300;
  * every check is retried until all pass or the deadline passes. Queries are
  * URL-encoded here so the script never has to.
  */
-export function verificationScript(checks: Check[], timing: Timing, grafana: GrafanaCheck[] = []): string {
+export function verificationScript(checks: Check[], timing: Timing, grafana: GrafanaCheck[] = [], rules: RulesCheck[] = []): string {
     const quote = (text: string) => `'${text.replace(/'/g, `'\\''`)}'`;
     const url = (query: string, dedup: boolean) => quote(`api/v1/query?query=${encodeURIComponent(query)}&dedup=${dedup}`);
     // One check in the round: ask, judge, and on failure say what was seen (after `whenFailed` has found it).
-    const block = (ask: string, test: string, check: Check | GrafanaCheck, whenFailed: string[], saw: string) => [
+    const block = (ask: string, test: string, check: Check | GrafanaCheck | RulesCheck, whenFailed: string[], saw: string) => [
         `  if ${ask}; then`,
         `    if ${test}; then`,
         `      echo ${quote(`ok: ${check.passes}`)}`,
@@ -379,6 +427,16 @@ export function verificationScript(checks: Check[], timing: Timing, grafana: Gra
         ];
         return block(`ask ${url(check.query, check.dedup)}`, test, check, [`      seen=$(${seen})`, '      diagnosed=""', ...diagnose], "${seen:-nothing}$diagnosed");
     });
+    const rulesBlocks = rules.map((check) => block(`ask ${quote(check.path)}`, `has_groups ${check.expect.groups.map(quote).join(" ")}`, check, ["      seen=$(group_names)"], "${seen:-no group}"));
+    const rulesFunctions = rules.length === 0 ? "" : `
+# The rules API's groups: each group's name comes first, then its file (rulespb.RuleGroup's
+# fields in order, pkg/rules/rulespb/rpc.pb.go:280-282 at v0.42.4); a rule's name is never followed by one.
+group_names() { printf '%s' "$body" | grep -o '"name":"[^"]*","file"' | sed 's/^"name":"\\([^"]*\\)".*/\\1/' | sort -u | tr '\\n' ' ' | sed 's/ $//'; }
+has_groups() {
+  listed=" $(group_names) "
+  for group in "$@"; do case "$listed" in *" $group "*) ;; *) return 1 ;; esac; done
+}
+`;
     const grafanaBlocks = grafana.map((check) => {
         const ask = check.body === undefined ? `ask_grafana ${quote(check.path)}` : `ask_grafana ${quote(check.path)} ${quote(check.body)}`;
         const [test, seen] = shellJudgement(check.expect, quote);
@@ -451,10 +509,10 @@ every_value() {
   for value in $found; do [ "$value" = "$1" ] || return 1; done
 }
 label_absent() { ! printf '%s' "$body" | grep -q "\\"$1\\":"; }
-
+${rulesFunctions}
 round() {
   failures=""
-${[...blocks, ...grafanaBlocks].join("\n")}
+${[...blocks, ...rulesBlocks, ...grafanaBlocks].join("\n")}
   [ -z "$failures" ]
 }
 
@@ -498,6 +556,11 @@ export interface AnswerLimit {
     description: string;
 }
 
+/** A request's time limit: AbortSignal.timeout takes whole milliseconds, and what is left before the deadline seldom is one. */
+function abortAfter(limit: AnswerLimit): AbortSignal {
+    return AbortSignal.timeout(Math.ceil(limit.seconds * 1000));
+}
+
 /** fetch hides why behind "fetch failed": the cause says ECONNREFUSED, ENOTFOUND, bad port... */
 function whyNoAnswer(error: unknown, limit: AnswerLimit): string {
     const cause = (error as { cause?: { code?: string; message?: string } }).cause;
@@ -513,7 +576,7 @@ export function queryFrontend(baseUrl: string): Ask {
         const url = `${base}/api/v1/query?query=${encodeURIComponent(query)}&dedup=${dedup}`;
         let response: Response;
         try {
-            response = await fetch(url, { signal: AbortSignal.timeout(limit.seconds * 1000) });
+            response = await fetch(url, { signal: abortAfter(limit) });
         } catch (error) {
             throw new Error(`cannot query ${base}: ${whyNoAnswer(error, limit)}`, { cause: error });
         }
@@ -535,7 +598,7 @@ export function queryFrontend(baseUrl: string): Ask {
 }
 
 export interface Outcome {
-    check: Check | GrafanaCheck;
+    check: Check | RulesCheck | GrafanaCheck;
     ok: boolean;
     seen: string[];
     /** Why the check could not even be asked. */
@@ -560,7 +623,7 @@ function answerLimit(deadline: number, requestTimeoutSeconds: number): AnswerLim
  * One round of checks, in turn: a check whose turn comes after the deadline
  * is not asked, and one that cannot be asked fails with why.
  */
-async function runRound<C extends Check | GrafanaCheck>(
+async function runRound<C extends Check | RulesCheck | GrafanaCheck>(
     checks: C[],
     deadline: number,
     requestTimeoutSeconds: number,
@@ -609,7 +672,7 @@ export function grafanaApi(baseUrl: string, user: string, password: string): Gra
                 method: check.body === undefined ? "GET" : "POST",
                 headers: { authorization, ...(check.body === undefined ? {} : { "content-type": "application/json" }) },
                 body: check.body,
-                signal: AbortSignal.timeout(limit.seconds * 1000),
+                signal: abortAfter(limit),
             });
         } catch (error) {
             throw new Error(`cannot reach Grafana at ${base}: ${whyNoAnswer(error, limit)}`, { cause: error });
@@ -622,6 +685,34 @@ export function grafanaApi(baseUrl: string, user: string, password: string): Gra
     };
 }
 
+/** Asks the frontend for a rules check's path, waiting at most `limit.seconds`; resolves with its answer's text, rejects unless it answered 2xx. */
+export type RulesAsk = (check: RulesCheck, limit: AnswerLimit) => Promise<string>;
+
+export function frontendRules(baseUrl: string): RulesAsk {
+    const base = baseUrl.replace(/\/+$/, "");
+    return async (check, limit) => {
+        let response: Response;
+        try {
+            response = await fetch(`${base}/${check.path}`, { signal: abortAfter(limit) });
+        } catch (error) {
+            throw new Error(`cannot ask ${base}/${check.path}: ${whyNoAnswer(error, limit)}`, { cause: error });
+        }
+        const text = await response.text();
+        if (!response.ok) {
+            throw new Error(`${base} answered ${check.path} with HTTP ${response.status}: ${text.slice(0, 120)}`);
+        }
+        return text;
+    };
+}
+
+/** One round of the rules API's checks. */
+function runRulesChecks(checks: RulesCheck[], ask: RulesAsk, deadline: number, requestTimeoutSeconds: number): Promise<Outcome[]> {
+    return runRound(checks, deadline, requestTimeoutSeconds, async (check, limit) => {
+        const { ok, seen } = judgeRules(check.expect, await ask(check, limit));
+        return { ok, seen, detail: ok ? check.passes : `${check.fails}; saw: ${seen.join(" ") || "no group"}` };
+    });
+}
+
 /** One round of the Grafana checks. */
 function runGrafanaChecks(checks: GrafanaCheck[], ask: GrafanaAsk, deadline: number, requestTimeoutSeconds: number): Promise<Outcome[]> {
     return runRound(checks, deadline, requestTimeoutSeconds, async (check, limit) => {
@@ -630,16 +721,17 @@ function runGrafanaChecks(checks: GrafanaCheck[], ask: GrafanaAsk, deadline: num
     });
 }
 
-/** What one verification asks: the frontend's checks, and Grafana's when it runs. */
+/** What one verification asks: the frontend's checks, the rules API's when the Ruler runs, and Grafana's when it runs. */
 interface Provers {
     checks: Check[];
     ask: Ask;
+    rules?: { checks: RulesCheck[]; ask: RulesAsk };
     grafana?: { checks: GrafanaCheck[]; ask: GrafanaAsk };
 }
 
 /** Runs every check in rounds until all pass or the deadline passes; returns the last round. */
 export async function verifyUntilDeadline(
-    { checks, ask, grafana }: Provers,
+    { checks, ask, rules, grafana }: Provers,
     timing: Timing,
     onRound: (attempt: number, outcomes: Outcome[]) => void = () => undefined,
 ): Promise<{ attempts: number; outcomes: Outcome[] }> {
@@ -648,6 +740,7 @@ export async function verifyUntilDeadline(
     for (let attempts = 1; ; attempts++) {
         const round = [
             ...await runChecks(checks, ask, deadline, timing.requestTimeoutSeconds),
+            ...(rules === undefined ? [] : await runRulesChecks(rules.checks, rules.ask, deadline, timing.requestTimeoutSeconds)),
             ...(grafana === undefined ? [] : await runGrafanaChecks(grafana.checks, grafana.ask, deadline, timing.requestTimeoutSeconds)),
         ];
         // What the deadline cut off this round, the round before still knows.

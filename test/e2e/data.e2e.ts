@@ -2,14 +2,18 @@
 // SeaweedFS binaries, started with what the program deploys (dataPlane.ts says
 // what stands in for Kubernetes). Two stacks:
 // - dev, with united-states given a second replica so that both regions are
-//   HA pairs, and a verification timeout of 20s so that a failing check ends
-//   within the tier (the shipped 10m is for clusters that are still starting);
+//   HA pairs, a verification timeout of 20s so that a failing check ends
+//   within the tier (the shipped 10m is for clusters that are still starting),
+//   two frontend replicas (which turns the shared memcached cache on, as in
+//   prod), and alerting.for 10s and alerting.evaluationInterval 2s so that an
+//   alert fires and resolves within the tier (5m and 30s shipped);
 // - fleet as shipped: europe in a network namespace of its own behind mutual
 //   TLS, long-term storage in a real `weed mini`.
 import * as assert from "assert";
 import { spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
+import * as yaml from "js-yaml";
 import { datasourceUid } from "../../lib/grafana/dashboards";
 import { key, projectDirectory } from "../harness";
 import { startFakeGrafana } from "../fakeGrafana";
@@ -17,7 +21,7 @@ import { DataPlane } from "./dataPlane";
 import { Deployment, deploymentOf } from "./deployment";
 import { Lab, eventually, getJson } from "./lab";
 import { copyProject } from "./projectCopy";
-import { busybox, iproute2, openssl, prometheus, thanos, toolsOrSkip, weed } from "./tools";
+import { alertmanager, busybox, iproute2, memcached, openssl, prometheus, thanos, toolsOrSkip, weed } from "./tools";
 
 type Sample = { metric: Record<string, string>; value: [number, string] };
 type Series = { metric: Record<string, string>; values: [number, string][] };
@@ -29,10 +33,35 @@ async function instant(plane: DataPlane, query: string, dedup: boolean, at?: num
     return answer.data.result;
 }
 
-async function range(plane: DataPlane, query: string, dedup: boolean, start: number, end: number, step: number): Promise<Series[]> {
-    const answer = await getJson(`${plane.frontendUrl}/api/v1/query_range?query=${encodeURIComponent(query)}&dedup=${dedup}&start=${start}&end=${end}&step=${step}`);
+/** A range query through the frontend (its Service), or through one replica of it. */
+async function range(plane: DataPlane, query: string, dedup: boolean, start: number, end: number, step: number, frontendUrl = plane.frontendUrl): Promise<Series[]> {
+    const answer = await getJson(`${frontendUrl}/api/v1/query_range?query=${encodeURIComponent(query)}&dedup=${dedup}&start=${start}&end=${end}&step=${step}`);
     return answer.data.result;
 }
+
+/**
+ * A frontend's results cache counters, by cache name: `cortex_cache_hits_total`
+ * and `cortex_cache_fetched_keys_total`, registered for each cache with its
+ * name as a constant label (internal/cortex/chunk/cache/instrumented.go:42-54
+ * at v0.42.4), the memcached one named `<prefix>memcache` (cache.go:97).
+ */
+async function cacheCounters(frontendUrl: string): Promise<Record<string, { hits: number; fetched: number }>> {
+    const metrics = await (await fetch(`${frontendUrl}/metrics`)).text();
+    const counters: Record<string, { hits: number; fetched: number }> = {};
+    for (const [, metric, name, value] of metrics.matchAll(/^cortex_cache_(hits|fetched_keys)_total\{[^}]*name="([^"]+)"[^}]*\} (\S+)$/gm)) {
+        counters[name] ??= { hits: 0, fetched: 0 };
+        counters[name][metric === "hits" ? "hits" : "fetched"] = Number(value);
+    }
+    return counters;
+}
+
+/** Alertmanager's alerts of one name: /api/v2/alerts lists the active ones (those not resolved; api/v2/api.go, alertFilter, at v0.25.0). */
+async function alertsOf(alertmanagerWeb: string, alertname: string): Promise<{ labels: Record<string, string>; status: { state: string } }[]> {
+    return getJson(`http://${alertmanagerWeb}/api/v2/alerts?filter=${encodeURIComponent(`alertname="${alertname}"`)}`);
+}
+
+/** A Go duration of whole seconds or minutes, as the stack's alerting settings take it, in seconds. */
+const seconds = (duration: string) => Number(/^(\d+)([sm])$/.exec(duration)![1]) * (duration.endsWith("m") ? 60 : 1);
 
 /** `{ europe: "2", … }` from a `count by (<label>)` answer. */
 const byLabel = (samples: Sample[], label: string) => Object.fromEntries(samples.map((sample) => [sample.metric[label], sample.value[1]]).sort());
@@ -97,7 +126,7 @@ describe("data plane: the global view on real Thanos, Prometheus and SeaweedFS",
     let tools: Record<string, string>;
 
     before(function () {
-        tools = toolsOrSkip(this, "data", [thanos, prometheus, weed, busybox, openssl, iproute2]);
+        tools = toolsOrSkip(this, "data", [thanos, prometheus, weed, busybox, openssl, iproute2, alertmanager, memcached]);
     });
 
     describe("dev: two HA regions in one cluster, behind the querier and the frontend", () => {
@@ -115,6 +144,8 @@ describe("data plane: the global view on real Thanos, Prometheus and SeaweedFS",
             project = copyProject(lab.folder("project"), "e2e", "dev", (config) => {
                 config[key("regions")][1].replicas = 2;
                 config[key("verification")] = { timeout: "20s" };
+                config[key("globalQuery")].frontendReplicas = 2;
+                config[key("alerting")] = { for: "10s", evaluationInterval: "2s" };
             });
             deployment = await deploymentOf(project, "e2e");
             ({ region: regionLabel, replica: replicaLabel } = deployment.config.labels);
@@ -122,7 +153,10 @@ describe("data plane: the global view on real Thanos, Prometheus and SeaweedFS",
             await plane.plan();
             await Promise.all(deployment.regions.map((region) => plane.startRegion(region.name)));
             await plane.startQueriers();
+            await plane.startMemcached(tools.memcached);
             await plane.startFrontend();
+            await plane.startAlertmanagers(tools["prometheus-alertmanager"]);
+            await plane.startRulers();
             // Every replica has scraped every target of its region: 2 × 2 series per region without deduplication.
             await eventually("every replica's targets in the global view", async () => {
                 const counts = byLabel(await instant(plane, `count by (${regionLabel}) (up{job="apiserver"})`, false), regionLabel);
@@ -148,10 +182,13 @@ describe("data plane: the global view on real Thanos, Prometheus and SeaweedFS",
             const job = await runVerificationJob(lab, plane, tools.busybox);
             assert.strictEqual(job.code, 0, `${job.output}\n${job.stderr}`);
             assert.match(job.output, /the global view is complete/);
+            // The real Ruler pair's groups, through the frontend and the querier's rules API.
+            assert.match(job.output, /^ok: the Thanos Ruler has loaded every global rule group: thanos-global-view$/m);
             const verify = await runNpmVerify(plane, project, "e2e", 20);
             assert.strictEqual(verify.code, 0, `${verify.output}\n${verify.stderr}`);
             assert.match(verify.output, /^europe +2 +2 +yes$/m);
             assert.match(verify.output, /^united-states +2 +2 +yes$/m);
+            assert.match(verify.output, /^ok: the Thanos Ruler has loaded every global rule group: thanos-global-view$/m);
         });
 
         it("2. a replica killed mid-range and started again: its twin fills the gap, the querier marks it unhealthy meanwhile, nothing else stops", async () => {
@@ -196,6 +233,95 @@ describe("data plane: the global view on real Thanos, Prometheus and SeaweedFS",
             assert.ok(own.every((series) => series.values.length < steps - 3 && Number(series.values.at(-1)![0]) === end), JSON.stringify(own.map((series) => series.values.map(([time]) => time - killedAt))));
         });
 
+        it("6. a range query repeated on the other frontend replica is served from the shared memcached: that replica's cache hits and memcached's get_hits rise", async () => {
+            assert.ok(deployment.queryCache !== undefined && plane.frontendUrls.length === 2, "two frontend replicas run the shared memcached cache by default");
+            // Older than the frontend's max freshness (--query-range.response-cache-max-freshness, 1m by default,
+            // cmd/thanos/query_frontend.go:114 at v0.42.4): newer results are never cached.
+            const end = completeSince;
+            await new Promise((resolve) => setTimeout(resolve, Math.max(0, (end + 65) * 1000 - Date.now())));
+            const query = `count by (${regionLabel}) (up{job="apiserver"})`;
+            const [first, second] = plane.frontendUrls;
+            const cacheOf = async (url: string) => {
+                const counters = await cacheCounters(url);
+                const name = Object.keys(counters).find((each) => each.endsWith("memcache"));
+                assert.ok(name !== undefined, `a memcached cache among the frontend's caches: ${JSON.stringify(counters)}`);
+                return counters[name];
+            };
+            const [before, storedBefore] = [await cacheOf(second), await plane.memcachedStats()];
+            const answer = await range(plane, query, true, completeSince - 10, end, 1, first);
+            assert.deepStrictEqual(answer.map((series) => series.metric[regionLabel]).sort(), ["europe", "united-states"]);
+            // The frontend stores in the background (the cache's write-back queue): wait for memcached to hold it.
+            await eventually("the first frontend's result stored in memcached", async () => ((await plane.memcachedStats()).cmd_set > storedBefore.cmd_set ? true : undefined));
+            const statsBefore = await plane.memcachedStats();
+            const repeated = await range(plane, query, true, completeSince - 10, end, 1, second);
+            const after = await cacheOf(second);
+            const statsAfter = await plane.memcachedStats();
+            assert.deepStrictEqual(repeated, answer);
+            assert.ok(after.hits > before.hits, `the second frontend's cache hits: ${before.hits} → ${after.hits}`);
+            assert.ok(statsAfter.get_hits > statsBefore.get_hits, `memcached's get_hits: ${statsBefore.get_hits} → ${statsAfter.get_hits}`);
+        });
+
+        it("7. the Ruler pair fires GlobalViewRegionMissing for a stopped region to both Alertmanagers after its `for`, with ALERTS deduplicated in the global view, and resolves it when the region is back", async () => {
+            const alerting = deployment.alerting!;
+            const groups = (yaml.load(alerting.rules.content) as { groups: { rules: { alert: string; for: string; labels: Record<string, string> }[] }[] }).groups;
+            const rule = groups.flatMap((group) => group.rules).find((each) => each.alert === "GlobalViewRegionMissing" && each.labels[regionLabel] === "europe")!;
+            assert.ok(rule !== undefined, "a GlobalViewRegionMissing rule for europe");
+            const forSeconds = seconds(rule.for);
+            assert.strictEqual(forSeconds, seconds(deployment.config.alerting.for));
+            const alertmanagers = plane.alertmanagers.map((each) => each.web);
+            assert.strictEqual(alertmanagers.length, 2);
+            // The pair has formed its cluster over the program's --cluster.peer flags (api/v2 status, v0.25.0).
+            for (const web of alertmanagers) {
+                const status = await eventually(`${web} clustered with its peer`, async () => {
+                    const answer = await getJson<{ cluster: { status: string; peers: unknown[] } }>(`http://${web}/api/v2/status`);
+                    return answer.cluster.peers.length === alertmanagers.length ? answer : undefined;
+                });
+                assert.strictEqual(status.cluster.status, "ready", web);
+            }
+            // Both regions up: nothing fires (a rule with the wrong region would).
+            await new Promise((resolve) => setTimeout(resolve, (forSeconds + 2 * seconds(deployment.config.alerting.evaluationInterval)) * 1000));
+            for (const web of alertmanagers) {
+                assert.deepStrictEqual(await alertsOf(web, rule.alert), [], `${web} before europe stopped`);
+            }
+
+            await plane.stopRegion("europe", "terminate");
+            const stoppedAt = Date.now();
+            // Both Rulers send to both Alertmanagers; their alerts are one: the replica label is dropped from them.
+            const fired = await eventually("GlobalViewRegionMissing for europe in both Alertmanagers", async () => {
+                const each = await Promise.all(alertmanagers.map((web) => alertsOf(web, rule.alert)));
+                return each.every((alerts) => alerts.length > 0) ? each : undefined;
+            }, forSeconds + 60);
+            const firedAfter = (Date.now() - stoppedAt) / 1000;
+            for (const alerts of fired) {
+                assert.deepStrictEqual(alerts.map((alert) => alert.labels), [{ alertname: rule.alert, [regionLabel]: "europe", severity: "critical" }]);
+                assert.strictEqual(alerts[0].status.state, "active");
+            }
+            // Not before its `for`; within it, and the querier's noticing the sidecars gone (its 5s endpoint checks), and two evaluations.
+            assert.ok(firedAfter >= forSeconds, `fired ${firedAfter}s after the stop, before its for of ${forSeconds}s`);
+            assert.ok(firedAfter <= forSeconds + 30, `fired only ${firedAfter}s after the stop (for: ${forSeconds}s)`);
+
+            // ALERTS from the Rulers' StoreAPI, through the frontend: one series deduplicated, one per Ruler replica without.
+            const selector = `ALERTS{alertname="${rule.alert}",alertstate="firing"}`;
+            const deduplicated = await eventually("the firing ALERTS in the global view", async () => {
+                const samples = await instant(plane, selector, true);
+                return samples.length > 0 ? samples : undefined;
+            });
+            assert.deepStrictEqual(deduplicated.map((sample) => sample.metric), [{ __name__: "ALERTS", alertname: rule.alert, alertstate: "firing", [regionLabel]: "europe", severity: "critical" }]);
+            // Each Ruler evaluates at an offset of its own: the second fires up to an evaluation later.
+            const perReplica = await eventually("the firing ALERTS of both Ruler replicas without deduplication", async () => {
+                const samples = await instant(plane, selector, false);
+                return samples.length === plane.rulers.length ? samples : undefined;
+            });
+            assert.deepStrictEqual(perReplica.map((sample) => sample.metric.rule_replica).sort(), plane.rulers.map((ruler) => ruler.pod).sort());
+
+            await plane.startRegion("europe");
+            // Resolved: the Rulers send the alert with its end, and Alertmanager lists only active alerts.
+            await eventually("GlobalViewRegionMissing for europe resolved in both Alertmanagers", async () => {
+                const each = await Promise.all(alertmanagers.map((web) => alertsOf(web, rule.alert)));
+                return each.every((alerts) => alerts.length === 0) ? true : undefined;
+            }, 60);
+        });
+
         it("5. with one region's Prometheus and sidecars stopped, the Job's script and npm run verify fail naming that region", async () => {
             await plane.stopRegion("europe", "terminate");
             const job = await runVerificationJob(lab, plane, tools.busybox);
@@ -229,6 +355,8 @@ describe("data plane: the global view on real Thanos, Prometheus and SeaweedFS",
             await Promise.all(deployment.regions.map((region) => plane.startRegion(region.name)));
             await plane.startQueriers();
             await plane.startFrontend();
+            await plane.startAlertmanagers(tools["prometheus-alertmanager"]);
+            await plane.startRulers();
         });
 
         after(async () => lab?.close());
@@ -311,6 +439,8 @@ describe("data plane: the global view on real Thanos, Prometheus and SeaweedFS",
             assert.strictEqual(job.code, 0, `${job.output}\n${job.stderr}`);
             assert.match(job.output, /ok: each of the 2 querier\(s\) holds a healthy StoreAPI connection to all 2 Store Gateway replica\(s\)/);
             assert.match(job.output, /ok: region europe: all 2 sidecar\(s\) have the bucket/);
+            // The Ruler pair behind mutual TLS, as the querier reaches every StoreAPI of the fleet.
+            assert.match(job.output, /^ok: the Thanos Ruler has loaded every global rule group: thanos-global-view, thanos-global-view-long-term-storage$/m);
         });
 
         it("4. with every Prometheus stopped, the Store Gateways alone serve both regions' history through the frontend", async () => {
@@ -318,9 +448,10 @@ describe("data plane: the global view on real Thanos, Prometheus and SeaweedFS",
                 await plane.stopRegion(region.name, "terminate");
             }
             const gateways = plane.storeGateways.map((gateway) => gateway.grpc!);
-            // The querier has noticed: only the gateways are left healthy.
+            const rulers = plane.rulers.map((ruler) => ruler.grpc!);
+            // The querier has noticed: of the stores of metrics, only the gateways are left healthy (the Rulers' hold only ALERTS).
             const served = await eventually("the gateways alone healthy in the querier", async () => {
-                const healthy = (await plane.stores()).filter((store) => !store.lastError);
+                const healthy = (await plane.stores()).filter((store) => !store.lastError && !rulers.includes(store.name));
                 return healthy.length === gateways.length && healthy.every((store) => gateways.includes(store.name)) ? healthy as any[] : undefined;
             });
             const maxTime = Math.max(...served.map((store) => Number(store.maxTime))) / 1000;

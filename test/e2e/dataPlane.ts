@@ -1,27 +1,35 @@
 // The program's data plane as real processes: each region's Prometheus
 // replicas with their Thanos sidecars, the global querier and Query Frontend,
 // and with long-term storage the object store, the Store Gateways and the
-// compactor, every one started with what the program deploys (deployment.ts)
-// and only its addresses and paths mapped (addresses.ts).
+// compactor, with alerting the Thanos Ruler pair and its Alertmanager pair,
+// with the shared results cache its memcached replicas, every one started
+// with what the program deploys (deployment.ts) and only its addresses and
+// paths mapped (addresses.ts).
 //
 // What stands in for Kubernetes here, and only this:
-// - pods are processes; a region outside the global query's cluster runs in a
+// - pods are processes (a pod's IP is the loopback address its process
+//   listens on); a region outside the global query's cluster runs in a
 //   network namespace of its own, reached only over its veth pair;
 // - the operator is modelled (operator.ts), and so are the scrape targets its
 //   ServiceMonitors would give each Prometheus: the job the verification
 //   probes (the API servers, which every replica of a region scrapes alike)
 //   is the region's own Prometheus servers, and each target carries the labels
 //   the operator would give it (job after its Service, namespace, pod, container);
-// - a Service in front of several replicas (the querier's, behind the frontend)
-//   is its first replica;
+// - a Service in front of several replicas (the querier's behind the frontend,
+//   the frontend's the Ruler queries) is its first replica; a headless one
+//   that clients resolve to every replica (DNS SRV of the sidecars, the Ruler
+//   and memcached, the Alertmanagers' A records) is every replica;
 // - test-only, and said where set: a 1s scrape interval (the chart's is 30s)
 //   and, for uploads, a short TSDB block duration (2h in a cluster).
 import * as yaml from "js-yaml";
+import * as net from "net";
 import * as path from "path";
 import { verificationProbeJob } from "../../lib/verification/verification";
 import { longTermServices } from "../../lib/thanos/objectStorage";
 import { thanosServices } from "../../lib/kubernetes/releases";
-import { AddressMap, withLocal, withPaths } from "./addresses";
+import { alertingServices } from "../../lib/alerting/rules";
+import { thanosPaths } from "../../lib/thanos/workload";
+import { AddressMap, expandPodFields, withLocal, withPaths } from "./addresses";
 import { Certificates, IssueOptions } from "./certificates";
 import { ContainerSpec, Deployment, RegionDeployment } from "./deployment";
 import { GaveUp, Lab, NamespaceHost, eventually, getJson } from "./lab";
@@ -66,12 +74,25 @@ export interface ThanosProcess {
     http: string;
 }
 
+export interface AlertmanagerProcess {
+    name: string;
+    pod: string;
+    web: string;
+    cluster: string;
+}
+
 export class DataPlane {
     readonly addresses = new AddressMap();
     readonly regions: RunningRegion[] = [];
     readonly queriers: ThanosProcess[] = [];
     readonly storeGateways: ThanosProcess[] = [];
     compactor?: ThanosProcess;
+    readonly rulers: ThanosProcess[] = [];
+    readonly alertmanagers: AlertmanagerProcess[] = [];
+    /** The shared results cache's memcached replicas, host:port. */
+    readonly memcached: string[] = [];
+    /** Every frontend replica; the first is the frontend's Service. */
+    readonly frontendUrls: string[] = [];
     frontendUrl = "";
     objectStoreEndpoint?: string;
     private readonly certificates?: Certificates;
@@ -118,7 +139,20 @@ export class DataPlane {
         }
         // The frontend's downstream is the querier's Service; here its first replica.
         this.addresses.host(`${thanosServices.queryHttp}:10902`, this.queriers[0].http);
-        this.frontendUrl = `http://127.0.0.1:${await this.lab.freePort()}`;
+        for (let index = 0; index < this.deployment.frontendReplicas; index++) {
+            this.frontendUrls.push(`http://127.0.0.1:${await this.lab.freePort()}`);
+        }
+        this.frontendUrl = this.frontendUrls[0];
+
+        const cache = this.deployment.queryCache;
+        if (cache !== undefined) {
+            for (let index = 0; index < cache.replicas; index++) {
+                this.memcached.push(`127.0.0.1:${await this.lab.freePort()}`);
+            }
+            // The headless Service's SRV records: every replica.
+            this.addresses.endpoint(cache.service, this.memcached);
+        }
+        await this.planAlerting();
 
         const storage = this.deployment.storage;
         if (storage !== undefined) {
@@ -139,6 +173,31 @@ export class DataPlane {
                 }
             }
         }
+    }
+
+    /** The Ruler pair and the Alertmanager pair: their ports, and what the program calls them. */
+    private async planAlerting(): Promise<void> {
+        const alerting = this.deployment.alerting;
+        if (alerting === undefined) {
+            return;
+        }
+        for (const pod of alerting.ruler.podNames) {
+            this.rulers.push({ name: pod, pod, grpc: `127.0.0.1:${await this.lab.freePort()}`, http: `127.0.0.1:${await this.lab.freePort()}` });
+        }
+        this.addresses.endpoint(alerting.storeApiEndpoint, this.rulers.map((ruler) => ruler.grpc!));
+        // The Ruler queries the frontend's Service: here its first replica.
+        this.addresses.host(this.deployment.frontendService, this.frontendUrl.replace("http://", ""));
+        const alertmanager = alerting.alertmanager;
+        if (alertmanager === undefined) {
+            return;
+        }
+        for (const pod of alertmanager.podNames) {
+            this.alertmanagers.push({ name: pod, pod, web: `127.0.0.1:${await this.lab.freePort()}`, cluster: `127.0.0.1:${await this.lab.freePort()}` });
+        }
+        // The A records of the Alertmanagers' headless Service: every replica.
+        this.addresses.endpoint(alertmanager.service, this.alertmanagers.map((each) => `http://${each.web}`));
+        // Each pod by its stable name in cluster DNS: what the peers' --cluster.peer must name.
+        alertmanager.peers.forEach((peer, ordinal) => this.addresses.host(peer, this.alertmanagers[ordinal].cluster));
     }
 
     region(name: string): RunningRegion {
@@ -175,6 +234,8 @@ export class DataPlane {
                 [thanosServices.queryHttp]: globalTier(this.queriers, "query"),
                 [longTermServices.storeGateway]: globalTier(this.storeGateways, "store-gateway"),
                 [longTermServices.compactor]: globalTier(this.compactor === undefined ? [] : [this.compactor], "compactor"),
+                [alertingServices.ruler]: globalTier(this.rulers, "rule"),
+                [alertingServices.alertmanager]: globalTier(this.alertmanagers.map((each) => ({ ...each, http: each.web })), "alertmanager"),
             } : {}),
         };
     }
@@ -252,10 +313,95 @@ export class DataPlane {
         await Promise.all(queriers.map((querier) => this.ready(querier.name, `http://${querier.http}`)));
     }
 
+    /** Every frontend replica: `query-frontend`, then `query-frontend-1`, …. */
     async startFrontend(): Promise<void> {
-        const args = withLocal(this.deployment.frontendArgs, { "--http-address": this.frontendUrl.replace("http://", "") }).map((arg) => this.addresses.text(arg));
-        this.lab.start("query-frontend", this.tools.thanos, ["query-frontend", ...args]);
-        await this.ready("query-frontend", this.frontendUrl);
+        const names = this.frontendUrls.map((_, index) => (index === 0 ? "query-frontend" : `query-frontend-${index}`));
+        for (const [index, url] of this.frontendUrls.entries()) {
+            const args = this.addresses.frontendArgs(withLocal(this.deployment.frontendArgs, { "--http-address": url.replace("http://", "") }));
+            this.lab.start(names[index], this.tools.thanos, ["query-frontend", ...args]);
+        }
+        await Promise.all(this.frontendUrls.map((url, index) => this.ready(names[index], url)));
+    }
+
+    /**
+     * The shared results cache: memcached with the program's args on this
+     * tier's loopback port. The container listens on every interface of its
+     * pod, here on loopback alone (--listen); its image's user is not root,
+     * and memcached refuses to run as root without one to switch to (--user).
+     */
+    async startMemcached(memcached: string): Promise<void> {
+        const cache = this.deployment.queryCache!;
+        for (const [index, address] of this.memcached.entries()) {
+            const [host, port] = address.split(":");
+            const asRoot = process.getuid?.() === 0 ? ["--user=nobody"] : [];
+            this.lab.start(`memcached-${index}`, memcached, [...withLocal(cache.args, { "--port": port }), `--listen=${host}`, ...asRoot]);
+        }
+        await Promise.all(this.memcached.map((address) => eventually(`memcached at ${address}`, () => this.memcachedStats(address).then(() => true))));
+    }
+
+    /** memcached's own counters (its `stats` command), summed over every replica: get_hits, get_misses, cmd_set…. */
+    async memcachedStats(only?: string): Promise<Record<string, number>> {
+        const each = await Promise.all((only === undefined ? this.memcached : [only]).map((address) => new Promise<string>((resolve, reject) => {
+            const [host, port] = address.split(":");
+            const socket = net.connect(Number(port), host, () => socket.write("stats\r\n"));
+            let answer = "";
+            socket.setTimeout(5000, () => socket.destroy(new Error(`memcached at ${address} did not answer stats`)));
+            socket.on("data", (data) => {
+                answer += data;
+                if (answer.endsWith("END\r\n")) {
+                    socket.end();
+                    resolve(answer);
+                }
+            });
+            socket.on("error", reject);
+        })));
+        const totals: Record<string, number> = {};
+        for (const line of each.join("").split("\r\n")) {
+            const stat = /^STAT (\S+) (\d+)$/.exec(line);
+            if (stat !== null) {
+                totals[stat[1]] = (totals[stat[1]] ?? 0) + Number(stat[2]);
+            }
+        }
+        return totals;
+    }
+
+    /**
+     * The Alertmanager pair, clustered over loopback: each pod's IP (the
+     * address it advertises to its peer) is the loopback address, its ports
+     * this tier's. The binary is Debian's (0.25.0; the program deploys v0.34.0):
+     * every flag and config key the program uses is read by both.
+     */
+    async startAlertmanagers(alertmanager: string): Promise<void> {
+        const deployed = this.deployment.alerting!.alertmanager!;
+        for (const process of this.alertmanagers) {
+            const config = this.lab.file(path.join(process.name, "config", deployed.config.name), deployed.config.content);
+            const args = withPaths(
+                withLocal(expandPodFields(deployed.args, deployed.podFields, { name: process.pod, ip: "127.0.0.1" }), {
+                    "--web.listen-address": process.web,
+                    "--cluster.listen-address": process.cluster,
+                    "--cluster.advertise-address": process.cluster,
+                    "--storage.path": this.lab.folder(process.name, "data"),
+                }),
+                { [deployed.config.mountPath]: path.dirname(config) },
+            ).map((arg) => this.addresses.text(arg));
+            this.lab.start(process.name, alertmanager, args, { env: deployed.env });
+        }
+        await Promise.all(this.alertmanagers.map((process) => this.ready(process.name, `http://${process.web}`)));
+    }
+
+    /** The Ruler pair, with the program's rules file, querying the frontend and sending to every Alertmanager. */
+    async startRulers(): Promise<void> {
+        const { ruler, rules } = this.deployment.alerting!;
+        const certificates = ruler.serverCertificate && this.certificates!.issue(ruler.serverCertificate);
+        const rulesFile = this.lab.file(path.join("ruler-rules", rules.name), rules.content);
+        for (const process of this.rulers) {
+            const args = this.addresses.perReplica(withPaths(
+                withLocal(expandPodFields(ruler.args, ruler.podFields, { name: process.pod, ip: "127.0.0.1" }), { "--grpc-address": process.grpc!, "--http-address": process.http }),
+                { [thanosPaths.data]: this.lab.folder(process.name, "data"), [rules.mountPath]: path.dirname(rulesFile), ...(certificates === undefined ? {} : { [thanosPaths.tls]: certificates }) },
+            ), "--alertmanagers.url");
+            this.lab.start(process.name, this.tools.thanos, args, { env: ruler.env });
+        }
+        await Promise.all(this.rulers.map((process) => this.ready(process.name, `http://${process.http}`)));
     }
 
     /** The in-cluster store, as its StatefulSet runs it, bound to this tier's address alone (its other ports chosen by weed mini). */
@@ -293,7 +439,7 @@ export class DataPlane {
         const objstore = this.lab.file(path.join(process.name, "objstore", "objstore.yml"), this.addresses.text(this.deployment.storage!.objstoreConfig));
         const args = withPaths(
             withLocal(container.args, { ...(process.grpc === undefined ? {} : { "--grpc-address": process.grpc }), "--http-address": process.http }),
-            { "/var/thanos/data": this.lab.folder(process.name, "data"), "/etc/thanos/objstore": path.dirname(objstore), ...(certificates === undefined ? {} : { "/etc/thanos/tls": certificates }) },
+            { [thanosPaths.data]: this.lab.folder(process.name, "data"), [thanosPaths.objstoreDirectory]: path.dirname(objstore), ...(certificates === undefined ? {} : { [thanosPaths.tls]: certificates }) },
         );
         this.lab.start(process.name, this.tools.thanos, args, { env: container.env });
     }

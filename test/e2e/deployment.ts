@@ -40,6 +40,20 @@ export interface CertificateSecret {
 export interface ContainerSpec {
     args: string[];
     env: Record<string, string>;
+    /** Variables Kubernetes fills from the pod itself (the downward API): name → field path, such as metadata.name. */
+    podFields: Record<string, string>;
+}
+
+/** The one file of a ConfigMap or Secret, mounted as a folder in a pod. */
+export interface MountedFile {
+    name: string;
+    content: string;
+    mountPath: string;
+}
+
+/** A StatefulSet the program builds itself: its container, and its pods' names (`<name>-<ordinal>`). */
+export interface StatefulWorkload extends ContainerSpec {
+    podNames: string[];
 }
 
 export interface Deployment {
@@ -50,6 +64,8 @@ export interface Deployment {
     queryReplicas: number;
     querierArgs: string[];
     frontendArgs: string[];
+    /** The frontend's Service, host:port, as the program exports its URL. */
+    frontendService: string;
     querierClientCertificate?: CertificateSecret;
     storage?: {
         storeGateway: ContainerSpec & { replicas: number; serverCertificate?: CertificateSecret };
@@ -58,6 +74,23 @@ export interface Deployment {
         objectStore?: ContainerSpec;
         objstoreConfig: string;
         storeGatewayEndpoints: string[];
+    };
+    /** The Query Frontend replicas; with more than one, the shared results cache is on by default. */
+    frontendReplicas: number;
+    /** The memcached replicas of the shared results cache, when the frontends use it, and the name their Service gives them all in cluster DNS. */
+    queryCache?: ContainerSpec & { replicas: number; service: string };
+    alerting?: {
+        ruler: StatefulWorkload & { serverCertificate?: CertificateSecret };
+        /** The rules ConfigMap's one file, and where the Ruler's pod mounts it. */
+        rules: MountedFile;
+        /** The name the Ruler pair's Service gives its gRPC ports in cluster DNS. */
+        storeApiEndpoint: string;
+        /**
+         * The Alertmanager pair, unless alerts go to an Alertmanager of the user's: the URL of every
+         * replica its Service gives in cluster DNS, and each pod's cluster address there (a
+         * StatefulSet's pod is `<pod>.<service>.<namespace>.svc…`).
+         */
+        alertmanager?: StatefulWorkload & { config: MountedFile; service: string; peers: string[] };
     };
     verification?: { script: string; env: Record<string, string> };
     grafanaAdmin?: { user: string; password: string };
@@ -105,8 +138,27 @@ export async function deploymentOf(projectDirectory: string, stack: string): Pro
     const clientSecret = secrets.find((secret) => secret.name === "global-storeapi-client-tls");
     const container = (type: string, name: string): ContainerSpec => {
         const spec = run.one(type, name).inputs.spec.template.spec.containers[0];
-        return { args: spec.args ?? [], env: environment(spec.env, secrets) };
+        return { args: spec.args ?? [], env: environment(spec.env, secrets), podFields: podFields(spec.env) };
     };
+    const statefulSet = (name: string): StatefulWorkload & { inputs: any } => {
+        const inputs = run.one("kubernetes:apps/v1:StatefulSet", name).inputs;
+        return {
+            ...container("kubernetes:apps/v1:StatefulSet", name),
+            // The StatefulSet names its pods by ordinal.
+            podNames: Array.from({ length: inputs.spec.replicas }, (_, ordinal) => `${inputs.metadata.name}-${ordinal}`),
+            inputs,
+        };
+    };
+    /** The one file of a ConfigMap's or Secret's data, where a pod mounts it as the volume `volumeName`. */
+    const mounted = (data: Record<string, string>, inputs: any, volumeName: string): MountedFile => {
+        const [[name, content]] = Object.entries(data);
+        const mountPath = inputs.spec.template.spec.containers[0].volumeMounts.find((mount: { name: string }) => mount.name === volumeName).mountPath;
+        return { name, content, mountPath };
+    };
+    const ruler = run.resources.some((resource) => resource.type === "kubernetes:apps/v1:StatefulSet" && resource.name === "global-alerting-ruler") ? statefulSet("global-alerting-ruler") : undefined;
+    const alertmanager = run.resources.some((resource) => resource.type === "kubernetes:apps/v1:StatefulSet" && resource.name === "global-alerting-alertmanager") ? statefulSet("global-alerting-alertmanager") : undefined;
+    const rulerTls = secrets.find((secret) => secret.name === "global-alerting-ruler-tls");
+    const memcached = run.resources.find((resource) => resource.type === "kubernetes:apps/v1:Deployment" && resource.name === "query-cache");
     const storeGatewayObjstore = secrets.find((secret) => secret.name === "store-gateway-objstore");
     const gatewayTls = secrets.find((secret) => secret.name === "store-gateway-tls");
     const objectStore = run.resources.find((resource) => resource.type === "kubernetes:apps/v1:StatefulSet" && resource.name === "object-store");
@@ -120,6 +172,8 @@ export async function deploymentOf(projectDirectory: string, stack: string): Pro
         queryReplicas: config.globalQuery.queryReplicas,
         querierArgs: queryArgs(globalValues, thanosReleaseName, config.globalQuery.namespace),
         frontendArgs: frontendArgs(globalValues, thanosReleaseName),
+        // host:port as written (URL parsing would drop an explicit :80).
+        frontendService: /^https?:\/\/([^/]+)/.exec(run.exports.queryFrontendUrl as string)![1],
         querierClientCertificate: clientSecret && certificateSecret(clientSecret),
         storage: storeGatewayObjstore === undefined ? undefined : {
             storeGateway: {
@@ -132,10 +186,39 @@ export async function deploymentOf(projectDirectory: string, stack: string): Pro
             objstoreConfig: Object.values(storeGatewayObjstore.inputs.stringData)[0] as string,
             storeGatewayEndpoints: exported.longTermStorage!.storeGatewayEndpoints,
         },
+        frontendReplicas: config.globalQuery.frontendReplicas,
+        queryCache: memcached && { ...container("kubernetes:apps/v1:Deployment", "query-cache"), replicas: memcached.inputs.spec.replicas, service: serviceDns(run, "query-cache", "memcached").srv },
+        alerting: ruler && {
+            ruler: { args: ruler.args, env: ruler.env, podFields: ruler.podFields, podNames: ruler.podNames, serverCertificate: rulerTls && certificateSecret(rulerTls) },
+            rules: mounted(run.one("kubernetes:core/v1:ConfigMap", "global-alerting-rules").inputs.data, ruler.inputs, "rules"),
+            storeApiEndpoint: serviceDns(run, "global-alerting-ruler", "grpc").srv,
+            alertmanager: alertmanager && {
+                args: alertmanager.args, env: alertmanager.env, podFields: alertmanager.podFields, podNames: alertmanager.podNames,
+                config: mounted(run.one(secretType, "global-alerting-alertmanager-config").inputs.stringData, alertmanager.inputs, "config"),
+                service: `dns+http://${serviceDns(run, "global-alerting-alertmanager", "web").host}`,
+                peers: alertmanager.podNames.map((pod) => `${pod}.${serviceDns(run, "global-alerting-alertmanager", "cluster").host}`),
+            },
+        },
         verification: checkContainer && { script: checkContainer.command[2], env: environment(checkContainer.env, secrets) },
         grafanaAdmin: run.exports.grafanaAdminUser === undefined ? undefined
             : { user: run.exports.grafanaAdminUser as string, password: run.exports.grafanaAdminPassword as string },
     };
+}
+
+/**
+ * What cluster DNS publishes for a Service's named port (Kubernetes'
+ * DNS-Based Service Discovery specification, 2.4.1 and 2.4.2 for headless
+ * Services: one record per ready pod): its SRV record as Thanos' `dnssrv+`
+ * names it, and its A records with the port, as `dns+` names them.
+ */
+function serviceDns(run: ProgramRun, resourceName: string, portName: string): { srv: string; host: string } {
+    const { metadata, spec } = run.one("kubernetes:core/v1:Service", resourceName).inputs;
+    const port = (spec.ports as { name: string; port: number }[]).find((each) => each.name === portName);
+    if (port === undefined) {
+        throw new Error(`the Service ${metadata.name} has no port named ${portName}`);
+    }
+    const domain = `${metadata.name}.${metadata.namespace}.svc.cluster.local`;
+    return { srv: `dnssrv+_${portName}._tcp.${domain}`, host: `${domain}:${port.port}` };
 }
 
 /** The name the mock provider gave a Secret: its own, or the resource's with the provider's suffix. */
@@ -143,9 +226,19 @@ function secretName(secret: RecordedResource): string {
     return secret.inputs.metadata?.name ?? autoNamed(secret.name);
 }
 
-/** A container's environment with every secretKeyRef resolved from the Secrets the program registered. */
+/** A container's env as a list of entries, whether given as a list or (kubernetesx) a map. */
+function envEntries(env: unknown): any[] {
+    return Array.isArray(env) ? env : Object.entries(env ?? {}).map(([name, value]) => (typeof value === "string" ? { name, value } : { name, valueFrom: value }));
+}
+
+/** The variables of a container's environment that Kubernetes fills from the pod's own fields. */
+function podFields(env: unknown): Record<string, string> {
+    return Object.fromEntries(envEntries(env).filter((entry) => entry.valueFrom?.fieldRef !== undefined).map((entry) => [entry.name, entry.valueFrom.fieldRef.fieldPath]));
+}
+
+/** A container's environment with every secretKeyRef resolved from the Secrets the program registered (the pod's own fields apart, podFields). */
 function environment(env: unknown, secrets: RecordedResource[]): Record<string, string> {
-    const entries = Array.isArray(env) ? env : Object.entries(env ?? {}).map(([name, value]) => (typeof value === "string" ? { name, value } : { name, valueFrom: value }));
+    const entries = envEntries(env).filter((entry) => entry.valueFrom?.fieldRef === undefined);
     return Object.fromEntries(entries.map((entry: any) => {
         const reference = entry.valueFrom?.secretKeyRef;
         if (reference === undefined) {

@@ -46,6 +46,17 @@ export const weed: Tool = {
 export const helm: Tool = { name: "helm", versionArgs: ["version", "--short"], expected: "v3.", pinnedBy: "pulumi-kubernetes, which embeds Helm 3" };
 export const busybox: Tool = { name: "busybox", versionArgs: ["--help"], expected: "BusyBox", pinnedBy: "the Thanos image's shell", onPath: true };
 export const openssl: Tool = { name: "openssl", versionArgs: ["version"], expected: "OpenSSL", pinnedBy: "the machine", onPath: true };
+/**
+ * Debian's Alertmanager and memcached stand in for the images the program
+ * deploys (lib/versions.ts: Alertmanager v0.34.0, memcached 1.6.38): every
+ * flag and config key the program gives them is read by both releases
+ * (README, "Global alerting and the shared query cache"), so the version
+ * checked is the one the tier was proven with.
+ */
+export const alertmanager: Tool = {
+    name: "prometheus-alertmanager", versionArgs: ["--version"], expected: "alertmanager, version 0.25.", pinnedBy: "the tier's check of the program's flags and config keys against Debian's 0.25", onPath: true,
+};
+export const memcached: Tool = { name: "memcached", versionArgs: ["--version"], expected: "memcached 1.6.", pinnedBy: "the tier's check of the program's flags against Debian's 1.6.18", onPath: true };
 export const iproute2: Tool = { name: "ip", versionArgs: ["-V"], expected: "ip", pinnedBy: "the machine", onPath: true };
 
 // The control-plane tier: the Pulumi CLI, its Node.js language host and the
