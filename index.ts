@@ -24,7 +24,7 @@ import { loadStackConfig, secretSetting } from "./lib/config/stackFile";
 import { frontendCache } from "./lib/config/schema";
 import { clustersWithRegions } from "./lib/kubernetes/releases";
 import { resolveThanosChart } from "./lib/thanos/chart";
-import { grafanaChecks, inClusterTiming, rulerChecks, verificationChecks, verificationLogsCommandFor, verificationPlan } from "./lib/verification/verification";
+import { grafanaChecks, inClusterTiming, rulerChecks, verificationChecks, verificationLogsCommandFor, verificationPlan } from "./lib/verification/checks";
 import { pinnedCharts, resolveChart } from "./lib/kubernetes/charts";
 
 // Everything that can be wrong with the input fails here, before any resource exists.

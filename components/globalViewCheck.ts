@@ -3,7 +3,8 @@ import * as kx from "@pulumi/kubernetesx";
 import * as pulumi from "@pulumi/pulumi";
 import { fixedResources } from "../lib/kubernetes/podResources";
 import { restrictedContainerSecurityContext, thanosPodSecurityContext } from "../lib/kubernetes/podSecurity";
-import { Check, GrafanaCheck, RulesCheck, Timing, verificationJobName, verificationScript } from "../lib/verification/verification";
+import { Check, GrafanaCheck, RulesCheck, Timing, verificationJobName } from "../lib/verification/checks";
+import { verificationScript } from "../lib/verification/jobScript";
 import { grafanaAdmin } from "../lib/kubernetes/releases";
 import { thanosImageReference } from "../lib/kubernetes/images";
 

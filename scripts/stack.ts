@@ -12,7 +12,7 @@ import * as os from "os";
 import * as path from "path";
 import { StackConfig } from "../lib/config/schema";
 import { readStackConfig } from "../lib/config/stackFile";
-import { verificationLogsCommandFor } from "../lib/verification/verification";
+import { verificationLogsCommandFor } from "../lib/verification/checks";
 import {
     CommandResult, Journal, Lifecycle, LifecycleStop, RecoveryJournal, Run, Say, deleteDroppedObjects, finishInterruptedUninstalls, readReleaseRecords, readStackState,
     reconcileKindClusters, recoverInterruptedReleases,

@@ -11,7 +11,8 @@ import * as path from "path";
 import { readStackConfig } from "../lib/config/stackFile";
 import { grafanaAdmin, grafanaLocalPort } from "../lib/kubernetes/releases";
 import { dashboardInputs, panelQueries } from "../lib/grafana/dashboards";
-import { Outcome, dashboardChecks, frontendRules, grafanaApi, grafanaChecks, queryFrontend, rulerChecks, verificationChecks, verificationPlan, verifyUntilDeadline } from "../lib/verification/verification";
+import { dashboardChecks, grafanaChecks, rulerChecks, verificationChecks, verificationPlan } from "../lib/verification/checks";
+import { Outcome, frontendRules, grafanaApi, queryFrontend, verifyUntilDeadline } from "../lib/verification/prover";
 
 export interface VerifyOptions {
     url: string;

@@ -5,7 +5,7 @@ import * as assert from "assert";
 import { createHash } from "crypto";
 import { kindClusterMemoryBytes } from "../lib/kubernetes/podResources";
 import { readStackConfig } from "../lib/config/stackFile";
-import { verificationChecks, verificationPlan } from "../lib/verification/verification";
+import { verificationChecks, verificationPlan } from "../lib/verification/checks";
 import { ProgramRun, key, projectDirectory, runStack } from "./harness";
 
 const release = "kubernetes:helm.sh/v3:Release";

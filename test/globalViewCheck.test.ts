@@ -1,7 +1,8 @@
 import * as assert from "assert";
 import { jobDeadlineSeconds } from "../components/globalViewCheck";
 import { readStackConfig } from "../lib/config/stackFile";
-import { grafanaChecks, inClusterTiming, rulerChecks, verificationChecks, verificationPlan, verificationScript } from "../lib/verification/verification";
+import { grafanaChecks, inClusterTiming, rulerChecks, verificationChecks, verificationPlan } from "../lib/verification/checks";
+import { verificationScript } from "../lib/verification/jobScript";
 import { ProgramRun, key, projectDirectory, runStack, withAsia } from "./harness";
 
 const job = "kubernetes:batch/v1:Job";

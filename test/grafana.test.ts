@@ -2,7 +2,7 @@ import * as assert from "assert";
 import { grafanaValues } from "../components/grafana";
 import { datasourceUid } from "../lib/grafana/dashboards";
 import { managedReleases } from "../lib/kubernetes/releases";
-import { grafanaChecks, verificationPlan } from "../lib/verification/verification";
+import { grafanaChecks, verificationPlan } from "../lib/verification/checks";
 import { readStackConfig } from "../lib/config/stackFile";
 import { ProgramRun, key, projectDirectory, runStack } from "./harness";
 import { restrictedViolations, unsizedContainers } from "./podSecurityStandard";

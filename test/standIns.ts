@@ -4,7 +4,7 @@
 import { datasourceUid } from "../lib/grafana/dashboards";
 import { grafanaAdmin } from "../lib/kubernetes/releases";
 import { readStackConfig } from "../lib/config/stackFile";
-import { grafanaChecks, rulerChecks, verificationChecks, verificationPlan } from "../lib/verification/verification";
+import { grafanaChecks, rulerChecks, verificationChecks, verificationPlan } from "../lib/verification/checks";
 import { startFakeGrafana } from "./fakeGrafana";
 import { FakeThanos, Labels, MetricSeries, longTermStorageMetrics, startFakeThanos } from "./fakeThanos";
 import { projectDirectory } from "./harness";

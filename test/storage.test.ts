@@ -11,7 +11,7 @@ import { StackConfigError, parseStackConfig } from "../lib/config/validate";
 import { objstoreConfig } from "../lib/thanos/objectStorage";
 import { LongTermStorage, defaults } from "../lib/config/schema";
 import { readStackConfig } from "../lib/config/stackFile";
-import { verificationChecks, verificationPlan } from "../lib/verification/verification";
+import { verificationChecks, verificationPlan } from "../lib/verification/checks";
 import { bucketCheckArgs } from "../lib/thanos/workload";
 import { ProgramRun, exampleSecrets, key, project, projectDirectory, runStack } from "./harness";
 import { restrictedViolations, unsizedContainers } from "./podSecurityStandard";

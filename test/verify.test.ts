@@ -3,7 +3,9 @@
 import * as assert from "assert";
 import { dashboardInputs, panelQueries } from "../lib/grafana/dashboards";
 import { readStackConfig } from "../lib/config/stackFile";
-import { dashboardChecks, queryFrontend, runChecks, verificationScript } from "../lib/verification/verification";
+import { dashboardChecks } from "../lib/verification/checks";
+import { verificationScript } from "../lib/verification/jobScript";
+import { queryFrontend, runChecks } from "../lib/verification/prover";
 import { grafanaPasswordMissing, main, parseArguments } from "../scripts/verify";
 import { devStackSeries } from "./fakeThanos";
 import { projectDirectory } from "./harness";

@@ -6,7 +6,8 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { grafanaAdmin } from "../lib/kubernetes/releases";
-import { GrafanaCheck, RulesCheck, describeFailure, verificationScript } from "../lib/verification/verification";
+import { GrafanaCheck, RulesCheck, describeFailure } from "../lib/verification/checks";
+import { verificationScript } from "../lib/verification/jobScript";
 import { devStackSeries } from "./fakeThanos";
 import { closedPort, devChecks, devGrafanaChecks, devRulesChecks, fleetChecks, grafanaPassword, healthyFleetStorage, mismatchedEuropeReplica, withThanos } from "./standIns";
 

@@ -20,7 +20,7 @@ import { spawnSync } from "child_process";
 import * as path from "path";
 import { managedReleases } from "../../lib/kubernetes/releases";
 import { readStackConfig, readStackFileConfig } from "../../lib/config/stackFile";
-import { verificationJobName } from "../../lib/verification/verification";
+import { verificationJobName } from "../../lib/verification/checks";
 import { exampleSecrets, key, runProgram } from "../harness";
 import { Lab } from "./lab";
 import { copyProject, writeStackFile } from "./projectCopy";

@@ -24,7 +24,7 @@
 import * as yaml from "js-yaml";
 import * as net from "net";
 import * as path from "path";
-import { verificationProbeJob } from "../../lib/verification/verification";
+import { verificationProbeJob } from "../../lib/verification/checks";
 import { longTermServices } from "../../lib/thanos/objectStorage";
 import { thanosServices } from "../../lib/kubernetes/releases";
 import { alertingServices } from "../../lib/alerting/rules";

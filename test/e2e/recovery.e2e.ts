@@ -13,7 +13,7 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { readStackConfig } from "../../lib/config/stackFile";
-import { verificationJobName } from "../../lib/verification/verification";
+import { verificationJobName } from "../../lib/verification/checks";
 import { key } from "../harness";
 import { Lab } from "./lab";
 import { copyProject, writeStackFile } from "./projectCopy";
