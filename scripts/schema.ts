@@ -8,7 +8,8 @@ import * as fs from "fs";
 import * as path from "path";
 import { z } from "zod";
 import { readProjectName } from "../lib/config/stackFile";
-import { secretSettingName, secretableKey, stackConfigShape } from "../lib/config/schema";
+import { secretSettingName, stackConfigShape } from "../lib/config/schema";
+import { secretableKey } from "../lib/config/settings";
 
 // JSON Schema as zod emits it: a tree of any shape, rewritten here in place.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any

@@ -6,7 +6,8 @@
 import { chartProblems } from "../kubernetes/charts";
 import { Problem, SettingPath, isRecord, valueAt } from "./problems";
 import { rulerReplicaLabel } from "../alerting/rules";
-import { Alerting, ContainerResources, GlobalQuery, KindCluster, Labels, ParsedSettings, StackConfig, Storage, byteSizeBytes, frontendCache } from "./schema";
+import { Alerting, GlobalQuery, KindCluster, Labels, ParsedSettings, StackConfig, Storage, byteSizeBytes, frontendCache } from "./schema";
+import { ContainerResources } from "./settings";
 import { parseQuantity } from "../kubernetes/quantity";
 
 /** A region as it parsed, before its retention default is filled in (no rule here reads it). */

@@ -6,7 +6,8 @@ import * as yaml from "js-yaml";
 import * as path from "path";
 import { parseStackConfig } from "./validate";
 import { isRecord } from "./problems";
-import { StackConfig, encryptedValue } from "./schema";
+import { StackConfig } from "./schema";
+import { encryptedValue } from "./settings";
 
 /** Reads and validates the running stack's config; a bad one ends the program listing its problems. */
 export function loadStackConfig(): StackConfig {

@@ -6,16 +6,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as yaml from "js-yaml";
 import { z } from "zod";
-import {
-    ParsedSettings,
-    StackConfig,
-    encryptedValue,
-    knownKeysMessage,
-    prometheusVolumeDefault,
-    regionRetentionDefault,
-    secretSettingName,
-    stackConfigShape,
-} from "./schema";
+import { ParsedSettings, StackConfig, prometheusVolumeDefault, regionRetentionDefault, secretSettingName, stackConfigShape } from "./schema";
+import { encryptedValue, knownKeysMessage } from "./settings";
 import { consistencyProblems } from "./consistency";
 import { Problem, SettingPath, isRecord, settingPath, valueAt } from "./problems";
 

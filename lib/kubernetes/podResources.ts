@@ -3,7 +3,8 @@
 // query, lib/config/schema.ts). Requests are what the scheduler reserves, so their
 // sum is what Docker must have for a kind cluster; memory limits stop one
 // component from starving the rest of the node.
-import { frontendCache, type ContainerResources, type KindCluster, type StackConfig } from "../config/schema";
+import { frontendCache, type KindCluster, type StackConfig } from "../config/schema";
+import { type ContainerResources } from "../config/settings";
 import { parseQuantity } from "./quantity";
 
 export const fixedResources = {

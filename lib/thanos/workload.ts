@@ -5,7 +5,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as kx from "@pulumi/kubernetesx";
 import * as pulumi from "@pulumi/pulumi";
 import * as crypto from "crypto";
-import { ContainerResources } from "../config/schema";
+import { ContainerResources } from "../config/settings";
 import { objstoreSecret } from "./objectStorage";
 import { fixedResources, goMemoryLimit } from "../kubernetes/podResources";
 import { restrictedContainerSecurityContext, thanosPodSecurityContext } from "../kubernetes/podSecurity";
