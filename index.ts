@@ -34,27 +34,35 @@ const charts = pinnedCharts(config.versions);
 const imageRegistry = config.images.registry;
 const storage = config.storage.type === "none" ? undefined : config.storage;
 
-const clusters = new Map(config.clusters.map((cluster) => [
-    cluster.name,
-    cluster.type === "kind"
-        ? new KindCluster(cluster.name, { cluster })
-        : new ExistingCluster(cluster.name, {
-            cluster,
-            kubeconfigContent: cluster.kubeconfigSecret === undefined ? undefined : secretSetting(cluster.kubeconfigSecret),
-        }),
-]));
+const clusters = new Map(
+    config.clusters.map((cluster) => [
+        cluster.name,
+        cluster.type === "kind"
+            ? new KindCluster(cluster.name, { cluster })
+            : new ExistingCluster(cluster.name, {
+                  cluster,
+                  kubeconfigContent: cluster.kubeconfigSecret === undefined ? undefined : secretSetting(cluster.kubeconfigSecret),
+              }),
+    ]),
+);
 const clusterOf = (name: string) => clusters.get(name)!;
 /** Options for a component whose objects run in `name`: in a kind cluster, they go with the cluster. */
 const inCluster = (name: string) => clusterOf(name).componentOptions;
 
 // Every cluster that runs regions gets the operator CRDs once; the regions wait for nothing else.
-const operatorCrds = new Map(clustersWithRegions(config).map((cluster) => [
-    cluster,
-    new OperatorCrds(`${cluster}-operator-crds`, {
-        chart: resolveChart(charts.prometheusOperatorCrds, config),
-        provider: clusterOf(cluster).provider,
-    }, inCluster(cluster)),
-]));
+const operatorCrds = new Map(
+    clustersWithRegions(config).map((cluster) => [
+        cluster,
+        new OperatorCrds(
+            `${cluster}-operator-crds`,
+            {
+                chart: resolveChart(charts.prometheusOperatorCrds, config),
+                provider: clusterOf(cluster).provider,
+            },
+            inCluster(cluster),
+        ),
+    ]),
+);
 
 // The first region in the global query's cluster scrapes the global tier, so that it monitors itself.
 const observerIndex = config.regions.findIndex((region) => region.cluster === config.globalQuery.cluster);
@@ -75,157 +83,203 @@ const exposureOf = (region: (typeof config.regions)[number]): Exposure => {
         return { type: "addresses", addresses: region.storeApiAddresses };
     }
     const balancer = cluster.loadBalancer;
-    const internal = (balancer?.internal ?? true) && balancer?.cloud !== undefined && balancer.cloud !== "other" ? internalLoadBalancerAnnotations[balancer.cloud] : {};
+    const internal =
+        (balancer?.internal ?? true) && balancer?.cloud !== undefined && balancer.cloud !== "other" ? internalLoadBalancerAnnotations[balancer.cloud] : {};
     return { type: "loadBalancer", annotations: { ...internal, ...balancer?.annotations }, sourceRanges: balancer?.sourceRanges };
 };
 
 // Long-term storage: the bucket every sidecar uploads to, an in-cluster store
 // for laptops or an existing one, with one objstore config per cluster (other
 // kind clusters reach the in-cluster store through a NodePort).
-const objectStore = storage?.type === "inCluster"
-    ? new ObjectStore("object-store", {
-        namespace: storage.namespace,
-        volumeSize: storage.volumeSize,
-        imageRegistry,
-        nodeHost: config.regions.some(remote) ? kindControlPlaneHost(config.globalQuery.cluster) : undefined,
-        provider: clusterOf(config.globalQuery.cluster).provider,
-    }, inCluster(config.globalQuery.cluster))
-    : undefined;
-const bucketCredential = storage === undefined ? undefined
-    : storage.type === "inCluster" ? objectStore!.secretKey : secretSetting(storage.credentialsSecret);
+const objectStore =
+    storage?.type === "inCluster"
+        ? new ObjectStore(
+              "object-store",
+              {
+                  namespace: storage.namespace,
+                  volumeSize: storage.volumeSize,
+                  imageRegistry,
+                  nodeHost: config.regions.some(remote) ? kindControlPlaneHost(config.globalQuery.cluster) : undefined,
+                  provider: clusterOf(config.globalQuery.cluster).provider,
+              },
+              inCluster(config.globalQuery.cluster),
+          )
+        : undefined;
+const bucketCredential = storage === undefined ? undefined : storage.type === "inCluster" ? objectStore!.secretKey : secretSetting(storage.credentialsSecret);
 const stackPrefix = bucketPrefix({ organization: pulumi.getOrganization(), project: pulumi.getProject(), stack: pulumi.getStack() });
 const objectStoreEndpointFrom = (cluster: string) => (cluster === config.globalQuery.cluster ? objectStore?.endpoint : objectStore?.nodeEndpoint);
-const objstoreConfigFor = (cluster: string): pulumi.Output<string> | undefined => storage && pulumi.secret(
-    pulumi.all([bucketCredential!, objectStoreEndpointFrom(cluster)])
-        .apply(([credential, endpoint]) => objstoreConfig(storage, { credential, endpoint, prefix: stackPrefix })),
-);
+const objstoreConfigFor = (cluster: string): pulumi.Output<string> | undefined =>
+    storage &&
+    pulumi.secret(
+        pulumi
+            .all([bucketCredential!, objectStoreEndpointFrom(cluster)])
+            .apply(([credential, endpoint]) => objstoreConfig(storage, { credential, endpoint, prefix: stackPrefix })),
+    );
 
-const regions = config.regions.map((region, index) => new Region(region.name, {
-    region,
-    labels: config.labels,
-    thanosVersion: config.versions.thanos,
-    chart: resolveChart(charts.kubePrometheusStack, config),
-    imageRegistry,
-    provider: clusterOf(region.cluster).provider,
-    operatorCrds: operatorCrds.get(region.cluster)!.release,
-    ownsKubeletService: config.regions.findIndex((other) => other.cluster === region.cluster) === index,
-    globalTier: index === observerIndex
-        ? {
-            namespace: config.globalQuery.namespace,
-            grafana: config.grafana.enabled,
-            longTermStorage: storage !== undefined,
-            alerting: !config.alerting.enabled ? "none" : config.alerting.receiver.type === "alertmanager" ? "ruler" : "rulerAndAlertmanager",
-        }
-        : undefined,
-    storeApiTls: storeApiTls?.servers.get(region.name),
-    exposure: remote(region) ? exposureOf(region) : undefined,
-    objstoreConfig: objstoreConfigFor(region.cluster),
-    bucketReadyAfter: objectStore ? [objectStore.statefulSet] : [],
-}, inCluster(region.cluster)));
+const regions = config.regions.map(
+    (region, index) =>
+        new Region(
+            region.name,
+            {
+                region,
+                labels: config.labels,
+                thanosVersion: config.versions.thanos,
+                chart: resolveChart(charts.kubePrometheusStack, config),
+                imageRegistry,
+                provider: clusterOf(region.cluster).provider,
+                operatorCrds: operatorCrds.get(region.cluster)!.release,
+                ownsKubeletService: config.regions.findIndex((other) => other.cluster === region.cluster) === index,
+                globalTier:
+                    index === observerIndex
+                        ? {
+                              namespace: config.globalQuery.namespace,
+                              grafana: config.grafana.enabled,
+                              longTermStorage: storage !== undefined,
+                              alerting: !config.alerting.enabled ? "none" : config.alerting.receiver.type === "alertmanager" ? "ruler" : "rulerAndAlertmanager",
+                          }
+                        : undefined,
+                storeApiTls: storeApiTls?.servers.get(region.name),
+                exposure: remote(region) ? exposureOf(region) : undefined,
+                objstoreConfig: objstoreConfigFor(region.cluster),
+                bucketReadyAfter: objectStore ? [objectStore.statefulSet] : [],
+            },
+            inCluster(region.cluster),
+        ),
+);
 
 const globalCluster = clusterOf(config.globalQuery.cluster);
 const globalOptions = inCluster(config.globalQuery.cluster);
-const globalQuery = new GlobalQuery("global", {
-    globalQuery: config.globalQuery,
-    labels: config.labels,
-    thanosVersion: config.versions.thanos,
-    imageRegistry,
-    chart: thanosChart,
-    // The Store Gateway by its DNS name: like the sidecars, found once it runs, never waited for.
-    // The Ruler pair likewise: its ALERTS join the global view.
-    endpoints: [
-        ...regions.map((region) => region.storeApiEndpoints),
-        ...(storage ? [[storeGatewayEndpoint(config.globalQuery.namespace)]] : []),
-        ...(config.alerting.enabled ? [[rulerEndpoint(config.globalQuery.namespace)]] : []),
-    ],
-    storeApiTls: storeApiTls?.client,
-    ruler: config.alerting.enabled,
-    provider: globalCluster.provider,
-    kubectlFlags: globalCluster.kubectlFlags,
-}, globalOptions);
+const globalQuery = new GlobalQuery(
+    "global",
+    {
+        globalQuery: config.globalQuery,
+        labels: config.labels,
+        thanosVersion: config.versions.thanos,
+        imageRegistry,
+        chart: thanosChart,
+        // The Store Gateway by its DNS name: like the sidecars, found once it runs, never waited for.
+        // The Ruler pair likewise: its ALERTS join the global view.
+        endpoints: [
+            ...regions.map((region) => region.storeApiEndpoints),
+            ...(storage ? [[storeGatewayEndpoint(config.globalQuery.namespace)]] : []),
+            ...(config.alerting.enabled ? [[rulerEndpoint(config.globalQuery.namespace)]] : []),
+        ],
+        storeApiTls: storeApiTls?.client,
+        ruler: config.alerting.enabled,
+        provider: globalCluster.provider,
+        kubectlFlags: globalCluster.kubectlFlags,
+    },
+    globalOptions,
+);
 
 // The bucket's readers and its one compactor, beside the global query; after the store they read.
 // One config for the gateway and the compactor: both read the bucket from the global query's cluster.
 const globalObjstoreConfig = objstoreConfigFor(config.globalQuery.cluster);
 const longTerm = storage && {
-    storeGateway: new StoreGateway("store-gateway", {
-        namespace: globalQuery.namespace,
-        thanosVersion: config.versions.thanos,
-        imageRegistry,
-        storage,
-        objstoreConfig: globalObjstoreConfig!,
-        storeApiTls: storeApiTls?.storeGateway,
-        provider: globalCluster.provider,
-        dependsOn: objectStore ? [objectStore.statefulSet] : [],
-        provenByVerification: config.verification.enabled,
-    }, globalOptions),
-    compactor: new Compactor("compactor", {
-        namespace: globalQuery.namespace,
-        thanosVersion: config.versions.thanos,
-        imageRegistry,
-        storage,
-        objstoreConfig: globalObjstoreConfig!,
-        provider: globalCluster.provider,
-        dependsOn: objectStore ? [objectStore.statefulSet] : [],
-        provenByVerification: config.verification.enabled,
-    }, globalOptions),
+    storeGateway: new StoreGateway(
+        "store-gateway",
+        {
+            namespace: globalQuery.namespace,
+            thanosVersion: config.versions.thanos,
+            imageRegistry,
+            storage,
+            objstoreConfig: globalObjstoreConfig!,
+            storeApiTls: storeApiTls?.storeGateway,
+            provider: globalCluster.provider,
+            dependsOn: objectStore ? [objectStore.statefulSet] : [],
+            provenByVerification: config.verification.enabled,
+        },
+        globalOptions,
+    ),
+    compactor: new Compactor(
+        "compactor",
+        {
+            namespace: globalQuery.namespace,
+            thanosVersion: config.versions.thanos,
+            imageRegistry,
+            storage,
+            objstoreConfig: globalObjstoreConfig!,
+            provider: globalCluster.provider,
+            dependsOn: objectStore ? [objectStore.statefulSet] : [],
+            provenByVerification: config.verification.enabled,
+        },
+        globalOptions,
+    ),
 };
 
 // The frontends' shared results cache; the frontends find it by its DNS name, whenever it runs.
 if (frontendCache(config.globalQuery) === "memcached") {
-    new QueryCache("query-cache", { namespace: globalQuery.namespace, memcached: config.globalQuery.memcached, imageRegistry, provider: globalCluster.provider }, globalOptions);
+    new QueryCache(
+        "query-cache",
+        { namespace: globalQuery.namespace, memcached: config.globalQuery.memcached, imageRegistry, provider: globalCluster.provider },
+        globalOptions,
+    );
 }
 
 // Alerts on the global view itself, evaluated through the frontend like every user's query.
 const receiver = config.alerting.receiver;
 const globalAlerting = config.alerting.enabled
-    ? new GlobalAlerting("global-alerting", {
-        namespace: globalQuery.namespace,
-        thanosVersion: config.versions.thanos,
-        alerting: config.alerting,
-        regionLabel: config.labels.region,
-        groups: globalRuleGroups(ruleInputs(config)),
-        queryAddress: globalQuery.namespace.apply((namespace) => frontendQueryAddress(namespace, globalQuery.frontendServiceName, globalQuery.frontendPort)),
-        webhookUrl: receiver.type === "webhook" ? secretSetting(receiver.urlSecret) : undefined,
-        provider: globalCluster.provider,
-        storeApiTls: storeApiTls?.ruler,
-        imageRegistry,
-        provenByVerification: config.verification.enabled,
-    }, globalOptions)
+    ? new GlobalAlerting(
+          "global-alerting",
+          {
+              namespace: globalQuery.namespace,
+              thanosVersion: config.versions.thanos,
+              alerting: config.alerting,
+              regionLabel: config.labels.region,
+              groups: globalRuleGroups(ruleInputs(config)),
+              queryAddress: globalQuery.namespace.apply((namespace) =>
+                  frontendQueryAddress(namespace, globalQuery.frontendServiceName, globalQuery.frontendPort),
+              ),
+              webhookUrl: receiver.type === "webhook" ? secretSetting(receiver.urlSecret) : undefined,
+              provider: globalCluster.provider,
+              storeApiTls: storeApiTls?.ruler,
+              imageRegistry,
+              provenByVerification: config.verification.enabled,
+          },
+          globalOptions,
+      )
     : undefined;
 
 const grafana = config.grafana.enabled
-    ? new Grafana("grafana", {
-        namespace: globalQuery.namespace,
-        frontendUrl: globalQuery.frontendUrl,
-        dashboards: dashboardInputs(config),
-        provider: globalCluster.provider,
-        kubectlFlags: globalCluster.kubectlFlags,
-        thanosVersion: config.versions.thanos,
-        chart: resolveChart(charts.grafana, config),
-        imageRegistry,
-    }, globalOptions)
+    ? new Grafana(
+          "grafana",
+          {
+              namespace: globalQuery.namespace,
+              frontendUrl: globalQuery.frontendUrl,
+              dashboards: dashboardInputs(config),
+              provider: globalCluster.provider,
+              kubectlFlags: globalCluster.kubectlFlags,
+              thanosVersion: config.versions.thanos,
+              chart: resolveChart(charts.grafana, config),
+              imageRegistry,
+          },
+          globalOptions,
+      )
     : undefined;
 
 // Runs after everything else: fails the deploy unless the frontend shows every
 // region and deduplicates every HA pair, and the Ruler pair has its rules.
 const globalViewCheck = config.verification.enabled
-    ? new GlobalViewCheck("global-view", {
-        checks: verificationChecks(verificationPlan(config)),
-        rules: rulerChecks(verificationPlan(config)),
-        grafana: grafana && { checks: grafanaChecks(verificationPlan(config)), url: grafana.url, adminSecretName: grafana.adminSecretName },
-        timing: inClusterTiming(config.verification.timeoutSeconds),
-        thanosVersion: config.versions.thanos,
-        imageRegistry,
-        namespace: globalQuery.namespace,
-        frontendUrl: globalQuery.frontendUrl,
-        releases: [...regions.map((region) => region.release), globalQuery.release, ...(grafana ? [grafana.release] : [])],
-        workloads: [
-            ...(longTerm ? [longTerm.storeGateway.deployment, longTerm.compactor.statefulSet] : []),
-            ...(globalAlerting ? [globalAlerting.ruler] : []),
-        ],
-        provider: globalCluster.provider,
-    }, globalOptions)
+    ? new GlobalViewCheck(
+          "global-view",
+          {
+              checks: verificationChecks(verificationPlan(config)),
+              rules: rulerChecks(verificationPlan(config)),
+              grafana: grafana && { checks: grafanaChecks(verificationPlan(config)), url: grafana.url, adminSecretName: grafana.adminSecretName },
+              timing: inClusterTiming(config.verification.timeoutSeconds),
+              thanosVersion: config.versions.thanos,
+              imageRegistry,
+              namespace: globalQuery.namespace,
+              frontendUrl: globalQuery.frontendUrl,
+              releases: [...regions.map((region) => region.release), globalQuery.release, ...(grafana ? [grafana.release] : [])],
+              workloads: [
+                  ...(longTerm ? [longTerm.storeGateway.deployment, longTerm.compactor.statefulSet] : []),
+                  ...(globalAlerting ? [globalAlerting.ruler] : []),
+              ],
+              provider: globalCluster.provider,
+          },
+          globalOptions,
+      )
     : undefined;
 
 // The stack's outputs. Those of a feature the stack leaves off are left out

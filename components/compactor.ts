@@ -76,53 +76,71 @@ export class Compactor extends pulumi.ComponentResource {
         const objstore = objstoreConfigSecret(`${name}-objstore`, args.namespace, args.objstoreConfig, child);
 
         // For its metrics: thanos_compact_halted is what says it stopped.
-        const service = new k8s.core.v1.Service(name, {
-            metadata: { name: longTermServices.compactor, namespace: args.namespace, labels: compactorLabels },
-            spec: { selector: compactorLabels, ports: [{ name: "http", port: thanosPorts.http, targetPort: "http" }] },
-        }, child);
-
-        const pod = thanosPod({
-            container: "compactor",
-            thanosVersion: args.thanosVersion,
-            imageRegistry: args.imageRegistry,
-            args: compactorArgs(args.storage),
-            resources: args.storage.compactor.resources,
-            objstoreSecretName: objstore.metadata.name,
-            grpc: false,
-        }, "claimed");
-
-        this.statefulSet = new k8s.apps.v1.StatefulSet(name, {
-            // A fixed name makes a fixed pod name, thanos-compactor-0, which the
-            // namespace holds once: even a replaced StatefulSet cannot start a
-            // second compactor while the first pod still exists.
-            metadata: { name: longTermServices.compactor, namespace: args.namespace, labels: compactorLabels, annotations: skipAwaitWhen(args.provenByVerification) },
-            spec: {
-                replicas: 1,
-                serviceName: service.metadata.name,
-                selector: { matchLabels: compactorLabels },
-                template: {
-                    metadata: {
-                        labels: compactorLabels,
-                        annotations: { "thanos-global-view/config-sha256": configHash(args.objstoreConfig) },
-                    },
-                    spec: pod.podSpec,
-                },
-                volumeClaimTemplates: [{
-                    metadata: { name: "data" },
-                    spec: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: args.storage.compactor.volumeSize } } },
-                }],
-                // Scratch space: nothing on it outlives the stack.
-                persistentVolumeClaimRetentionPolicy: { whenDeleted: "Delete", whenScaled: "Delete" },
+        const service = new k8s.core.v1.Service(
+            name,
+            {
+                metadata: { name: longTermServices.compactor, namespace: args.namespace, labels: compactorLabels },
+                spec: { selector: compactorLabels, ports: [{ name: "http", port: thanosPorts.http, targetPort: "http" }] },
             },
-        }, {
-            ...child,
-            dependsOn: args.dependsOn,
-            // A new volume size (pulumi-kubernetes v4.32.0 provider/pkg/provider/diff.go:196-203,
-            // volumeClaimTemplates) or a new namespace replaces the StatefulSet. The provider
-            // deletes first only when name and namespace stay the same (provider.go:1645-1660):
-            // in a new namespace, the second compactor would start before the first is gone.
-            deleteBeforeReplace: true,
-        });
+            child,
+        );
+
+        const pod = thanosPod(
+            {
+                container: "compactor",
+                thanosVersion: args.thanosVersion,
+                imageRegistry: args.imageRegistry,
+                args: compactorArgs(args.storage),
+                resources: args.storage.compactor.resources,
+                objstoreSecretName: objstore.metadata.name,
+                grpc: false,
+            },
+            "claimed",
+        );
+
+        this.statefulSet = new k8s.apps.v1.StatefulSet(
+            name,
+            {
+                // A fixed name makes a fixed pod name, thanos-compactor-0, which the
+                // namespace holds once: even a replaced StatefulSet cannot start a
+                // second compactor while the first pod still exists.
+                metadata: {
+                    name: longTermServices.compactor,
+                    namespace: args.namespace,
+                    labels: compactorLabels,
+                    annotations: skipAwaitWhen(args.provenByVerification),
+                },
+                spec: {
+                    replicas: 1,
+                    serviceName: service.metadata.name,
+                    selector: { matchLabels: compactorLabels },
+                    template: {
+                        metadata: {
+                            labels: compactorLabels,
+                            annotations: { "thanos-global-view/config-sha256": configHash(args.objstoreConfig) },
+                        },
+                        spec: pod.podSpec,
+                    },
+                    volumeClaimTemplates: [
+                        {
+                            metadata: { name: "data" },
+                            spec: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: args.storage.compactor.volumeSize } } },
+                        },
+                    ],
+                    // Scratch space: nothing on it outlives the stack.
+                    persistentVolumeClaimRetentionPolicy: { whenDeleted: "Delete", whenScaled: "Delete" },
+                },
+            },
+            {
+                ...child,
+                dependsOn: args.dependsOn,
+                // A new volume size (pulumi-kubernetes v4.32.0 provider/pkg/provider/diff.go:196-203,
+                // volumeClaimTemplates) or a new namespace replaces the StatefulSet. The provider
+                // deletes first only when name and namespace stay the same (provider.go:1645-1660):
+                // in a new namespace, the second compactor would start before the first is gone.
+                deleteBeforeReplace: true,
+            },
+        );
 
         this.registerOutputs({});
     }

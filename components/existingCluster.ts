@@ -24,16 +24,18 @@ export class ExistingCluster extends pulumi.ComponentResource {
         const { cluster } = args;
         const kubeconfigPath = cluster.kubeconfigPath === undefined ? undefined : expandHome(cluster.kubeconfigPath);
         this.clusterName = cluster.name;
-        this.kubeconfig = pulumi.secret(
-            args.kubeconfigContent ?? (kubeconfigPath === undefined ? "" : fs.readFileSync(kubeconfigPath, "utf8")),
-        );
+        this.kubeconfig = pulumi.secret(args.kubeconfigContent ?? (kubeconfigPath === undefined ? "" : fs.readFileSync(kubeconfigPath, "utf8")));
         this.kubectlFlags = pulumi.output(kubectlArgs(cluster).join(" "));
-        this.provider = new k8s.Provider(`${name}-provider`, {
-            // Without a kubeconfig the provider reads the one kubectl would:
-            // the explicit context keeps it from using whatever is current.
-            kubeconfig: args.kubeconfigContent ?? kubeconfigPath,
-            context: cluster.context,
-        }, { parent: this });
+        this.provider = new k8s.Provider(
+            `${name}-provider`,
+            {
+                // Without a kubeconfig the provider reads the one kubectl would:
+                // the explicit context keeps it from using whatever is current.
+                kubeconfig: args.kubeconfigContent ?? kubeconfigPath,
+                context: cluster.context,
+            },
+            { parent: this },
+        );
 
         this.registerOutputs({ clusterName: this.clusterName, kubeconfig: this.kubeconfig, kubectlFlags: this.kubectlFlags });
     }

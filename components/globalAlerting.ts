@@ -59,11 +59,13 @@ export function rulerArgs(inputs: { evaluationInterval: string; queryAddress: st
         `--query=${inputs.queryAddress}`,
         `--alertmanagers.url=${inputs.alertmanagerUrl}`,
         // The sidecars' mutual TLS, as for the Store Gateway: the pre-v0.42 querier has one client setting for all endpoints.
-        ...(inputs.tls ? [
-            `--grpc-server-tls-cert=${thanosPaths.tls}/tls.crt`,
-            `--grpc-server-tls-key=${thanosPaths.tls}/tls.key`,
-            `--grpc-server-tls-client-ca=${thanosPaths.tls}/ca.crt`,
-        ] : []),
+        ...(inputs.tls
+            ? [
+                  `--grpc-server-tls-cert=${thanosPaths.tls}/tls.crt`,
+                  `--grpc-server-tls-key=${thanosPaths.tls}/tls.key`,
+                  `--grpc-server-tls-client-ca=${thanosPaths.tls}/ca.crt`,
+              ]
+            : []),
     ];
 }
 
@@ -74,15 +76,19 @@ export function rulerArgs(inputs: { evaluationInterval: string; queryAddress: st
  */
 export function alertmanagerConfig(regionLabel: string, webhookUrl?: string): string {
     const receiver = webhookUrl === undefined ? "none" : "webhook";
-    return yaml.dump({
-        route: { receiver, group_by: ["alertname", regionLabel], group_wait: "30s", group_interval: "5m", repeat_interval: "4h" },
-        receivers: [webhookUrl === undefined ? { name: receiver } : { name: receiver, webhook_configs: [{ url: webhookUrl, send_resolved: true }] }],
-    }, { lineWidth: -1 });
+    return yaml.dump(
+        {
+            route: { receiver, group_by: ["alertname", regionLabel], group_wait: "30s", group_interval: "5m", repeat_interval: "4h" },
+            receivers: [webhookUrl === undefined ? { name: receiver } : { name: receiver, webhook_configs: [{ url: webhookUrl, send_resolved: true }] }],
+        },
+        { lineWidth: -1 },
+    );
 }
 
 /** The clustered pair: each replica gossips with both (itself included, which Alertmanager skips) over its stable DNS name. */
 export function alertmanagerArgs(namespace: string): string[] {
-    const peer = (ordinal: number) => `--cluster.peer=${alertingServices.alertmanager}-${ordinal}.${alertingServices.alertmanager}.${namespace}.svc.cluster.local:${alertmanagerPorts.cluster}`;
+    const peer = (ordinal: number) =>
+        `--cluster.peer=${alertingServices.alertmanager}-${ordinal}.${alertingServices.alertmanager}.${namespace}.svc.cluster.local:${alertmanagerPorts.cluster}`;
     return [
         `--config.file=${alertmanagerConfigFile}`,
         "--storage.path=/alertmanager",
@@ -154,124 +160,206 @@ export class GlobalAlerting extends pulumi.ComponentResource {
         const receiver = alerting.receiver;
         if (receiver.type !== "alertmanager") {
             const config = pulumi.secret(pulumi.output(args.webhookUrl).apply((url) => alertmanagerConfig(args.regionLabel, url)));
-            const configSecret = new k8s.core.v1.Secret(`${name}-alertmanager-config`, {
-                metadata: { namespace: args.namespace },
-                stringData: { [alertmanagerConfigFile.split("/").pop()!]: config },
-            }, child);
-            new k8s.core.v1.Service(`${name}-alertmanager`, {
-                metadata: { name: alertingServices.alertmanager, namespace: args.namespace, labels: alertmanagerLabels },
-                spec: {
-                    // Headless, listing replicas before they are ready: they must find each other to become ready.
-                    clusterIP: "None",
-                    publishNotReadyAddresses: true,
-                    selector: alertmanagerLabels,
-                    ports: [{ name: "web", port: alertmanagerPorts.web, targetPort: "web" }, { name: "cluster", port: alertmanagerPorts.cluster, targetPort: "cluster" }],
+            const configSecret = new k8s.core.v1.Secret(
+                `${name}-alertmanager-config`,
+                {
+                    metadata: { namespace: args.namespace },
+                    stringData: { [alertmanagerConfigFile.split("/").pop()!]: config },
                 },
-            }, child);
-            this.alertmanager = new k8s.apps.v1.StatefulSet(`${name}-alertmanager`, {
-                metadata: { name: alertingServices.alertmanager, namespace: args.namespace, labels: alertmanagerLabels },
-                spec: {
-                    replicas,
-                    serviceName: alertingServices.alertmanager,
-                    podManagementPolicy: "Parallel",
-                    selector: { matchLabels: alertmanagerLabels },
-                    template: {
-                        metadata: { labels: alertmanagerLabels, annotations: { "thanos-global-view/config-sha256": configHash(config) } },
-                        spec: {
-                            automountServiceAccountToken: false,
-                            // The image's user is nobody (the Alertmanager Dockerfile: USER nobody).
-                            securityContext: { runAsNonRoot: true, runAsUser: 65534, runAsGroup: 65534, fsGroup: 65534, seccompProfile: { type: "RuntimeDefault" } },
-                            affinity: preferOneReplicaPerNode(alertmanagerLabels),
-                            containers: [{
-                                name: "alertmanager",
-                                image: imageReference(alertmanagerImage, args.imageRegistry),
-                                args: namespace.apply(alertmanagerArgs),
-                                env: [...downwardEnv, { name: "GOMEMLIMIT", value: goMemoryLimit(fixedResources.alertmanager.limits.memory) }],
-                                ports: [{ name: "web", containerPort: alertmanagerPorts.web }, { name: "cluster", containerPort: alertmanagerPorts.cluster }],
-                                readinessProbe: { httpGet: { path: "/-/ready", port: "web" }, periodSeconds: 10 },
-                                livenessProbe: { httpGet: { path: "/-/healthy", port: "web" }, periodSeconds: 10, failureThreshold: 6 },
-                                resources: fixedResources.alertmanager,
-                                securityContext: restrictedContainerSecurityContext,
-                                volumeMounts: [
-                                    { name: "config", mountPath: alertmanagerConfigFile.replace(/\/[^/]+$/, ""), readOnly: true },
-                                    { name: "data", mountPath: "/alertmanager" },
-                                ],
-                            }],
-                            volumes: [{ name: "config", secret: { secretName: configSecret.metadata.name } }, { name: "data", emptyDir: {} }],
-                        },
-                    },
-                },
-            }, child);
-            new k8s.policy.v1.PodDisruptionBudget(`${name}-alertmanager`, {
-                metadata: { namespace: args.namespace, labels: alertmanagerLabels },
-                spec: { minAvailable: 1, selector: { matchLabels: alertmanagerLabels } },
-            }, child);
-        }
-
-        const rulesMap = new k8s.core.v1.ConfigMap(`${name}-rules`, {
-            metadata: { namespace: args.namespace, labels: rulerLabels },
-            data: { [rulesFile.name]: rules },
-        }, child);
-        new k8s.core.v1.Service(`${name}-ruler`, {
-            metadata: { name: alertingServices.ruler, namespace: args.namespace, labels: rulerLabels },
-            spec: {
-                // Headless: one SRV record per ready replica, for the querier.
-                clusterIP: "None",
-                selector: rulerLabels,
-                ports: [{ name: "grpc", port: thanosPorts.grpc, targetPort: "grpc" }, { name: "http", port: thanosPorts.http, targetPort: "http" }],
-            },
-        }, child);
-        const resources = alerting.ruler.resources;
-        const tls = args.storeApiTls && new k8s.core.v1.Secret(`${name}-ruler-tls`, {
-            metadata: { namespace: args.namespace },
-            type: "kubernetes.io/tls",
-            stringData: tlsSecretData(args.storeApiTls),
-        }, child);
-        const alertmanagerUrl = receiver.type === "alertmanager" ? pulumi.output(receiver.url) : namespace.apply(inClusterAlertmanagerUrl);
-        this.ruler = new k8s.apps.v1.StatefulSet(`${name}-ruler`, {
-            metadata: { name: alertingServices.ruler, namespace: args.namespace, labels: rulerLabels, annotations: skipAwaitWhen(args.provenByVerification) },
-            spec: {
-                replicas,
-                serviceName: alertingServices.ruler,
-                podManagementPolicy: "Parallel",
-                selector: { matchLabels: rulerLabels },
-                template: {
-                    // A new rules file restarts the pair one at a time; the Ruler would also take a POST to /-/reload.
-                    metadata: { labels: rulerLabels, annotations: { "thanos-global-view/config-sha256": configHash(rules, args.storeApiTls?.certPem, args.storeApiTls?.caCertPem) } },
+                child,
+            );
+            new k8s.core.v1.Service(
+                `${name}-alertmanager`,
+                {
+                    metadata: { name: alertingServices.alertmanager, namespace: args.namespace, labels: alertmanagerLabels },
                     spec: {
-                        automountServiceAccountToken: false,
-                        securityContext: { ...thanosPodSecurityContext, fsGroup: thanosPodSecurityContext.runAsGroup },
-                        affinity: preferOneReplicaPerNode(rulerLabels),
-                        containers: [{
-                            name: "rule",
-                            image: thanosImageReference(args.thanosVersion, args.imageRegistry),
-                            args: pulumi.all([args.queryAddress, alertmanagerUrl])
-                                .apply(([queryAddress, url]) => rulerArgs({ evaluationInterval: alerting.evaluationInterval, queryAddress, alertmanagerUrl: url, tls: tls !== undefined })),
-                            env: [...downwardEnv, { name: "GOMEMLIMIT", value: goMemoryLimit(resources.limits.memory) }],
-                            ports: [{ name: "grpc", containerPort: thanosPorts.grpc }, { name: "http", containerPort: thanosPorts.http }],
-                            readinessProbe: { httpGet: { path: "/-/ready", port: "http" }, periodSeconds: 10 },
-                            livenessProbe: { httpGet: { path: "/-/healthy", port: "http" }, periodSeconds: 10, initialDelaySeconds: 30, failureThreshold: 6 },
-                            resources,
-                            securityContext: restrictedContainerSecurityContext,
-                            volumeMounts: [
-                                { name: "data", mountPath: thanosPaths.data },
-                                { name: "rules", mountPath: rulesFile.directory, readOnly: true },
-                                ...(tls === undefined ? [] : [{ name: "tls", mountPath: thanosPaths.tls, readOnly: true }]),
-                            ],
-                        }],
-                        volumes: [
-                            { name: "data", emptyDir: {} },
-                            { name: "rules", configMap: { name: rulesMap.metadata.name } },
-                            ...(tls === undefined ? [] : [{ name: "tls", secret: { secretName: tls.metadata.name } }]),
+                        // Headless, listing replicas before they are ready: they must find each other to become ready.
+                        clusterIP: "None",
+                        publishNotReadyAddresses: true,
+                        selector: alertmanagerLabels,
+                        ports: [
+                            { name: "web", port: alertmanagerPorts.web, targetPort: "web" },
+                            { name: "cluster", port: alertmanagerPorts.cluster, targetPort: "cluster" },
                         ],
                     },
                 },
+                child,
+            );
+            this.alertmanager = new k8s.apps.v1.StatefulSet(
+                `${name}-alertmanager`,
+                {
+                    metadata: { name: alertingServices.alertmanager, namespace: args.namespace, labels: alertmanagerLabels },
+                    spec: {
+                        replicas,
+                        serviceName: alertingServices.alertmanager,
+                        podManagementPolicy: "Parallel",
+                        selector: { matchLabels: alertmanagerLabels },
+                        template: {
+                            metadata: { labels: alertmanagerLabels, annotations: { "thanos-global-view/config-sha256": configHash(config) } },
+                            spec: {
+                                automountServiceAccountToken: false,
+                                // The image's user is nobody (the Alertmanager Dockerfile: USER nobody).
+                                securityContext: {
+                                    runAsNonRoot: true,
+                                    runAsUser: 65534,
+                                    runAsGroup: 65534,
+                                    fsGroup: 65534,
+                                    seccompProfile: { type: "RuntimeDefault" },
+                                },
+                                affinity: preferOneReplicaPerNode(alertmanagerLabels),
+                                containers: [
+                                    {
+                                        name: "alertmanager",
+                                        image: imageReference(alertmanagerImage, args.imageRegistry),
+                                        args: namespace.apply(alertmanagerArgs),
+                                        env: [...downwardEnv, { name: "GOMEMLIMIT", value: goMemoryLimit(fixedResources.alertmanager.limits.memory) }],
+                                        ports: [
+                                            { name: "web", containerPort: alertmanagerPorts.web },
+                                            { name: "cluster", containerPort: alertmanagerPorts.cluster },
+                                        ],
+                                        readinessProbe: { httpGet: { path: "/-/ready", port: "web" }, periodSeconds: 10 },
+                                        livenessProbe: { httpGet: { path: "/-/healthy", port: "web" }, periodSeconds: 10, failureThreshold: 6 },
+                                        resources: fixedResources.alertmanager,
+                                        securityContext: restrictedContainerSecurityContext,
+                                        volumeMounts: [
+                                            { name: "config", mountPath: alertmanagerConfigFile.replace(/\/[^/]+$/, ""), readOnly: true },
+                                            { name: "data", mountPath: "/alertmanager" },
+                                        ],
+                                    },
+                                ],
+                                volumes: [
+                                    { name: "config", secret: { secretName: configSecret.metadata.name } },
+                                    { name: "data", emptyDir: {} },
+                                ],
+                            },
+                        },
+                    },
+                },
+                child,
+            );
+            new k8s.policy.v1.PodDisruptionBudget(
+                `${name}-alertmanager`,
+                {
+                    metadata: { namespace: args.namespace, labels: alertmanagerLabels },
+                    spec: { minAvailable: 1, selector: { matchLabels: alertmanagerLabels } },
+                },
+                child,
+            );
+        }
+
+        const rulesMap = new k8s.core.v1.ConfigMap(
+            `${name}-rules`,
+            {
+                metadata: { namespace: args.namespace, labels: rulerLabels },
+                data: { [rulesFile.name]: rules },
             },
-        }, child);
-        new k8s.policy.v1.PodDisruptionBudget(`${name}-ruler`, {
-            metadata: { namespace: args.namespace, labels: rulerLabels },
-            spec: { minAvailable: 1, selector: { matchLabels: rulerLabels } },
-        }, child);
+            child,
+        );
+        new k8s.core.v1.Service(
+            `${name}-ruler`,
+            {
+                metadata: { name: alertingServices.ruler, namespace: args.namespace, labels: rulerLabels },
+                spec: {
+                    // Headless: one SRV record per ready replica, for the querier.
+                    clusterIP: "None",
+                    selector: rulerLabels,
+                    ports: [
+                        { name: "grpc", port: thanosPorts.grpc, targetPort: "grpc" },
+                        { name: "http", port: thanosPorts.http, targetPort: "http" },
+                    ],
+                },
+            },
+            child,
+        );
+        const resources = alerting.ruler.resources;
+        const tls =
+            args.storeApiTls &&
+            new k8s.core.v1.Secret(
+                `${name}-ruler-tls`,
+                {
+                    metadata: { namespace: args.namespace },
+                    type: "kubernetes.io/tls",
+                    stringData: tlsSecretData(args.storeApiTls),
+                },
+                child,
+            );
+        const alertmanagerUrl = receiver.type === "alertmanager" ? pulumi.output(receiver.url) : namespace.apply(inClusterAlertmanagerUrl);
+        this.ruler = new k8s.apps.v1.StatefulSet(
+            `${name}-ruler`,
+            {
+                metadata: {
+                    name: alertingServices.ruler,
+                    namespace: args.namespace,
+                    labels: rulerLabels,
+                    annotations: skipAwaitWhen(args.provenByVerification),
+                },
+                spec: {
+                    replicas,
+                    serviceName: alertingServices.ruler,
+                    podManagementPolicy: "Parallel",
+                    selector: { matchLabels: rulerLabels },
+                    template: {
+                        // A new rules file restarts the pair one at a time; the Ruler would also take a POST to /-/reload.
+                        metadata: {
+                            labels: rulerLabels,
+                            annotations: { "thanos-global-view/config-sha256": configHash(rules, args.storeApiTls?.certPem, args.storeApiTls?.caCertPem) },
+                        },
+                        spec: {
+                            automountServiceAccountToken: false,
+                            securityContext: { ...thanosPodSecurityContext, fsGroup: thanosPodSecurityContext.runAsGroup },
+                            affinity: preferOneReplicaPerNode(rulerLabels),
+                            containers: [
+                                {
+                                    name: "rule",
+                                    image: thanosImageReference(args.thanosVersion, args.imageRegistry),
+                                    args: pulumi.all([args.queryAddress, alertmanagerUrl]).apply(([queryAddress, url]) =>
+                                        rulerArgs({
+                                            evaluationInterval: alerting.evaluationInterval,
+                                            queryAddress,
+                                            alertmanagerUrl: url,
+                                            tls: tls !== undefined,
+                                        }),
+                                    ),
+                                    env: [...downwardEnv, { name: "GOMEMLIMIT", value: goMemoryLimit(resources.limits.memory) }],
+                                    ports: [
+                                        { name: "grpc", containerPort: thanosPorts.grpc },
+                                        { name: "http", containerPort: thanosPorts.http },
+                                    ],
+                                    readinessProbe: { httpGet: { path: "/-/ready", port: "http" }, periodSeconds: 10 },
+                                    livenessProbe: {
+                                        httpGet: { path: "/-/healthy", port: "http" },
+                                        periodSeconds: 10,
+                                        initialDelaySeconds: 30,
+                                        failureThreshold: 6,
+                                    },
+                                    resources,
+                                    securityContext: restrictedContainerSecurityContext,
+                                    volumeMounts: [
+                                        { name: "data", mountPath: thanosPaths.data },
+                                        { name: "rules", mountPath: rulesFile.directory, readOnly: true },
+                                        ...(tls === undefined ? [] : [{ name: "tls", mountPath: thanosPaths.tls, readOnly: true }]),
+                                    ],
+                                },
+                            ],
+                            volumes: [
+                                { name: "data", emptyDir: {} },
+                                { name: "rules", configMap: { name: rulesMap.metadata.name } },
+                                ...(tls === undefined ? [] : [{ name: "tls", secret: { secretName: tls.metadata.name } }]),
+                            ],
+                        },
+                    },
+                },
+            },
+            child,
+        );
+        new k8s.policy.v1.PodDisruptionBudget(
+            `${name}-ruler`,
+            {
+                metadata: { namespace: args.namespace, labels: rulerLabels },
+                spec: { minAvailable: 1, selector: { matchLabels: rulerLabels } },
+            },
+            child,
+        );
 
         this.storeApiEndpoints = namespace.apply((ns) => [rulerEndpoint(ns)]);
         this.registerOutputs({ storeApiEndpoints: this.storeApiEndpoints });

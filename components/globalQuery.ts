@@ -50,21 +50,30 @@ const clientCertificateDirectory = "/etc/certs";
  */
 export function queryEndpointArgs(thanosVersion: string, endpoints: string[], tls = false): string[] {
     const file = (name: string) => `${clientCertificateDirectory}/${name}`;
-    const globalTlsFlags = tls ? [
-        "--grpc-client-tls-secure",
-        `--grpc-client-tls-cert=${file("tls.crt")}`,
-        `--grpc-client-tls-key=${file("tls.key")}`,
-        `--grpc-client-tls-ca=${file("ca.crt")}`,
-        `--grpc-client-server-name=${storeApiServerName}`,
-    ] : [];
-    const sdConfig = (config: Record<string, unknown>) => `--endpoint.sd-config=${JSON.stringify({ ...config, endpoints: endpoints.map((address) => ({ address })) })}`;
+    const globalTlsFlags = tls
+        ? [
+              "--grpc-client-tls-secure",
+              `--grpc-client-tls-cert=${file("tls.crt")}`,
+              `--grpc-client-tls-key=${file("tls.key")}`,
+              `--grpc-client-tls-ca=${file("ca.crt")}`,
+              `--grpc-client-server-name=${storeApiServerName}`,
+          ]
+        : [];
+    const sdConfig = (config: Record<string, unknown>) =>
+        `--endpoint.sd-config=${JSON.stringify({ ...config, endpoints: endpoints.map((address) => ({ address })) })}`;
     if (compareVersions(thanosVersion, "v0.42.0") >= 0) {
-        return [sdConfig(tls ? {
-            default_client_config: {
-                tls_config: { enabled: true, cert_file: file("tls.crt"), key_file: file("tls.key"), ca_file: file("ca.crt") },
-                server_name: storeApiServerName,
-            },
-        } : {})];
+        return [
+            sdConfig(
+                tls
+                    ? {
+                          default_client_config: {
+                              tls_config: { enabled: true, cert_file: file("tls.crt"), key_file: file("tls.key"), ca_file: file("ca.crt") },
+                              server_name: storeApiServerName,
+                          },
+                      }
+                    : {},
+            ),
+        ];
     }
     if (compareVersions(thanosVersion, "v0.38.0") >= 0) {
         return [sdConfig({}), ...globalTlsFlags];
@@ -134,13 +143,15 @@ export function thanosChartValues(inputs: ThanosChartInputs): Record<string, unk
             storeDNSResolver: "",
             serviceDiscoveryInterval: "",
             extraArgs: queryEndpointArgs(thanosVersion, endpoints, clientTls !== undefined),
-            ...(clientTls === undefined ? {} : {
-                certSecretName: clientTls.secret,
-                // Thanos re-reads a changed certificate and key but reads the CA only at start
-                // (pkg/tls/options.go:130-140, 206-229 at v0.42.4): a new one restarts the pods
-                // (the chart's pod annotations, query-deployment.yaml:37-40).
-                annotations: { "thanos-global-view/storeapi-client-sha256": clientTls.sha256 },
-            }),
+            ...(clientTls === undefined
+                ? {}
+                : {
+                      certSecretName: clientTls.secret,
+                      // Thanos re-reads a changed certificate and key but reads the CA only at start
+                      // (pkg/tls/options.go:130-140, 206-229 at v0.42.4): a new one restarts the pods
+                      // (the chart's pod annotations, query-deployment.yaml:37-40).
+                      annotations: { "thanos-global-view/storeapi-client-sha256": clientTls.sha256 },
+                  }),
             resources: globalQuery.resources.query,
             // The chart has no resources-derived environment: extraEnv (query-deployment.yaml:50-52 at 51352f61).
             extraEnv: [{ name: "GOMEMLIMIT", value: goMemoryLimit(globalQuery.resources.query.limits.memory) }],
@@ -191,45 +202,63 @@ export class GlobalQuery extends pulumi.ComponentResource {
         this.frontendServiceName = thanosServices.frontendHttp;
         this.frontendPort = httpPort;
 
-        const namespace = new k8s.core.v1.Namespace(name, {
-            metadata: { name: globalQuery.namespace, labels: podSecurityLabels("restricted") },
-        }, { parent: this, provider: args.provider });
+        const namespace = new k8s.core.v1.Namespace(
+            name,
+            {
+                metadata: { name: globalQuery.namespace, labels: podSecurityLabels("restricted") },
+            },
+            { parent: this, provider: args.provider },
+        );
         this.namespace = namespace.metadata.name;
 
-        const clientTls = args.storeApiTls && new k8s.core.v1.Secret(`${name}-storeapi-client-tls`, {
-            metadata: { namespace: this.namespace },
-            type: "kubernetes.io/tls",
-            stringData: tlsSecretData(args.storeApiTls),
-        }, { parent: this, provider: args.provider });
+        const clientTls =
+            args.storeApiTls &&
+            new k8s.core.v1.Secret(
+                `${name}-storeapi-client-tls`,
+                {
+                    metadata: { namespace: this.namespace },
+                    type: "kubernetes.io/tls",
+                    stringData: tlsSecretData(args.storeApiTls),
+                },
+                { parent: this, provider: args.provider },
+            );
 
-        this.release = new k8s.helm.v3.Release(name, {
-            name: thanosReleaseName,
-            namespace: this.namespace,
-            ...args.chart,
-            values: pulumi.all([pulumi.all(args.endpoints), clientTls?.metadata.name, args.storeApiTls?.certPem, args.storeApiTls?.caCertPem])
-                .apply(([endpoints, secret, certPem, caCertPem]) => thanosChartValues({
-                    globalQuery,
-                    labels: args.labels,
-                    thanosVersion: args.thanosVersion,
-                    imageRegistry: args.imageRegistry,
-                    endpoints: endpoints.flat(),
-                    clientTls: secret === undefined ? undefined : { secret, sha256: crypto.createHash("sha256").update(`${certPem}${caCertPem}`).digest("hex") },
-                    ruler: args.ruler,
-                })),
-            timeout: releaseTimeoutSeconds.globalQuery,
-            cleanupOnFail: true,
-            maxHistory: 10,
-            postrender: restrictedPostRenderer,
-        }, {
-            parent: this,
-            provider: args.provider,
-            // Same release name in the new namespace; see Region for why the old one goes first.
-            deleteBeforeReplace: true,
-        });
-
-        this.frontendUrl = this.namespace.apply(
-            (ns) => `http://${this.frontendServiceName}.${ns}.svc.cluster.local:${this.frontendPort}`,
+        this.release = new k8s.helm.v3.Release(
+            name,
+            {
+                name: thanosReleaseName,
+                namespace: this.namespace,
+                ...args.chart,
+                values: pulumi
+                    .all([pulumi.all(args.endpoints), clientTls?.metadata.name, args.storeApiTls?.certPem, args.storeApiTls?.caCertPem])
+                    .apply(([endpoints, secret, certPem, caCertPem]) =>
+                        thanosChartValues({
+                            globalQuery,
+                            labels: args.labels,
+                            thanosVersion: args.thanosVersion,
+                            imageRegistry: args.imageRegistry,
+                            endpoints: endpoints.flat(),
+                            clientTls:
+                                secret === undefined
+                                    ? undefined
+                                    : { secret, sha256: crypto.createHash("sha256").update(`${certPem}${caCertPem}`).digest("hex") },
+                            ruler: args.ruler,
+                        }),
+                    ),
+                timeout: releaseTimeoutSeconds.globalQuery,
+                cleanupOnFail: true,
+                maxHistory: 10,
+                postrender: restrictedPostRenderer,
+            },
+            {
+                parent: this,
+                provider: args.provider,
+                // Same release name in the new namespace; see Region for why the old one goes first.
+                deleteBeforeReplace: true,
+            },
         );
+
+        this.frontendUrl = this.namespace.apply((ns) => `http://${this.frontendServiceName}.${ns}.svc.cluster.local:${this.frontendPort}`);
         this.portForwardCommand = pulumi.interpolate`kubectl ${args.kubectlFlags} --namespace ${this.namespace} port-forward service/${this.frontendServiceName} ${this.frontendPort}:${this.frontendPort}`;
 
         this.registerOutputs({

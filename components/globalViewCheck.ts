@@ -35,7 +35,9 @@ export interface GlobalViewCheckArgs {
  * at the request timeout, then sleep once.
  */
 export function jobDeadlineSeconds(checks: Check[], timing: Timing, grafanaChecks: GrafanaCheck[] = [], rulesChecks: RulesCheck[] = []): number {
-    return timing.deadlineSeconds + (2 * checks.length + rulesChecks.length + grafanaChecks.length) * timing.requestTimeoutSeconds + timing.intervalSeconds + 30;
+    return (
+        timing.deadlineSeconds + (2 * checks.length + rulesChecks.length + grafanaChecks.length) * timing.requestTimeoutSeconds + timing.intervalSeconds + 30
+    );
 }
 
 /** Grafana's URL, and the admin's credentials read from their Secret: never in the Job's spec. */
@@ -59,46 +61,54 @@ export class GlobalViewCheck extends pulumi.ComponentResource {
         const activeDeadlineSeconds = jobDeadlineSeconds(args.checks, args.timing, grafanaChecks, args.rules);
 
         const workloads = args.workloads ?? [];
-        const revisions = pulumi.all([
-            ...args.releases.map((release) => pulumi.interpolate`${release.name}=${release.status.revision}`),
-            ...workloads.map((workload) => pulumi.interpolate`${workload.metadata.name}=${workload.metadata.generation}`),
-        ]).apply((entries) => entries.join(","));
+        const revisions = pulumi
+            .all([
+                ...args.releases.map((release) => pulumi.interpolate`${release.name}=${release.status.revision}`),
+                ...workloads.map((workload) => pulumi.interpolate`${workload.metadata.name}=${workload.metadata.generation}`),
+            ])
+            .apply((entries) => entries.join(","));
 
         const pod = new kx.PodBuilder({
             restartPolicy: "Never",
             automountServiceAccountToken: false,
             securityContext: thanosPodSecurityContext,
-            containers: [{
-                name: "verify",
-                // Busybox-based and already on the nodes: sh and wget, no extra pull.
-                image: thanosImageReference(args.thanosVersion, args.imageRegistry),
-                command: ["/bin/sh", "-c", verificationScript(args.checks, args.timing, grafanaChecks, args.rules)],
-                env: {
-                    FRONTEND_URL: args.frontendUrl,
-                    ...(args.grafana === undefined ? {} : grafanaEnvironment(args.grafana.url, args.grafana.adminSecretName)),
-                    // Part of the pod template: an upgraded release replaces the Job, so it runs again.
-                    DEPLOYED_REVISIONS: revisions,
+            containers: [
+                {
+                    name: "verify",
+                    // Busybox-based and already on the nodes: sh and wget, no extra pull.
+                    image: thanosImageReference(args.thanosVersion, args.imageRegistry),
+                    command: ["/bin/sh", "-c", verificationScript(args.checks, args.timing, grafanaChecks, args.rules)],
+                    env: {
+                        FRONTEND_URL: args.frontendUrl,
+                        ...(args.grafana === undefined ? {} : grafanaEnvironment(args.grafana.url, args.grafana.adminSecretName)),
+                        // Part of the pod template: an upgraded release replaces the Job, so it runs again.
+                        DEPLOYED_REVISIONS: revisions,
+                    },
+                    resources: fixedResources.verification,
+                    securityContext: restrictedContainerSecurityContext,
                 },
-                resources: fixedResources.verification,
-                securityContext: restrictedContainerSecurityContext,
-            }],
+            ],
         });
 
-        const job = new kx.Job(name, {
-            metadata: {
-                // Fixed, so that `npm run up` can name its logs even when no stack output was saved.
-                name: verificationJobName,
-                namespace: args.namespace,
-                // A failed check is replaced, so it runs again, on the next `pulumi up`.
-                annotations: { "pulumi.com/replaceUnready": "true" },
+        const job = new kx.Job(
+            name,
+            {
+                metadata: {
+                    // Fixed, so that `npm run up` can name its logs even when no stack output was saved.
+                    name: verificationJobName,
+                    namespace: args.namespace,
+                    // A failed check is replaced, so it runs again, on the next `pulumi up`.
+                    annotations: { "pulumi.com/replaceUnready": "true" },
+                },
+                spec: pod.asJobSpec({ backoffLimit: 0, activeDeadlineSeconds }),
             },
-            spec: pod.asJobSpec({ backoffLimit: 0, activeDeadlineSeconds }),
-        }, {
-            parent: this,
-            provider: args.provider,
-            dependsOn: [...args.releases, ...workloads],
-            customTimeouts: { create: `${activeDeadlineSeconds + 60}s`, update: `${activeDeadlineSeconds + 60}s` },
-        });
+            {
+                parent: this,
+                provider: args.provider,
+                dependsOn: [...args.releases, ...workloads],
+                customTimeouts: { create: `${activeDeadlineSeconds + 60}s`, update: `${activeDeadlineSeconds + 60}s` },
+            },
+        );
 
         this.jobName = job.metadata.name;
         this.registerOutputs({ jobName: this.jobName });

@@ -62,7 +62,13 @@ function prometheusVersionOf(thanosVersion: string): string {
  * provider: no sidecar, no init container, no API access, so every pod meets
  * the `restricted` standard and needs no service account token.
  */
-export function grafanaValues({ frontendUrl, thanosVersion, adminSecretName, dashboardsConfigMapName, imageRegistry }: GrafanaValuesInputs): Record<string, unknown> {
+export function grafanaValues({
+    frontendUrl,
+    thanosVersion,
+    adminSecretName,
+    dashboardsConfigMapName,
+    imageRegistry,
+}: GrafanaValuesInputs): Record<string, unknown> {
     return {
         fullnameOverride: grafanaReleaseName,
         image: chartImage(grafanaChart.image, imageRegistry),
@@ -73,32 +79,36 @@ export function grafanaValues({ frontendUrl, thanosVersion, adminSecretName, das
         datasources: {
             "datasources.yaml": {
                 apiVersion: 1,
-                datasources: [{
-                    name: "Thanos global view",
-                    uid: datasourceUid,
-                    type: "prometheus",
-                    access: "proxy",
-                    // Never Query directly: the frontend splits, retries and caches.
-                    url: frontendUrl,
-                    isDefault: true,
-                    editable: false,
-                    jsonData: { prometheusType: "Thanos", prometheusVersion: prometheusVersionOf(thanosVersion), httpMethod: "POST", timeInterval: "30s" },
-                }],
+                datasources: [
+                    {
+                        name: "Thanos global view",
+                        uid: datasourceUid,
+                        type: "prometheus",
+                        access: "proxy",
+                        // Never Query directly: the frontend splits, retries and caches.
+                        url: frontendUrl,
+                        isDefault: true,
+                        editable: false,
+                        jsonData: { prometheusType: "Thanos", prometheusVersion: prometheusVersionOf(thanosVersion), httpMethod: "POST", timeInterval: "30s" },
+                    },
+                ],
             },
         },
         dashboardProviders: {
             "dashboardproviders.yaml": {
                 apiVersion: 1,
-                providers: [{
-                    name: dashboardProvider,
-                    orgId: 1,
-                    folder: "Thanos global view",
-                    type: "file",
-                    disableDeletion: true,
-                    allowUiUpdates: false,
-                    updateIntervalSeconds: 30,
-                    options: { path: `/var/lib/grafana/dashboards/${dashboardProvider}` },
-                }],
+                providers: [
+                    {
+                        name: dashboardProvider,
+                        orgId: 1,
+                        folder: "Thanos global view",
+                        type: "file",
+                        disableDeletion: true,
+                        allowUiUpdates: false,
+                        updateIntervalSeconds: 30,
+                        options: { path: `/var/lib/grafana/dashboards/${dashboardProvider}` },
+                    },
+                ],
             },
         },
         dashboardsConfigMaps: { [dashboardProvider]: dashboardsConfigMapName },
@@ -156,30 +166,51 @@ export class Grafana extends pulumi.ComponentResource {
         // The provider marks `result` secret; said again so no export of it can ever be plain.
         this.adminPassword = pulumi.secret(password.result);
 
-        const adminSecret = new k8s.core.v1.Secret(`${name}-admin`, {
-            metadata: { namespace: args.namespace },
-            stringData: { [adminSecretKeys.user]: this.adminUser, [adminSecretKeys.password]: password.result },
-        }, { parent: this, provider: args.provider });
+        const adminSecret = new k8s.core.v1.Secret(
+            `${name}-admin`,
+            {
+                metadata: { namespace: args.namespace },
+                stringData: { [adminSecretKeys.user]: this.adminUser, [adminSecretKeys.password]: password.result },
+            },
+            { parent: this, provider: args.provider },
+        );
         this.adminSecretName = adminSecret.metadata.name;
 
         // A change of content replaces a ConfigMap (pulumi-kubernetes v4.32.0
         // provider/pkg/provider/diff.go:31-33): auto-named, the new one comes
         // first and the release rolls Grafana onto it.
-        const dashboardsConfigMap = new k8s.core.v1.ConfigMap(`${name}-dashboards`, {
-            metadata: { namespace: args.namespace },
-            data: Object.fromEntries(Object.entries(dashboards(args.dashboards)).map(([file, model]) => [file, JSON.stringify(model, null, 2)])),
-        }, { parent: this, provider: args.provider });
+        const dashboardsConfigMap = new k8s.core.v1.ConfigMap(
+            `${name}-dashboards`,
+            {
+                metadata: { namespace: args.namespace },
+                data: Object.fromEntries(Object.entries(dashboards(args.dashboards)).map(([file, model]) => [file, JSON.stringify(model, null, 2)])),
+            },
+            { parent: this, provider: args.provider },
+        );
 
-        this.release = new k8s.helm.v3.Release(name, {
-            name: grafanaReleaseName,
-            namespace: args.namespace,
-            ...args.chart,
-            values: pulumi.all([args.frontendUrl, adminSecret.metadata.name, dashboardsConfigMap.metadata.name])
-                .apply(([frontendUrl, adminSecretName, dashboardsConfigMapName]) => grafanaValues({ frontendUrl, thanosVersion: args.thanosVersion, adminSecretName, dashboardsConfigMapName, imageRegistry: args.imageRegistry })),
-            timeout: releaseTimeoutSeconds.grafana,
-            cleanupOnFail: true,
-            maxHistory: 10,
-        }, { parent: this, provider: args.provider });
+        this.release = new k8s.helm.v3.Release(
+            name,
+            {
+                name: grafanaReleaseName,
+                namespace: args.namespace,
+                ...args.chart,
+                values: pulumi
+                    .all([args.frontendUrl, adminSecret.metadata.name, dashboardsConfigMap.metadata.name])
+                    .apply(([frontendUrl, adminSecretName, dashboardsConfigMapName]) =>
+                        grafanaValues({
+                            frontendUrl,
+                            thanosVersion: args.thanosVersion,
+                            adminSecretName,
+                            dashboardsConfigMapName,
+                            imageRegistry: args.imageRegistry,
+                        }),
+                    ),
+                timeout: releaseTimeoutSeconds.grafana,
+                cleanupOnFail: true,
+                maxHistory: 10,
+            },
+            { parent: this, provider: args.provider },
+        );
 
         this.url = pulumi.output(args.namespace).apply((ns) => `http://${this.serviceName}.${ns}.svc.cluster.local:${servicePort}`);
         this.portForwardCommand = pulumi.interpolate`kubectl ${args.kubectlFlags} --namespace ${args.namespace} port-forward service/${this.serviceName} ${grafanaLocalPort}:${servicePort}`;

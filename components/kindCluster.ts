@@ -69,36 +69,44 @@ export class KindCluster extends pulumi.ComponentResource {
         this.clusterName = args.cluster.name;
         this.kubeContext = kindContext(args.cluster.name);
 
-        const kind = new command.local.Command(`${name}-kind`, {
-            create: createScript,
-            update: updateScript,
-            delete: deleteScript,
-            stdin: config,
-            environment: { KIND_CLUSTER_NAME: args.cluster.name },
-            // Any change to the nodes means a new cluster; the name is fixed,
-            // so the old one has to go first.
-            triggers: [config],
-            logging: "stderr",
-        }, { parent: this, additionalSecretOutputs: ["stdout"], deleteBeforeReplace: true });
+        const kind = new command.local.Command(
+            `${name}-kind`,
+            {
+                create: createScript,
+                update: updateScript,
+                delete: deleteScript,
+                stdin: config,
+                environment: { KIND_CLUSTER_NAME: args.cluster.name },
+                // Any change to the nodes means a new cluster; the name is fixed,
+                // so the old one has to go first.
+                triggers: [config],
+                logging: "stderr",
+            },
+            { parent: this, additionalSecretOutputs: ["stdout"], deleteBeforeReplace: true },
+        );
 
         this.kubeconfig = pulumi.secret(kind.stdout);
         this.kubectlFlags = pulumi.output(kubectlArgs(args.cluster).join(" "));
-        this.provider = new k8s.Provider(`${name}-provider`, {
-            kubeconfig: this.kubeconfig,
-            // A new kind cluster gets a new command id (random: pulumi-command
-            // v1.2.1 provider/pkg/provider/local/commandController.go:42): everything
-            // in the old one is gone, so the provider and all it manages are replaced
-            // (pulumi-kubernetes v4.32.0 provider/pkg/provider/provider.go:486-501).
-            // No deleteUnreachable: a refresh while Docker is only stopped would drop
-            // every resource from state. `npm run up | destroy` removes a cluster's
-            // resources from state only once Docker shows it is gone (scripts/lifecycle.ts).
-            clusterIdentifier: kind.id,
-        }, { parent: this });
+        this.provider = new k8s.Provider(
+            `${name}-provider`,
+            {
+                kubeconfig: this.kubeconfig,
+                // A new kind cluster gets a new command id (random: pulumi-command
+                // v1.2.1 provider/pkg/provider/local/commandController.go:42): everything
+                // in the old one is gone, so the provider and all it manages are replaced
+                // (pulumi-kubernetes v4.32.0 provider/pkg/provider/provider.go:486-501).
+                // No deleteUnreachable: a refresh while Docker is only stopped would drop
+                // every resource from state. `npm run up | destroy` removes a cluster's
+                // resources from state only once Docker shows it is gone (scripts/lifecycle.ts).
+                clusterIdentifier: kind.id,
+            },
+            { parent: this },
+        );
         const provider = this.provider;
         this.componentOptions = {
-            transformations: [(args) => (args.opts.provider === provider
-                ? { props: args.props, opts: pulumi.mergeOptions(args.opts, { deletedWith: kind }) }
-                : undefined)],
+            transformations: [
+                (args) => (args.opts.provider === provider ? { props: args.props, opts: pulumi.mergeOptions(args.opts, { deletedWith: kind }) } : undefined),
+            ],
         };
 
         this.registerOutputs({
@@ -109,4 +117,3 @@ export class KindCluster extends pulumi.ComponentResource {
         });
     }
 }
-

@@ -82,89 +82,125 @@ export class ObjectStore extends pulumi.ComponentResource {
 
     constructor(name: string, args: ObjectStoreArgs, opts?: pulumi.ComponentResourceOptions) {
         super("thanos-global-view:storage:ObjectStore", name, {}, opts);
-        const namespace = new k8s.core.v1.Namespace(name, {
-            metadata: { name: args.namespace, labels: podSecurityLabels("restricted") },
-        }, { parent: this, provider: args.provider });
+        const namespace = new k8s.core.v1.Namespace(
+            name,
+            {
+                metadata: { name: args.namespace, labels: podSecurityLabels("restricted") },
+            },
+            { parent: this, provider: args.provider },
+        );
         this.namespace = namespace.metadata.name;
         const secretKey = new random.RandomPassword(`${name}-secret-key`, { length: 40, special: false }, { parent: this });
         this.secretKey = pulumi.secret(secretKey.result);
 
-        const credentials = new kx.Secret(`${name}-credentials`, {
-            metadata: { namespace: this.namespace },
-            // Read by SeaweedFS as its admin identity (weed/s3api/auth_credentials.go:514-545 at 4.44).
-            stringData: { AWS_ACCESS_KEY_ID: inClusterBucket.accessKey, AWS_SECRET_ACCESS_KEY: this.secretKey },
-        }, { parent: this, provider: args.provider });
-
-        const labels = { "app.kubernetes.io/name": "seaweedfs", "app.kubernetes.io/component": "object-store", "app.kubernetes.io/part-of": "thanos-global-view" };
-        const service = new k8s.core.v1.Service(name, {
-            metadata: { name: longTermServices.objectStore, namespace: this.namespace, labels },
-            spec: {
-                type: args.nodeHost === undefined ? "ClusterIP" : "NodePort",
-                selector: labels,
-                ports: [{ name: "s3", port: objectStoreS3Port, targetPort: "s3" }],
+        const credentials = new kx.Secret(
+            `${name}-credentials`,
+            {
+                metadata: { namespace: this.namespace },
+                // Read by SeaweedFS as its admin identity (weed/s3api/auth_credentials.go:514-545 at 4.44).
+                stringData: { AWS_ACCESS_KEY_ID: inClusterBucket.accessKey, AWS_SECRET_ACCESS_KEY: this.secretKey },
             },
-        }, { parent: this, provider: args.provider });
+            { parent: this, provider: args.provider },
+        );
 
+        const labels = {
+            "app.kubernetes.io/name": "seaweedfs",
+            "app.kubernetes.io/component": "object-store",
+            "app.kubernetes.io/part-of": "thanos-global-view",
+        };
+        const service = new k8s.core.v1.Service(
+            name,
+            {
+                metadata: { name: longTermServices.objectStore, namespace: this.namespace, labels },
+                spec: {
+                    type: args.nodeHost === undefined ? "ClusterIP" : "NodePort",
+                    selector: labels,
+                    ports: [{ name: "s3", port: objectStoreS3Port, targetPort: "s3" }],
+                },
+            },
+            { parent: this, provider: args.provider },
+        );
 
         const pod = new kx.PodBuilder({
             automountServiceAccountToken: false,
-            securityContext: { runAsNonRoot: true, runAsUser: seaweedUser, runAsGroup: seaweedUser, fsGroup: seaweedUser, seccompProfile: { type: "RuntimeDefault" } },
-            containers: [{
-                name: "seaweedfs",
-                image: imageReference(seaweedfsImage, args.imageRegistry),
-                // Straight to weed: the image's entrypoint expects to start as root.
-                command: ["/usr/bin/weed"],
-                args: objectStoreArgs(),
-                env: {
-                    AWS_ACCESS_KEY_ID: credentials.asEnvValue("AWS_ACCESS_KEY_ID"),
-                    AWS_SECRET_ACCESS_KEY: credentials.asEnvValue("AWS_SECRET_ACCESS_KEY"),
-                    GOMEMLIMIT: goMemoryLimit(fixedResources.objectStore.limits.memory),
+            securityContext: {
+                runAsNonRoot: true,
+                runAsUser: seaweedUser,
+                runAsGroup: seaweedUser,
+                fsGroup: seaweedUser,
+                seccompProfile: { type: "RuntimeDefault" },
+            },
+            containers: [
+                {
+                    name: "seaweedfs",
+                    image: imageReference(seaweedfsImage, args.imageRegistry),
+                    // Straight to weed: the image's entrypoint expects to start as root.
+                    command: ["/usr/bin/weed"],
+                    args: objectStoreArgs(),
+                    env: {
+                        AWS_ACCESS_KEY_ID: credentials.asEnvValue("AWS_ACCESS_KEY_ID"),
+                        AWS_SECRET_ACCESS_KEY: credentials.asEnvValue("AWS_SECRET_ACCESS_KEY"),
+                        GOMEMLIMIT: goMemoryLimit(fixedResources.objectStore.limits.memory),
+                    },
+                    ports: { s3: objectStoreS3Port },
+                    volumeMounts: [
+                        { name: "data", mountPath: "/data" },
+                        { name: "tmp", mountPath: "/tmp" },
+                    ],
+                    readinessProbe: { exec: { command: bucketExists }, periodSeconds: 10 },
+                    // Its admin server may take two minutes to come up on a cold start (mini.go:1650).
+                    livenessProbe: { httpGet: { path: "/healthz", port: "s3" }, periodSeconds: 10, initialDelaySeconds: 30, failureThreshold: 12 },
+                    resources: fixedResources.objectStore,
+                    securityContext: restrictedContainerSecurityContext,
                 },
-                ports: { s3: objectStoreS3Port },
-                volumeMounts: [{ name: "data", mountPath: "/data" }, { name: "tmp", mountPath: "/tmp" }],
-                readinessProbe: { exec: { command: bucketExists }, periodSeconds: 10 },
-                // Its admin server may take two minutes to come up on a cold start (mini.go:1650).
-                livenessProbe: { httpGet: { path: "/healthz", port: "s3" }, periodSeconds: 10, initialDelaySeconds: 30, failureThreshold: 12 },
-                resources: fixedResources.objectStore,
-                securityContext: restrictedContainerSecurityContext,
-            }],
+            ],
             // Its local sockets (weed/command/mini.go: filer.localSocket, s3.localSocket default to /tmp).
             volumes: [{ name: "tmp", emptyDir: { sizeLimit: "64Mi" } }],
         });
 
-        this.statefulSet = new k8s.apps.v1.StatefulSet(name, {
-            // Fixed, so that its claim is always data-thanos-object-store-0: a
-            // replaced StatefulSet finds the bucket's data where it was.
-            metadata: { name: longTermServices.objectStore, namespace: this.namespace, labels },
-            spec: {
-                // One writer on one volume: a second would not see the first's data.
-                replicas: 1,
-                serviceName: service.metadata.name,
-                selector: { matchLabels: labels },
-                template: { metadata: { labels }, spec: pod.podSpec },
-                volumeClaimTemplates: [{
-                    metadata: { name: "data" },
-                    spec: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: args.volumeSize } } },
-                }],
-                // The claim outlives a replaced StatefulSet; `pulumi destroy` deletes the namespace, and the claim with it.
-                persistentVolumeClaimRetentionPolicy: { whenDeleted: "Retain", whenScaled: "Retain" },
+        this.statefulSet = new k8s.apps.v1.StatefulSet(
+            name,
+            {
+                // Fixed, so that its claim is always data-thanos-object-store-0: a
+                // replaced StatefulSet finds the bucket's data where it was.
+                metadata: { name: longTermServices.objectStore, namespace: this.namespace, labels },
+                spec: {
+                    // One writer on one volume: a second would not see the first's data.
+                    replicas: 1,
+                    serviceName: service.metadata.name,
+                    selector: { matchLabels: labels },
+                    template: { metadata: { labels }, spec: pod.podSpec },
+                    volumeClaimTemplates: [
+                        {
+                            metadata: { name: "data" },
+                            spec: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: args.volumeSize } } },
+                        },
+                    ],
+                    // The claim outlives a replaced StatefulSet; `pulumi destroy` deletes the namespace, and the claim with it.
+                    persistentVolumeClaimRetentionPolicy: { whenDeleted: "Retain", whenScaled: "Retain" },
+                },
             },
-        }, {
-            parent: this,
-            provider: args.provider,
-            // A new volume size or namespace replaces the StatefulSet (pulumi-kubernetes v4.32.0
-            // provider/pkg/provider/diff.go:196-203, provider.go:1645-1660); the old one must
-            // let go of the claim first, whatever changed.
-            deleteBeforeReplace: true,
-        });
+            {
+                parent: this,
+                provider: args.provider,
+                // A new volume size or namespace replaces the StatefulSet (pulumi-kubernetes v4.32.0
+                // provider/pkg/provider/diff.go:196-203, provider.go:1645-1660); the old one must
+                // let go of the claim first, whatever changed.
+                deleteBeforeReplace: true,
+            },
+        );
 
         // Its filer, volume server, master and admin ports answer anyone without credentials:
         // only S3 (which checks its identity) is let in, where the cluster enforces
         // NetworkPolicies (kind's kindnet does: images/kindnetd/cmd/kindnetd/main.go:229-251 at v0.32.0).
-        new k8s.networking.v1.NetworkPolicy(name, {
-            metadata: { namespace: this.namespace, labels },
-            spec: { podSelector: { matchLabels: labels }, policyTypes: ["Ingress"], ingress: [{ ports: [{ protocol: "TCP", port: objectStoreS3Port }] }] },
-        }, { parent: this, provider: args.provider });
+        new k8s.networking.v1.NetworkPolicy(
+            name,
+            {
+                metadata: { namespace: this.namespace, labels },
+                spec: { podSelector: { matchLabels: labels }, policyTypes: ["Ingress"], ingress: [{ ports: [{ protocol: "TCP", port: objectStoreS3Port }] }] },
+            },
+            { parent: this, provider: args.provider },
+        );
 
         this.endpoint = service.metadata.namespace.apply(inClusterEndpoint);
         this.nodeEndpoint = args.nodeHost === undefined ? undefined : pulumi.interpolate`${args.nodeHost}:${service.spec.ports[0].nodePort}`;

@@ -19,17 +19,21 @@ export class OperatorCrds extends pulumi.ComponentResource {
 
     constructor(name: string, args: OperatorCrdsArgs, opts?: pulumi.ComponentResourceOptions) {
         super("thanos-global-view:cluster:OperatorCrds", name, {}, opts);
-        this.release = new k8s.helm.v3.Release(name, {
-            ...operatorCrdsRelease,
-            ...args.chart,
-            timeout: releaseTimeoutSeconds.operatorCrds,
-            maxHistory: 10,
-        }, {
-            parent: this,
-            provider: args.provider,
-            // Same release name after a replacement: the old one must go first (see Region).
-            deleteBeforeReplace: true,
-        });
+        this.release = new k8s.helm.v3.Release(
+            name,
+            {
+                ...operatorCrdsRelease,
+                ...args.chart,
+                timeout: releaseTimeoutSeconds.operatorCrds,
+                maxHistory: 10,
+            },
+            {
+                parent: this,
+                provider: args.provider,
+                // Same release name after a replacement: the old one must go first (see Region).
+                deleteBeforeReplace: true,
+            },
+        );
         this.registerOutputs({ releaseName: this.release.name });
     }
 }

@@ -38,26 +38,29 @@ export function memcachedAddress(namespace: string): string {
  * step and its split interval, so every frontend replica finds what any one stored.
  */
 export function memcachedCacheConfig(namespace: string): string {
-    return yaml.dump({
-        type: "MEMCACHED",
-        config: {
-            addresses: [memcachedAddress(namespace)],
-            // A cache slower than this is skipped, never waited for: the query runs instead.
-            timeout: "500ms",
-            max_idle_connections: 100,
-            max_async_concurrency: 10,
-            max_get_multi_concurrency: 100,
-            max_item_size: `${maxItemBytes / 1024 / 1024}MiB`,
-            dns_provider_update_interval: "10s",
-            expiration: "24h",
+    return yaml.dump(
+        {
+            type: "MEMCACHED",
+            config: {
+                addresses: [memcachedAddress(namespace)],
+                // A cache slower than this is skipped, never waited for: the query runs instead.
+                timeout: "500ms",
+                max_idle_connections: 100,
+                max_async_concurrency: 10,
+                max_get_multi_concurrency: 100,
+                max_item_size: `${maxItemBytes / 1024 / 1024}MiB`,
+                dns_provider_update_interval: "10s",
+                expiration: "24h",
+            },
         },
-    }, { lineWidth: -1 });
+        { lineWidth: -1 },
+    );
 }
 
 /** What memcached may store: three quarters of its limit, the rest for connections, threads and the slab allocator's overhead. */
 export function memcachedArgs(memoryLimit: string): string[] {
     return [
-        `--memory-limit=${Math.floor(parseQuantity(memoryLimit) * 0.75 / 1024 ** 2)}`,
+        `--memory-limit=${Math.floor((parseQuantity(memoryLimit) * 0.75) / 1024 ** 2)}`,
         `--port=${memcachedPort}`,
         `--max-item-size=${maxItemBytes / 1024 / 1024}m`,
         "--conn-limit=1024",
@@ -93,42 +96,61 @@ export class QueryCache extends pulumi.ComponentResource {
         const child = { parent: this, provider: args.provider };
         const { memcached } = args;
 
-        new k8s.core.v1.Service(name, {
-            metadata: { name: memcachedService, namespace: args.namespace, labels: memcachedLabels },
-            spec: { clusterIP: "None", selector: memcachedLabels, ports: [{ name: "memcached", port: memcachedPort, targetPort: "memcached" }] },
-        }, child);
+        new k8s.core.v1.Service(
+            name,
+            {
+                metadata: { name: memcachedService, namespace: args.namespace, labels: memcachedLabels },
+                spec: { clusterIP: "None", selector: memcachedLabels, ports: [{ name: "memcached", port: memcachedPort, targetPort: "memcached" }] },
+            },
+            child,
+        );
 
-        this.deployment = new k8s.apps.v1.Deployment(name, {
-            metadata: { namespace: args.namespace, labels: memcachedLabels },
-            spec: {
-                replicas: memcached.replicas,
-                selector: { matchLabels: memcachedLabels },
-                template: {
-                    metadata: { labels: memcachedLabels },
-                    spec: {
-                        automountServiceAccountToken: false,
-                        securityContext: { runAsNonRoot: true, runAsUser: memcachedImage.uid, runAsGroup: memcachedImage.uid, seccompProfile: { type: "RuntimeDefault" } },
-                        affinity: preferOneReplicaPerNode(memcachedLabels),
-                        containers: [{
-                            name: "memcached",
-                            image: imageReference(memcachedImage, args.imageRegistry),
-                            args: memcachedArgs(memcached.resources.limits.memory),
-                            ports: [{ name: "memcached", containerPort: memcachedPort }],
-                            readinessProbe: { tcpSocket: { port: "memcached" }, periodSeconds: 10 },
-                            livenessProbe: { tcpSocket: { port: "memcached" }, periodSeconds: 10, failureThreshold: 6 },
-                            resources: memcached.resources,
-                            securityContext: restrictedContainerSecurityContext,
-                        }],
+        this.deployment = new k8s.apps.v1.Deployment(
+            name,
+            {
+                metadata: { namespace: args.namespace, labels: memcachedLabels },
+                spec: {
+                    replicas: memcached.replicas,
+                    selector: { matchLabels: memcachedLabels },
+                    template: {
+                        metadata: { labels: memcachedLabels },
+                        spec: {
+                            automountServiceAccountToken: false,
+                            securityContext: {
+                                runAsNonRoot: true,
+                                runAsUser: memcachedImage.uid,
+                                runAsGroup: memcachedImage.uid,
+                                seccompProfile: { type: "RuntimeDefault" },
+                            },
+                            affinity: preferOneReplicaPerNode(memcachedLabels),
+                            containers: [
+                                {
+                                    name: "memcached",
+                                    image: imageReference(memcachedImage, args.imageRegistry),
+                                    args: memcachedArgs(memcached.resources.limits.memory),
+                                    ports: [{ name: "memcached", containerPort: memcachedPort }],
+                                    readinessProbe: { tcpSocket: { port: "memcached" }, periodSeconds: 10 },
+                                    livenessProbe: { tcpSocket: { port: "memcached" }, periodSeconds: 10, failureThreshold: 6 },
+                                    resources: memcached.resources,
+                                    securityContext: restrictedContainerSecurityContext,
+                                },
+                            ],
+                        },
                     },
                 },
             },
-        }, child);
+            child,
+        );
 
         if (memcached.replicas >= 2) {
-            new k8s.policy.v1.PodDisruptionBudget(name, {
-                metadata: { namespace: args.namespace, labels: memcachedLabels },
-                spec: { minAvailable: 1, selector: { matchLabels: memcachedLabels } },
-            }, child);
+            new k8s.policy.v1.PodDisruptionBudget(
+                name,
+                {
+                    metadata: { namespace: args.namespace, labels: memcachedLabels },
+                    spec: { minAvailable: 1, selector: { matchLabels: memcachedLabels } },
+                },
+                child,
+            );
         }
         this.registerOutputs({});
     }

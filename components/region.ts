@@ -202,7 +202,8 @@ function longTermStorageRules(regionNamespace: string, tierNamespace?: string): 
                         labels: { severity: "critical" },
                         annotations: {
                             summary: "{{ $labels.pod }} fails to upload blocks to the bucket",
-                            description: "Blocks not uploaded are lost once Prometheus' retention passes them. The sidecar's log (container thanos-sidecar) says why: credentials, the bucket, the endpoint.",
+                            description:
+                                "Blocks not uploaded are lost once Prometheus' retention passes them. The sidecar's log (container thanos-sidecar) says why: credentials, the bucket, the endpoint.",
                         },
                     },
                     {
@@ -210,35 +211,43 @@ function longTermStorageRules(regionNamespace: string, tierNamespace?: string): 
                         expr: failing(sidecars, "pod, operation"),
                         for: "15m",
                         labels: { severity: "warning" },
-                        annotations: { summary: "{{ $labels.pod }} fails {{ $labels.operation }} operations on the bucket", description: "Check the bucket's credentials and reachability from this region's cluster." },
+                        annotations: {
+                            summary: "{{ $labels.pod }} fails {{ $labels.operation }} operations on the bucket",
+                            description: "Check the bucket's credentials and reachability from this region's cluster.",
+                        },
                     },
                 ],
             },
-            ...(tierNamespace === undefined ? [] : [{
-                name: "thanos-global-view-long-term-storage",
-                rules: [
-                    {
-                        alert: "ThanosCompactorHalted",
-                        expr: `max(thanos_compact_halted{${tier}}) == 1`,
-                        for: "5m",
-                        labels: { severity: "critical" },
-                        annotations: {
-                            summary: "The Thanos compactor halted: retention, compaction and downsampling have stopped",
-                            description: "Its logs say which block made it halt (often overlapping blocks); it resumes only after the block is repaired or deleted and the pod restarted.",
-                        },
-                    },
-                    {
-                        alert: "ThanosBucketOperationsFailing",
-                        expr: failing(tier, "job, operation"),
-                        for: "15m",
-                        labels: { severity: "warning" },
-                        annotations: {
-                            summary: "{{ $labels.job }} fails {{ $labels.operation }} operations on the bucket",
-                            description: "Check the bucket's credentials and reachability; the Store Gateway and the compactor log each failure.",
-                        },
-                    },
-                ],
-            }]),
+            ...(tierNamespace === undefined
+                ? []
+                : [
+                      {
+                          name: "thanos-global-view-long-term-storage",
+                          rules: [
+                              {
+                                  alert: "ThanosCompactorHalted",
+                                  expr: `max(thanos_compact_halted{${tier}}) == 1`,
+                                  for: "5m",
+                                  labels: { severity: "critical" },
+                                  annotations: {
+                                      summary: "The Thanos compactor halted: retention, compaction and downsampling have stopped",
+                                      description:
+                                          "Its logs say which block made it halt (often overlapping blocks); it resumes only after the block is repaired or deleted and the pod restarted.",
+                                  },
+                              },
+                              {
+                                  alert: "ThanosBucketOperationsFailing",
+                                  expr: failing(tier, "job, operation"),
+                                  for: "15m",
+                                  labels: { severity: "warning" },
+                                  annotations: {
+                                      summary: "{{ $labels.job }} fails {{ $labels.operation }} operations on the bucket",
+                                      description: "Check the bucket's credentials and reachability; the Store Gateway and the compactor log each failure.",
+                                  },
+                              },
+                          ],
+                      },
+                  ]),
         ],
     };
 }
@@ -254,10 +263,12 @@ export function regionPodSecurity(region: RegionConfig): "restricted" | "privile
 
 /** Labels that make the API server refuse (and warn about, and audit) pods below that standard. */
 export function podSecurityLabels(level: "restricted" | "privileged"): Record<string, string> {
-    return Object.fromEntries(["enforce", "warn", "audit"].flatMap((mode) => [
-        [`pod-security.kubernetes.io/${mode}`, level],
-        [`pod-security.kubernetes.io/${mode}-version`, "latest"],
-    ]));
+    return Object.fromEntries(
+        ["enforce", "warn", "audit"].flatMap((mode) => [
+            [`pod-security.kubernetes.io/${mode}`, level],
+            [`pod-security.kubernetes.io/${mode}-version`, "latest"],
+        ]),
+    );
 }
 
 /**
@@ -298,9 +309,13 @@ export function kubePrometheusStackValues(inputs: KubePrometheusStackInputs): Re
         "prometheus-node-exporter": { resources: fixedResources.nodeExporter },
         kubeStateMetrics: { enabled: components.kubeStateMetrics },
         "kube-state-metrics": { resources: fixedResources.kubeStateMetrics },
-        ...(objstore === undefined ? {} : {
-            additionalPrometheusRulesMap: { "long-term-storage": longTermStorageRules(region.namespace, globalTier?.longTermStorage ? globalTier.namespace : undefined) },
-        }),
+        ...(objstore === undefined
+            ? {}
+            : {
+                  additionalPrometheusRulesMap: {
+                      "long-term-storage": longTermStorageRules(region.namespace, globalTier?.longTermStorage ? globalTier.namespace : undefined),
+                  },
+              }),
         // Rules about components that are off would only ever report them absent.
         defaultRules: {
             rules: {
@@ -347,7 +362,7 @@ export function kubePrometheusStackValues(inputs: KubePrometheusStackInputs): Re
                         },
                     },
                 },
-                retentionSize: `${Math.floor(parseQuantity(region.volume.size) * 0.8 / 1024 ** 2)}MB`,
+                retentionSize: `${Math.floor((parseQuantity(region.volume.size) * 0.8) / 1024 ** 2)}MB`,
                 // No persistentVolumeClaimRetentionPolicy: the operator deletes and re-creates its StatefulSet,
                 // in the foreground, when an update is refused (a new volume size or class: pkg/k8s/statefulset.go:72-94
                 // at v0.93.0), and `whenDeleted: Delete` would then take every replica's data along. The claims go
@@ -409,23 +424,34 @@ export class Region extends pulumi.ComponentResource {
         this.regionLabel = { name: args.labels.region, value: region.name };
         this.replicas = region.replicas;
 
-        const namespace = new k8s.core.v1.Namespace(name, {
-            metadata: { name: region.namespace, labels: podSecurityLabels(regionPodSecurity(region)) },
-        }, { parent: this, provider: args.provider });
+        const namespace = new k8s.core.v1.Namespace(
+            name,
+            {
+                metadata: { name: region.namespace, labels: podSecurityLabels(regionPodSecurity(region)) },
+            },
+            { parent: this, provider: args.provider },
+        );
         this.namespace = namespace.metadata.name;
 
-        const tlsSecret = args.storeApiTls && new k8s.core.v1.Secret(`${name}-storeapi-tls`, {
-            metadata: { name: storeApiTlsSecret, namespace: this.namespace },
-            type: "kubernetes.io/tls",
-            stringData: tlsSecretData(args.storeApiTls),
-        }, { parent: this, provider: args.provider });
+        const tlsSecret =
+            args.storeApiTls &&
+            new k8s.core.v1.Secret(
+                `${name}-storeapi-tls`,
+                {
+                    metadata: { name: storeApiTlsSecret, namespace: this.namespace },
+                    type: "kubernetes.io/tls",
+                    stringData: tlsSecretData(args.storeApiTls),
+                },
+                { parent: this, provider: args.provider },
+            );
 
         // Named by the provider, not fixed: when losing the hub's cluster takes it out of the
         // state (it holds the hub's store address), the next run creates another beside it
         // instead of failing on "already exists"; the namespace takes the old one along.
-        const objstore = args.objstoreConfig === undefined
-            ? undefined
-            : objstoreConfigSecret(`${name}-objstore`, this.namespace, args.objstoreConfig, { parent: this, provider: args.provider });
+        const objstore =
+            args.objstoreConfig === undefined
+                ? undefined
+                : objstoreConfigSecret(`${name}-objstore`, this.namespace, args.objstoreConfig, { parent: this, provider: args.provider });
 
         // The sidecars touch the bucket first at their first block, hours away: this
         // lists it now, from their namespace, with their config, and fails `pulumi up`
@@ -433,71 +459,91 @@ export class Region extends pulumi.ComponentResource {
         // condition, provider/pkg/await/job.go:49-67 at v4.32.0). A changed config
         // replaces the Job, and a failed one is replaced on the next up.
         if (objstore !== undefined) {
-            new k8s.batch.v1.Job(`${name}-bucket-check`, {
-                metadata: { namespace: this.namespace, annotations: { "pulumi.com/replaceUnready": "true" } },
-                spec: {
-                    // A new store may take a few minutes to create its bucket: retries 10 s, 20 s, … apart.
-                    backoffLimit: bucketCheck.retries,
-                    activeDeadlineSeconds: bucketCheck.deadlineSeconds,
-                    template: {
-                        metadata: { annotations: { "thanos-global-view/objstore-config-sha256": configHash(args.objstoreConfig) } },
-                        spec: bucketCheckPod(args.thanosVersion, args.imageRegistry, objstore.metadata.name).podSpec,
+            new k8s.batch.v1.Job(
+                `${name}-bucket-check`,
+                {
+                    metadata: { namespace: this.namespace, annotations: { "pulumi.com/replaceUnready": "true" } },
+                    spec: {
+                        // A new store may take a few minutes to create its bucket: retries 10 s, 20 s, … apart.
+                        backoffLimit: bucketCheck.retries,
+                        activeDeadlineSeconds: bucketCheck.deadlineSeconds,
+                        template: {
+                            metadata: { annotations: { "thanos-global-view/objstore-config-sha256": configHash(args.objstoreConfig) } },
+                            spec: bucketCheckPod(args.thanosVersion, args.imageRegistry, objstore.metadata.name).podSpec,
+                        },
                     },
                 },
-            }, {
-                parent: this,
-                provider: args.provider,
-                dependsOn: args.bucketReadyAfter,
-                customTimeouts: { create: `${bucketCheck.deadlineSeconds + 60}s`, update: `${bucketCheck.deadlineSeconds + 60}s` },
-            });
+                {
+                    parent: this,
+                    provider: args.provider,
+                    dependsOn: args.bucketReadyAfter,
+                    customTimeouts: { create: `${bucketCheck.deadlineSeconds + 60}s`, update: `${bucketCheck.deadlineSeconds + 60}s` },
+                },
+            );
         }
 
         // Built from the namespace and the Services, not the release: the global
         // query must not wait for this region's Prometheus to become ready.
-        this.storeApiEndpoints = args.exposure === undefined
-            ? this.namespace.apply((ns) => [storeApiAddress(ns)])
-            : pulumi.all(Array.from({ length: region.replicas }, (_, ordinal) => replicaEndpoint(this, `${name}-storeapi-${ordinal}`, {
-                namespace: this.namespace,
-                podName: prometheusPodName(this.releaseName, ordinal),
-                ordinal,
-                exposure: args.exposure!,
-                provider: args.provider,
-            })));
+        this.storeApiEndpoints =
+            args.exposure === undefined
+                ? this.namespace.apply((ns) => [storeApiAddress(ns)])
+                : pulumi.all(
+                      Array.from({ length: region.replicas }, (_, ordinal) =>
+                          replicaEndpoint(this, `${name}-storeapi-${ordinal}`, {
+                              namespace: this.namespace,
+                              podName: prometheusPodName(this.releaseName, ordinal),
+                              ordinal,
+                              exposure: args.exposure!,
+                              provider: args.provider,
+                          }),
+                      ),
+                  );
 
-        this.release = new k8s.helm.v3.Release(name, {
-            name: this.releaseName,
-            namespace: this.namespace,
-            ...args.chart,
-            // Waits for the Secrets, and knows what they hold.
-            values: pulumi.all([
-                tlsSecret?.metadata.name,
-                args.storeApiTls && configHash(args.storeApiTls.certPem),
-                objstore?.metadata.name,
-                args.objstoreConfig === undefined ? undefined : configHash(args.objstoreConfig),
-            ]).apply(([, certificateSha256, objstoreSecretName, objstoreSha256]) => kubePrometheusStackValues({
-                region,
-                labels: args.labels,
-                thanosVersion: args.thanosVersion,
-                imageRegistry: args.imageRegistry,
-                ownsKubeletService: args.ownsKubeletService,
-                globalTier: args.globalTier,
-                storeApiCertificateSha256: certificateSha256,
-                objstore: objstoreSecretName === undefined || objstoreSha256 === undefined ? undefined : { secretName: objstoreSecretName, sha256: objstoreSha256 },
-            })),
-            timeout: releaseTimeoutSeconds.region,
-            cleanupOnFail: true,
-            maxHistory: 10,
-        }, {
-            parent: this,
-            provider: args.provider,
-            dependsOn: [args.operatorCrds],
-            // A new name or namespace replaces a Release (pulumi-kubernetes v4.32.0
-            // provider/pkg/provider/helm_release.go:907), by default creating the new one
-            // first (:932). Its cluster-scoped objects (ClusterRoles, webhook configurations,
-            // kube-system Services) carry the same names, owned by the old release, and Helm
-            // refuses to take them over: the old release must go first.
-            deleteBeforeReplace: true,
-        });
+        this.release = new k8s.helm.v3.Release(
+            name,
+            {
+                name: this.releaseName,
+                namespace: this.namespace,
+                ...args.chart,
+                // Waits for the Secrets, and knows what they hold.
+                values: pulumi
+                    .all([
+                        tlsSecret?.metadata.name,
+                        args.storeApiTls && configHash(args.storeApiTls.certPem),
+                        objstore?.metadata.name,
+                        args.objstoreConfig === undefined ? undefined : configHash(args.objstoreConfig),
+                    ])
+                    .apply(([, certificateSha256, objstoreSecretName, objstoreSha256]) =>
+                        kubePrometheusStackValues({
+                            region,
+                            labels: args.labels,
+                            thanosVersion: args.thanosVersion,
+                            imageRegistry: args.imageRegistry,
+                            ownsKubeletService: args.ownsKubeletService,
+                            globalTier: args.globalTier,
+                            storeApiCertificateSha256: certificateSha256,
+                            objstore:
+                                objstoreSecretName === undefined || objstoreSha256 === undefined
+                                    ? undefined
+                                    : { secretName: objstoreSecretName, sha256: objstoreSha256 },
+                        }),
+                    ),
+                timeout: releaseTimeoutSeconds.region,
+                cleanupOnFail: true,
+                maxHistory: 10,
+            },
+            {
+                parent: this,
+                provider: args.provider,
+                dependsOn: [args.operatorCrds],
+                // A new name or namespace replaces a Release (pulumi-kubernetes v4.32.0
+                // provider/pkg/provider/helm_release.go:907), by default creating the new one
+                // first (:932). Its cluster-scoped objects (ClusterRoles, webhook configurations,
+                // kube-system Services) carry the same names, owned by the old release, and Helm
+                // refuses to take them over: the old release must go first.
+                deleteBeforeReplace: true,
+            },
+        );
 
         this.registerOutputs({
             namespace: this.namespace,
@@ -518,23 +564,33 @@ export class Region extends pulumi.ComponentResource {
 function replicaEndpoint(
     parent: pulumi.Resource,
     name: string,
-    { namespace, podName, ordinal, exposure, provider }: { namespace: pulumi.Input<string>; podName: string; ordinal: number; exposure: Exposure; provider: k8s.Provider },
+    {
+        namespace,
+        podName,
+        ordinal,
+        exposure,
+        provider,
+    }: { namespace: pulumi.Input<string>; podName: string; ordinal: number; exposure: Exposure; provider: k8s.Provider },
 ): pulumi.Output<string> {
-    const service = new k8s.core.v1.Service(name, {
-        metadata: {
-            namespace,
-            // pulumi-kubernetes waits until a selected Service's endpoints are ready (await/service.go:416):
-            // that would tie the global query to this region's Prometheus. A load balancer's address is worth the wait.
-            annotations: exposure.type === "loadBalancer" ? exposure.annotations : { "pulumi.com/skipAwait": "true" },
+    const service = new k8s.core.v1.Service(
+        name,
+        {
+            metadata: {
+                namespace,
+                // pulumi-kubernetes waits until a selected Service's endpoints are ready (await/service.go:416):
+                // that would tie the global query to this region's Prometheus. A load balancer's address is worth the wait.
+                annotations: exposure.type === "loadBalancer" ? exposure.annotations : { "pulumi.com/skipAwait": "true" },
+            },
+            spec: {
+                type: { nodePort: "NodePort", loadBalancer: "LoadBalancer", addresses: "ClusterIP" }[exposure.type],
+                ...(exposure.type === "loadBalancer" && exposure.sourceRanges !== undefined ? { loadBalancerSourceRanges: exposure.sourceRanges } : {}),
+                // The StatefulSet labels each pod with its own name.
+                selector: { "statefulset.kubernetes.io/pod-name": podName },
+                ports: [{ name: "grpc", port: sidecarGrpcPort, targetPort: "grpc" }],
+            },
         },
-        spec: {
-            type: { nodePort: "NodePort", loadBalancer: "LoadBalancer", addresses: "ClusterIP" }[exposure.type],
-            ...(exposure.type === "loadBalancer" && exposure.sourceRanges !== undefined ? { loadBalancerSourceRanges: exposure.sourceRanges } : {}),
-            // The StatefulSet labels each pod with its own name.
-            selector: { "statefulset.kubernetes.io/pod-name": podName },
-            ports: [{ name: "grpc", port: sidecarGrpcPort, targetPort: "grpc" }],
-        },
-    }, { parent, provider });
+        { parent, provider },
+    );
     if (exposure.type === "nodePort") {
         return pulumi.interpolate`${exposure.nodeHost}:${service.spec.ports[0].nodePort}`;
     }

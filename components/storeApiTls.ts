@@ -57,28 +57,40 @@ export class StoreApiTls extends pulumi.ComponentResource {
         const key = (keyName: string) => new tls.PrivateKey(keyName, { algorithm: "ECDSA", ecdsaCurve: "P256" }, { parent: this });
 
         const caKey = key(`${name}-ca`);
-        const ca = new tls.SelfSignedCert(`${name}-ca`, {
-            privateKeyPem: caKey.privateKeyPem,
-            subject: { commonName: "thanos-global-view StoreAPI CA" },
-            isCaCertificate: true,
-            allowedUses: ["cert_signing", "crl_signing"],
-            ...certificateLifetime.ca,
-        }, { parent: this });
+        const ca = new tls.SelfSignedCert(
+            `${name}-ca`,
+            {
+                privateKeyPem: caKey.privateKeyPem,
+                subject: { commonName: "thanos-global-view StoreAPI CA" },
+                isCaCertificate: true,
+                allowedUses: ["cert_signing", "crl_signing"],
+                ...certificateLifetime.ca,
+            },
+            { parent: this },
+        );
 
         const issue = (leafName: string, commonName: string, usage: "server_auth" | "client_auth"): CertificatePems => {
             const leafKey = key(leafName);
-            const request = new tls.CertRequest(leafName, {
-                privateKeyPem: leafKey.privateKeyPem,
-                subject: { commonName },
-                dnsNames: usage === "server_auth" ? [storeApiServerName] : [],
-            }, { parent: this });
-            const certificate = new tls.LocallySignedCert(leafName, {
-                certRequestPem: request.certRequestPem,
-                caPrivateKeyPem: caKey.privateKeyPem,
-                caCertPem: ca.certPem,
-                allowedUses: ["digital_signature", "key_encipherment", usage],
-                ...certificateLifetime.leaf,
-            }, { parent: this });
+            const request = new tls.CertRequest(
+                leafName,
+                {
+                    privateKeyPem: leafKey.privateKeyPem,
+                    subject: { commonName },
+                    dnsNames: usage === "server_auth" ? [storeApiServerName] : [],
+                },
+                { parent: this },
+            );
+            const certificate = new tls.LocallySignedCert(
+                leafName,
+                {
+                    certRequestPem: request.certRequestPem,
+                    caPrivateKeyPem: caKey.privateKeyPem,
+                    caCertPem: ca.certPem,
+                    allowedUses: ["digital_signature", "key_encipherment", usage],
+                    ...certificateLifetime.leaf,
+                },
+                { parent: this },
+            );
             return { certPem: certificate.certPem, privateKeyPem: pulumi.secret(leafKey.privateKeyPem), caCertPem: ca.certPem };
         };
 

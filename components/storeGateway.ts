@@ -3,7 +3,16 @@ import * as pulumi from "@pulumi/pulumi";
 import { LongTermStorage } from "../lib/config/schema";
 import { longTermServices } from "../lib/thanos/objectStorage";
 import { parseQuantity } from "../lib/kubernetes/quantity";
-import { configHash, objstoreConfigFlag, objstoreConfigSecret, preferOneReplicaPerNode, skipAwaitWhen, thanosPaths, thanosPod, thanosPorts } from "../lib/thanos/workload";
+import {
+    configHash,
+    objstoreConfigFlag,
+    objstoreConfigSecret,
+    preferOneReplicaPerNode,
+    skipAwaitWhen,
+    thanosPaths,
+    thanosPod,
+    thanosPorts,
+} from "../lib/thanos/workload";
 import { CertificatePems, tlsSecretData } from "./storeApiTls";
 
 export interface StoreGatewayArgs {
@@ -50,11 +59,13 @@ export function storeGatewayArgs(memoryLimit: string, tls: boolean): string[] {
         `--index-cache-size=${mebibytes(limit / 8)}`,
         `--chunk-pool-size=${mebibytes(limit / 4)}`,
         // The sidecars' TLS, for the same reason: the pre-v0.42 querier has one client setting for all endpoints.
-        ...(tls ? [
-            `--grpc-server-tls-cert=${thanosPaths.tls}/tls.crt`,
-            `--grpc-server-tls-key=${thanosPaths.tls}/tls.key`,
-            `--grpc-server-tls-client-ca=${thanosPaths.tls}/ca.crt`,
-        ] : []),
+        ...(tls
+            ? [
+                  `--grpc-server-tls-cert=${thanosPaths.tls}/tls.crt`,
+                  `--grpc-server-tls-key=${thanosPaths.tls}/tls.key`,
+                  `--grpc-server-tls-client-ca=${thanosPaths.tls}/ca.crt`,
+              ]
+            : []),
     ];
 }
 
@@ -85,55 +96,79 @@ export class StoreGateway extends pulumi.ComponentResource {
         const child = { parent: this, provider: args.provider };
 
         const objstore = objstoreConfigSecret(`${name}-objstore`, args.namespace, args.objstoreConfig, child);
-        const tls = args.storeApiTls && new k8s.core.v1.Secret(`${name}-tls`, {
-            metadata: { namespace: args.namespace },
-            type: "kubernetes.io/tls",
-            stringData: tlsSecretData(args.storeApiTls),
-        }, child);
+        const tls =
+            args.storeApiTls &&
+            new k8s.core.v1.Secret(
+                `${name}-tls`,
+                {
+                    metadata: { namespace: args.namespace },
+                    type: "kubernetes.io/tls",
+                    stringData: tlsSecretData(args.storeApiTls),
+                },
+                child,
+            );
 
-        const service = new k8s.core.v1.Service(name, {
-            metadata: { name: longTermServices.storeGateway, namespace: args.namespace, labels: storeGatewayLabels },
-            spec: {
-                // Headless: one SRV record per ready replica.
-                clusterIP: "None",
-                selector: storeGatewayLabels,
-                ports: [{ name: "grpc", port: thanosPorts.grpc, targetPort: "grpc" }, { name: "http", port: thanosPorts.http, targetPort: "http" }],
-            },
-        }, child);
-
-        const pod = thanosPod({
-            container: "store-gateway",
-            thanosVersion: args.thanosVersion,
-            imageRegistry: args.imageRegistry,
-            args: storeGatewayArgs(storeGateway.resources.limits.memory, tls !== undefined),
-            resources: storeGateway.resources,
-            objstoreSecretName: objstore.metadata.name,
-            tlsSecretName: tls?.metadata.name,
-            grpc: true,
-        }, "emptyDir");
-
-        this.deployment = new k8s.apps.v1.Deployment(name, {
-            metadata: { namespace: args.namespace, labels: storeGatewayLabels, annotations: skipAwaitWhen(args.provenByVerification) },
-            spec: {
-                replicas: storeGateway.replicas,
-                selector: { matchLabels: storeGatewayLabels },
-                template: {
-                    metadata: {
-                        labels: storeGatewayLabels,
-                        annotations: {
-                            "thanos-global-view/config-sha256": configHash(args.objstoreConfig, args.storeApiTls?.certPem, args.storeApiTls?.caCertPem),
-                        },
-                    },
-                    spec: pod.podSpec.apply((spec) => ({ ...spec, affinity: preferOneReplicaPerNode(storeGatewayLabels) })),
+        const service = new k8s.core.v1.Service(
+            name,
+            {
+                metadata: { name: longTermServices.storeGateway, namespace: args.namespace, labels: storeGatewayLabels },
+                spec: {
+                    // Headless: one SRV record per ready replica.
+                    clusterIP: "None",
+                    selector: storeGatewayLabels,
+                    ports: [
+                        { name: "grpc", port: thanosPorts.grpc, targetPort: "grpc" },
+                        { name: "http", port: thanosPorts.http, targetPort: "http" },
+                    ],
                 },
             },
-        }, { ...child, dependsOn: args.dependsOn });
+            child,
+        );
+
+        const pod = thanosPod(
+            {
+                container: "store-gateway",
+                thanosVersion: args.thanosVersion,
+                imageRegistry: args.imageRegistry,
+                args: storeGatewayArgs(storeGateway.resources.limits.memory, tls !== undefined),
+                resources: storeGateway.resources,
+                objstoreSecretName: objstore.metadata.name,
+                tlsSecretName: tls?.metadata.name,
+                grpc: true,
+            },
+            "emptyDir",
+        );
+
+        this.deployment = new k8s.apps.v1.Deployment(
+            name,
+            {
+                metadata: { namespace: args.namespace, labels: storeGatewayLabels, annotations: skipAwaitWhen(args.provenByVerification) },
+                spec: {
+                    replicas: storeGateway.replicas,
+                    selector: { matchLabels: storeGatewayLabels },
+                    template: {
+                        metadata: {
+                            labels: storeGatewayLabels,
+                            annotations: {
+                                "thanos-global-view/config-sha256": configHash(args.objstoreConfig, args.storeApiTls?.certPem, args.storeApiTls?.caCertPem),
+                            },
+                        },
+                        spec: pod.podSpec.apply((spec) => ({ ...spec, affinity: preferOneReplicaPerNode(storeGatewayLabels) })),
+                    },
+                },
+            },
+            { ...child, dependsOn: args.dependsOn },
+        );
 
         if (storeGateway.replicas >= 2) {
-            new k8s.policy.v1.PodDisruptionBudget(name, {
-                metadata: { namespace: args.namespace, labels: storeGatewayLabels },
-                spec: { minAvailable: 1, selector: { matchLabels: storeGatewayLabels } },
-            }, child);
+            new k8s.policy.v1.PodDisruptionBudget(
+                name,
+                {
+                    metadata: { namespace: args.namespace, labels: storeGatewayLabels },
+                    spec: { minAvailable: 1, selector: { matchLabels: storeGatewayLabels } },
+                },
+                child,
+            );
         }
 
         this.storeApiEndpoints = service.metadata.namespace.apply((namespace) => [storeGatewayEndpoint(namespace)]);

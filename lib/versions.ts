@@ -41,8 +41,7 @@ export const prometheusVersion = "v3.14.0";
 export const supportedThanos = { oldest: "v0.37.0", newest: "v0.42.4" } as const;
 
 /** The node image kind v0.32.0 ships: Kubernetes v1.36.1, pinned by digest. */
-export const defaultKindNodeImage =
-    "kindest/node:v1.36.1@sha256:3489c7674813ba5d8b1a9977baea8a6e553784dab7b84759d1014dbd78f7ebd5";
+export const defaultKindNodeImage = "kindest/node:v1.36.1@sha256:3489c7674813ba5d8b1a9977baea8a6e553784dab7b84759d1014dbd78f7ebd5";
 
 /**
  * The oldest Kubernetes the stack runs on. kube-prometheus-stack 88 declares

@@ -89,7 +89,9 @@ export function readStackState(run: Run, stack: string): StackState | undefined 
         throw new LifecycleStop(`Could not read the state of stack "${stack}": pulumi stack export failed: ${causeOf("pulumi", exported)}`);
     }
     // A new stack's deployment has no resources yet (and may be null).
-    const deployment = (JSON.parse(exported.stdout) as { deployment?: { resources?: StateResource[]; pending_operations?: StackState["pendingOperations"] } | null }).deployment;
+    const deployment = (
+        JSON.parse(exported.stdout) as { deployment?: { resources?: StateResource[]; pending_operations?: StackState["pendingOperations"] } | null }
+    ).deployment;
     return { resources: deployment?.resources ?? [], pendingOperations: deployment?.pending_operations ?? [] };
 }
 
@@ -128,10 +130,13 @@ export function inspectKindCluster(run: Run, name: string): KindClusterState {
     if (listed.status !== 0) {
         return { state: "docker-down", detail: firstLine(listed.stderr) || "docker did not answer" };
     }
-    const nodes = listed.stdout.split("\n").filter(Boolean).map((line) => {
-        const [node, state] = line.split("\t");
-        return { node, state };
-    });
+    const nodes = listed.stdout
+        .split("\n")
+        .filter(Boolean)
+        .map((line) => {
+            const [node, state] = line.split("\t");
+            return { node, state };
+        });
     if (nodes.length === 0) {
         return { state: "absent" };
     }
@@ -215,10 +220,14 @@ export function reconcileKindClusters(action: "up" | "destroy", stack: string, s
             // as for a cluster deleted by hand.
             if (found.state !== "absent") {
                 lifecycle.guard();
-                say(`kind cluster "${cluster}" was being replaced when a previous run was interrupted: deleting the half-made new cluster so that it is created whole.`);
+                say(
+                    `kind cluster "${cluster}" was being replaced when a previous run was interrupted: deleting the half-made new cluster so that it is created whole.`,
+                );
                 change(lifecycle, "kind", ["delete", "cluster", "--name", cluster], `delete the half-made kind cluster "${cluster}"`);
             }
-            say(`Removing the old kind cluster "${cluster}", deleted before the interruption, and everything that was in it from the state of stack "${stack}", so that ${action === "up" ? "pulumi up creates them again" : "pulumi destroy has nothing left to delete in it"}.`);
+            say(
+                `Removing the old kind cluster "${cluster}", deleted before the interruption, and everything that was in it from the state of stack "${stack}", so that ${action === "up" ? "pulumi up creates them again" : "pulumi destroy has nothing left to delete in it"}.`,
+            );
             dropFromState(stack, state, resource.urn, cluster, lifecycle);
             continue;
         }
@@ -226,12 +235,16 @@ export function reconcileKindClusters(action: "up" | "destroy", stack: string, s
             case "absent": {
                 refuseIfApiServerAnswers(cluster, lifecycle);
                 say(`kind cluster "${cluster}" is gone: Docker is running and has no node of it (deleted by hand, or Docker was reset).`);
-                say(`Removing it and everything that was in it from the state of stack "${stack}", so that ${action === "up" ? "pulumi up creates them again" : "pulumi destroy has nothing left to delete in it"}.`);
+                say(
+                    `Removing it and everything that was in it from the state of stack "${stack}", so that ${action === "up" ? "pulumi up creates them again" : "pulumi destroy has nothing left to delete in it"}.`,
+                );
                 dropFromState(stack, state, resource.urn, cluster, lifecycle);
                 break;
             }
             case "stopped":
-                say(`kind cluster "${cluster}" exists but its nodes ${[...found.stopped, ...found.paused].join(", ")} are ${found.paused.length > 0 ? "paused or stopped" : "stopped (Docker restarted?)"}: starting them.`);
+                say(
+                    `kind cluster "${cluster}" exists but its nodes ${[...found.stopped, ...found.paused].join(", ")} are ${found.paused.length > 0 ? "paused or stopped" : "stopped (Docker restarted?)"}: starting them.`,
+                );
                 if (found.paused.length > 0) {
                     change(lifecycle, "docker", ["unpause", ...found.paused], `unpause the nodes of kind cluster "${cluster}"`);
                 }
@@ -324,7 +337,13 @@ function dropFromState(stack: string, state: StackState, urn: string, lostCluste
         grew = false;
         for (const resource of state.resources) {
             const providerUrn = resource.provider?.slice(0, resource.provider.lastIndexOf("::"));
-            const links = [resource.parent, resource.deletedWith, providerUrn, ...(resource.dependencies ?? []), ...Object.values(resource.propertyDependencies ?? {}).flat()];
+            const links = [
+                resource.parent,
+                resource.deletedWith,
+                providerUrn,
+                ...(resource.dependencies ?? []),
+                ...Object.values(resource.propertyDependencies ?? {}).flat(),
+            ];
             if (!doomed.has(resource.urn) && links.some((link) => link !== undefined && doomed.has(link))) {
                 doomed.add(resource.urn);
                 grew = true;
@@ -359,8 +378,14 @@ function dropFromState(stack: string, state: StackState, urn: string, lostCluste
 function fixedNameObject(resource: StateResource, cluster: string): ObjectRef | undefined {
     const fields = resource.outputs ?? resource.inputs;
     const metadata = fields?.metadata;
-    if (!resource.type.startsWith("kubernetes:") || resource.type === helmReleaseType || typeof metadata?.name !== "string"
-        || metadata.annotations?.["pulumi.com/autonamed"] === "true" || fields?.apiVersion === undefined || fields.kind === undefined) {
+    if (
+        !resource.type.startsWith("kubernetes:") ||
+        resource.type === helmReleaseType ||
+        typeof metadata?.name !== "string" ||
+        metadata.annotations?.["pulumi.com/autonamed"] === "true" ||
+        fields?.apiVersion === undefined ||
+        fields.kind === undefined
+    ) {
         return undefined;
     }
     return { cluster, apiVersion: fields.apiVersion, kind: fields.kind, namespace: metadata.namespace, name: metadata.name };
@@ -384,7 +409,9 @@ function clusterAccess(config: StackConfig, lifecycle: Lifecycle): (clusterName:
             const cluster: Cluster | undefined = config.clusters.find((candidate) => candidate.name === clusterName);
             let access: string[] | undefined = cluster === undefined ? undefined : kubectlArgs(cluster);
             if (cluster?.type === "existing" && cluster.kubeconfigSecret !== undefined) {
-                lifecycle.say(`Cluster "${cluster.name}": its kubeconfig is only in a secret setting, so what an interrupted run left there is not checked; see README.md, "Troubleshooting".`);
+                lifecycle.say(
+                    `Cluster "${cluster.name}": its kubeconfig is only in a secret setting, so what an interrupted run left there is not checked; see README.md, "Troubleshooting".`,
+                );
                 access = undefined;
             }
             if (cluster?.type === "kind" && inspectKindCluster(lifecycle.run, cluster.name).state !== "running") {
@@ -407,7 +434,16 @@ function clusterAccess(config: StackConfig, lifecycle: Lifecycle): (clusterName:
  */
 function deleteLeftover(object: ObjectRef, access: string[], why: string, lifecycle: Lifecycle): void {
     const namespaceArgs = object.namespace === undefined ? [] : ["--namespace", object.namespace];
-    const found = lifecycle.run("kubectl", [...access, ...namespaceArgs, "get", objectArg(object), "--ignore-not-found", "--show-managed-fields", "--output", "json"]);
+    const found = lifecycle.run("kubectl", [
+        ...access,
+        ...namespaceArgs,
+        "get",
+        objectArg(object),
+        "--ignore-not-found",
+        "--show-managed-fields",
+        "--output",
+        "json",
+    ]);
     if (found.status !== 0) {
         throw new LifecycleStop(`Could not look for ${describeObject(object)}: kubectl failed: ${causeOf("kubectl", found)}`);
     }
@@ -415,8 +451,9 @@ function deleteLeftover(object: ObjectRef, access: string[], why: string, lifecy
         return;
     }
     const metadata = (JSON.parse(found.stdout) as { metadata?: { labels?: Record<string, string>; managedFields?: { manager?: string }[] } }).metadata ?? {};
-    const madeByPulumi = metadata.labels?.["app.kubernetes.io/managed-by"] === "pulumi"
-        || (metadata.managedFields ?? []).some((entry) => entry.manager?.startsWith("pulumi-kubernetes") === true);
+    const madeByPulumi =
+        metadata.labels?.["app.kubernetes.io/managed-by"] === "pulumi" ||
+        (metadata.managedFields ?? []).some((entry) => entry.manager?.startsWith("pulumi-kubernetes") === true);
     if (!madeByPulumi) {
         throw new LifecycleStop(
             `${describeObject(object)} exists but was not created by Pulumi (no field manager pulumi-kubernetes, no label app.kubernetes.io/managed-by=pulumi), and this stack must create an object of that name. ` +
@@ -441,13 +478,20 @@ export function deleteDroppedObjects(config: StackConfig, state: StackState, lif
         const recordedAgain = state.resources.some((resource) => {
             const cluster = clusterOfResource(resource);
             const recorded = cluster === undefined ? undefined : fixedNameObject(resource, cluster);
-            return recorded !== undefined && objectArg(recorded) === objectArg(object) && recorded.cluster === object.cluster && recorded.namespace === object.namespace;
+            return (
+                recorded !== undefined &&
+                objectArg(recorded) === objectArg(object) &&
+                recorded.cluster === object.cluster &&
+                recorded.namespace === object.namespace
+            );
         });
         if (recordedAgain) {
             continue;
         }
         if (object.kind === "Namespace") {
-            lifecycle.say(`${describeObject(object)} left the state but is still there; it is not deleted (everything in it would go). If pulumi up fails on it with "already exists", delete it yourself.`);
+            lifecycle.say(
+                `${describeObject(object)} left the state but is still there; it is not deleted (everything in it would go). If pulumi up fails on it with "already exists", delete it yourself.`,
+            );
             continue;
         }
         const access = accessTo(object.cluster);
@@ -494,19 +538,36 @@ export interface HelmRecord {
 
 /** A release's records, looked up in its own namespace by Helm's labels: no cluster-wide read needed. */
 function listHelmRecords(run: Run, access: string[], storage: string, release: ManagedRelease): HelmRecord[] {
-    const listed = run("kubectl", [...access, "--namespace", release.namespace, "get", storage, "--selector", `owner=helm,name=${release.name}`, "--output", "json"]);
+    const listed = run("kubectl", [
+        ...access,
+        "--namespace",
+        release.namespace,
+        "get",
+        storage,
+        "--selector",
+        `owner=helm,name=${release.name}`,
+        "--output",
+        "json",
+    ]);
     if (listed.status !== 0) {
         throw new LifecycleStop(`Could not read the Helm records of ${describe(release)} (kubectl ${access.join(" ")}): ${causeOf("kubectl", listed)}`);
     }
-    const items = (JSON.parse(listed.stdout) as { items?: { metadata: { name: string; namespace: string; creationTimestamp: string; labels?: Record<string, string> } }[] }).items ?? [];
-    return items.map(({ metadata }) => ({
-        namespace: metadata.namespace,
-        recordName: metadata.name,
-        release: metadata.labels?.name ?? "",
-        status: metadata.labels?.status ?? "",
-        revision: Number(metadata.labels?.version ?? 0),
-        created: new Date(metadata.creationTimestamp),
-    })).sort((a, b) => b.revision - a.revision);
+    const items =
+        (
+            JSON.parse(listed.stdout) as {
+                items?: { metadata: { name: string; namespace: string; creationTimestamp: string; labels?: Record<string, string> } }[];
+            }
+        ).items ?? [];
+    return items
+        .map(({ metadata }) => ({
+            namespace: metadata.namespace,
+            recordName: metadata.name,
+            release: metadata.labels?.name ?? "",
+            status: metadata.labels?.status ?? "",
+            revision: Number(metadata.labels?.version ?? 0),
+            created: new Date(metadata.creationTimestamp),
+        }))
+        .sort((a, b) => b.revision - a.revision);
 }
 
 /** Every release of the config with Helm's records of it (newest first), read once per run; undefined where its cluster cannot be reached. */
@@ -515,17 +576,23 @@ export type ReleaseRecords = Map<ManagedRelease, { access: string[]; history: He
 export function readReleaseRecords(config: StackConfig, lifecycle: Lifecycle): ReleaseRecords {
     const storage = helmStorageKind(lifecycle.env);
     const accessTo = clusterAccess(config, lifecycle);
-    return new Map(managedReleases(config).map((release) => {
-        const access = accessTo(release.cluster);
-        return [release, access === undefined ? undefined : { access, history: listHelmRecords(lifecycle.run, access, storage, release) }];
-    }));
+    return new Map(
+        managedReleases(config).map((release) => {
+            const access = accessTo(release.cluster);
+            return [release, access === undefined ? undefined : { access, history: listHelmRecords(lifecycle.run, access, storage, release) }];
+        }),
+    );
 }
 
 const releaseKey = (release: ManagedRelease) => `${release.cluster}/${release.namespace}/${release.name}`;
 
 function releaseResource(state: StackState, release: ManagedRelease): StateResource | undefined {
-    return state.resources.find((resource) => resource.type === helmReleaseType && clusterOfResource(resource) === release.cluster
-        && releaseOf(resource) === `${release.namespace}/${release.name}`);
+    return state.resources.find(
+        (resource) =>
+            resource.type === helmReleaseType &&
+            clusterOfResource(resource) === release.cluster &&
+            releaseOf(resource) === `${release.namespace}/${release.name}`,
+    );
 }
 
 /**
@@ -546,7 +613,9 @@ export function finishInterruptedUninstalls(stack: string, state: StackState, re
             continue;
         }
         lifecycle.guard();
-        lifecycle.say(`Helm release ${describe(release)} was left uninstalling by an interrupted destroy: removing it from the state so that this run installs it again.`);
+        lifecycle.say(
+            `Helm release ${describe(release)} was left uninstalling by an interrupted destroy: removing it from the state so that this run installs it again.`,
+        );
         const journal = lifecycle.journal.read();
         lifecycle.journal.write({ ...journal, releases: [...new Set([...journal.releases, releaseKey(release)])] });
         dropFromState(stack, state, resource.urn, undefined, lifecycle);
@@ -590,18 +659,26 @@ export function recoverInterruptedReleases(config: StackConfig, stack: string, s
         if (latest.status.startsWith("pending-")) {
             const remove = deleteRecordCommand(access, storage, latest);
             lifecycle.guard();
-            say(`Helm release ${describe(release)} was left ${latest.status} (revision ${latest.revision}) by an interrupted run: ` +
-                `deleting that revision's record, so the release is ${history.length > 1 ? `back at revision ${history[1].revision}` : "not installed"} and this run applies it again.`);
+            say(
+                `Helm release ${describe(release)} was left ${latest.status} (revision ${latest.revision}) by an interrupted run: ` +
+                    `deleting that revision's record, so the release is ${history.length > 1 ? `back at revision ${history[1].revision}` : "not installed"} and this run applies it again.`,
+            );
             change(lifecycle, remove[0], remove.slice(1), `clear the pending record of ${describe(release)}`);
             continue;
         }
         // Installed by Helm, but not in the state: the run was interrupted before Pulumi
         // recorded it, or a lost cluster (or an interrupted uninstall) took it along. The next
         // create would hit "cannot re-use a name that is still in use".
-        const interrupted = pendingCreates.some((operation) => operation.resource.type === helmReleaseType && releaseOf(operation.resource) === key
-            && clusterOfResource(operation.resource) === release.cluster);
+        const interrupted = pendingCreates.some(
+            (operation) =>
+                operation.resource.type === helmReleaseType &&
+                releaseOf(operation.resource) === key &&
+                clusterOfResource(operation.resource) === release.cluster,
+        );
         if (!inState && (interrupted || journal.releases.includes(releaseKey(release)))) {
-            say(`Helm release ${describe(release)} is installed but no longer in the state (${interrupted ? "the run was interrupted before Pulumi recorded it" : "it left the state with what it depended on"}): forgetting Helm's records so this run installs it again (its objects are adopted).`);
+            say(
+                `Helm release ${describe(release)} is installed but no longer in the state (${interrupted ? "the run was interrupted before Pulumi recorded it" : "it left the state with what it depended on"}): forgetting Helm's records so this run installs it again (its objects are adopted).`,
+            );
             for (const record of history) {
                 const remove = deleteRecordCommand(access, storage, record);
                 change(lifecycle, remove[0], remove.slice(1), `clear the records of ${describe(release)}`);
@@ -661,9 +738,15 @@ function change(lifecycle: Lifecycle, command: string, args: string[], purpose: 
  * else the last line of stderr (kubectl's first lines are client-go's retries).
  */
 export function causeOf(command: string, result: CommandResult): string {
-    const lines = `${result.stdout}\n${result.stderr}`.split("\n").map((line) => line.trim()).filter(Boolean);
+    const lines = `${result.stdout}\n${result.stderr}`
+        .split("\n")
+        .map((line) => line.trim())
+        .filter(Boolean);
     const errors = command === "pulumi" ? lines.filter((line) => /\berror:/.test(line)) : [];
-    const stderrLines = result.stderr.split("\n").map((line) => line.trim()).filter(Boolean);
+    const stderrLines = result.stderr
+        .split("\n")
+        .map((line) => line.trim())
+        .filter(Boolean);
     return errors.join(" ") || stderrLines[stderrLines.length - 1] || `exit code ${result.status}`;
 }
 

@@ -54,7 +54,9 @@ export function checkPrerequisites(action: Action, config: StackConfig, machine:
 
     const nodeMajor = Number(machine.nodeVersion.replace(/^v/, "").split(".")[0]);
     if (!(nodeMajor >= oldestNode)) {
-        problems.push(`Node.js ${machine.nodeVersion} is too old: the Pulumi SDK needs Node.js ${oldestNode} or newer. Install Node.js ${oldestNode} (for example with nvm: nvm install ${oldestNode}).`);
+        problems.push(
+            `Node.js ${machine.nodeVersion} is too old: the Pulumi SDK needs Node.js ${oldestNode} or newer. Install Node.js ${oldestNode} (for example with nvm: nvm install ${oldestNode}).`,
+        );
     }
     if (run("pulumi", ["version"]).status !== 0) {
         problems.push("pulumi is missing or not working: it runs this program. Install the Pulumi CLI: https://www.pulumi.com/docs/iac/download-install/");
@@ -63,9 +65,13 @@ export function checkPrerequisites(action: Action, config: StackConfig, machine:
         const kind = run("kind", ["version"]);
         const version = kind.status === 0 ? parseKindVersion(kind.stdout) : undefined;
         if (kind.status !== 0) {
-            problems.push(`kind is missing or not working: it creates and deletes the stack's kind cluster. Install kind v${oldestKind.join(".")} or newer: https://kind.sigs.k8s.io/docs/user/quick-start/#installation`);
+            problems.push(
+                `kind is missing or not working: it creates and deletes the stack's kind cluster. Install kind v${oldestKind.join(".")} or newer: https://kind.sigs.k8s.io/docs/user/quick-start/#installation`,
+            );
         } else if (version === undefined || !atLeast(version, oldestKind)) {
-            problems.push(`kind is ${kind.stdout.trim() || "of an unknown version"}: this stack needs kind v${oldestKind.join(".")} or newer (its node image is the one pinned here). Upgrade kind.`);
+            problems.push(
+                `kind is ${kind.stdout.trim() || "of an unknown version"}: this stack needs kind v${oldestKind.join(".")} or newer (its node image is the one pinned here). Upgrade kind.`,
+            );
         }
     }
     if (action === "up" && kindClusters.length > 0) {
@@ -75,7 +81,9 @@ export function checkPrerequisites(action: Action, config: StackConfig, machine:
         }
     }
     if (action !== "destroy" && thanosChartSource(config).source === "git" && run("git", ["--version"]).status !== 0) {
-        problems.push("git is missing or not working: it fetches the archived banzaicloud thanos chart once. Install git, or set charts.mirror (every chart from a mirror) or globalQuery.chart.source to \"local\" or \"repository\".");
+        problems.push(
+            'git is missing or not working: it fetches the archived banzaicloud thanos chart once. Install git, or set charts.mirror (every chart from a mirror) or globalQuery.chart.source to "local" or "repository".',
+        );
     }
     return problems;
 }
@@ -114,7 +122,9 @@ function checkInotify({ readFile }: MachineFacts): string[] {
         if (!Number.isFinite(value) || value >= minimum) {
             return [];
         }
-        return [`fs.inotify.${name} is ${value}; kind needs at least ${minimum} (kind's known issue "Pod errors due to too many open files"). ` +
-            `Run 'sudo sysctl fs.inotify.${name}=${minimum}', and add 'fs.inotify.${name} = ${minimum}' to /etc/sysctl.conf to keep it.`];
+        return [
+            `fs.inotify.${name} is ${value}; kind needs at least ${minimum} (kind's known issue "Pod errors due to too many open files"). ` +
+                `Run 'sudo sysctl fs.inotify.${name}=${minimum}', and add 'fs.inotify.${name} = ${minimum}' to /etc/sysctl.conf to keep it.`,
+        ];
     });
 }

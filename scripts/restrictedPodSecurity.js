@@ -51,7 +51,8 @@ function restrict(document) {
 }
 
 function postRender(manifests) {
-    return yaml.loadAll(manifests)
+    return yaml
+        .loadAll(manifests)
         .filter((document) => document !== null && document !== undefined)
         .map((document) => yaml.dump(restrict(document), { lineWidth: -1, noRefs: true }))
         .join("---\n");

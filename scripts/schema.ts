@@ -44,7 +44,11 @@ function settingSchema(key: keyof typeof stackConfigShape): JsonSchema {
                 for (const field of Object.keys(jsonSchema)) {
                     delete jsonSchema[field];
                 }
-                Object.assign(jsonSchema, { description, ...(fallback === undefined ? {} : { default: fallback }), anyOf: [plain, { $ref: "#/$defs/secure" }] });
+                Object.assign(jsonSchema, {
+                    description,
+                    ...(fallback === undefined ? {} : { default: fallback }),
+                    anyOf: [plain, { $ref: "#/$defs/secure" }],
+                });
             }
         },
     }) as JsonSchema;
@@ -100,9 +104,7 @@ function rows(schema: JsonSchema, at: string, variant?: string): ReferenceRow[] 
                 return rows(inner, `${at}${name}${property.items ? "[]" : ""}.`, variant);
             }
             const ownVariant = variantOf(property);
-            return ownVariant !== undefined && name !== "type" && name !== "source"
-                ? []
-                : [row(`${at}${name}`, property, required, variant)];
+            return ownVariant !== undefined && name !== "type" && name !== "source" ? [] : [row(`${at}${name}`, property, required, variant)];
         });
     }
     if (schema.oneOf !== undefined) {
@@ -115,9 +117,12 @@ function rows(schema: JsonSchema, at: string, variant?: string): ReferenceRow[] 
 }
 
 function row(name: string, schema: JsonSchema, required: boolean, variant: string | undefined): ReferenceRow {
-    const fallback = schema.default === undefined
-        ? (required ? "required" : "–")
-        : `\`${typeof schema.default === "string" ? schema.default : JSON.stringify(schema.default)}\``;
+    const fallback =
+        schema.default === undefined
+            ? required
+                ? "required"
+                : "–"
+            : `\`${typeof schema.default === "string" ? schema.default : JSON.stringify(schema.default)}\``;
     const meaning = schema.const !== undefined ? `\`${schema.const}\`: ${schema.description}` : schema.description;
     const secret = schema.anyOf?.some((option: JsonSchema) => option.$ref === "#/$defs/secure") ? ". May be set with `--secret`" : "";
     return { name, variant, cells: `${fallback} | ${escapeCell(meaning)}${secret}` };
@@ -137,29 +142,30 @@ function tableLines(settings: ReferenceRow[]): string[] {
             line.variants.push(variant);
         }
     }
-    return [...merged.values()].map(({ name, variants, cells }) =>
-        `| \`${name}\`${variants.length === 0 ? "" : ` (${variants.join(", ")})`} | ${cells} |`);
+    return [...merged.values()].map(({ name, variants, cells }) => `| \`${name}\`${variants.length === 0 ? "" : ` (${variants.join(", ")})`} | ${cells} |`);
 }
 
 const escapeCell = (text: string) => text.replace(/\|/g, "\\|");
 
 /** The README's configuration reference: one table per top-level setting. */
 function configurationReference(): string {
-    return (Object.keys(stackConfigShape) as (keyof typeof stackConfigShape)[]).map((key) => {
-        const schema = settingSchema(key);
-        const isList = schema.type === "array";
-        const required = isList || schema.default === undefined;
-        return [
-            `### \`${key}\`${isList ? " (list" : " ("}${required ? (isList ? ", required, at least one)" : "required)") : (isList ? ")" : "optional)")}`,
-            "",
-            `${capitalize(schema.description)}.`,
-            "",
-            "| setting | default | meaning |",
-            "| --- | --- | --- |",
-            ...tableLines(rows(isList ? schema.items : schema, "")),
-            "",
-        ].join("\n");
-    }).join("\n");
+    return (Object.keys(stackConfigShape) as (keyof typeof stackConfigShape)[])
+        .map((key) => {
+            const schema = settingSchema(key);
+            const isList = schema.type === "array";
+            const required = isList || schema.default === undefined;
+            return [
+                `### \`${key}\`${isList ? " (list" : " ("}${required ? (isList ? ", required, at least one)" : "required)") : isList ? ")" : "optional)"}`,
+                "",
+                `${capitalize(schema.description)}.`,
+                "",
+                "| setting | default | meaning |",
+                "| --- | --- | --- |",
+                ...tableLines(rows(isList ? schema.items : schema, "")),
+                "",
+            ].join("\n");
+        })
+        .join("\n");
 }
 
 const capitalize = (text: string) => text.charAt(0).toUpperCase() + text.slice(1);

@@ -14,8 +14,19 @@ import { StackConfig } from "../lib/config/schema";
 import { readStackConfig } from "../lib/config/stackFile";
 import { verificationLogsCommandFor } from "../lib/verification/checks";
 import {
-    CommandResult, Journal, Lifecycle, LifecycleStop, RecoveryJournal, Run, Say, deleteDroppedObjects, finishInterruptedUninstalls, readReleaseRecords, readStackState,
-    reconcileKindClusters, recoverInterruptedReleases,
+    CommandResult,
+    Journal,
+    Lifecycle,
+    LifecycleStop,
+    RecoveryJournal,
+    Run,
+    Say,
+    deleteDroppedObjects,
+    finishInterruptedUninstalls,
+    readReleaseRecords,
+    readStackState,
+    reconcileKindClusters,
+    recoverInterruptedReleases,
 } from "./lifecycle";
 import { Action, MachineFacts, checkPrerequisites } from "./prerequisites";
 
@@ -66,7 +77,9 @@ export function planRun(action: Action, args: string[], machine: Machine): RunPl
         stateDirectory = path.join(machine.projectDirectory, localStateDirectory);
         backend = `file://${stateDirectory}`;
         env.PULUMI_BACKEND_URL = backend;
-        notices.push(`No Pulumi backend is configured: keeping stack state in ${localStateDirectory}/ (set PULUMI_BACKEND_URL or run 'pulumi login' to use another).`);
+        notices.push(
+            `No Pulumi backend is configured: keeping stack state in ${localStateDirectory}/ (set PULUMI_BACKEND_URL or run 'pulumi login' to use another).`,
+        );
     }
 
     const passphraseSet = machine.env.PULUMI_CONFIG_PASSPHRASE !== undefined || Boolean(machine.env.PULUMI_CONFIG_PASSPHRASE_FILE);
@@ -139,15 +152,19 @@ interface StackLock {
  */
 export function stackLocks(stateDirectory: string, project: string, stackName: string): StackLock[] {
     const bookkeeping = path.join(stateDirectory, ".pulumi");
-    const projectScoped = fs.existsSync(path.join(bookkeeping, "meta.yaml")) && /^version:\s*[1-9]/m.test(fs.readFileSync(path.join(bookkeeping, "meta.yaml"), "utf8"));
+    const projectScoped =
+        fs.existsSync(path.join(bookkeeping, "meta.yaml")) && /^version:\s*[1-9]/m.test(fs.readFileSync(path.join(bookkeeping, "meta.yaml"), "utf8"));
     const directory = projectScoped ? path.join(bookkeeping, "locks", "organization", project, stackName) : path.join(bookkeeping, "locks", stackName);
     if (!fs.existsSync(directory)) {
         return [];
     }
-    return fs.readdirSync(directory).filter((file) => file.endsWith(".json")).map((file) => ({
-        file: path.join(directory, file),
-        ...(JSON.parse(fs.readFileSync(path.join(directory, file), "utf8")) as Omit<StackLock, "file">),
-    }));
+    return fs
+        .readdirSync(directory)
+        .filter((file) => file.endsWith(".json"))
+        .map((file) => ({
+            file: path.join(directory, file),
+            ...(JSON.parse(fs.readFileSync(path.join(directory, file), "utf8")) as Omit<StackLock, "file">),
+        }));
 }
 
 function loggedInBackend(env: Record<string, string | undefined>): string | undefined {
@@ -217,7 +234,10 @@ export function stackGuard(plan: RunPlan, session: Pick<Session, "projectDirecto
             );
         }
         // file://~ is the home directory (pulumi pkg/backend/diy/backend.go:651-660).
-        const stateDirectory = plan.backend.slice("file://".length).replace(/\?.*$/, "").replace(/^~(?=\/|$)/, os.homedir());
+        const stateDirectory = plan.backend
+            .slice("file://".length)
+            .replace(/\?.*$/, "")
+            .replace(/^~(?=\/|$)/, os.homedir());
         for (const lock of stackLocks(stateDirectory, projectName(session.projectDirectory), plan.stackName)) {
             const holder = `pulumi (pid ${lock.pid}, ${lock.username}@${lock.hostname}, since ${lock.timestamp})`;
             if (lock.hostname !== session.hostname || session.processAlive(lock.pid)) {
@@ -226,7 +246,9 @@ export function stackGuard(plan: RunPlan, session: Pick<Session, "projectDirecto
                         `Wait for it to finish and run this again; if it is gone, 'pulumi cancel --stack ${plan.stack}' removes its lock.`,
                 );
             }
-            session.say(`Stack "${plan.stack}" is still locked by ${holder}, which is no longer running (killed before it could clean up): removing its lock (pulumi cancel).`);
+            session.say(
+                `Stack "${plan.stack}" is still locked by ${holder}, which is no longer running (killed before it could clean up): removing its lock (pulumi cancel).`,
+            );
             const cancelled = run("pulumi", ["cancel", "--stack", plan.stack, "--yes"]);
             if (cancelled.status !== 0) {
                 throw new LifecycleStop(`Could not remove the stale lock ${lock.file}: ${cancelled.stderr.trim() || `exit code ${cancelled.status}`}`);
@@ -242,7 +264,7 @@ export const recoveryDirectory = ".pulumi-recovery";
 function recoveryJournal(projectDirectory: string, stackName: string): Journal {
     const file = path.join(projectDirectory, recoveryDirectory, `${stackName}.json`);
     return {
-        read: () => (fs.existsSync(file) ? JSON.parse(fs.readFileSync(file, "utf8")) as RecoveryJournal : { releases: [], objects: [] }),
+        read: () => (fs.existsSync(file) ? (JSON.parse(fs.readFileSync(file, "utf8")) as RecoveryJournal) : { releases: [], objects: [] }),
         write: (journal) => {
             if (journal.releases.length + journal.objects.length === 0) {
                 fs.rmSync(file, { force: true });
@@ -266,7 +288,13 @@ function recoveryJournal(projectDirectory: string, stackName: string): Journal {
  * only once spawnSync has returned, that is once pulumi has exited; then
  * `interrupted` says what to do next.
  */
-export function runHoldingSignals(command: string, args: string[], env: Record<string, string | undefined>, cwd: string, interrupted: (signal: NodeJS.Signals) => void): number {
+export function runHoldingSignals(
+    command: string,
+    args: string[],
+    env: Record<string, string | undefined>,
+    cwd: string,
+    interrupted: (signal: NodeJS.Signals) => void,
+): number {
     let said = false;
     const onSignal = (signal: NodeJS.Signals) => {
         if (!said) {
@@ -316,7 +344,11 @@ function runAction(action: Action, args: string[], session: Session): number {
     const state = action === "preview" ? undefined : readStackState(run, plan.stack);
     if (state !== undefined) {
         const lifecycle: Lifecycle = {
-            run, say: session.say, pause: session.pause, now: session.now, env,
+            run,
+            say: session.say,
+            pause: session.pause,
+            now: session.now,
+            env,
             guard: stackGuard(plan, session, run),
             journal: recoveryJournal(session.projectDirectory, plan.stackName),
         };
@@ -357,7 +389,9 @@ export function spawnCaptured(projectDirectory: string): Session["runCaptured"] 
 if (require.main === module) {
     const projectDirectory = path.resolve(__dirname, "..");
     const interrupted = (signal: NodeJS.Signals) => {
-        console.error(`Interrupted (${signal}): pulumi was left to finish its steps under way and save the state. Run the same npm run command again: it continues where it stopped.`);
+        console.error(
+            `Interrupted (${signal}): pulumi was left to finish its steps under way and save the state. Run the same npm run command again: it continues where it stopped.`,
+        );
         process.exitCode = 130;
     };
     process.exitCode = main(process.argv.slice(2), {

@@ -56,7 +56,9 @@ export function parseArguments(args: string[]): VerifyOptions {
         const set = flags[flag];
         const value = inline ?? args[++i];
         if (set === undefined || value === undefined) {
-            throw new UsageError(`usage: npm run verify -- [--url URL] [--grafana-url URL] [--dashboards] [--stack NAME] [--timeout SECONDS] [--interval SECONDS] (got ${args.join(" ")})`);
+            throw new UsageError(
+                `usage: npm run verify -- [--url URL] [--grafana-url URL] [--dashboards] [--stack NAME] [--timeout SECONDS] [--interval SECONDS] (got ${args.join(" ")})`,
+            );
         }
         set(value);
     }
@@ -82,7 +84,11 @@ export function report(outcomes: Outcome[], regions: { region: string; replicas:
     });
     const header = ["REGION", "EXPECTED REPLICAS", "REPLICAS SEEN", "DEDUPLICATED OK", ...(uploads ? ["SIDECARS' BUCKET OK"] : [])];
     const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => row[column].length)));
-    const line = (cells: string[]) => cells.map((cell, column) => cell.padEnd(widths[column])).join("  ").trimEnd();
+    const line = (cells: string[]) =>
+        cells
+            .map((cell, column) => cell.padEnd(widths[column]))
+            .join("  ")
+            .trimEnd();
     const whole = outcomes.filter((outcome) => outcome.check.region === undefined);
     const failures = outcomes.filter((outcome) => !outcome.ok);
     return [
@@ -97,7 +103,7 @@ export function report(outcomes: Outcome[], regions: { region: string; replicas:
 /** Without the password, Grafana cannot be asked: say where it is, rather than pass without it. */
 export const grafanaPasswordMissing =
     "This stack runs Grafana: set its admin password first, for example\n" +
-    "  export GRAFANA_ADMIN_PASSWORD=\"$(pulumi stack output grafanaAdminPassword --show-secrets)\"";
+    '  export GRAFANA_ADMIN_PASSWORD="$(pulumi stack output grafanaAdminPassword --show-secrets)"';
 
 export async function main(args: string[], print: (text: string) => void = console.log, env: NodeJS.ProcessEnv = process.env): Promise<number> {
     let options: VerifyOptions;
@@ -118,16 +124,20 @@ export async function main(args: string[], print: (text: string) => void = conso
         print(grafanaPasswordMissing);
         return 2;
     }
-    print(`Verifying the global view of stack ${options.stack} at ${options.url}${plan.grafana ? ` and Grafana at ${options.grafanaUrl}` : ""} (retrying for up to ${options.timeoutSeconds}s)`);
+    print(
+        `Verifying the global view of stack ${options.stack} at ${options.url}${plan.grafana ? ` and Grafana at ${options.grafanaUrl}` : ""} (retrying for up to ${options.timeoutSeconds}s)`,
+    );
     const { attempts, outcomes } = await verifyUntilDeadline(
         {
             checks: verificationChecks(plan),
             ask: queryFrontend(options.url),
             rules: { checks: rulerChecks(plan), ask: frontendRules(options.url) },
-            grafana: plan.grafana ? {
-                checks: [...grafanaChecks(plan), ...(options.dashboards ? dashboardChecks(panelQueries(dashboardInputs(config))) : [])],
-                ask: grafanaApi(options.grafanaUrl, grafanaAdmin.user, password!),
-            } : undefined,
+            grafana: plan.grafana
+                ? {
+                      checks: [...grafanaChecks(plan), ...(options.dashboards ? dashboardChecks(panelQueries(dashboardInputs(config))) : [])],
+                      ask: grafanaApi(options.grafanaUrl, grafanaAdmin.user, password!),
+                  }
+                : undefined,
         },
         { deadlineSeconds: options.timeoutSeconds, intervalSeconds: options.intervalSeconds, requestTimeoutSeconds },
     );

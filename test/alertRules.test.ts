@@ -65,47 +65,64 @@ describe("the global alert rules under promtool", function () {
         const inputs = ruleInputs(readStackConfig(projectDirectory, "fleet"));
         const groups = globalRuleGroups(inputs);
         const rules = groups.flatMap((group) => group.rules);
-        const rule = (name: string, region?: string) => rules.find((each) => each.alert === name && (region === undefined || each.expr.includes(`"${region}"`)))!;
+        const rule = (name: string, region?: string) =>
+            rules.find((each) => each.alert === name && (region === undefined || each.expr.includes(`"${region}"`)))!;
         const expected = (each: AlertRule, labels: Record<string, string>, value?: string) => ({
             exp_labels: { ...each.labels, ...labels },
-            exp_annotations: Object.fromEntries(Object.entries(each.annotations).map(([name, text]) => [name, value === undefined ? text : text.replace("{{ $value }}", value)])),
+            exp_annotations: Object.fromEntries(
+                Object.entries(each.annotations).map(([name, text]) => [name, value === undefined ? text : text.replace("{{ $value }}", value)]),
+            ),
         });
         fs.writeFileSync(path.join(folder, "fleet.rules.yaml"), rulesYaml(groups));
         const region = inputs.regionLabel;
-        const prometheus = (pod: string, values: string) => ({ series: `up{${region}="europe", namespace="europe", container="prometheus", pod="${pod}"}`, values });
+        const prometheus = (pod: string, values: string) => ({
+            series: `up{${region}="europe", namespace="europe", container="prometheus", pod="${pod}"}`,
+            values,
+        });
         // One sample every 30s; `_` is no sample. For 5m (alerting.for) after the 5m lookback, a series gone at 2m is missing from 7m and fires from 12m.
         const tests = {
             rule_files: ["fleet.rules.yaml"],
             evaluation_interval: inputs.interval,
-            tests: [{
-                interval: "30s",
-                input_series: [
-                    prometheus("prometheus-europe-0", "1x4 _x40"),
-                    prometheus("prometheus-europe-1", "1x4 _x40"),
-                    { series: `up{${region}="united-states", namespace="united-states", container="prometheus", pod="prometheus-us-0"}`, values: "1x44" },
-                    { series: 'thanos_compact_halted{job="thanos-compactor"}', values: "0x4 1x40" },
-                    { series: 'thanos_compact_iterations_total{job="thanos-compactor"}', values: "0+1x44" },
-                    { series: 'up{job="thanos-compactor"}', values: "1x44" },
-                ],
-                alert_rule_test: [
-                    { eval_time: "6m", alertname: "GlobalViewRegionMissing", exp_alerts: [] },
-                    { eval_time: "13m", alertname: "GlobalViewRegionMissing", exp_alerts: [expected(rule("GlobalViewRegionMissing", "europe"), { [region]: "europe" })] },
-                    { eval_time: "6m", alertname: "CompactorHalted", exp_alerts: [] },
-                    { eval_time: "8m", alertname: "CompactorHalted", exp_alerts: [expected(rule("CompactorHalted"), {})] },
-                    { eval_time: "13m", alertname: "CompactorNotRunning", exp_alerts: [] },
-                ],
-            }, {
-                interval: "30s",
-                input_series: [
-                    // Both replicas scrape both: one stays up, the other reports its twin down from 1m.
-                    prometheus("prometheus-europe-0", "1x30"),
-                    prometheus("prometheus-europe-1", "1 1 0x28"),
-                ],
-                alert_rule_test: [
-                    { eval_time: "5m", alertname: "GlobalViewRegionReplicasDown", exp_alerts: [] },
-                    { eval_time: "7m", alertname: "GlobalViewRegionReplicasDown", exp_alerts: [expected(rule("GlobalViewRegionReplicasDown", "europe"), { [region]: "europe" }, "1")] },
-                ],
-            }],
+            tests: [
+                {
+                    interval: "30s",
+                    input_series: [
+                        prometheus("prometheus-europe-0", "1x4 _x40"),
+                        prometheus("prometheus-europe-1", "1x4 _x40"),
+                        { series: `up{${region}="united-states", namespace="united-states", container="prometheus", pod="prometheus-us-0"}`, values: "1x44" },
+                        { series: 'thanos_compact_halted{job="thanos-compactor"}', values: "0x4 1x40" },
+                        { series: 'thanos_compact_iterations_total{job="thanos-compactor"}', values: "0+1x44" },
+                        { series: 'up{job="thanos-compactor"}', values: "1x44" },
+                    ],
+                    alert_rule_test: [
+                        { eval_time: "6m", alertname: "GlobalViewRegionMissing", exp_alerts: [] },
+                        {
+                            eval_time: "13m",
+                            alertname: "GlobalViewRegionMissing",
+                            exp_alerts: [expected(rule("GlobalViewRegionMissing", "europe"), { [region]: "europe" })],
+                        },
+                        { eval_time: "6m", alertname: "CompactorHalted", exp_alerts: [] },
+                        { eval_time: "8m", alertname: "CompactorHalted", exp_alerts: [expected(rule("CompactorHalted"), {})] },
+                        { eval_time: "13m", alertname: "CompactorNotRunning", exp_alerts: [] },
+                    ],
+                },
+                {
+                    interval: "30s",
+                    input_series: [
+                        // Both replicas scrape both: one stays up, the other reports its twin down from 1m.
+                        prometheus("prometheus-europe-0", "1x30"),
+                        prometheus("prometheus-europe-1", "1 1 0x28"),
+                    ],
+                    alert_rule_test: [
+                        { eval_time: "5m", alertname: "GlobalViewRegionReplicasDown", exp_alerts: [] },
+                        {
+                            eval_time: "7m",
+                            alertname: "GlobalViewRegionReplicasDown",
+                            exp_alerts: [expected(rule("GlobalViewRegionReplicasDown", "europe"), { [region]: "europe" }, "1")],
+                        },
+                    ],
+                },
+            ],
         };
         fs.writeFileSync(path.join(folder, "fleet.tests.yaml"), yaml.dump(tests, { lineWidth: -1 }));
         const result = promtool(binary, ["test", "rules", "fleet.tests.yaml"], folder);

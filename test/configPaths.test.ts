@@ -11,7 +11,11 @@ const project = "thanos-global-view";
 const ciphertexts: Record<string, string> = {
     "v1:mirror": "https://ci:glpat-s3cr3t@git.internal/mirrors/banzai-charts.git",
     "v1:bad-mirror": "git.internal/mirrors/banzai-charts?token=glpat-s3cr3t",
-    "v1:gcs-key": JSON.stringify({ type: "service_account", private_key: "-----BEGIN PRIVATE KEY-----\nx\n-----END PRIVATE KEY-----\n", client_email: "thanos@example.iam.gserviceaccount.com" }),
+    "v1:gcs-key": JSON.stringify({
+        type: "service_account",
+        private_key: "-----BEGIN PRIVATE KEY-----\nx\n-----END PRIVATE KEY-----\n",
+        client_email: "thanos@example.iam.gserviceaccount.com",
+    }),
 };
 
 /** A project directory with one stack file holding `config` (YAML text under `config:`). */
@@ -56,7 +60,8 @@ describe("both ways in agree: the stack file check and the program", () => {
     cluster: lab
   thanos-global-view:verification:
 `);
-        const expected = 'Invalid stack configuration (1 problem):\n  - thanos-global-view:verification: is empty: give it a value, or delete the line to use its default (README.md, "Configuration reference")';
+        const expected =
+            'Invalid stack configuration (1 problem):\n  - thanos-global-view:verification: is empty: give it a value, or delete the line to use its default (README.md, "Configuration reference")';
         assert.deepStrictEqual([file, program, createdByProgram], [expected, expected, 0]);
     });
 
@@ -121,8 +126,11 @@ describe("both ways in agree: the stack file check and the program", () => {
 `);
         // Only Pulumi can decrypt it: the file check leaves it to the program.
         assert.strictEqual(file, "accepted");
-        assert.strictEqual(program, "Invalid stack configuration (1 problem):\n" +
-            "  - thanos-global-view:globalQuery.chart.gitRepository: got a secret value; expected a git repository URL (https://, ssh://, git://, file:// or user@host:path)");
+        assert.strictEqual(
+            program,
+            "Invalid stack configuration (1 problem):\n" +
+                "  - thanos-global-view:globalQuery.chart.gitRepository: got a secret value; expected a git repository URL (https://, ssh://, git://, file:// or user@host:path)",
+        );
         assert.ok(!program.includes("s3cr3t"));
     });
 

@@ -15,7 +15,9 @@ const devConfig = readStackConfig(projectDirectory, "dev");
 const fleetStorage = readStackConfig(projectDirectory, "fleet").storage;
 const inputs: DashboardInputs = { ...dashboardInputs({ ...devConfig, storage: fleetStorage }) };
 /** The generated rules' alert names, with long-term storage's. */
-const devAlertNames = globalRuleGroups(ruleInputs({ ...devConfig, storage: fleetStorage })).flatMap((group) => group.rules.map((rule) => rule.alert)).filter((name, index, all) => all.indexOf(name) === index);
+const devAlertNames = globalRuleGroups(ruleInputs({ ...devConfig, storage: fleetStorage }))
+    .flatMap((group) => group.rules.map((rule) => rule.alert))
+    .filter((name, index, all) => all.indexOf(name) === index);
 
 /**
  * Labels prometheus-operator gives every target of a ServiceMonitor
@@ -70,15 +72,34 @@ const catalogue: Record<string, string[]> = {
 /** PromQL that is not a series: functions, aggregations, keywords. */
 const promql = ["sum", "max", "count", "rate", "increase", "histogram_quantile", "clamp_min", "by", "on", "and", "or", "label_values", "vector", "time"];
 
-interface Target { refId: string; expr: string; datasource: { uid: string }; format?: string; instant: boolean; range: boolean; legendFormat: string }
+interface Target {
+    refId: string;
+    expr: string;
+    datasource: { uid: string };
+    format?: string;
+    instant: boolean;
+    range: boolean;
+    legendFormat: string;
+}
 interface Panel {
-    id: number; type: string; title: string; datasource: { uid: string }; gridPos: { x: number; y: number; w: number; h: number }; targets: Target[];
+    id: number;
+    type: string;
+    title: string;
+    datasource: { uid: string };
+    gridPos: { x: number; y: number; w: number; h: number };
+    targets: Target[];
     transformations?: { id: string; options: any }[];
 }
-interface Variable { name: string; multi: boolean; query: { query: string }; datasource: { uid: string }; current: unknown }
+interface Variable {
+    name: string;
+    multi: boolean;
+    query: { query: string };
+    datasource: { uid: string };
+    current: unknown;
+}
 
 const all = dashboards(inputs) as Record<string, { uid: string; schemaVersion: number; panels: Panel[]; templating: { list: Variable[] } }>;
-const queriesOf = (dashboard: typeof all[string]) => [
+const queriesOf = (dashboard: (typeof all)[string]) => [
     ...dashboard.panels.flatMap((panel) => panel.targets.map((target) => target.expr)),
     ...dashboard.templating.list.map((variable) => variable.query.query),
 ];
@@ -92,34 +113,48 @@ function parse(expr: string): { selectors: { metric: string; labels: string[] }[
     const groupings = [...expr.matchAll(/by \(([^)]*)\)/g)].flatMap(([, labels]) => labels.split(",").map((label) => label.trim()));
     // label_values(metric{...}, label): the label is a grouping too.
     groupings.push(...[...expr.matchAll(/label_values\([^,]+,\s*([a-zA-Z_]+)\)/g)].map(([, label]) => label));
-    const leftover = expr
-        .replace(/label_values\((.+),\s*[a-zA-Z_]+\)$/, "label_values($1)")
-        .replace(/"[^"]*"/g, "")
-        .replace(/([a-zA-Z_:][a-zA-Z0-9_:]*)\{[^}]*\}/g, "")
-        .replace(/by \([^)]*\)/g, "")
-        .replace(/\[\d+[smhdwy]\]/g, "")
-        .replace(/\b\d+(\.\d+)?(e-?\d+)?\b/g, "")
-        .match(/[a-zA-Z_:][a-zA-Z0-9_:]*/g)
-        ?.filter((word) => !promql.includes(word) && !/^\d/.test(word)) ?? [];
+    const leftover =
+        expr
+            .replace(/label_values\((.+),\s*[a-zA-Z_]+\)$/, "label_values($1)")
+            .replace(/"[^"]*"/g, "")
+            .replace(/([a-zA-Z_:][a-zA-Z0-9_:]*)\{[^}]*\}/g, "")
+            .replace(/by \([^)]*\)/g, "")
+            .replace(/\[\d+[smhdwy]\]/g, "")
+            .replace(/\b\d+(\.\d+)?(e-?\d+)?\b/g, "")
+            .match(/[a-zA-Z_:][a-zA-Z0-9_:]*/g)
+            ?.filter((word) => !promql.includes(word) && !/^\d/.test(word)) ?? [];
     return { selectors, groupings, leftover: leftover.filter((word) => !/^[0-9]+[smhd]$/.test(word) && word !== "m") };
 }
 
 describe("the dashboards", () => {
     it("are the three the README describes, each with its own uid, a fourth with long-term storage and a fifth with alerting", () => {
-        assert.deepStrictEqual(Object.entries(all).map(([file, dashboard]) => [file, dashboard.uid]), [
-            ["global-view.json", "global-view"], ["query-path.json", "query-path"], ["kubernetes-resources.json", "kubernetes-resources"],
-            ["long-term-storage.json", "long-term-storage"], ["global-alerts.json", "global-alerts"],
+        assert.deepStrictEqual(
+            Object.entries(all).map(([file, dashboard]) => [file, dashboard.uid]),
+            [
+                ["global-view.json", "global-view"],
+                ["query-path.json", "query-path"],
+                ["kubernetes-resources.json", "kubernetes-resources"],
+                ["long-term-storage.json", "long-term-storage"],
+                ["global-alerts.json", "global-alerts"],
+            ],
+        );
+        assert.deepStrictEqual(Object.keys(dashboards({ ...inputs, longTermStorage: false, alerting: undefined })), [
+            "global-view.json",
+            "query-path.json",
+            "kubernetes-resources.json",
         ]);
-        assert.deepStrictEqual(Object.keys(dashboards({ ...inputs, longTermStorage: false, alerting: undefined })), ["global-view.json", "query-path.json", "kubernetes-resources.json"]);
     });
 
     it("global alerts: the generated rules' alerts, each state counted as 0 rather than nothing, and the Alertmanager's target only where the stack runs one", () => {
         const alerts = all["global-alerts.json"];
         const names = devAlertNames.join("|");
-        assert.deepStrictEqual(alerts.panels.slice(0, 2).map((panel) => panel.targets[0].expr), [
-            `count(ALERTS{alertname=~"${names}", alertstate="firing"}) or vector(0)`,
-            `count(ALERTS{alertname=~"${names}", alertstate="pending"}) or vector(0)`,
-        ]);
+        assert.deepStrictEqual(
+            alerts.panels.slice(0, 2).map((panel) => panel.targets[0].expr),
+            [
+                `count(ALERTS{alertname=~"${names}", alertstate="firing"}) or vector(0)`,
+                `count(ALERTS{alertname=~"${names}", alertstate="pending"}) or vector(0)`,
+            ],
+        );
         // Every generated rule, and only those: a region's own alerts never count here.
         assert.ok(devAlertNames.includes("GlobalViewRegionMissing") && devAlertNames.includes("CompactorHalted"), names);
         const targetsUp = (dashboard: typeof alerts) => dashboard.panels.find((panel) => panel.title === "Alerting targets up")!.targets[0].expr;
@@ -166,7 +201,8 @@ describe("the dashboards", () => {
                 const available = new Set([...targetLabels, ...selectors.flatMap(({ metric }) => catalogue[metric] ?? [])]);
                 for (const { metric, labels } of selectors) {
                     if (!(metric in catalogue)) problems.push(`${file}: ${metric} is not produced by this stack`);
-                    labels.filter((label) => !targetLabels.includes(label) && !(catalogue[metric] ?? []).includes(label))
+                    labels
+                        .filter((label) => !targetLabels.includes(label) && !(catalogue[metric] ?? []).includes(label))
                         .forEach((label) => problems.push(`${file}: ${metric} has no label ${label}`));
                 }
                 groupings.filter((label) => !available.has(label)).forEach((label) => problems.push(`${file}: grouped by ${label}, which ${expr} cannot have`));
@@ -176,14 +212,20 @@ describe("the dashboards", () => {
     });
 
     it("the check above reads a made-up metric and its labels, and a metric with no selector", () => {
-        assert.deepStrictEqual(parse('sum by (replica) (rate(thanos_made_up_total{handler="x"}[5m]))'),
-            { selectors: [{ metric: "thanos_made_up_total", labels: ["handler"] }], groupings: ["replica"], leftover: [] });
+        assert.deepStrictEqual(parse('sum by (replica) (rate(thanos_made_up_total{handler="x"}[5m]))'), {
+            selectors: [{ metric: "thanos_made_up_total", labels: ["handler"] }],
+            groupings: ["replica"],
+            leftover: [],
+        });
         assert.deepStrictEqual(parse("sum(up) + prometheus_tsdb_head_series").leftover, ["up", "prometheus_tsdb_head_series"]);
     });
 
     it("show zero instead of nothing for errors, so a healthy stack has no empty panel", () => {
-        const errors = (all["query-path.json"].panels.find((panel) => panel.title === "Errors per second")!).targets[0].expr;
-        assert.match(errors, /^\(sum by \(job\) \(rate\(http_requests_total\{.*code=~"5\.\."\}\[5m\]\)\)\) or \(sum by \(job\) \(rate\(http_requests_total\{[^}]*\}\[5m\]\)\) \* 0\)$/);
+        const errors = all["query-path.json"].panels.find((panel) => panel.title === "Errors per second")!.targets[0].expr;
+        assert.match(
+            errors,
+            /^\(sum by \(job\) \(rate\(http_requests_total\{.*code=~"5\.\."\}\[5m\]\)\)\) or \(sum by \(job\) \(rate\(http_requests_total\{[^}]*\}\[5m\]\)\) \* 0\)$/,
+        );
     });
 
     it("the verification asks Grafana the global view's first panel query", () => {
@@ -192,23 +234,34 @@ describe("the dashboards", () => {
     });
 
     it("tables: every query instant and as a table, merged into one table, Time and __name__ hidden, each value column named after its query", () => {
-        const tables = Object.values(all).flatMap((dashboard) => dashboard.panels).filter((panel) => panel.type === "table");
-        assert.deepStrictEqual(tables.map((panel) => panel.title), ["Replicas: Prometheus and sidecar", "StoreAPI endpoints seen by Thanos Query", "Global tier targets up", "Alerting targets up"]);
+        const tables = Object.values(all)
+            .flatMap((dashboard) => dashboard.panels)
+            .filter((panel) => panel.type === "table");
+        assert.deepStrictEqual(
+            tables.map((panel) => panel.title),
+            ["Replicas: Prometheus and sidecar", "StoreAPI endpoints seen by Thanos Query", "Global tier targets up", "Alerting targets up"],
+        );
         for (const panel of tables) {
             panel.targets.forEach((target) => assert.deepStrictEqual([target.format, target.instant, target.range], ["table", true, false], panel.title));
             // Grafana names the value column "Value" for one query, "Value #<refId>" for several (result_transformer.ts:278-280).
             const valueColumns = panel.targets.map((target) => (panel.targets.length > 1 ? `Value #${target.refId}` : "Value"));
-            assert.deepStrictEqual(panel.transformations, [
-                ...(panel.targets.length > 1 ? [{ id: "merge", options: {} }] : []),
-                {
-                    id: "organize",
-                    options: {
-                        excludeByName: { Time: true, __name__: true },
-                        renameByName: Object.fromEntries(valueColumns.map((column, i) => [column, panel.targets[i].legendFormat])),
+            assert.deepStrictEqual(
+                panel.transformations,
+                [
+                    ...(panel.targets.length > 1 ? [{ id: "merge", options: {} }] : []),
+                    {
+                        id: "organize",
+                        options: {
+                            excludeByName: { Time: true, __name__: true },
+                            renameByName: Object.fromEntries(valueColumns.map((column, i) => [column, panel.targets[i].legendFormat])),
+                        },
                     },
-                },
-            ], panel.title);
-            panel.targets.forEach((target) => assert.match(target.legendFormat, /^[A-Z][a-z]+( [a-z]+)*$/, `${panel.title}: a column title, not a legend template`));
+                ],
+                panel.title,
+            );
+            panel.targets.forEach((target) =>
+                assert.match(target.legendFormat, /^[A-Z][a-z]+( [a-z]+)*$/, `${panel.title}: a column title, not a legend template`),
+            );
         }
         const replicas = tables[0].transformations![1].options.renameByName;
         assert.deepStrictEqual(replicas, { "Value #A": "Prometheus up", "Value #B": "Sidecar serving" });
@@ -218,10 +271,20 @@ describe("the dashboards", () => {
         // Where each job lives, from the config: each region's Prometheus and sidecar Services
         // (kube-prometheus-stack <fullname>-prometheus, <fullname>-thanos-discovery), the global tier's.
         const home = new Map<string, string>([
-            ...devConfig.regions.flatMap((region) => [`${regionReleaseName(region.name)}-prometheus`, `${regionReleaseName(region.name)}-thanos-discovery`]
-                .map((job) => [job, region.namespace] as [string, string])),
-            ...[thanosServices.queryHttp, thanosServices.frontendHttp, grafanaReleaseName, longTermServices.storeGateway, longTermServices.compactor, alertingServices.ruler, alertingServices.alertmanager]
-                .map((job) => [job, devConfig.globalQuery.namespace] as [string, string]),
+            ...devConfig.regions.flatMap((region) =>
+                [`${regionReleaseName(region.name)}-prometheus`, `${regionReleaseName(region.name)}-thanos-discovery`].map(
+                    (job) => [job, region.namespace] as [string, string],
+                ),
+            ),
+            ...[
+                thanosServices.queryHttp,
+                thanosServices.frontendHttp,
+                grafanaReleaseName,
+                longTermServices.storeGateway,
+                longTermServices.compactor,
+                alertingServices.ruler,
+                alertingServices.alertmanager,
+            ].map((job) => [job, devConfig.globalQuery.namespace] as [string, string]),
         ]);
         const values = (matchers: string, label: string) => {
             const found = new RegExp(`\\b${label}(=~|=)"([^"]*)"`).exec(matchers);
@@ -234,7 +297,8 @@ describe("the dashboards", () => {
                     const jobs = values(matchers, "job");
                     if (metric === "ALERTS") {
                         // The Ruler's own series carry no job: the generated rules' names select them.
-                        if (values(matchers, "alertname")?.join("|") !== devAlertNames.join("|")) problems.push(`ALERTS of other rules than the global ones: ${selector}`);
+                        if (values(matchers, "alertname")?.join("|") !== devAlertNames.join("|"))
+                            problems.push(`ALERTS of other rules than the global ones: ${selector}`);
                     } else if (jobs === undefined) {
                         problems.push(`no job in ${selector}`);
                     } else if (jobs.join() === "kubelet") {
@@ -243,9 +307,11 @@ describe("the dashboards", () => {
                     } else {
                         const namespaces = values(matchers, "namespace") ?? [];
                         jobs.filter((job) => !home.has(job)).forEach((job) => problems.push(`${job}, not a job of this stack, in ${selector}`));
-                        jobs.filter((job) => home.has(job) && !namespaces.includes(home.get(job)!))
-                            .forEach((job) => problems.push(`${job} runs in ${home.get(job)}, which ${selector} does not select`));
-                        namespaces.filter((namespace) => !jobs.some((job) => home.get(job) === namespace))
+                        jobs.filter((job) => home.has(job) && !namespaces.includes(home.get(job)!)).forEach((job) =>
+                            problems.push(`${job} runs in ${home.get(job)}, which ${selector} does not select`),
+                        );
+                        namespaces
+                            .filter((namespace) => !jobs.some((job) => home.get(job) === namespace))
                             .forEach((namespace) => problems.push(`${namespace}, where none of its jobs runs, in ${selector}`));
                     }
                     if (metric === "up" && jobs?.some((job) => job.endsWith("-prometheus")) && !matchers.includes('container="prometheus"')) {
@@ -256,11 +322,15 @@ describe("the dashboards", () => {
         }
         assert.deepStrictEqual(problems, []);
         // Both regions, in their own namespaces.
-        assert.match(all["global-view.json"].panels[0].targets[0].expr, /namespace=~"europe\|united-states", job=~"kps-europe-prometheus\|kps-united-states-prometheus"/);
+        assert.match(
+            all["global-view.json"].panels[0].targets[0].expr,
+            /namespace=~"europe\|united-states", job=~"kps-europe-prometheus\|kps-united-states-prometheus"/,
+        );
     });
 
     it("plot no NaN: a latency quantile only while requests were answered", () => {
-        const quantiles = Object.values(all).flatMap((dashboard) => dashboard.panels.flatMap((panel) => panel.targets.map((target) => target.expr)))
+        const quantiles = Object.values(all)
+            .flatMap((dashboard) => dashboard.panels.flatMap((panel) => panel.targets.map((target) => target.expr)))
             .filter((expr) => expr.includes("histogram_quantile"));
         assert.strictEqual(quantiles.length, 6);
         for (const expr of quantiles) {
@@ -272,7 +342,9 @@ describe("the dashboards", () => {
     it("are written as Grafana 13.2 writes them: schema 42, a multi-value variable's selection as lists", () => {
         for (const dashboard of Object.values(all)) {
             assert.strictEqual(dashboard.schemaVersion, 42);
-            dashboard.templating.list.forEach((variable) => assert.deepStrictEqual([variable.multi, variable.current], [true, { text: ["All"], value: ["$__all"] }]));
+            dashboard.templating.list.forEach((variable) =>
+                assert.deepStrictEqual([variable.multi, variable.current], [true, { text: ["All"], value: ["$__all"] }]),
+            );
         }
     });
 });

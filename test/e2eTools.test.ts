@@ -27,15 +27,18 @@ describe("e2e tiers: the real binaries they need", () => {
 
     it("refuses a binary of another version than the program pins, saying which", () => {
         binary("thanos", "thanos, version 0.41.0 (branch: HEAD, revision: 0123abc)");
-        assert.throws(() => findTools([thanos], { E2E_BIN: bin, PATH: "" }),
-            { message: `${bin}/thanos is not the version the program deploys: lib/versions.ts defaultVersions.thanos expects "version 0.42.4" in \`thanos --version\`, which printed: thanos, version 0.41.0 (branch: HEAD, revision: 0123abc). Build the pinned tag (README, "End-to-end tiers").` });
+        assert.throws(() => findTools([thanos], { E2E_BIN: bin, PATH: "" }), {
+            message: `${bin}/thanos is not the version the program deploys: lib/versions.ts defaultVersions.thanos expects "version 0.42.4" in \`thanos --version\`, which printed: thanos, version 0.41.0 (branch: HEAD, revision: 0123abc). Build the pinned tag (README, "End-to-end tiers").`,
+        });
     });
 
     it("finds the pinned ones", () => {
         binary("thanos", "thanos, version 0.42.4 (branch: HEAD, revision: 45c4f39)");
         binary("prometheus", "prometheus, version 3.14.0 (branch: HEAD, revision: d7598b7)");
         binary("weed", "version 30GB 4.44 35637386 linux amd64");
-        assert.deepStrictEqual(findTools([thanos, prometheus, weed], { E2E_BIN: bin, PATH: "" }),
-            { paths: { thanos: path.join(bin, "thanos"), prometheus: path.join(bin, "prometheus"), weed: path.join(bin, "weed") }, substitutes: [] });
+        assert.deepStrictEqual(findTools([thanos, prometheus, weed], { E2E_BIN: bin, PATH: "" }), {
+            paths: { thanos: path.join(bin, "thanos"), prometheus: path.join(bin, "prometheus"), weed: path.join(bin, "weed") },
+            substitutes: [],
+        });
     });
 });

@@ -35,11 +35,12 @@ export type FakeGrafana = Loopback;
 
 export async function startFakeGrafana(options: FakeGrafanaOptions): Promise<FakeGrafana> {
     const askDatasource = async (query: string, range?: { start: number; end: number; step: number }) => {
-        const url = range === undefined
-            ? `${options.datasourceUrl}/api/v1/query?query=${encodeURIComponent(query)}`
-            : `${options.datasourceUrl}/api/v1/query_range?query=${encodeURIComponent(query)}&start=${range.start}&end=${range.end}&step=${range.step}`;
+        const url =
+            range === undefined
+                ? `${options.datasourceUrl}/api/v1/query?query=${encodeURIComponent(query)}`
+                : `${options.datasourceUrl}/api/v1/query_range?query=${encodeURIComponent(query)}&start=${range.start}&end=${range.end}&step=${range.step}`;
         const response = await fetch(url);
-        return await response.json() as { status: string; error?: string; data?: { resultType: string; result: any } };
+        return (await response.json()) as { status: string; error?: string; data?: { resultType: string; result: any } };
     };
     const server = http.createServer((request, response) => {
         const url = new URL(request.url ?? "/", "http://localhost");
@@ -49,64 +50,84 @@ export async function startFakeGrafana(options: FakeGrafanaOptions): Promise<Fak
         };
         let text = "";
         request.on("data", (chunk: Buffer) => (text += chunk));
-        request.on("end", () => void (async () => {
-            if (url.pathname === "/api/health") {
-                answer(200, { database: "ok", version: "13.2.0", commit: "0000000" }, true);
-                return;
-            }
-            const expected = `Basic ${Buffer.from(`${options.user}:${options.password}`).toString("base64")}`;
-            if (request.headers.authorization !== expected) {
-                answer(401, { message: "Invalid username or password", messageId: "password-auth.failed", statusCode: 401, traceID: "" });
-                return;
-            }
-            try {
-                const health = /^\/api\/datasources\/uid\/([^/]+)\/health$/.exec(url.pathname);
-                if (request.method === "GET" && health) {
-                    if (health[1] !== options.datasourceUid) {
-                        answer(404, { message: "Data source not found" });
+        request.on(
+            "end",
+            () =>
+                void (async () => {
+                    if (url.pathname === "/api/health") {
+                        answer(200, { database: "ok", version: "13.2.0", commit: "0000000" }, true);
                         return;
                     }
-                    const result = await askDatasource("1+1");
-                    answer(result.status === "success" ? 200 : 400, result.status === "success"
-                        ? { status: "OK", message: "Successfully queried the Prometheus API." }
-                        : { status: "ERROR", message: `There was an error returned querying the Prometheus API: ${result.error}` });
-                    return;
-                }
-                if (request.method === "POST" && url.pathname === "/api/ds/query") {
-                    let queries: { refId: string; expr: string; range?: boolean; intervalMs?: number }[];
+                    const expected = `Basic ${Buffer.from(`${options.user}:${options.password}`).toString("base64")}`;
+                    if (request.headers.authorization !== expected) {
+                        answer(401, { message: "Invalid username or password", messageId: "password-auth.failed", statusCode: 401, traceID: "" });
+                        return;
+                    }
                     try {
-                        ({ queries } = JSON.parse(text));
-                        if (!Array.isArray(queries)) throw new Error("no queries");
-                    } catch {
-                        answer(400, { message: "bad request data", traceID: "" });
-                        return;
+                        const health = /^\/api\/datasources\/uid\/([^/]+)\/health$/.exec(url.pathname);
+                        if (request.method === "GET" && health) {
+                            if (health[1] !== options.datasourceUid) {
+                                answer(404, { message: "Data source not found" });
+                                return;
+                            }
+                            const result = await askDatasource("1+1");
+                            answer(
+                                result.status === "success" ? 200 : 400,
+                                result.status === "success"
+                                    ? { status: "OK", message: "Successfully queried the Prometheus API." }
+                                    : { status: "ERROR", message: `There was an error returned querying the Prometheus API: ${result.error}` },
+                            );
+                            return;
+                        }
+                        if (request.method === "POST" && url.pathname === "/api/ds/query") {
+                            let queries: { refId: string; expr: string; range?: boolean; intervalMs?: number }[];
+                            try {
+                                ({ queries } = JSON.parse(text));
+                                if (!Array.isArray(queries)) throw new Error("no queries");
+                            } catch {
+                                answer(400, { message: "bad request data", traceID: "" });
+                                return;
+                            }
+                            const results: Record<string, object> = {};
+                            const now = Date.now() / 1000;
+                            for (const query of queries) {
+                                // "now-15m" to "now", as the dashboards ask; a range query goes to query_range.
+                                const answered = await askDatasource(
+                                    query.expr,
+                                    query.range ? { start: now - 900, end: now, step: (query.intervalMs ?? 30_000) / 1000 } : undefined,
+                                );
+                                const series =
+                                    answered.data?.resultType === "matrix"
+                                        ? (answered.data.result as { metric: Record<string, string>; values: [number, string][] }[])
+                                        : ((answered.data?.result as { metric: Record<string, string>; value: [number, string] }[]) ?? []).map(
+                                              ({ metric, value }) => ({ metric, values: [value] }),
+                                          );
+                                results[query.refId] =
+                                    answered.status !== "success"
+                                        ? { status: 400, error: answered.error }
+                                        : {
+                                              status: 200,
+                                              frames: series.map(({ metric, values }) => ({
+                                                  schema: {
+                                                      refId: query.refId,
+                                                      fields: [
+                                                          { name: "Time", type: "time" },
+                                                          { name: "Value", type: "number", labels: metric },
+                                                      ],
+                                                  },
+                                                  data: { values: [values.map(([time]) => time * 1000), values.map(([, value]) => Number(value))] },
+                                              })),
+                                          };
+                            }
+                            answer(Object.values(results).every((result: any) => result.status === 200) ? 200 : 400, { results });
+                            return;
+                        }
+                        answer(404, { message: "Not found" });
+                    } catch (error) {
+                        answer(500, { message: `Query data error: ${(error as Error).message}` });
                     }
-                    const results: Record<string, object> = {};
-                    const now = Date.now() / 1000;
-                    for (const query of queries) {
-                        // "now-15m" to "now", as the dashboards ask; a range query goes to query_range.
-                        const answered = await askDatasource(query.expr, query.range ? { start: now - 900, end: now, step: (query.intervalMs ?? 30_000) / 1000 } : undefined);
-                        const series = answered.data?.resultType === "matrix"
-                            ? (answered.data.result as { metric: Record<string, string>; values: [number, string][] }[])
-                            : (answered.data?.result as { metric: Record<string, string>; value: [number, string] }[] ?? []).map(({ metric, value }) => ({ metric, values: [value] }));
-                        results[query.refId] = answered.status !== "success"
-                            ? { status: 400, error: answered.error }
-                            : {
-                                status: 200,
-                                frames: series.map(({ metric, values }) => ({
-                                    schema: { refId: query.refId, fields: [{ name: "Time", type: "time" }, { name: "Value", type: "number", labels: metric }] },
-                                    data: { values: [values.map(([time]) => time * 1000), values.map(([, value]) => Number(value))] },
-                                })),
-                            };
-                    }
-                    answer(Object.values(results).every((result: any) => result.status === 200) ? 200 : 400, { results });
-                    return;
-                }
-                answer(404, { message: "Not found" });
-            } catch (error) {
-                answer(500, { message: `Query data error: ${(error as Error).message}` });
-            }
-        })());
+                })(),
+        );
     });
     return listenOnLoopback(server);
 }

@@ -63,7 +63,10 @@ export async function startFakeThanos(options: FakeThanosOptions): Promise<FakeT
         if (url.pathname === "/api/v1/rules") {
             asked.push(`rules ${url.search}`);
             const groups = (options.ruleGroups ?? []).map((name) => ({
-                name, file: "/etc/thanos/rules/global.rules.yaml", rules: [{ state: "inactive", name: `${name}-alert`, health: "ok", type: "alerting" }], interval: 30,
+                name,
+                file: "/etc/thanos/rules/global.rules.yaml",
+                rules: [{ state: "inactive", name: `${name}-alert`, health: "ok", type: "alerting" }],
+                interval: 30,
             }));
             answer(200, { status: "success", data: { groups } });
             return;
@@ -75,15 +78,29 @@ export async function startFakeThanos(options: FakeThanosOptions): Promise<FakeT
         const query = url.searchParams.get("query") ?? "";
         const dedup = url.searchParams.get("dedup") !== "false";
         asked.push(`${query} dedup=${dedup}`);
-        const everything = [...options.series.map((labels) => ({ labels: { __name__: "up", ...labels }, value: 1, increase: 0 })), ...options.metrics ?? []];
+        const everything = [...options.series.map((labels) => ({ labels: { __name__: "up", ...labels }, value: 1, increase: 0 })), ...(options.metrics ?? [])];
         const evaluated = evaluate(query, dedup ? deduplicate(everything, options.replicaLabels) : everything);
         // What the held series leave empty, the dashboards' data may answer.
         const unanswered = evaluated === undefined || (Array.isArray(evaluated) && evaluated.length === 0 && options.dashboardData !== undefined);
-        const result = unanswered ? options.dashboardData?.(query).map((metric) => ({ metric, value: [Date.now() / 1000, "1"] as [number, string] })) : evaluated;
+        const result = unanswered
+            ? options.dashboardData?.(query).map((metric) => ({ metric, value: [Date.now() / 1000, "1"] as [number, string] }))
+            : evaluated;
         if (url.pathname === "/api/v1/query_range" && Array.isArray(result)) {
             // A range query: every series with a value at the start and at the end.
             const [start, end] = [Number(url.searchParams.get("start")), Number(url.searchParams.get("end"))];
-            answer(200, { status: "success", data: { resultType: "matrix", result: result.map(({ metric, value }) => ({ metric, values: [[start, value[1]], [end, value[1]]] })) } });
+            answer(200, {
+                status: "success",
+                data: {
+                    resultType: "matrix",
+                    result: result.map(({ metric, value }) => ({
+                        metric,
+                        values: [
+                            [start, value[1]],
+                            [end, value[1]],
+                        ],
+                    })),
+                },
+            });
             return;
         }
         if (result === undefined) {
@@ -125,16 +142,21 @@ function evaluate(query: string, series: MetricSeries[]): { metric: Labels; valu
         return undefined;
     }
     const [, aggregation, byList, increase, increasedName, increasedMatchers, name, plainMatchers] = match;
-    const by = byList.split(",").map((label) => label.trim()).filter(Boolean);
-    const matchers = [`__name__="${increasedName ?? name}"`, ...(increasedMatchers ?? plainMatchers ?? "").split(",").filter(Boolean)]
-        .map((matcher) => /^(\w+)(=~|=)"([^"]*)"$/.exec(matcher.trim()));
+    const by = byList
+        .split(",")
+        .map((label) => label.trim())
+        .filter(Boolean);
+    const matchers = [`__name__="${increasedName ?? name}"`, ...(increasedMatchers ?? plainMatchers ?? "").split(",").filter(Boolean)].map((matcher) =>
+        /^(\w+)(=~|=)"([^"]*)"$/.exec(matcher.trim()),
+    );
     if (matchers.some((matcher) => matcher === null)) {
         return undefined;
     }
-    const matches = (labels: Labels) => matchers.every((matcher) => {
-        const [, label, operator, value] = matcher!;
-        return operator === "=" ? labels[label] === value : new RegExp(`^(?:${value})$`).test(labels[label] ?? "");
-    });
+    const matches = (labels: Labels) =>
+        matchers.every((matcher) => {
+            const [, label, operator, value] = matcher!;
+            return operator === "=" ? labels[label] === value : new RegExp(`^(?:${value})$`).test(labels[label] ?? "");
+        });
     const groups = new Map<string, { metric: Labels; values: number[] }>();
     for (const one of series) {
         // increase() needs two samples in its window: a series too young has none.
@@ -172,7 +194,12 @@ export function devStackSeries(replicasByRegion: Record<string, number> = { euro
             ...apiServers.map((instance) => ({ job: "apiserver", instance, cluster: region, replica: replicaName(region, index) })),
             ...["172.18.0.3:10250", "172.18.0.4:10250"].map((instance) => ({ job: "kubelet", instance, cluster: region, replica: replicaName(region, index) })),
             ...Array.from({ length: replicas }, (_, pod) => ({
-                namespace: region, job: `kps-${region}-prometheus`, container: "prometheus", pod: replicaName(region, pod), cluster: region, replica: replicaName(region, index),
+                namespace: region,
+                job: `kps-${region}-prometheus`,
+                container: "prometheus",
+                pod: replicaName(region, pod),
+                cluster: region,
+                replica: replicaName(region, index),
             })),
         ]).flat(),
     );
@@ -185,24 +212,60 @@ export function devStackSeries(replicasByRegion: Record<string, number> = { euro
  * Store Gateway, no failed bucket operation, the compactor running, every
  * sidecar with its bucket. `change` edits the list, to break it.
  */
-export function longTermStorageMetrics(
-    { namespace, queryReplicas, storeGatewayReplicas, sidecars, observer }: {
-        namespace: string; queryReplicas: number; storeGatewayReplicas: number; sidecars: Record<string, number>; observer: { region: string; replicas: number };
-    },
-): MetricSeries[] {
+export function longTermStorageMetrics({
+    namespace,
+    queryReplicas,
+    storeGatewayReplicas,
+    sidecars,
+    observer,
+}: {
+    namespace: string;
+    queryReplicas: number;
+    storeGatewayReplicas: number;
+    sidecars: Record<string, number>;
+    observer: { region: string; replicas: number };
+}): MetricSeries[] {
     const scrapedBy = (region: string, replicas: number, labels: Labels, value: number, increase?: number): MetricSeries[] =>
         Array.from({ length: replicas }, (_, index) => ({ labels: { ...labels, cluster: region, replica: replicaName(region, index) }, value, increase }));
-    const inTier = (labels: Labels, value: number, increase?: number) => scrapedBy(observer.region, observer.replicas, { namespace, ...labels }, value, increase);
+    const inTier = (labels: Labels, value: number, increase?: number) =>
+        scrapedBy(observer.region, observer.replicas, { namespace, ...labels }, value, increase);
     const gateways = Array.from({ length: storeGatewayReplicas }, (_, index) => `thanos-store-gateway-5d8f9c-${index}`);
     return [
-        ...Array.from({ length: queryReplicas }, (_, index) => inTier({
-            __name__: "thanos_store_nodes_grpc_connections", job: "thanos-query-http", pod: `thanos-query-7c9d-${index}`, store_type: "store", external_labels: "{}",
-        }, storeGatewayReplicas)).flat(),
+        ...Array.from({ length: queryReplicas }, (_, index) =>
+            inTier(
+                {
+                    __name__: "thanos_store_nodes_grpc_connections",
+                    job: "thanos-query-http",
+                    pod: `thanos-query-7c9d-${index}`,
+                    store_type: "store",
+                    external_labels: "{}",
+                },
+                storeGatewayReplicas,
+            ),
+        ).flat(),
         ...[...gateways.map((pod) => ({ pod, job: "thanos-store-gateway" })), { pod: "thanos-compactor-0", job: "thanos-compactor" }].flatMap(({ pod, job }) =>
-            ["iter", "get", "upload"].flatMap((operation) => inTier({ __name__: "thanos_objstore_bucket_operation_failures_total", job, pod, operation, bucket: "thanos" }, 0, 0))),
+            ["iter", "get", "upload"].flatMap((operation) =>
+                inTier({ __name__: "thanos_objstore_bucket_operation_failures_total", job, pod, operation, bucket: "thanos" }, 0, 0),
+            ),
+        ),
         ...inTier({ __name__: "thanos_compact_halted", job: "thanos-compactor", pod: "thanos-compactor-0" }, 0),
-        ...Object.entries(sidecars).flatMap(([region, replicas]) => Array.from({ length: replicas }, (_, pod) => scrapedBy(region, replicas, {
-            __name__: "thanos_objstore_bucket_operation_failures_total", namespace: region, container: "thanos-sidecar", pod: replicaName(region, pod), operation: "upload", bucket: "thanos",
-        }, 0, 0)).flat()),
+        ...Object.entries(sidecars).flatMap(([region, replicas]) =>
+            Array.from({ length: replicas }, (_, pod) =>
+                scrapedBy(
+                    region,
+                    replicas,
+                    {
+                        __name__: "thanos_objstore_bucket_operation_failures_total",
+                        namespace: region,
+                        container: "thanos-sidecar",
+                        pod: replicaName(region, pod),
+                        operation: "upload",
+                        bucket: "thanos",
+                    },
+                    0,
+                    0,
+                ),
+            ).flat(),
+        ),
     ];
 }

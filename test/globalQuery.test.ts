@@ -12,8 +12,21 @@ const ruler = "dnssrv+_grpc._tcp.thanos-rule.monitoring.svc.cluster.local";
 
 /** Every Thanos release in the supported range. */
 const supportedReleases = [
-    "v0.37.0", "v0.37.1", "v0.37.2", "v0.38.0", "v0.39.0", "v0.39.1", "v0.39.2",
-    "v0.40.0", "v0.40.1", "v0.41.0", "v0.42.0", "v0.42.1", "v0.42.2", "v0.42.3", "v0.42.4",
+    "v0.37.0",
+    "v0.37.1",
+    "v0.37.2",
+    "v0.38.0",
+    "v0.39.0",
+    "v0.39.1",
+    "v0.39.2",
+    "v0.40.0",
+    "v0.40.1",
+    "v0.41.0",
+    "v0.42.0",
+    "v0.42.1",
+    "v0.42.2",
+    "v0.42.3",
+    "v0.42.4",
 ];
 
 const endpointArgs = (run: ProgramRun) => run.one(release, "global").inputs.values.query.extraArgs as string[];
@@ -82,21 +95,30 @@ describe("GlobalQuery on the dev stack", () => {
 
     it("reaches every region through the regions' own outputs, one endpoint each, and the Ruler pair", () => {
         const configured = JSON.parse(endpointArgs(run)[0].replace("--endpoint.sd-config=", ""));
-        assert.deepStrictEqual(configured.endpoints.map((e: { address: string }) => e.address),
-            [...(run.exports.regionSummaries as { storeApiEndpoints: string[] }[]).flatMap((r) => r.storeApiEndpoints), ruler]);
+        assert.deepStrictEqual(
+            configured.endpoints.map((e: { address: string }) => e.address),
+            [...(run.exports.regionSummaries as { storeApiEndpoints: string[] }[]).flatMap((r) => r.storeApiEndpoints), ruler],
+        );
     });
 
     it("deduplicates on the replica label the regions set and the Ruler's, never on the region label", () => {
         const values = run.one(release, "global").inputs.values;
         const sidecarReplicaLabel = run.one(release, "europe").inputs.values.prometheus.prometheusSpec.replicaExternalLabelName;
-        const rulerLabel = /^--label=(\w+)=/.exec(run.one("kubernetes:apps/v1:StatefulSet", "global-alerting-ruler").inputs.spec.template.spec.containers[0].args.find((arg: string) => arg.startsWith("--label=")))![1];
+        const rulerLabel = /^--label=(\w+)=/.exec(
+            run
+                .one("kubernetes:apps/v1:StatefulSet", "global-alerting-ruler")
+                .inputs.spec.template.spec.containers[0].args.find((arg: string) => arg.startsWith("--label=")),
+        )![1];
         assert.deepStrictEqual(values.query.replicaLabels, [sidecarReplicaLabel, rulerLabel]);
         assert.ok(!JSON.stringify(values).includes("replica-label=cluster"));
     });
 
     it("runs beside the regions: it waits for their namespaces, never for their releases", () => {
         const dependencies = run.one(release, "global").dependencies;
-        assert.deepStrictEqual(dependencies.filter((urn) => urn.includes(":Release::")), []);
+        assert.deepStrictEqual(
+            dependencies.filter((urn) => urn.includes(":Release::")),
+            [],
+        );
         assert.ok(dependencies.includes(run.one("kubernetes:core/v1:Namespace", "europe").urn));
     });
 
@@ -111,9 +133,14 @@ describe("GlobalQuery follows the stack config", () => {
     it("a third region adds a third endpoint, with no other change", async () => {
         const run = await runStack("dev", withAsia);
         const configured = JSON.parse(endpointArgs(run)[0].replace("--endpoint.sd-config=", ""));
-        assert.deepStrictEqual(configured, { endpoints: [
-            { address: europe }, { address: unitedStates }, { address: "dnssrv+_grpc._tcp.prometheus-operated.asia.svc.cluster.local" }, { address: ruler },
-        ] });
+        assert.deepStrictEqual(configured, {
+            endpoints: [
+                { address: europe },
+                { address: unitedStates },
+                { address: "dnssrv+_grpc._tcp.prometheus-operated.asia.svc.cluster.local" },
+                { address: ruler },
+            ],
+        });
     });
 
     it("Thanos v0.37.2 across the stack: --endpoint flags, and the sidecars on the same version", async () => {
@@ -132,11 +159,19 @@ describe("GlobalQuery follows the stack config", () => {
 
     it("a chart mirror: the chart name and version go to Helm, no git", async () => {
         const run = await runStack("dev", (config) => (config[key("globalQuery")].chart = { source: "repository", url: "oci://registry.internal/charts/" }));
-        assert.deepStrictEqual([run.one(release, "global").inputs.chart, run.one(release, "global").inputs.version], ["oci://registry.internal/charts/thanos", "0.4.9"]);
+        assert.deepStrictEqual(
+            [run.one(release, "global").inputs.chart, run.one(release, "global").inputs.version],
+            ["oci://registry.internal/charts/thanos", "0.4.9"],
+        );
     });
 
     it("frontend settings reach the chart", async () => {
-        const run = await runStack("dev", (config) => (Object.assign(config[key("globalQuery")], { frontend: { splitInterval: "12h", maxRetries: 2, cache: "inMemory", cacheMaxSize: "512MB", slowQueryThreshold: "30s" }, resources: { frontend: { limits: { memory: "1Gi" } } } })));
+        const run = await runStack("dev", (config) =>
+            Object.assign(config[key("globalQuery")], {
+                frontend: { splitInterval: "12h", maxRetries: 2, cache: "inMemory", cacheMaxSize: "512MB", slowQueryThreshold: "30s" },
+                resources: { frontend: { limits: { memory: "1Gi" } } },
+            }),
+        );
         const frontend = run.one(release, "global").inputs.values.queryFrontend;
         assert.deepStrictEqual(frontend.queryRange, { splitInterval: "12h", maxRetriesPerRequest: 2, cache: { inMemory: true, maxSize: "512MB" } });
         assert.strictEqual(frontend.logQueriesLongerThan, "30s");
@@ -160,13 +195,21 @@ describe("Thanos Query endpoint flags by version", () => {
     }
 
     it("never a flag the chart also renders (Thanos refuses a repeated flag)", () => {
-        const values = thanosChartValues({ globalQuery: { ...defaults.globalQuery, cluster: "x", chart: { source: "local", path: "." } }, labels: defaults.labels, thanosVersion: "v0.42.4", endpoints }) as any;
+        const values = thanosChartValues({
+            globalQuery: { ...defaults.globalQuery, cluster: "x", chart: { source: "local", path: "." } },
+            labels: defaults.labels,
+            thanosVersion: "v0.42.4",
+            endpoints,
+        }) as any;
         const chartRendered = ["--query.replica-label", "--query.auto-downsampling", "--log.", "--grpc-address", "--http-address", "--store.sd-"];
         for (const arg of values.query.extraArgs as string[]) {
             assert.ok(!chartRendered.some((flag) => arg.startsWith(flag)), arg);
         }
         // The frontend's one extra flag is the shared cache's, which the chart renders only for an in-memory cache.
-        assert.deepStrictEqual((values.queryFrontend.extraArgs as string[]).map((arg) => arg.split("=")[0]), ["--query-range.response-cache-config"]);
+        assert.deepStrictEqual(
+            (values.queryFrontend.extraArgs as string[]).map((arg) => arg.split("=")[0]),
+            ["--query-range.response-cache-config"],
+        );
         assert.strictEqual(values.queryFrontend.queryRange.cache.inMemory, false);
     });
 });
@@ -174,13 +217,21 @@ describe("Thanos Query endpoint flags by version", () => {
 function spread(component: string) {
     return {
         podAntiAffinity: {
-            preferredDuringSchedulingIgnoredDuringExecution: [{
-                weight: 100,
-                podAffinityTerm: {
-                    topologyKey: "kubernetes.io/hostname",
-                    labelSelector: { matchLabels: { "app.kubernetes.io/name": "thanos", "app.kubernetes.io/instance": "thanos", "app.kubernetes.io/component": component } },
+            preferredDuringSchedulingIgnoredDuringExecution: [
+                {
+                    weight: 100,
+                    podAffinityTerm: {
+                        topologyKey: "kubernetes.io/hostname",
+                        labelSelector: {
+                            matchLabels: {
+                                "app.kubernetes.io/name": "thanos",
+                                "app.kubernetes.io/instance": "thanos",
+                                "app.kubernetes.io/component": component,
+                            },
+                        },
+                    },
                 },
-            }],
+            ],
         },
     };
 }

@@ -36,11 +36,23 @@ describe("the verification Job on the dev stack", () => {
 
     it("starts after the regions, the global query and Grafana, and runs again whenever one of their releases changes", () => {
         // The operator CRDs come in through the regions, which depend on them.
-        const releaseUrns = run.ofType("kubernetes:helm.sh/v3:Release").filter((release) => release.name !== "thanos-dev-operator-crds").map((release) => release.urn);
+        const releaseUrns = run
+            .ofType("kubernetes:helm.sh/v3:Release")
+            .filter((release) => release.name !== "thanos-dev-operator-crds")
+            .map((release) => release.urn);
         assert.strictEqual(releaseUrns.length, 4);
-        assert.deepStrictEqual(run.one(job, "global-view").dependencies.filter((urn) => urn.includes(":Release::")).sort(), releaseUrns.sort());
+        assert.deepStrictEqual(
+            run
+                .one(job, "global-view")
+                .dependencies.filter((urn) => urn.includes(":Release::"))
+                .sort(),
+            releaseUrns.sort(),
+        );
         const env = container(run).env as { name: string; value: string }[];
-        assert.deepStrictEqual(env.find(({ name }) => name === "DEPLOYED_REVISIONS"), { name: "DEPLOYED_REVISIONS", value: "kps-europe=1,kps-united-states=1,thanos=1,grafana=1,thanos-rule=1" });
+        assert.deepStrictEqual(
+            env.find(({ name }) => name === "DEPLOYED_REVISIONS"),
+            { name: "DEPLOYED_REVISIONS", value: "kps-europe=1,kps-united-states=1,thanos=1,grafana=1,thanos-rule=1" },
+        );
     });
 
     it("fails the deploy on the first failed pod, within a deadline, and is retried on the next up", () => {
@@ -61,10 +73,13 @@ describe("the verification Job on the dev stack", () => {
     it("reads Grafana's admin credentials from their Secret, never from its spec", () => {
         const env = container(run).env as { name: string; value?: string; valueFrom?: any }[];
         const secretName = run.one("kubernetes:core/v1:Secret", "grafana-admin").inputs.metadata.name ?? "grafana-admin-x7k2p9";
-        assert.deepStrictEqual(env.filter(({ name }) => name.startsWith("GRAFANA_") && name !== "GRAFANA_URL"), [
-            { name: "GRAFANA_USER", valueFrom: { secretKeyRef: { name: secretName, key: "admin-user" } } },
-            { name: "GRAFANA_PASSWORD", valueFrom: { secretKeyRef: { name: secretName, key: "admin-password" } } },
-        ]);
+        assert.deepStrictEqual(
+            env.filter(({ name }) => name.startsWith("GRAFANA_") && name !== "GRAFANA_URL"),
+            [
+                { name: "GRAFANA_USER", valueFrom: { secretKeyRef: { name: secretName, key: "admin-user" } } },
+                { name: "GRAFANA_PASSWORD", valueFrom: { secretKeyRef: { name: secretName, key: "admin-password" } } },
+            ],
+        );
         assert.ok(!JSON.stringify(run.one(job, "global-view").inputs).includes(String(run.exports.grafanaAdminPassword)));
     });
 
@@ -72,7 +87,11 @@ describe("the verification Job on the dev stack", () => {
         const { spec } = run.one(job, "global-view").inputs.spec.template;
         assert.strictEqual(spec.automountServiceAccountToken, false);
         assert.deepStrictEqual(spec.securityContext, { runAsNonRoot: true, runAsUser: 1001, runAsGroup: 1001, seccompProfile: { type: "RuntimeDefault" } });
-        assert.deepStrictEqual(container(run).securityContext, { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } });
+        assert.deepStrictEqual(container(run).securityContext, {
+            allowPrivilegeEscalation: false,
+            readOnlyRootFilesystem: true,
+            capabilities: { drop: ["ALL"] },
+        });
         assert.deepStrictEqual(container(run).resources, { requests: { cpu: "10m", memory: "16Mi" }, limits: { cpu: "100m", memory: "64Mi" } });
     });
 
@@ -94,7 +113,10 @@ describe("the verification Job follows the topology", () => {
 
     it("its deadline comes from verification.timeout; verification.enabled false leaves it out", async () => {
         const quick = await runStack("dev", (config) => (config[key("verification")] = { timeout: "2m" }));
-        assert.strictEqual(quick.one(job, "global-view").inputs.spec.activeDeadlineSeconds, jobDeadlineSeconds(devChecks, inClusterTiming(120), devGrafanaChecks, devRulesChecks));
+        assert.strictEqual(
+            quick.one(job, "global-view").inputs.spec.activeDeadlineSeconds,
+            jobDeadlineSeconds(devChecks, inClusterTiming(120), devGrafanaChecks, devRulesChecks),
+        );
         const off = await runStack("dev", (config) => (config[key("verification")] = { enabled: false }));
         assert.deepStrictEqual(off.ofType(job), []);
         assert.ok(!("verificationLogsCommand" in off.exports), Object.keys(off.exports).join(", "));

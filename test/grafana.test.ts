@@ -22,7 +22,14 @@ describe("Grafana on the dev stack", () => {
     it("is the grafana-community chart 12.11.1, beside the global query", () => {
         const grafana = run.one(release, "grafana");
         assert.deepStrictEqual(
-            [grafana.inputs.name, grafana.inputs.namespace, grafana.inputs.chart, grafana.inputs.version, grafana.inputs.repositoryOpts, grafana.inputs.timeout],
+            [
+                grafana.inputs.name,
+                grafana.inputs.namespace,
+                grafana.inputs.chart,
+                grafana.inputs.version,
+                grafana.inputs.repositoryOpts,
+                grafana.inputs.timeout,
+            ],
             ["grafana", "monitoring", "grafana", "12.11.1", { repo: "https://grafana-community.github.io/helm-charts" }, 600],
         );
         // No cluster-scoped objects (rbac.create false): a replacement may start before the old one goes.
@@ -41,7 +48,8 @@ describe("Grafana on the dev stack", () => {
     });
 
     it("tells the data source the stack's Thanos version, as Grafana writes versions (no v), from versions.thanos", async () => {
-        const versionOf = (run: ProgramRun) => run.one(release, "grafana").inputs.values.datasources["datasources.yaml"].datasources[0].jsonData.prometheusVersion;
+        const versionOf = (run: ProgramRun) =>
+            run.one(release, "grafana").inputs.values.datasources["datasources.yaml"].datasources[0].jsonData.prometheusVersion;
         assert.strictEqual(versionOf(run), "0.42.4");
         const older = await runStack("dev", (config) => (config[key("versions")] = { thanos: "v0.39.2" }));
         assert.strictEqual(versionOf(older), "0.39.2");
@@ -63,21 +71,38 @@ describe("Grafana on the dev stack", () => {
 
     it("provisions its dashboards (the global alerts' with alerting on) from its ConfigMap, with no sidecar and no download", () => {
         const dashboards = run.one(configMap, "grafana-dashboards");
-        assert.deepStrictEqual(Object.keys(dashboards.inputs.data).sort(), ["global-alerts.json", "global-view.json", "kubernetes-resources.json", "query-path.json"]);
+        assert.deepStrictEqual(Object.keys(dashboards.inputs.data).sort(), [
+            "global-alerts.json",
+            "global-view.json",
+            "kubernetes-resources.json",
+            "query-path.json",
+        ]);
         const values = run.one(release, "grafana").inputs.values;
         assert.deepStrictEqual(values.dashboardsConfigMaps, { "thanos-global-view": autoNamed("grafana-dashboards") });
-        assert.deepStrictEqual(values.dashboardProviders["dashboardproviders.yaml"].providers[0].options, { path: "/var/lib/grafana/dashboards/thanos-global-view" });
+        assert.deepStrictEqual(values.dashboardProviders["dashboardproviders.yaml"].providers[0].options, {
+            path: "/var/lib/grafana/dashboards/thanos-global-view",
+        });
         assert.deepStrictEqual([values.dashboards, values.sidecar], [{}, { dashboards: { enabled: false }, datasources: { enabled: false } }]);
     });
 
     it("exports how to open it", () => {
-        assert.strictEqual(run.exports.grafanaPortForwardCommand, "kubectl --context kind-thanos-dev --namespace monitoring port-forward service/grafana 3000:80");
+        assert.strictEqual(
+            run.exports.grafanaPortForwardCommand,
+            "kubectl --context kind-thanos-dev --namespace monitoring port-forward service/grafana 3000:80",
+        );
         assert.deepStrictEqual([run.exports.grafanaLocalUrl, run.exports.grafanaAdminUser], ["http://localhost:3000", "admin"]);
     });
 
     it("is scraped by europe, the first region in its cluster, with Thanos Query and Query Frontend; no other region scrapes the global tier", () => {
-        const monitors = (name: string) => (run.one(release, name).inputs.values.prometheus.additionalServiceMonitors as { name: string }[]).map((monitor) => monitor.name);
-        assert.deepStrictEqual(monitors("europe"), ["global-thanos-query", "global-thanos-query-frontend", "global-grafana", "global-thanos-rule", "global-alertmanager"]);
+        const monitors = (name: string) =>
+            (run.one(release, name).inputs.values.prometheus.additionalServiceMonitors as { name: string }[]).map((monitor) => monitor.name);
+        assert.deepStrictEqual(monitors("europe"), [
+            "global-thanos-query",
+            "global-thanos-query-frontend",
+            "global-grafana",
+            "global-thanos-rule",
+            "global-alertmanager",
+        ]);
         assert.deepStrictEqual(monitors("united-states"), []);
     });
 });
@@ -87,13 +112,31 @@ describe("Grafana follows the stack config", () => {
         const run = await runStack("dev", (config) => (config[key("grafana")] = { enabled: false }));
         // What is left of Secrets and ConfigMaps is the alerting tier's.
         const ofGrafana = (type: string) => run.ofType(type).filter((resource) => !resource.name.startsWith("global-alerting-"));
-        assert.deepStrictEqual([run.ofType(release).map((r) => r.name).sort(), ofGrafana(secret), ofGrafana(configMap)],
-            [["europe", "global", "thanos-dev-operator-crds", "united-states"], [], []]);
+        assert.deepStrictEqual(
+            [
+                run
+                    .ofType(release)
+                    .map((r) => r.name)
+                    .sort(),
+                ofGrafana(secret),
+                ofGrafana(configMap),
+            ],
+            [["europe", "global", "thanos-dev-operator-crds", "united-states"], [], []],
+        );
         const monitors = run.one(release, "europe").inputs.values.prometheus.additionalServiceMonitors as { name: string }[];
-        assert.deepStrictEqual(monitors.map((monitor) => monitor.name), ["global-thanos-query", "global-thanos-query-frontend", "global-thanos-rule", "global-alertmanager"]);
+        assert.deepStrictEqual(
+            monitors.map((monitor) => monitor.name),
+            ["global-thanos-query", "global-thanos-query-frontend", "global-thanos-rule", "global-alertmanager"],
+        );
         const env = run.one("kubernetes:batch/v1:Job", "global-view").inputs.spec.template.spec.containers[0].env as { name: string }[];
-        assert.deepStrictEqual(env.map(({ name }) => name), ["FRONTEND_URL", "DEPLOYED_REVISIONS"]);
-        assert.deepStrictEqual(Object.keys(run.exports).filter((name) => name.startsWith("grafana")), []);
+        assert.deepStrictEqual(
+            env.map(({ name }) => name),
+            ["FRONTEND_URL", "DEPLOYED_REVISIONS"],
+        );
+        assert.deepStrictEqual(
+            Object.keys(run.exports).filter((name) => name.startsWith("grafana")),
+            [],
+        );
     });
 
     it("npm run up looks after its release after an interrupted run only while it runs", () => {
@@ -125,7 +168,9 @@ describe("Grafana follows the stack config", () => {
  */
 function renderedGrafanaPod(values: any): any {
     const initContainers = [
-        ...(values.persistence.enabled && values.initChownData.enabled ? [{ name: "init-chown-data", securityContext: { runAsNonRoot: false, runAsUser: 0 } }] : []),
+        ...(values.persistence.enabled && values.initChownData.enabled
+            ? [{ name: "init-chown-data", securityContext: { runAsNonRoot: false, runAsUser: 0 } }]
+            : []),
         ...(Object.keys(values.dashboards).length > 0 ? [{ name: "download-dashboards" }] : []),
     ];
     const sidecars = values.sidecar.dashboards.enabled ? [{ name: "grafana-sc-dashboard" }] : [];
@@ -133,17 +178,37 @@ function renderedGrafanaPod(values: any): any {
         automountServiceAccountToken: values.automountServiceAccountToken,
         securityContext: values.securityContext,
         initContainers,
-        containers: [{ name: "grafana", securityContext: values.containerSecurityContext, resources: values.resources, ports: [{ name: "grafana", containerPort: 3000 }] }, ...sidecars],
-        volumes: [{ name: "config", configMap: { name: "grafana" } }, { name: "storage", emptyDir: {} }, { name: "dashboards-thanos-global-view", configMap: { name: values.dashboardsConfigMaps["thanos-global-view"] } }],
+        containers: [
+            {
+                name: "grafana",
+                securityContext: values.containerSecurityContext,
+                resources: values.resources,
+                ports: [{ name: "grafana", containerPort: 3000 }],
+            },
+            ...sidecars,
+        ],
+        volumes: [
+            { name: "config", configMap: { name: "grafana" } },
+            { name: "storage", emptyDir: {} },
+            { name: "dashboards-thanos-global-view", configMap: { name: values.dashboardsConfigMaps["thanos-global-view"] } },
+        ],
     };
 }
 
 describe("the Grafana pod", () => {
-    const values = grafanaValues({ frontendUrl: "http://frontend:10902", thanosVersion: "v0.42.4", adminSecretName: "admin", dashboardsConfigMapName: "dashboards" }) as any;
+    const values = grafanaValues({
+        frontendUrl: "http://frontend:10902",
+        thanosVersion: "v0.42.4",
+        adminSecretName: "admin",
+        dashboardsConfigMapName: "dashboards",
+    }) as any;
 
     it("meets the restricted standard, is sized, and has no service account token", () => {
         const pod = renderedGrafanaPod(values);
-        assert.deepStrictEqual([restrictedViolations(pod), unsizedContainers(pod), pod.automountServiceAccountToken, values.rbac], [[], [], false, { create: false }]);
+        assert.deepStrictEqual(
+            [restrictedViolations(pod), unsizedContainers(pod), pod.automountServiceAccountToken, values.rbac],
+            [[], [], false, { create: false }],
+        );
         assert.deepStrictEqual(values.resources, { requests: { cpu: "100m", memory: "192Mi" }, limits: { cpu: "1", memory: "512Mi" } });
     });
 });

@@ -159,17 +159,17 @@ export function stackFileConfig(stack: string): Record<string, unknown> {
 }
 
 function encodeConfig(config: Record<string, unknown>): Record<string, string> {
-    return Object.fromEntries(
-        Object.entries(config).map(([key, value]) => [key, typeof value === "string" ? value : JSON.stringify(value)]),
-    );
+    return Object.fromEntries(Object.entries(config).map(([key, value]) => [key, typeof value === "string" ? value : JSON.stringify(value)]));
 }
 
 /** Reads an Output's value (the mock engine resolves everything outside preview). */
 export function valueOf<T>(output: pulumi.Input<T>): Promise<T> {
-    return new Promise((resolve) => pulumi.output(output).apply((value) => {
-        resolve(value as T);
-        return value;
-    }));
+    return new Promise((resolve) =>
+        pulumi.output(output).apply((value) => {
+            resolve(value as T);
+            return value;
+        }),
+    );
 }
 
 /**
@@ -180,13 +180,19 @@ export async function runProgram(config: Record<string, unknown>, secretKeys: st
     installRecorder();
     recording = [];
     pulumi.runtime.setAllConfig(encodeConfig(config), secretKeys);
-    await pulumi.runtime.setMocks({
-        newResource: (args) => ({ id: `${args.name}-id`, state: mockState(args.type, args.name, args.inputs) }),
-        call: (args) => {
-            throw new Error(`the program made an unexpected call: ${args.token}`);
+    await pulumi.runtime.setMocks(
+        {
+            newResource: (args) => ({ id: `${args.name}-id`, state: mockState(args.type, args.name, args.inputs) }),
+            call: (args) => {
+                throw new Error(`the program made an unexpected call: ${args.token}`);
+            },
+            // The organization a file backend reports (what `npm run up` uses).
         },
-    // The organization a file backend reports (what `npm run up` uses).
-    }, project, "test", false, "organization");
+        project,
+        "test",
+        false,
+        "organization",
+    );
 
     delete require.cache[require.resolve(programPath)];
     let program: Record<string, unknown>;
@@ -235,7 +241,7 @@ export const exampleSecrets: Readonly<Record<string, Record<string, string>>> = 
 /** Runs the program with a stack file's config (and the secrets its user would set), changed by `edit`. */
 export function runStack(stack: string, edit: (config: Record<string, any>) => void = () => undefined): Promise<ProgramRun> {
     const secrets = exampleSecrets[stack] ?? {};
-    const config = { ...structuredClone(stackFileConfig(stack)) as Record<string, any>, ...secrets };
+    const config = { ...(structuredClone(stackFileConfig(stack)) as Record<string, any>), ...secrets };
     edit(config);
     return runProgram(config, Object.keys(secrets));
 }

@@ -12,10 +12,28 @@ import { Session, main, spawnCaptured } from "../scripts/stack";
 import { runTool, tools } from "./fakes/tool";
 import { projectDirectory } from "./harness";
 
-interface Container { name: string; cluster: string; state: string }
-interface HelmRecord { cluster: string; namespace: string; name: string; revision: number; status: string; created: string; storage?: "configmap" }
+interface Container {
+    name: string;
+    cluster: string;
+    state: string;
+}
+interface HelmRecord {
+    cluster: string;
+    namespace: string;
+    name: string;
+    revision: number;
+    status: string;
+    created: string;
+    storage?: "configmap";
+}
 interface ProgramResource {
-    urn: string; type: string; version: string; cluster?: string; nodes?: string[]; provider?: string; dependencies?: string[];
+    urn: string;
+    type: string;
+    version: string;
+    cluster?: string;
+    nodes?: string[];
+    provider?: string;
+    dependencies?: string[];
     release?: { name: string; namespace: string };
     /** A named Kubernetes object: it stays in the cluster when it leaves the state. */
     object?: { kind: string; namespace: string; name: string; autonamed?: boolean };
@@ -55,7 +73,13 @@ function devProgram(): ProgramResource[] {
             provider: `${providerUrn}::provider-id`,
             release: { name: release.name, namespace: release.namespace },
         })),
-        { urn: urn("kubernetes:batch/v1:Job", "global-view"), type: "kubernetes:batch/v1:Job", version: "1", cluster: "thanos-dev", provider: `${providerUrn}::provider-id` },
+        {
+            urn: urn("kubernetes:batch/v1:Job", "global-view"),
+            type: "kubernetes:batch/v1:Job",
+            version: "1",
+            cluster: "thanos-dev",
+            provider: `${providerUrn}::provider-id`,
+        },
     ];
 }
 
@@ -75,27 +99,50 @@ function fleetProgram(): ProgramResource[] {
     const fleetUrn = (type: string, name: string) => urn(type, name, "fleet");
     const config = readStackConfig(projectDirectory, "fleet");
     const kindClusters = config.clusters.flatMap((cluster) => (cluster.type === "kind" ? [cluster] : []));
-    const providerOf = (cluster: string) => `${fleetUrn("thanos-global-view:cluster:KindCluster$pulumi:providers:kubernetes", `${cluster}-provider`)}::provider-id`;
+    const providerOf = (cluster: string) =>
+        `${fleetUrn("thanos-global-view:cluster:KindCluster$pulumi:providers:kubernetes", `${cluster}-provider`)}::provider-id`;
     const services = [0, 1].map((ordinal) => ({
         urn: fleetUrn("thanos-global-view:monitoring:Region$kubernetes:core/v1:Service", `europe-storeapi-${ordinal}`),
-        type: "kubernetes:core/v1:Service", version: "1", cluster: "fleet-europe", provider: providerOf("fleet-europe"),
+        type: "kubernetes:core/v1:Service",
+        version: "1",
+        cluster: "fleet-europe",
+        provider: providerOf("fleet-europe"),
     }));
     const storeService = {
         urn: fleetUrn("thanos-global-view:storage:ObjectStore$kubernetes:core/v1:Service", "object-store"),
-        type: "kubernetes:core/v1:Service", version: "1", cluster: "fleet-hub", provider: providerOf("fleet-hub"),
+        type: "kubernetes:core/v1:Service",
+        version: "1",
+        cluster: "fleet-hub",
+        provider: providerOf("fleet-hub"),
     };
     const objstoreSecrets = config.regions.map((region) => ({
         urn: fleetUrn("thanos-global-view:monitoring:Region$kubernetes:core/v1:Secret", `${region.name}-objstore`),
-        type: "kubernetes:core/v1:Secret", version: "1", cluster: region.cluster, provider: providerOf(region.cluster), dependencies: [storeService.urn],
+        type: "kubernetes:core/v1:Secret",
+        version: "1",
+        cluster: region.cluster,
+        provider: providerOf(region.cluster),
+        dependencies: [storeService.urn],
     }));
-    const hubStatefulSets = [["object-store", "object-store", "thanos-object-store"], ["compactor", "monitoring", "thanos-compactor"]].map(([name, namespace, objectName]) => ({
-        urn: fleetUrn("kubernetes:apps/v1:StatefulSet", name), type: "kubernetes:apps/v1:StatefulSet", version: "1", cluster: "fleet-hub", provider: providerOf("fleet-hub"),
-        dependencies: name === "compactor" ? [storeService.urn] : [], object: { kind: "StatefulSet", namespace, name: objectName },
+    const hubStatefulSets = [
+        ["object-store", "object-store", "thanos-object-store"],
+        ["compactor", "monitoring", "thanos-compactor"],
+    ].map(([name, namespace, objectName]) => ({
+        urn: fleetUrn("kubernetes:apps/v1:StatefulSet", name),
+        type: "kubernetes:apps/v1:StatefulSet",
+        version: "1",
+        cluster: "fleet-hub",
+        provider: providerOf("fleet-hub"),
+        dependencies: name === "compactor" ? [storeService.urn] : [],
+        object: { kind: "StatefulSet", namespace, name: objectName },
     }));
     // Each region checks the bucket with a Job of its own (components/region.ts), auto-named: in every cluster.
     const bucketChecks = config.regions.map((region, index) => ({
         urn: fleetUrn("thanos-global-view:monitoring:Region$kubernetes:batch/v1:Job", `${region.name}-bucket-check`),
-        type: "kubernetes:batch/v1:Job", version: "1", cluster: region.cluster, provider: providerOf(region.cluster), dependencies: [objstoreSecrets[index].urn],
+        type: "kubernetes:batch/v1:Job",
+        version: "1",
+        cluster: region.cluster,
+        provider: providerOf(region.cluster),
+        dependencies: [objstoreSecrets[index].urn],
         object: { kind: "Job", namespace: region.namespace, name: `${region.name}-bucket-check-5f3c2a1b`, autonamed: true },
     }));
     const regionIndex = (release: string) => config.regions.findIndex((region) => regionReleaseName(region.name) === release);
@@ -107,15 +154,25 @@ function fleetProgram(): ProgramResource[] {
         cluster: release.cluster,
         provider: providerOf(release.cluster),
         release: { name: release.name, namespace: release.namespace },
-        dependencies: release.name === "thanos" ? services.map((service) => service.urn)
-            : regionIndex(release.name) >= 0 ? [objstoreSecrets[regionIndex(release.name)].urn] : [],
+        dependencies:
+            release.name === "thanos"
+                ? services.map((service) => service.urn)
+                : regionIndex(release.name) >= 0
+                  ? [objstoreSecrets[regionIndex(release.name)].urn]
+                  : [],
     }));
     return [
         ...kindClusters.flatMap((cluster) => {
             const command = fleetUrn("thanos-global-view:cluster:KindCluster$command:local:Command", `${cluster.name}-kind`);
             return [
                 { urn: command, type: "command:local:Command", version: "1", cluster: cluster.name, nodes: kindNodes(cluster.name, cluster.workerNodes) },
-                { urn: providerOf(cluster.name).replace(/::provider-id$/, ""), type: "pulumi:providers:kubernetes", version: "1", cluster: cluster.name, dependencies: [command] },
+                {
+                    urn: providerOf(cluster.name).replace(/::provider-id$/, ""),
+                    type: "pulumi:providers:kubernetes",
+                    version: "1",
+                    cluster: cluster.name,
+                    dependencies: [command],
+                },
             ];
         }),
         ...services,
@@ -125,16 +182,22 @@ function fleetProgram(): ProgramResource[] {
         ...hubStatefulSets,
         ...releases,
         {
-            urn: fleetUrn("kubernetes:batch/v1:Job", "global-view"), type: "kubernetes:batch/v1:Job", version: "1", cluster: "fleet-hub",
-            provider: providerOf("fleet-hub"), dependencies: [...releases, ...hubStatefulSets].map((resource) => resource.urn),
+            urn: fleetUrn("kubernetes:batch/v1:Job", "global-view"),
+            type: "kubernetes:batch/v1:Job",
+            version: "1",
+            cluster: "fleet-hub",
+            provider: providerOf("fleet-hub"),
+            dependencies: [...releases, ...hubStatefulSets].map((resource) => resource.urn),
             object: { kind: "Job", namespace: "monitoring", name: "global-view-check" },
         },
     ];
 }
 
 /** kind's node container names: <name>-control-plane, <name>-worker, <name>-worker2… (kind v0.32.0 namer.go:25-36). */
-const kindNodes = (cluster: string, workers: number) =>
-    [`${cluster}-control-plane`, ...Array.from({ length: workers }, (_, i) => `${cluster}-worker${i === 0 ? "" : i + 1}`)];
+const kindNodes = (cluster: string, workers: number) => [
+    `${cluster}-control-plane`,
+    ...Array.from({ length: workers }, (_, i) => `${cluster}-worker${i === 0 ? "" : i + 1}`),
+];
 
 class Sandbox {
     readonly project = fs.mkdtempSync(path.join(os.tmpdir(), "thanos-global-view-project-"));
@@ -153,7 +216,10 @@ class Sandbox {
      */
     processes = false;
 
-    constructor(world: Partial<World> = {}, readonly stack = "dev") {
+    constructor(
+        world: Partial<World> = {},
+        readonly stack = "dev",
+    ) {
         // The real project and stack files, copied into a directory of the test's own
         // (creating the stack adds its encryptionsalt to the stack file).
         for (const file of ["Pulumi.yaml", `Pulumi.${stack}.yaml`]) {
@@ -195,10 +261,12 @@ class Sandbox {
         const said: string[] = [];
         let pauses = 0;
         const env = { PATH: `${this.bin}:${process.env.PATH}`, FAKE_WORLD: this.worldFile, HOME: this.project, ...this.extraEnv };
-        const runCaptured: Session["runCaptured"] = this.processes ? spawnCaptured(this.project) : (command, commandArgs, runEnv) => {
-            assert.ok(tools.includes(command), `npm run ${action} ran ${command}, which has no stand-in`);
-            return runTool(command, commandArgs, runEnv, this.project);
-        };
+        const runCaptured: Session["runCaptured"] = this.processes
+            ? spawnCaptured(this.project)
+            : (command, commandArgs, runEnv) => {
+                  assert.ok(tools.includes(command), `npm run ${action} ran ${command}, which has no stand-in`);
+                  return runTool(command, commandArgs, runEnv, this.project);
+              };
         const code = main([action, ...args], {
             env,
             projectDirectory: this.project,
@@ -246,7 +314,10 @@ class Sandbox {
     plantLock(pid: number, hostname = os.hostname()): void {
         const directory = path.join(this.project, ".pulumi-state", ".pulumi", "locks", "organization", "thanos-global-view", this.stack);
         fs.mkdirSync(directory, { recursive: true });
-        fs.writeFileSync(path.join(directory, "5b8c1a52-4f3e-4f57-9d63-2a4c3b1f0e11.json"), JSON.stringify({ pid, username: "someone", hostname, timestamp: "2026-11-26T11:58:00Z" }));
+        fs.writeFileSync(
+            path.join(directory, "5b8c1a52-4f3e-4f57-9d63-2a4c3b1f0e11.json"),
+            JSON.stringify({ pid, username: "someone", hostname, timestamp: "2026-11-26T11:58:00Z" }),
+        );
     }
 
     locks(): string[] {
@@ -267,14 +338,26 @@ class Sandbox {
     interruptEuropeUpgrade(minutes: number): void {
         this.change((world) => {
             world.program.find((resource) => resource.urn === releaseUrn("kps-europe"))!.version = "2";
-            world.helm.push({ cluster: "thanos-dev", namespace: "europe", name: "kps-europe", revision: 2, status: "pending-upgrade", created: minutesAgo(minutes) });
+            world.helm.push({
+                cluster: "thanos-dev",
+                namespace: "europe",
+                name: "kps-europe",
+                revision: 2,
+                status: "pending-upgrade",
+                created: minutesAgo(minutes),
+            });
         });
     }
 
     /** The fake pulumi on its own, without npm run's recovery: what a plain `pulumi` user gets. */
     pulumiDirectly(...args: string[]): { status: number | null; stderr: string } {
         return spawnSync(path.join(this.bin, "pulumi"), args, {
-            env: { ...process.env, PULUMI_BACKEND_URL: `file://${path.join(this.project, ".pulumi-state")}`, PULUMI_CONFIG_PASSPHRASE: "", FAKE_WORLD: this.worldFile },
+            env: {
+                ...process.env,
+                PULUMI_BACKEND_URL: `file://${path.join(this.project, ".pulumi-state")}`,
+                PULUMI_CONFIG_PASSPHRASE: "",
+                FAKE_WORLD: this.worldFile,
+            },
             cwd: this.project,
             encoding: "utf8",
         });
@@ -290,11 +373,17 @@ class Sandbox {
     }
 
     deployed(): string[] {
-        return this.world.helm.filter((record) => record.status === "deployed").map((record) => `${record.namespace}/${record.name}`).sort();
+        return this.world.helm
+            .filter((record) => record.status === "deployed")
+            .map((record) => `${record.namespace}/${record.name}`)
+            .sort();
     }
 }
 
-const allReleases = () => managedReleases(readStackConfig(projectDirectory, "dev")).map((release) => `${release.namespace}/${release.name}`).sort();
+const allReleases = () =>
+    managedReleases(readStackConfig(projectDirectory, "dev"))
+        .map((release) => `${release.namespace}/${release.name}`)
+        .sort();
 
 describe("npm run up and destroy, day 1 and day 2", () => {
     it("the fake pulumi refuses a file backend whose directory is missing, as pulumi does", () => {
@@ -328,9 +417,15 @@ describe("npm run up and destroy, day 1 and day 2", () => {
         const { code, said } = sandbox.npmRun("up");
         assert.strictEqual(code, 0, said.join("\n"));
         assert.ok(fs.statSync(path.join(sandbox.project, ".pulumi-state")).isDirectory());
-        assert.deepStrictEqual(sandbox.world.docker.containers.map((container) => container.name), nodes);
+        assert.deepStrictEqual(
+            sandbox.world.docker.containers.map((container) => container.name),
+            nodes,
+        );
         assert.deepStrictEqual(sandbox.deployed(), allReleases());
-        assert.deepStrictEqual(sandbox.world.calls.filter((call) => call.startsWith("pulumi up")), ["pulumi up --stack dev"]);
+        assert.deepStrictEqual(
+            sandbox.world.calls.filter((call) => call.startsWith("pulumi up")),
+            ["pulumi up --stack dev"],
+        );
     });
 
     it("a second up with nothing changed changes nothing", () => {
@@ -340,7 +435,10 @@ describe("npm run up and destroy, day 1 and day 2", () => {
         const { code } = sandbox.npmRun("up");
         assert.strictEqual(code, 0);
         assert.deepStrictEqual(sandbox.world.helm, before);
-        assert.ok(!sandbox.world.calls.some((call) => call.startsWith("pulumi state") || call.startsWith("pulumi refresh") || / delete /.test(call)), sandbox.world.calls.join("\n"));
+        assert.ok(
+            !sandbox.world.calls.some((call) => call.startsWith("pulumi state") || call.startsWith("pulumi refresh") || / delete /.test(call)),
+            sandbox.world.calls.join("\n"),
+        );
     });
 
     it("the kind cluster deleted by hand: up says so and creates it again, with everything in it", () => {
@@ -349,9 +447,15 @@ describe("npm run up and destroy, day 1 and day 2", () => {
         sandbox.deleteClusterByHand("thanos-dev");
         const { code, said } = sandbox.npmRun("up");
         assert.strictEqual(code, 0, said.join("\n"));
-        assert.ok(said.includes('kind cluster "thanos-dev" is gone: Docker is running and has no node of it (deleted by hand, or Docker was reset).'), said.join("\n"));
+        assert.ok(
+            said.includes('kind cluster "thanos-dev" is gone: Docker is running and has no node of it (deleted by hand, or Docker was reset).'),
+            said.join("\n"),
+        );
         assert.ok(sandbox.world.calls.includes(`pulumi state delete --stack dev --target-dependents --yes ${kindUrn}`));
-        assert.deepStrictEqual(sandbox.world.docker.containers.map((container) => container.name), nodes);
+        assert.deepStrictEqual(
+            sandbox.world.docker.containers.map((container) => container.name),
+            nodes,
+        );
         assert.deepStrictEqual(sandbox.deployed(), allReleases());
     });
 
@@ -380,10 +484,18 @@ describe("npm run up and destroy, day 1 and day 2", () => {
         sandbox.change((world) => (world.docker.running = false));
         const up = sandbox.npmRun("up");
         assert.strictEqual(up.code, 1);
-        assert.ok(up.said.includes("Docker is not running (Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?): start the Docker engine (Docker Desktop, or 'sudo systemctl start docker'), then run this again."), up.said.join("\n"));
+        assert.ok(
+            up.said.includes(
+                "Docker is not running (Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?): start the Docker engine (Docker Desktop, or 'sudo systemctl start docker'), then run this again.",
+            ),
+            up.said.join("\n"),
+        );
         const destroy = sandbox.npmRun("destroy");
         assert.strictEqual(destroy.code, 1);
-        assert.match(destroy.said.join("\n"), /^Docker is not answering \(Cannot connect to the Docker daemon.*\), so whether kind cluster "thanos-dev" still exists cannot be told\. Start Docker, then run npm run destroy again\. Nothing was changed\.$/m);
+        assert.match(
+            destroy.said.join("\n"),
+            /^Docker is not answering \(Cannot connect to the Docker daemon.*\), so whether kind cluster "thanos-dev" still exists cannot be told\. Start Docker, then run npm run destroy again\. Nothing was changed\.$/m,
+        );
         assert.deepStrictEqual(sandbox.stateUrns(), state);
         assert.ok(!sandbox.world.calls.some((call) => /^pulumi (state|up|destroy)/.test(call)), sandbox.world.calls.join("\n"));
     });
@@ -406,8 +518,16 @@ describe("npm run up and destroy, day 1 and day 2", () => {
         sandbox.interruptEuropeUpgrade(20);
         const { code, said } = sandbox.npmRun("up");
         assert.strictEqual(code, 0, said.join("\n"));
-        assert.ok(said.includes('Helm release europe/kps-europe in cluster "thanos-dev" was left pending-upgrade (revision 2) by an interrupted run: deleting that revision\'s record, so the release is back at revision 1 and this run applies it again.'), said.join("\n"));
-        assert.deepStrictEqual(sandbox.world.helm.filter((record) => record.name === "kps-europe").map((record) => `${record.revision}:${record.status}`), ["1:superseded", "2:deployed"]);
+        assert.ok(
+            said.includes(
+                'Helm release europe/kps-europe in cluster "thanos-dev" was left pending-upgrade (revision 2) by an interrupted run: deleting that revision\'s record, so the release is back at revision 1 and this run applies it again.',
+            ),
+            said.join("\n"),
+        );
+        assert.deepStrictEqual(
+            sandbox.world.helm.filter((record) => record.name === "kps-europe").map((record) => `${record.revision}:${record.status}`),
+            ["1:superseded", "2:deployed"],
+        );
     });
 
     it("without the recovery, the fake engine fails on a pending release as Helm does", () => {
@@ -434,15 +554,32 @@ describe("npm run up and destroy, day 1 and day 2", () => {
         sandbox.alive = [];
         const { code, said } = sandbox.npmRun("up");
         assert.strictEqual(code, 0, said.join("\n"));
-        assert.ok(said.includes('Helm release europe/kps-europe in cluster "thanos-dev" was left pending-upgrade (revision 2) by an interrupted run: deleting that revision\'s record, so the release is back at revision 1 and this run applies it again.'), said.join("\n"));
-        assert.deepStrictEqual(sandbox.world.helm.filter((record) => record.name === "kps-europe").map((record) => `${record.revision}:${record.status}`), ["1:superseded", "2:deployed"]);
+        assert.ok(
+            said.includes(
+                'Helm release europe/kps-europe in cluster "thanos-dev" was left pending-upgrade (revision 2) by an interrupted run: deleting that revision\'s record, so the release is back at revision 1 and this run applies it again.',
+            ),
+            said.join("\n"),
+        );
+        assert.deepStrictEqual(
+            sandbox.world.helm.filter((record) => record.name === "kps-europe").map((record) => `${record.revision}:${record.status}`),
+            ["1:superseded", "2:deployed"],
+        );
     });
 
     it("a first install interrupted (pending-install, a pending create in state): clears both, then installs", () => {
         const sandbox = new Sandbox();
         sandbox.npmRun("up");
         sandbox.change((world) => (world.helm = world.helm.filter((record) => record.name !== "thanos")));
-        sandbox.change((world) => world.helm.push({ cluster: "thanos-dev", namespace: "monitoring", name: "thanos", revision: 1, status: "pending-install", created: minutesAgo(30) }));
+        sandbox.change((world) =>
+            world.helm.push({
+                cluster: "thanos-dev",
+                namespace: "monitoring",
+                name: "thanos",
+                revision: 1,
+                status: "pending-install",
+                created: minutesAgo(30),
+            }),
+        );
         sandbox.interruptCreateOf("thanos");
         const { code, said } = sandbox.npmRun("up");
         assert.strictEqual(code, 0, said.join("\n"));
@@ -457,22 +594,35 @@ describe("npm run up and destroy, day 1 and day 2", () => {
         sandbox.interruptCreateOf("thanos");
         const { code, said } = sandbox.npmRun("up");
         assert.strictEqual(code, 0, said.join("\n"));
-        assert.ok(said.includes('Helm release monitoring/thanos in cluster "thanos-dev" is installed but no longer in the state (the run was interrupted before Pulumi recorded it): forgetting Helm\'s records so this run installs it again (its objects are adopted).'), said.join("\n"));
+        assert.ok(
+            said.includes(
+                'Helm release monitoring/thanos in cluster "thanos-dev" is installed but no longer in the state (the run was interrupted before Pulumi recorded it): forgetting Helm\'s records so this run installs it again (its objects are adopted).',
+            ),
+            said.join("\n"),
+        );
         assert.deepStrictEqual(sandbox.deployed(), allReleases());
     });
 
     it("an interrupted kind create: deletes the half-made cluster, then creates it whole", () => {
         const sandbox = new Sandbox();
         sandbox.npmRun("preview");
-        sandbox.editState((deployment) => (deployment.pending_operations = [{
-            resource: { urn: kindUrn, type: "command:local:Command", inputs: { environment: { KIND_CLUSTER_NAME: "thanos-dev" } } },
-            type: "creating",
-        }]));
+        sandbox.editState(
+            (deployment) =>
+                (deployment.pending_operations = [
+                    {
+                        resource: { urn: kindUrn, type: "command:local:Command", inputs: { environment: { KIND_CLUSTER_NAME: "thanos-dev" } } },
+                        type: "creating",
+                    },
+                ]),
+        );
         sandbox.change((world) => world.docker.containers.push({ name: "thanos-dev-control-plane", cluster: "thanos-dev", state: "running" }));
         const { code, said } = sandbox.npmRun("up");
         assert.strictEqual(code, 0, said.join("\n"));
         assert.ok(sandbox.world.calls.includes("kind delete cluster --name thanos-dev"));
-        assert.deepStrictEqual(sandbox.world.docker.containers.map((container) => container.name), nodes);
+        assert.deepStrictEqual(
+            sandbox.world.docker.containers.map((container) => container.name),
+            nodes,
+        );
     });
 
     it("a failed up says how to read the verification's last run, from the config alone", () => {
@@ -481,7 +631,10 @@ describe("npm run up and destroy, day 1 and day 2", () => {
         sandbox.change((world) => world.program.push({ ...world.program[2], urn: releaseUrn("elsewhere"), cluster: "elsewhere" }));
         const { code, said } = sandbox.npmRun("up");
         assert.strictEqual(code, 1);
-        assert.ok(said.some((line) => line.includes("can't create Helm Release with unreachable cluster")), said.join("\n"));
+        assert.ok(
+            said.some((line) => line.includes("can't create Helm Release with unreachable cluster")),
+            said.join("\n"),
+        );
         assert.deepStrictEqual(said.slice(-2), [
             "If the verification failed, its last run says why: kubectl --context kind-thanos-dev --namespace monitoring logs job/global-view-check",
             "If the run was interrupted or timed out, run npm run up again: it continues where it stopped.",
@@ -494,29 +647,48 @@ describe("npm run up and destroy, day 1 and day 2", () => {
             spawnSync(path.join(sandbox.bin, "pulumi"), args, { env: { PATH: process.env.PATH, ...backend, ...env }, cwd: sandbox.project, encoding: "utf8" });
         fs.mkdirSync(path.join(sandbox.project, ".pulumi-state"));
         const noPassphrase = pulumi({}, "stack", "select", "--create", "dev");
-        assert.deepStrictEqual([noPassphrase.status, noPassphrase.stderr],
-            [1, "error: could not create secrets manager for new stack: passphrase must be set with PULUMI_CONFIG_PASSPHRASE or PULUMI_CONFIG_PASSPHRASE_FILE environment variables\n"]);
+        assert.deepStrictEqual(
+            [noPassphrase.status, noPassphrase.stderr],
+            [
+                1,
+                "error: could not create secrets manager for new stack: passphrase must be set with PULUMI_CONFIG_PASSPHRASE or PULUMI_CONFIG_PASSPHRASE_FILE environment variables\n",
+            ],
+        );
         assert.strictEqual(pulumi({ PULUMI_CONFIG_PASSPHRASE: "" }, "stack", "select", "--create", "dev").status, 0);
         assert.match(fs.readFileSync(path.join(sandbox.project, "Pulumi.dev.yaml"), "utf8"), /\nencryptionsalt: v1:\S+\n$/);
         const fresh = JSON.parse(pulumi({}, "stack", "export", "--stack", "dev").stdout);
-        assert.deepStrictEqual([Object.keys(fresh.deployment).sort(), fresh.deployment.secrets_providers.type], [["manifest", "metadata", "secrets_providers"], "passphrase"]);
-        assert.deepStrictEqual([pulumi({}, "stack", "export", "--stack", "nope").status, pulumi({}, "stack", "export", "--stack", "nope").stderr], [6, "error: no stack named 'nope' found\n"]);
+        assert.deepStrictEqual(
+            [Object.keys(fresh.deployment).sort(), fresh.deployment.secrets_providers.type],
+            [["manifest", "metadata", "secrets_providers"], "passphrase"],
+        );
+        assert.deepStrictEqual(
+            [pulumi({}, "stack", "export", "--stack", "nope").status, pulumi({}, "stack", "export", "--stack", "nope").stderr],
+            [6, "error: no stack named 'nope' found\n"],
+        );
 
         const passphrase = { PULUMI_CONFIG_PASSPHRASE: "" };
         assert.strictEqual(pulumi(passphrase, "up", "--stack", "dev").status, 0);
         assert.match(pulumi({}, "state", "delete", "--stack", "dev", "--yes", kindUrn).stderr, /passphrase must be set/);
         const refused = pulumi(passphrase, "state", "delete", "--stack", "dev", "--yes", kindUrn);
-        assert.deepStrictEqual([refused.status, refused.stderr.split("\n")[0]], [1, `error: ${kindUrn} can't be safely deleted because the following resources depend on it:`]);
+        assert.deepStrictEqual(
+            [refused.status, refused.stderr.split("\n")[0]],
+            [1, `error: ${kindUrn} can't be safely deleted because the following resources depend on it:`],
+        );
         sandbox.editState((deployment) => (deployment.resources.find((resource) => resource.urn === kindUrn).protect = true));
-        assert.strictEqual(pulumi(passphrase, "state", "delete", "--stack", "dev", "--yes", "--target-dependents", kindUrn).stderr,
-            `error: ${kindUrn} can't be safely deleted because it is protected. Re-run this command with --force to force deletion\n`);
+        assert.strictEqual(
+            pulumi(passphrase, "state", "delete", "--stack", "dev", "--yes", "--target-dependents", kindUrn).stderr,
+            `error: ${kindUrn} can't be safely deleted because it is protected. Re-run this command with --force to force deletion\n`,
+        );
 
         // A lock another run holds: every command that writes the state refuses, export does not; cancel removes it.
         sandbox.plantLock(4242);
         for (const command of [["up"], ["refresh", "--yes"], ["state", "delete", "--yes", kindUrn], ["destroy", "--yes"]]) {
             const locked = pulumi(passphrase, ...command, "--stack", "dev");
             assert.strictEqual(locked.status, 1, command.join(" "));
-            assert.match(locked.stderr, /^error: the stack is currently locked by 1 lock\(s\)\. Either wait for the other process\(es\) to end or delete the lock file with `pulumi cancel`\.\n {2}file:\/\/.*\.json\?no_tmp_dir=true: created by someone@.* \(pid 4242\) at 2026-11-26T11:58:00Z\n$/);
+            assert.match(
+                locked.stderr,
+                /^error: the stack is currently locked by 1 lock\(s\)\. Either wait for the other process\(es\) to end or delete the lock file with `pulumi cancel`\.\n {2}file:\/\/.*\.json\?no_tmp_dir=true: created by someone@.* \(pid 4242\) at 2026-11-26T11:58:00Z\n$/,
+            );
         }
         assert.strictEqual(pulumi(passphrase, "stack", "export", "--stack", "dev").status, 0);
         assert.deepStrictEqual([pulumi(passphrase, "cancel", "--stack", "dev", "--yes").status, sandbox.locks()], [0, []]);
@@ -524,8 +696,15 @@ describe("npm run up and destroy, day 1 and day 2", () => {
         // Pending creates: up carries them forward; --import-pending-creates drops them without importing; a refresh reads every resource.
         sandbox.interruptCreateOf("thanos");
         assert.strictEqual(pulumi(passphrase, "up", "--stack", "dev").status, 1);
-        assert.deepStrictEqual(sandbox.deployment().pending_operations.map((operation) => operation.type), ["creating"]);
-        assert.strictEqual(pulumi(passphrase, "refresh", "--stack", "dev", "--yes", "--import-pending-creates", releaseUrn("thanos"), "--import-pending-creates", "thanos").status, 0);
+        assert.deepStrictEqual(
+            sandbox.deployment().pending_operations.map((operation) => operation.type),
+            ["creating"],
+        );
+        assert.strictEqual(
+            pulumi(passphrase, "refresh", "--stack", "dev", "--yes", "--import-pending-creates", releaseUrn("thanos"), "--import-pending-creates", "thanos")
+                .status,
+            0,
+        );
         assert.deepStrictEqual([sandbox.deployment().pending_operations, sandbox.stateUrns().includes(releaseUrn("thanos"))], [[], false]);
         sandbox.change((world) => (world.helm = world.helm.filter((record) => record.name !== "grafana")));
         assert.strictEqual(pulumi(passphrase, "refresh", "--stack", "dev", "--yes").status, 0);
@@ -538,13 +717,31 @@ describe("npm run up and destroy, day 1 and day 2", () => {
         const sandbox = new Sandbox();
         sandbox.npmRun("up");
         sandbox.change((world) => ((world as any).kubeconfigs = { "/home/me/.kube/lab": "thanos-dev" }));
-        const kubectl = (...args: string[]) => spawnSync(path.join(sandbox.bin, "kubectl"), args, { env: { ...process.env, FAKE_WORLD: sandbox.worldFile }, encoding: "utf8" });
-        const listed = kubectl("--kubeconfig", "/home/me/.kube/lab", "--namespace", "europe", "get", "secrets", "--selector", "owner=helm,name=kps-europe", "--output", "json");
-        assert.deepStrictEqual(JSON.parse(listed.stdout).items.map((item: any) => item.metadata.name), ["sh.helm.release.v1.kps-europe.v1"]);
+        const kubectl = (...args: string[]) =>
+            spawnSync(path.join(sandbox.bin, "kubectl"), args, { env: { ...process.env, FAKE_WORLD: sandbox.worldFile }, encoding: "utf8" });
+        const listed = kubectl(
+            "--kubeconfig",
+            "/home/me/.kube/lab",
+            "--namespace",
+            "europe",
+            "get",
+            "secrets",
+            "--selector",
+            "owner=helm,name=kps-europe",
+            "--output",
+            "json",
+        );
+        assert.deepStrictEqual(
+            JSON.parse(listed.stdout).items.map((item: any) => item.metadata.name),
+            ["sh.helm.release.v1.kps-europe.v1"],
+        );
         sandbox.deleteClusterByHand("thanos-dev");
         const refused = kubectl("--kubeconfig", "/home/me/.kube/lab", "--namespace", "europe", "get", "secrets", "--selector", "owner=helm");
         assert.match(refused.stderr, /^E1204 .*memcache\.go:265\]/);
-        assert.strictEqual(refused.stderr.trim().split("\n").pop(), "The connection to the server 127.0.0.1:41093 was refused - did you specify the right host or port?");
+        assert.strictEqual(
+            refused.stderr.trim().split("\n").pop(),
+            "The connection to the server 127.0.0.1:41093 was refused - did you specify the right host or port?",
+        );
     });
 
     it("killed while creating a fixed-name object (path 1, and the lock it left, path 5): the next up removes the stale lock, deletes the object, clears the pending create, creates it again", () => {
@@ -556,18 +753,36 @@ describe("npm run up and destroy, day 1 and day 2", () => {
         // Without the recovery, pulumi refuses the stale lock, then (cancelled) the object that exists.
         const { code, said } = sandbox.npmRun("up", "--stack", "fleet");
         assert.strictEqual(code, 0, said.join("\n"));
-        assert.ok(said.some((line) => /^Stack "fleet" is still locked by pulumi \(pid \d+, .*\), which is no longer running \(killed before it could clean up\): removing its lock \(pulumi cancel\)\.$/.test(line)), said.join("\n"));
-        assert.ok(said.includes('StatefulSet monitoring/thanos-compactor in cluster "fleet-hub" was created by an interrupted run that did not record it: deleting it so that this run creates it again.'), said.join("\n"));
-        assert.deepStrictEqual(sandbox.world.calls.filter((call) => /^(pulumi (cancel|refresh|up)|kubectl .* delete)/.test(call)), [
-            "pulumi cancel --stack fleet --yes",
-            "kubectl --context kind-fleet-hub --namespace monitoring delete statefulset.apps/thanos-compactor --ignore-not-found",
-            "pulumi refresh --stack fleet --clear-pending-creates --yes --skip-preview",
-            "pulumi up --stack fleet",
-        ]);
+        assert.ok(
+            said.some((line) =>
+                /^Stack "fleet" is still locked by pulumi \(pid \d+, .*\), which is no longer running \(killed before it could clean up\): removing its lock \(pulumi cancel\)\.$/.test(
+                    line,
+                ),
+            ),
+            said.join("\n"),
+        );
+        assert.ok(
+            said.includes(
+                'StatefulSet monitoring/thanos-compactor in cluster "fleet-hub" was created by an interrupted run that did not record it: deleting it so that this run creates it again.',
+            ),
+            said.join("\n"),
+        );
+        assert.deepStrictEqual(
+            sandbox.world.calls.filter((call) => /^(pulumi (cancel|refresh|up)|kubectl .* delete)/.test(call)),
+            [
+                "pulumi cancel --stack fleet --yes",
+                "kubectl --context kind-fleet-hub --namespace monitoring delete statefulset.apps/thanos-compactor --ignore-not-found",
+                "pulumi refresh --stack fleet --clear-pending-creates --yes --skip-preview",
+                "pulumi up --stack fleet",
+            ],
+        );
         assert.deepStrictEqual(sandbox.world.objects?.filter((object) => object.name === "thanos-compactor").length, 1);
         assert.deepStrictEqual([sandbox.deployment().pending_operations, sandbox.stateUrns().includes(compactor)], [[], true]);
         const again = sandbox.npmRun("up", "--stack", "fleet");
-        assert.deepStrictEqual([again.code, again.said.filter((line) => !/^(No Pulumi backend|The local fleet stack)/.test(line))], [0, ["Resources: updated"]]);
+        assert.deepStrictEqual(
+            [again.code, again.said.filter((line) => !/^(No Pulumi backend|The local fleet stack)/.test(line))],
+            [0, ["Resources: updated"]],
+        );
     });
 
     it("killed while creating a fixed-name object that someone else made meanwhile (path 1): the object is left alone and the run stops, saying whose it is not", () => {
@@ -576,31 +791,54 @@ describe("npm run up and destroy, day 1 and day 2", () => {
         sandbox.change((world) => (world.interrupt = { urn: compactor, effect: "object" }));
         assert.strictEqual(sandbox.npmRun("up", "--stack", "fleet").code, 137);
         // The same name, but applied by kubectl: its only field manager is kubectl's.
-        sandbox.change((world) => world.objects!.filter((object) => object.name === "thanos-compactor").forEach((object) => ((object as any).managedFields = [{ manager: "kubectl-client-side-apply", operation: "Update" }])));
+        sandbox.change((world) =>
+            world
+                .objects!.filter((object) => object.name === "thanos-compactor")
+                .forEach((object) => ((object as any).managedFields = [{ manager: "kubectl-client-side-apply", operation: "Update" }])),
+        );
         const { code, said } = sandbox.npmRun("up", "--stack", "fleet");
         assert.strictEqual(code, 1, said.join("\n"));
-        assert.ok(said.includes('StatefulSet monitoring/thanos-compactor in cluster "fleet-hub" exists but was not created by Pulumi (no field manager pulumi-kubernetes, no label app.kubernetes.io/managed-by=pulumi), ' +
-            "and this stack must create an object of that name. Delete or rename it yourself, then run npm run up again. Nothing else was changed."), said.join("\n"));
+        assert.ok(
+            said.includes(
+                'StatefulSet monitoring/thanos-compactor in cluster "fleet-hub" exists but was not created by Pulumi (no field manager pulumi-kubernetes, no label app.kubernetes.io/managed-by=pulumi), ' +
+                    "and this stack must create an object of that name. Delete or rename it yourself, then run npm run up again. Nothing else was changed.",
+            ),
+            said.join("\n"),
+        );
         assert.ok(!sandbox.world.calls.some((call) => /^kubectl .* delete|^pulumi (refresh|up)/.test(call)), sandbox.world.calls.join("\n"));
     });
 
     it("another run holds the stack (path 5, path 8): changes nothing, not even a half-made cluster it may still be creating, and says whose lock it is", () => {
         const sandbox = new Sandbox();
         sandbox.npmRun("preview");
-        sandbox.editState((deployment) => (deployment.pending_operations = [{
-            resource: { urn: kindUrn, type: "command:local:Command", inputs: { environment: { KIND_CLUSTER_NAME: "thanos-dev" } } }, type: "creating",
-        }]));
+        sandbox.editState(
+            (deployment) =>
+                (deployment.pending_operations = [
+                    {
+                        resource: { urn: kindUrn, type: "command:local:Command", inputs: { environment: { KIND_CLUSTER_NAME: "thanos-dev" } } },
+                        type: "creating",
+                    },
+                ]),
+        );
         sandbox.change((world) => world.docker.containers.push({ name: "thanos-dev-control-plane", cluster: "thanos-dev", state: "running" }));
         sandbox.plantLock(4242);
         sandbox.alive = [4242];
         const live = sandbox.npmRun("up");
         assert.strictEqual(live.code, 1);
-        assert.deepStrictEqual(live.said.slice(-1), [`Stack "dev" is locked by pulumi (pid 4242, someone@${os.hostname()}, since 2026-11-26T11:58:00Z): another run is still working on it, so nothing was changed. ` +
-            "Wait for it to finish and run this again; if it is gone, 'pulumi cancel --stack dev' removes its lock."]);
+        assert.deepStrictEqual(live.said.slice(-1), [
+            `Stack "dev" is locked by pulumi (pid 4242, someone@${os.hostname()}, since 2026-11-26T11:58:00Z): another run is still working on it, so nothing was changed. ` +
+                "Wait for it to finish and run this again; if it is gone, 'pulumi cancel --stack dev' removes its lock.",
+        ]);
         sandbox.alive = [];
         sandbox.plantLock(4242, "laptop-of-someone-else");
-        assert.match(sandbox.npmRun("destroy").said.slice(-1)[0], /^Stack "dev" is locked by pulumi \(pid 4242, someone@laptop-of-someone-else, since 2026-11-26T11:58:00Z\): another run is still working on it/);
-        assert.deepStrictEqual(sandbox.world.docker.containers.map((container) => container.name), ["thanos-dev-control-plane"]);
+        assert.match(
+            sandbox.npmRun("destroy").said.slice(-1)[0],
+            /^Stack "dev" is locked by pulumi \(pid 4242, someone@laptop-of-someone-else, since 2026-11-26T11:58:00Z\): another run is still working on it/,
+        );
+        assert.deepStrictEqual(
+            sandbox.world.docker.containers.map((container) => container.name),
+            ["thanos-dev-control-plane"],
+        );
         assert.ok(!sandbox.world.calls.some((call) => /^(kind delete|pulumi (cancel|state|refresh|up|destroy))/.test(call)), sandbox.world.calls.join("\n"));
     });
 
@@ -616,12 +854,28 @@ describe("npm run up and destroy, day 1 and day 2", () => {
         assert.deepStrictEqual(sandbox.deployment().resources.find((resource) => resource.urn === kindUrn).pendingReplacement, true);
         const { code, said } = sandbox.npmRun("up");
         assert.strictEqual(code, 0, said.join("\n"));
-        assert.ok(said.includes('kind cluster "thanos-dev" was being replaced when a previous run was interrupted: deleting the half-made new cluster so that it is created whole.'), said.join("\n"));
+        assert.ok(
+            said.includes(
+                'kind cluster "thanos-dev" was being replaced when a previous run was interrupted: deleting the half-made new cluster so that it is created whole.',
+            ),
+            said.join("\n"),
+        );
         // What the state held of the old cluster goes with it, before pulumi up: never deleted through the old cluster's provider.
-        assert.ok(said.includes('Removing the old kind cluster "thanos-dev", deleted before the interruption, and everything that was in it from the state of stack "dev", so that pulumi up creates them again.'), said.join("\n"));
+        assert.ok(
+            said.includes(
+                'Removing the old kind cluster "thanos-dev", deleted before the interruption, and everything that was in it from the state of stack "dev", so that pulumi up creates them again.',
+            ),
+            said.join("\n"),
+        );
         const calls = sandbox.world.calls;
-        assert.ok(calls.findIndex((call) => call.startsWith(`pulumi state delete --stack dev ${kindUrn}`)) < calls.findIndex((call) => call.startsWith("pulumi up")), calls.join("\n"));
-        assert.deepStrictEqual(sandbox.world.docker.containers.map((container) => container.name), nodes);
+        assert.ok(
+            calls.findIndex((call) => call.startsWith(`pulumi state delete --stack dev ${kindUrn}`)) < calls.findIndex((call) => call.startsWith("pulumi up")),
+            calls.join("\n"),
+        );
+        assert.deepStrictEqual(
+            sandbox.world.docker.containers.map((container) => container.name),
+            nodes,
+        );
         assert.deepStrictEqual(sandbox.deployed(), allReleases());
         assert.ok(!sandbox.deployment().resources.some((resource) => resource.pendingReplacement));
     });
@@ -635,12 +889,22 @@ describe("npm run up and destroy, day 1 and day 2", () => {
         sandbox.change((world) => (world.helm.find((record) => record.status === "pending-upgrade")!.storage = "configmap"));
         const { code, said } = sandbox.npmRun("up");
         assert.strictEqual(code, 0, said.join("\n"));
-        assert.ok(sandbox.world.calls.includes("kubectl --context kind-thanos-dev --namespace europe get configmaps --selector owner=helm,name=kps-europe --output json"), sandbox.world.calls.join("\n"));
-        assert.ok(sandbox.world.calls.includes("kubectl --context kind-thanos-dev --namespace europe delete configmap sh.helm.release.v1.kps-europe.v2"), sandbox.world.calls.join("\n"));
+        assert.ok(
+            sandbox.world.calls.includes(
+                "kubectl --context kind-thanos-dev --namespace europe get configmaps --selector owner=helm,name=kps-europe --output json",
+            ),
+            sandbox.world.calls.join("\n"),
+        );
+        assert.ok(
+            sandbox.world.calls.includes("kubectl --context kind-thanos-dev --namespace europe delete configmap sh.helm.release.v1.kps-europe.v2"),
+            sandbox.world.calls.join("\n"),
+        );
         assert.ok(!sandbox.world.calls.some((call) => call.includes("--all-namespaces")));
         sandbox.extraEnv = { PULUMI_K8S_HELM_DRIVER: "sql" };
-        assert.deepStrictEqual(sandbox.npmRun("up").said.slice(-1), ["PULUMI_K8S_HELM_DRIVER=sql: Helm keeps this stack's release records outside the cluster, where npm run up cannot check them after an interrupted run. " +
-            "Unset it (Secrets, Helm's default) or set it to configmap, or use pulumi directly. Nothing was changed."]);
+        assert.deepStrictEqual(sandbox.npmRun("up").said.slice(-1), [
+            "PULUMI_K8S_HELM_DRIVER=sql: Helm keeps this stack's release records outside the cluster, where npm run up cannot check them after an interrupted run. " +
+                "Unset it (Secrets, Helm's default) or set it to configmap, or use pulumi directly. Nothing was changed.",
+        ]);
     });
 
     it("a cluster under another Docker context, kind on podman, paused nodes (path 10): nothing dropped for a cluster that may be alive; paused nodes are unpaused", () => {
@@ -654,11 +918,21 @@ describe("npm run up and destroy, day 1 and day 2", () => {
             world.docker.containers = [];
         });
         const otherContext = sandbox.npmRun("up");
-        assert.deepStrictEqual([otherContext.code, otherContext.said.slice(-1)], [1, [
-            `Docker context "desktop-linux" has no node of kind cluster "thanos-dev", yet its API server (context kind-thanos-dev) answers: the cluster runs under another Docker context or engine. ` +
-                "Switch back to it ('docker context ls', 'docker context use <name>', or DOCKER_HOST), then run this again. Nothing was changed."]]);
+        assert.deepStrictEqual(
+            [otherContext.code, otherContext.said.slice(-1)],
+            [
+                1,
+                [
+                    `Docker context "desktop-linux" has no node of kind cluster "thanos-dev", yet its API server (context kind-thanos-dev) answers: the cluster runs under another Docker context or engine. ` +
+                        "Switch back to it ('docker context ls', 'docker context use <name>', or DOCKER_HOST), then run this again. Nothing was changed.",
+                ],
+            ],
+        );
         sandbox.extraEnv = { KIND_EXPERIMENTAL_PROVIDER: "podman" };
-        assert.match(sandbox.npmRun("destroy").said.slice(-1)[0], /^KIND_EXPERIMENTAL_PROVIDER=podman: kind keeps this stack's nodes in podman, where npm run up cannot see them/);
+        assert.match(
+            sandbox.npmRun("destroy").said.slice(-1)[0],
+            /^KIND_EXPERIMENTAL_PROVIDER=podman: kind keeps this stack's nodes in podman, where npm run up cannot see them/,
+        );
         assert.deepStrictEqual(sandbox.stateUrns(), state);
         assert.ok(!sandbox.world.calls.some((call) => /^pulumi (state|destroy)/.test(call)));
 
@@ -679,13 +953,21 @@ describe("npm run up and destroy, day 1 and day 2", () => {
             sandbox.npmRun("up");
             sandbox.change((world) => (world.interrupt = { urn: releaseUrn("kps-europe") }));
             assert.strictEqual(sandbox.npmRun("destroy").code, 137);
-            assert.deepStrictEqual(sandbox.world.helm.filter((record) => record.name === "kps-europe").map((record) => record.status), ["uninstalling"]);
+            assert.deepStrictEqual(
+                sandbox.world.helm.filter((record) => record.name === "kps-europe").map((record) => record.status),
+                ["uninstalling"],
+            );
             return sandbox;
         };
         const up = interrupted();
         const { code, said } = up.npmRun("up");
         assert.strictEqual(code, 0, said.join("\n"));
-        assert.ok(said.includes('Helm release europe/kps-europe in cluster "thanos-dev" was left uninstalling by an interrupted destroy: removing it from the state so that this run installs it again.'), said.join("\n"));
+        assert.ok(
+            said.includes(
+                'Helm release europe/kps-europe in cluster "thanos-dev" was left uninstalling by an interrupted destroy: removing it from the state so that this run installs it again.',
+            ),
+            said.join("\n"),
+        );
         assert.deepStrictEqual(up.deployed(), allReleases());
         assert.ok(!fs.existsSync(path.join(up.project, ".pulumi-recovery")));
         const destroy = interrupted();
@@ -720,7 +1002,10 @@ describe("npm run up checks the machine first", () => {
             "fs.inotify.max_user_instances is 128; kind needs at least 512 (kind's known issue \"Pod errors due to too many open files\"). Run 'sudo sysctl fs.inotify.max_user_instances=512', and add 'fs.inotify.max_user_instances = 512' to /etc/sysctl.conf to keep it.",
             'Nothing was changed. See README.md, "Prerequisites".',
         ]);
-        assert.deepStrictEqual(sandbox.world.calls.filter((call) => !/^(pulumi version|kind version|docker info|git --version)/.test(call)), []);
+        assert.deepStrictEqual(
+            sandbox.world.calls.filter((call) => !/^(pulumi version|kind version|docker info|git --version)/.test(call)),
+            [],
+        );
     });
 
     it("a kind pre-release of a newer version passes", () => {
@@ -730,16 +1015,24 @@ describe("npm run up checks the machine first", () => {
 });
 
 describe("npm run up and destroy on the fleet stack", () => {
-    const fleetReleases = () => managedReleases(readStackConfig(projectDirectory, "fleet")).map((release) => `${release.namespace}/${release.name}`).sort();
+    const fleetReleases = () =>
+        managedReleases(readStackConfig(projectDirectory, "fleet"))
+            .map((release) => `${release.namespace}/${release.name}`)
+            .sort();
 
     it("creates both kind clusters and every release in its own cluster", () => {
         const sandbox = new Sandbox({}, "fleet");
         const { code, said } = sandbox.npmRun("up", "--stack", "fleet");
         assert.strictEqual(code, 0, said.join("\n"));
-        assert.deepStrictEqual(sandbox.world.docker.containers.map((container) => container.name).sort(),
-            [...kindNodes("fleet-europe", 2), ...kindNodes("fleet-hub", 1)].sort());
+        assert.deepStrictEqual(
+            sandbox.world.docker.containers.map((container) => container.name).sort(),
+            [...kindNodes("fleet-europe", 2), ...kindNodes("fleet-hub", 1)].sort(),
+        );
         assert.deepStrictEqual(sandbox.deployed(), fleetReleases());
-        assert.deepStrictEqual(sandbox.world.helm.filter((record) => record.name === "kps-europe").map((record) => record.cluster), ["fleet-europe"]);
+        assert.deepStrictEqual(
+            sandbox.world.helm.filter((record) => record.name === "kps-europe").map((record) => record.cluster),
+            ["fleet-europe"],
+        );
     });
 
     it("europe's cluster deleted by hand: up creates it again, and the global query, which depended on it, is installed again over its old record", () => {
@@ -748,17 +1041,45 @@ describe("npm run up and destroy on the fleet stack", () => {
         sandbox.deleteClusterByHand("fleet-europe");
         const { code, said } = sandbox.npmRun("up", "--stack", "fleet");
         assert.strictEqual(code, 0, said.join("\n"));
-        assert.ok(said.includes('kind cluster "fleet-europe" is gone: Docker is running and has no node of it (deleted by hand, or Docker was reset).'), said.join("\n"));
+        assert.ok(
+            said.includes('kind cluster "fleet-europe" is gone: Docker is running and has no node of it (deleted by hand, or Docker was reset).'),
+            said.join("\n"),
+        );
         // The hub's global query depended on europe's Services: removed from state with them, its Helm record forgotten, then installed again.
-        assert.ok(said.includes('Helm release monitoring/thanos in cluster "fleet-hub" is installed but no longer in the state (it left the state with what it depended on): forgetting Helm\'s records so this run installs it again (its objects are adopted).'), said.join("\n"));
-        assert.ok(!sandbox.world.calls.some((call) => call.startsWith("pulumi state delete") && call.includes("fleet-hub-kind")), sandbox.world.calls.join("\n"));
+        assert.ok(
+            said.includes(
+                'Helm release monitoring/thanos in cluster "fleet-hub" is installed but no longer in the state (it left the state with what it depended on): forgetting Helm\'s records so this run installs it again (its objects are adopted).',
+            ),
+            said.join("\n"),
+        );
+        assert.ok(
+            !sandbox.world.calls.some((call) => call.startsWith("pulumi state delete") && call.includes("fleet-hub-kind")),
+            sandbox.world.calls.join("\n"),
+        );
         // The verification Job depended on europe too; it still existed in the hub, under its fixed name.
-        assert.ok(said.includes('Job monitoring/global-view-check in cluster "fleet-hub" left the state with the lost cluster: deleting it so that this run creates it again.'), said.join("\n"));
+        assert.ok(
+            said.includes(
+                'Job monitoring/global-view-check in cluster "fleet-hub" left the state with the lost cluster: deleting it so that this run creates it again.',
+            ),
+            said.join("\n"),
+        );
         // The bucket-check Job of the hub's region stayed in the state (path 2: the clean-up no longer waits for every Job to be gone).
-        assert.deepStrictEqual(sandbox.world.objects?.filter((object) => object.kind === "Job").map(({ cluster, namespace, name }) => `${cluster}:${namespace}/${name}`).sort(),
-            ["fleet-europe:europe/europe-bucket-check-5f3c2a1b", "fleet-hub:monitoring/global-view-check", "fleet-hub:united-states/united-states-bucket-check-5f3c2a1b"]);
+        assert.deepStrictEqual(
+            sandbox.world.objects
+                ?.filter((object) => object.kind === "Job")
+                .map(({ cluster, namespace, name }) => `${cluster}:${namespace}/${name}`)
+                .sort(),
+            [
+                "fleet-europe:europe/europe-bucket-check-5f3c2a1b",
+                "fleet-hub:monitoring/global-view-check",
+                "fleet-hub:united-states/united-states-bucket-check-5f3c2a1b",
+            ],
+        );
         // The hub's store and compactor did not depend on europe: they stayed, once each.
-        assert.deepStrictEqual(sandbox.world.objects?.filter((object) => object.kind === "StatefulSet").map((object) => object.name), ["thanos-object-store", "thanos-compactor"]);
+        assert.deepStrictEqual(
+            sandbox.world.objects?.filter((object) => object.kind === "StatefulSet").map((object) => object.name),
+            ["thanos-object-store", "thanos-compactor"],
+        );
         assert.deepStrictEqual(sandbox.deployed(), fleetReleases());
     });
 
@@ -768,15 +1089,35 @@ describe("npm run up and destroy on the fleet stack", () => {
         sandbox.deleteClusterByHand("fleet-hub");
         const { code, said } = sandbox.npmRun("up", "--stack", "fleet");
         assert.strictEqual(code, 0, said.join("\n"));
-        assert.ok(said.includes('kind cluster "fleet-hub" is gone: Docker is running and has no node of it (deleted by hand, or Docker was reset).'), said.join("\n"));
+        assert.ok(
+            said.includes('kind cluster "fleet-hub" is gone: Docker is running and has no node of it (deleted by hand, or Docker was reset).'),
+            said.join("\n"),
+        );
         // Its objstore Secret depended on the hub's store: both left the state; the Secret is named by the
         // provider, so the new one is created beside the old, and Helm's records of the release are forgotten.
-        assert.ok(said.includes('Helm release europe/kps-europe in cluster "fleet-europe" is installed but no longer in the state (it left the state with what it depended on): forgetting Helm\'s records so this run installs it again (its objects are adopted).'), said.join("\n"));
-        assert.ok(!sandbox.world.calls.some((call) => call.startsWith("pulumi state delete") && call.includes("fleet-europe-kind")), sandbox.world.calls.join("\n"));
+        assert.ok(
+            said.includes(
+                'Helm release europe/kps-europe in cluster "fleet-europe" is installed but no longer in the state (it left the state with what it depended on): forgetting Helm\'s records so this run installs it again (its objects are adopted).',
+            ),
+            said.join("\n"),
+        );
+        assert.ok(
+            !sandbox.world.calls.some((call) => call.startsWith("pulumi state delete") && call.includes("fleet-europe-kind")),
+            sandbox.world.calls.join("\n"),
+        );
         // The fixed names came back in the new hub, once each.
         // An auto-named object is created beside the old one: europe's bucket check ran again under a new name.
-        assert.deepStrictEqual(sandbox.world.objects?.map((object) => object.name.replace(/^(europe-bucket-check)-(?!5f3c2a1b)[0-9a-f]{8}$/, "$1-new")).sort(),
-            ["europe-bucket-check-5f3c2a1b", "europe-bucket-check-new", "global-view-check", "thanos-compactor", "thanos-object-store", "united-states-bucket-check-5f3c2a1b"]);
+        assert.deepStrictEqual(
+            sandbox.world.objects?.map((object) => object.name.replace(/^(europe-bucket-check)-(?!5f3c2a1b)[0-9a-f]{8}$/, "$1-new")).sort(),
+            [
+                "europe-bucket-check-5f3c2a1b",
+                "europe-bucket-check-new",
+                "global-view-check",
+                "thanos-compactor",
+                "thanos-object-store",
+                "united-states-bucket-check-5f3c2a1b",
+            ],
+        );
         assert.deepStrictEqual(sandbox.deployed(), fleetReleases());
     });
 
@@ -785,16 +1126,37 @@ describe("npm run up and destroy on the fleet stack", () => {
         sandbox.npmRun("up", "--stack", "fleet");
         sandbox.deleteClusterByHand("fleet-europe");
         // The hub's API server times out once, right after the state was changed.
-        const timeout = 'E1126 12:00:01.000000    4242 memcache.go:265] "Unhandled Error" err="couldn\'t get current server API group list"\nError from server (Timeout): the server was unable to return a response in the time allotted';
-        sandbox.change((world) => (world.failures = [{ call: "kubectl --context kind-fleet-hub --namespace monitoring get job.batch/global-view-check", stderr: timeout }]));
+        const timeout =
+            'E1126 12:00:01.000000    4242 memcache.go:265] "Unhandled Error" err="couldn\'t get current server API group list"\nError from server (Timeout): the server was unable to return a response in the time allotted';
+        sandbox.change(
+            (world) =>
+                (world.failures = [{ call: "kubectl --context kind-fleet-hub --namespace monitoring get job.batch/global-view-check", stderr: timeout }]),
+        );
         const failed = sandbox.npmRun("up", "--stack", "fleet");
-        assert.deepStrictEqual([failed.code, failed.said.slice(-1)], [1, [
-            'Could not look for Job monitoring/global-view-check in cluster "fleet-hub": kubectl failed: Error from server (Timeout): the server was unable to return a response in the time allotted']]);
+        assert.deepStrictEqual(
+            [failed.code, failed.said.slice(-1)],
+            [
+                1,
+                [
+                    'Could not look for Job monitoring/global-view-check in cluster "fleet-hub": kubectl failed: Error from server (Timeout): the server was unable to return a response in the time allotted',
+                ],
+            ],
+        );
         assert.ok(!sandbox.stateUrns().includes(releaseUrn("thanos").replace(":dev::", ":fleet::")));
         const { code, said } = sandbox.npmRun("up", "--stack", "fleet");
         assert.strictEqual(code, 0, said.join("\n"));
-        assert.ok(said.includes('Job monitoring/global-view-check in cluster "fleet-hub" left the state with the lost cluster: deleting it so that this run creates it again.'), said.join("\n"));
-        assert.ok(said.includes('Helm release monitoring/thanos in cluster "fleet-hub" is installed but no longer in the state (it left the state with what it depended on): forgetting Helm\'s records so this run installs it again (its objects are adopted).'), said.join("\n"));
+        assert.ok(
+            said.includes(
+                'Job monitoring/global-view-check in cluster "fleet-hub" left the state with the lost cluster: deleting it so that this run creates it again.',
+            ),
+            said.join("\n"),
+        );
+        assert.ok(
+            said.includes(
+                'Helm release monitoring/thanos in cluster "fleet-hub" is installed but no longer in the state (it left the state with what it depended on): forgetting Helm\'s records so this run installs it again (its objects are adopted).',
+            ),
+            said.join("\n"),
+        );
         assert.deepStrictEqual(sandbox.deployed(), fleetReleases());
         assert.ok(!fs.existsSync(path.join(sandbox.project, ".pulumi-recovery")));
     });

@@ -17,10 +17,11 @@ export async function listenOnLoopback(server: http.Server, beforeClose: () => v
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
     return {
         url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-        close: () => new Promise((resolve) => {
-            beforeClose();
-            sockets.forEach((socket) => socket.destroy());
-            server.close(() => resolve());
-        }),
+        close: () =>
+            new Promise((resolve) => {
+                beforeClose();
+                sockets.forEach((socket) => socket.destroy());
+                server.close(() => resolve());
+            }),
     };
 }

@@ -31,7 +31,9 @@ function mirrorDirectory(leaveOut: string[] = []): string {
 
 /** Each release's chart fields, by resource name. */
 function chartFields(run: ProgramRun): Record<string, { chart: string; version?: string; repositoryOpts?: unknown }> {
-    return Object.fromEntries(run.ofType(release).map((each) => [each.name, { chart: each.inputs.chart, version: each.inputs.version, repositoryOpts: each.inputs.repositoryOpts }]));
+    return Object.fromEntries(
+        run.ofType(release).map((each) => [each.name, { chart: each.inputs.chart, version: each.inputs.version, repositoryOpts: each.inputs.repositoryOpts }]),
+    );
 }
 
 /**
@@ -67,7 +69,11 @@ describe("charts from a mirror", () => {
     it("a directory: each release's chart is <dir>/<chart>-<version>.tgz, as helm pull names it, with no repository", async () => {
         const directory = mirrorDirectory();
         const run = await runStack("dev", (config) => (config[key("charts")] = { mirror: { source: "local", path: directory } }));
-        const file = (name: keyof typeof pinned) => ({ chart: path.join(directory, `${name}-${pinned[name]}.tgz`), version: undefined, repositoryOpts: undefined });
+        const file = (name: keyof typeof pinned) => ({
+            chart: path.join(directory, `${name}-${pinned[name]}.tgz`),
+            version: undefined,
+            repositoryOpts: undefined,
+        });
         assert.deepStrictEqual(chartFields(run), {
             "thanos-dev-operator-crds": file("prometheus-operator-crds"),
             europe: file("kube-prometheus-stack"),
@@ -86,7 +92,10 @@ describe("charts from a mirror", () => {
     });
 
     it("an OCI registry: oci://host/path/<chart> with the pinned version, never a repository URL", async () => {
-        const run = await runStack("dev", (config) => (config[key("charts")] = { mirror: { source: "repository", url: "oci://registry.example.com/charts/" } }));
+        const run = await runStack(
+            "dev",
+            (config) => (config[key("charts")] = { mirror: { source: "repository", url: "oci://registry.example.com/charts/" } }),
+        );
         const oci = (name: keyof typeof pinned) => ({ chart: `oci://registry.example.com/charts/${name}`, version: pinned[name], repositoryOpts: undefined });
         assert.deepStrictEqual(chartFields(run), {
             "thanos-dev-operator-crds": oci("prometheus-operator-crds"),
@@ -99,7 +108,11 @@ describe("charts from a mirror", () => {
 
     it("an HTTPS Helm repository: the chart's name and pinned version, the URL as the repository", async () => {
         const run = await runStack("dev", (config) => (config[key("charts")] = { mirror: { source: "repository", url: "https://charts.example.com/mirror" } }));
-        const repository = (name: keyof typeof pinned) => ({ chart: name, version: pinned[name], repositoryOpts: { repo: "https://charts.example.com/mirror" } });
+        const repository = (name: keyof typeof pinned) => ({
+            chart: name,
+            version: pinned[name],
+            repositoryOpts: { repo: "https://charts.example.com/mirror" },
+        });
         assert.deepStrictEqual(chartFields(run).europe, repository("kube-prometheus-stack"));
         assert.deepStrictEqual(chartFields(run).global, repository("thanos"));
         assert.deepStrictEqual(chartFields(run).grafana, repository("grafana"));
@@ -109,11 +122,16 @@ describe("charts from a mirror", () => {
         const directory = mirrorDirectory();
         fs.mkdirSync(path.join(directory, "sub"));
         fs.renameSync(path.join(directory, "grafana-12.11.1.tgz"), path.join(directory, "sub", "grafana-12.11.1.tgz"));
-        const entries = Object.entries(pinned).map(([name, version]) =>
-            `  ${name}:\n  - version: ${version}\n    urls: [${name === "grafana" ? "sub/" : ""}${name}-${version}.tgz]\n`).join("");
+        const entries = Object.entries(pinned)
+            .map(([name, version]) => `  ${name}:\n  - version: ${version}\n    urls: [${name === "grafana" ? "sub/" : ""}${name}-${version}.tgz]\n`)
+            .join("");
         fs.writeFileSync(path.join(directory, "index.yaml"), `apiVersion: v1\nentries:\n${entries}`);
         const run = await runStack("dev", (config) => (config[key("charts")] = { mirror: { source: "repository", url: `file://${directory}` } }));
-        assert.deepStrictEqual(chartFields(run).grafana, { chart: path.join(directory, "sub", "grafana-12.11.1.tgz"), version: undefined, repositoryOpts: undefined });
+        assert.deepStrictEqual(chartFields(run).grafana, {
+            chart: path.join(directory, "sub", "grafana-12.11.1.tgz"),
+            version: undefined,
+            repositoryOpts: undefined,
+        });
         assert.deepStrictEqual(chartFields(run).europe.chart, path.join(directory, "kube-prometheus-stack-88.5.3.tgz"));
     });
 
@@ -121,7 +139,10 @@ describe("charts from a mirror", () => {
         const directory = mirrorDirectory();
         const own = path.join(directory, "kube-prometheus-stack-88.5.3.tgz");
         const run = await runStack("dev", (config) => {
-            config[key("charts")] = { mirror: { source: "repository", url: "oci://registry.example.com/charts" }, kubePrometheusStack: { source: "local", path: own } };
+            config[key("charts")] = {
+                mirror: { source: "repository", url: "oci://registry.example.com/charts" },
+                kubePrometheusStack: { source: "local", path: own },
+            };
             config[key("globalQuery")].chart = { source: "repository", url: "https://thanos.example.com", version: "0.4.9" };
         });
         assert.deepStrictEqual(chartFields(run).europe, { chart: own, version: undefined, repositoryOpts: undefined });
@@ -131,14 +152,17 @@ describe("charts from a mirror", () => {
 
     it("a chart missing from the directory: the setting, the file expected and the helm pull that makes it, before any resource", async () => {
         const directory = mirrorDirectory(["kube-prometheus-stack", "thanos"]);
-        await assert.rejects(runStack("dev", (config) => (config[key("charts")] = { mirror: { source: "local", path: directory } })), (error: unknown) => {
-            assert.ok(error instanceof StackConfigError);
-            assert.deepStrictEqual(error.problems, [
-                `thanos-global-view:charts.mirror.path: ${directory}/kube-prometheus-stack-88.5.3.tgz is missing; the stack installs kube-prometheus-stack 88.5.3: helm pull kube-prometheus-stack --repo https://prometheus-community.github.io/helm-charts --version 88.5.3 --destination ${directory}`,
-                `thanos-global-view:charts.mirror.path: ${directory}/thanos-0.4.9.tgz is missing; the stack installs thanos 0.4.9: git clone https://github.com/banzaicloud/banzai-charts.git banzai-charts && git -C banzai-charts checkout 51352f61c4dabfa9001e823181b6eb42e9e7803b && helm package banzai-charts/thanos --destination ${directory}`,
-            ]);
-            return true;
-        });
+        await assert.rejects(
+            runStack("dev", (config) => (config[key("charts")] = { mirror: { source: "local", path: directory } })),
+            (error: unknown) => {
+                assert.ok(error instanceof StackConfigError);
+                assert.deepStrictEqual(error.problems, [
+                    `thanos-global-view:charts.mirror.path: ${directory}/kube-prometheus-stack-88.5.3.tgz is missing; the stack installs kube-prometheus-stack 88.5.3: helm pull kube-prometheus-stack --repo https://prometheus-community.github.io/helm-charts --version 88.5.3 --destination ${directory}`,
+                    `thanos-global-view:charts.mirror.path: ${directory}/thanos-0.4.9.tgz is missing; the stack installs thanos 0.4.9: git clone https://github.com/banzaicloud/banzai-charts.git banzai-charts && git -C banzai-charts checkout 51352f61c4dabfa9001e823181b6eb42e9e7803b && helm package banzai-charts/thanos --destination ${directory}`,
+                ]);
+                return true;
+            },
+        );
         assert.deepStrictEqual(registeredSoFar(), []);
     });
 
@@ -158,7 +182,10 @@ describe("images from a mirror", () => {
             const run = await runStack(stack, (config) => (config[key("images")] = { registry: mirror }));
             const images = run.resources.flatMap((resource) => imagesIn(resource.inputs, `${resource.type}/${resource.name}`));
             assert.ok(images.length > 0);
-            assert.deepStrictEqual(images.filter(({ image }) => !image.startsWith(`${mirror}/`)), []);
+            assert.deepStrictEqual(
+                images.filter(({ image }) => !image.startsWith(`${mirror}/`)),
+                [],
+            );
         });
     }
 
@@ -167,7 +194,11 @@ describe("images from a mirror", () => {
         const europe = run.one(release, "europe").inputs.values;
         assert.deepStrictEqual(europe.global, { imageRegistry: mirror });
         assert.strictEqual(europe.prometheus.prometheusSpec.thanos.image, `${mirror}/thanos/thanos:v0.42.4`);
-        assert.deepStrictEqual(run.one(release, "global").inputs.values.image, { repository: `${mirror}/thanos/thanos`, tag: "v0.42.4", pullPolicy: "IfNotPresent" });
+        assert.deepStrictEqual(run.one(release, "global").inputs.values.image, {
+            repository: `${mirror}/thanos/thanos`,
+            tag: "v0.42.4",
+            pullPolicy: "IfNotPresent",
+        });
         assert.deepStrictEqual(run.one(release, "grafana").inputs.values.image, { registry: mirror, repository: "grafana/grafana", tag: "13.2.0" });
         assert.strictEqual(run.one("kubernetes:batch/v1:Job", "global-view").inputs.spec.template.spec.containers[0].image, `${mirror}/thanos/thanos:v0.42.4`);
     });
@@ -233,32 +264,71 @@ function problemsOf(settings: Record<string, unknown>): string[] {
 describe("mirror settings: bad input named, with what would be valid", () => {
     const directory = mirrorDirectory();
     const cases: [string, Record<string, unknown>, string][] = [
-        ["a registry with a scheme", { images: { registry: "https://registry.example.com/mirror" } },
-            'thanos-global-view:images.registry: got "https://registry.example.com/mirror"; no scheme: images are pulled as host/path/name:tag; expected a registry host with an optional path, without scheme or trailing /, such as registry.example.com/mirror or registry.example.com:5000'],
-        ["a registry with a trailing slash", { images: { registry: "registry.example.com/mirror/" } },
-            'thanos-global-view:images.registry: got "registry.example.com/mirror/"; no trailing /: the image\'s repository is appended after a /; expected a registry host with an optional path, without scheme or trailing /, such as registry.example.com/mirror or registry.example.com:5000'],
-        ["a registry a runtime would read as a Docker Hub namespace", { images: { registry: "mirror/images" } },
-            'thanos-global-view:images.registry: got "mirror/images"; "mirror" has no dot or port, so container runtimes read it as a Docker Hub namespace, not a registry; expected a registry host with an optional path, without scheme or trailing /, such as registry.example.com/mirror or registry.example.com:5000'],
-        ["a registry path in capitals", { images: { registry: "registry.example.com/Mirror" } },
-            'thanos-global-view:images.registry: got "registry.example.com/Mirror"; expected a registry host with an optional path, without scheme or trailing /, such as registry.example.com/mirror or registry.example.com:5000'],
-        ["a relative mirror directory", { charts: { mirror: { source: "local", path: "charts" } } },
-            'thanos-global-view:charts.mirror.path: got "charts"; a relative path; expected an absolute path or one starting with ~/ (the program runs in the project directory, the provider elsewhere)'],
-        ["a mirror directory that is not there", { charts: { mirror: { source: "local", path: "/nonexistent/charts" } } },
-            'thanos-global-view:charts.mirror.path: got "/nonexistent/charts"; nothing like that there; expected a directory of charts'],
-        ["an OCI registry without oci://", { charts: { mirror: { source: "repository", url: "registry.example.com/charts" } } },
-            'thanos-global-view:charts.mirror.url: got "registry.example.com/charts"; no scheme; expected a Helm repository (https://, http:// or file:// with an index.yaml) or an OCI registry path (oci://registry/path)'],
-        ["a scheme Helm cannot read", { charts: { mirror: { source: "repository", url: "s3://bucket/charts" } } },
-            'thanos-global-view:charts.mirror.url: got "s3://bucket/charts"; s3:// is not a chart repository Helm reads; expected a Helm repository (https://, http:// or file:// with an index.yaml) or an OCI registry path (oci://registry/path)'],
-        ["a file:// repository with a relative path", { charts: { mirror: { source: "repository", url: "file://charts" } } },
-            'thanos-global-view:charts.mirror.url: got "file://charts"; expected file:///absolute/path (three slashes: file:// and an absolute path); expected a Helm repository (https://, http:// or file:// with an index.yaml) or an OCI registry path (oci://registry/path)'],
-        ["a file:// repository without index.yaml", { charts: { mirror: { source: "repository", url: `file://${directory}` } } },
-            `thanos-global-view:charts.mirror.url: got "file://${directory}"; no index.yaml in ${directory} (helm repo index ${directory} writes it); expected a Helm repository (https://, http:// or file:// with an index.yaml) or an OCI registry path (oci://registry/path)`],
-        ["a chart's own relative path", { charts: { grafana: { source: "local", path: "./grafana-12.11.1.tgz" } } },
-            'thanos-global-view:charts.grafana.path: got "./grafana-12.11.1.tgz"; a relative path; expected an absolute path or one starting with ~/ (the program runs in the project directory, the provider elsewhere)'],
-        ["a mirror of another kind", { charts: { mirror: { source: "git" } } },
-            'thanos-global-view:charts.mirror.source: got "git"; expected one of local, repository'],
-        ["a chart the program does not install", { charts: { thanos: { source: "local", path: directory } } },
-            "thanos-global-view:charts.thanos: unknown setting; valid here: mirror, kubePrometheusStack, prometheusOperatorCrds, grafana"],
+        [
+            "a registry with a scheme",
+            { images: { registry: "https://registry.example.com/mirror" } },
+            'thanos-global-view:images.registry: got "https://registry.example.com/mirror"; no scheme: images are pulled as host/path/name:tag; expected a registry host with an optional path, without scheme or trailing /, such as registry.example.com/mirror or registry.example.com:5000',
+        ],
+        [
+            "a registry with a trailing slash",
+            { images: { registry: "registry.example.com/mirror/" } },
+            'thanos-global-view:images.registry: got "registry.example.com/mirror/"; no trailing /: the image\'s repository is appended after a /; expected a registry host with an optional path, without scheme or trailing /, such as registry.example.com/mirror or registry.example.com:5000',
+        ],
+        [
+            "a registry a runtime would read as a Docker Hub namespace",
+            { images: { registry: "mirror/images" } },
+            'thanos-global-view:images.registry: got "mirror/images"; "mirror" has no dot or port, so container runtimes read it as a Docker Hub namespace, not a registry; expected a registry host with an optional path, without scheme or trailing /, such as registry.example.com/mirror or registry.example.com:5000',
+        ],
+        [
+            "a registry path in capitals",
+            { images: { registry: "registry.example.com/Mirror" } },
+            'thanos-global-view:images.registry: got "registry.example.com/Mirror"; expected a registry host with an optional path, without scheme or trailing /, such as registry.example.com/mirror or registry.example.com:5000',
+        ],
+        [
+            "a relative mirror directory",
+            { charts: { mirror: { source: "local", path: "charts" } } },
+            'thanos-global-view:charts.mirror.path: got "charts"; a relative path; expected an absolute path or one starting with ~/ (the program runs in the project directory, the provider elsewhere)',
+        ],
+        [
+            "a mirror directory that is not there",
+            { charts: { mirror: { source: "local", path: "/nonexistent/charts" } } },
+            'thanos-global-view:charts.mirror.path: got "/nonexistent/charts"; nothing like that there; expected a directory of charts',
+        ],
+        [
+            "an OCI registry without oci://",
+            { charts: { mirror: { source: "repository", url: "registry.example.com/charts" } } },
+            'thanos-global-view:charts.mirror.url: got "registry.example.com/charts"; no scheme; expected a Helm repository (https://, http:// or file:// with an index.yaml) or an OCI registry path (oci://registry/path)',
+        ],
+        [
+            "a scheme Helm cannot read",
+            { charts: { mirror: { source: "repository", url: "s3://bucket/charts" } } },
+            'thanos-global-view:charts.mirror.url: got "s3://bucket/charts"; s3:// is not a chart repository Helm reads; expected a Helm repository (https://, http:// or file:// with an index.yaml) or an OCI registry path (oci://registry/path)',
+        ],
+        [
+            "a file:// repository with a relative path",
+            { charts: { mirror: { source: "repository", url: "file://charts" } } },
+            'thanos-global-view:charts.mirror.url: got "file://charts"; expected file:///absolute/path (three slashes: file:// and an absolute path); expected a Helm repository (https://, http:// or file:// with an index.yaml) or an OCI registry path (oci://registry/path)',
+        ],
+        [
+            "a file:// repository without index.yaml",
+            { charts: { mirror: { source: "repository", url: `file://${directory}` } } },
+            `thanos-global-view:charts.mirror.url: got "file://${directory}"; no index.yaml in ${directory} (helm repo index ${directory} writes it); expected a Helm repository (https://, http:// or file:// with an index.yaml) or an OCI registry path (oci://registry/path)`,
+        ],
+        [
+            "a chart's own relative path",
+            { charts: { grafana: { source: "local", path: "./grafana-12.11.1.tgz" } } },
+            'thanos-global-view:charts.grafana.path: got "./grafana-12.11.1.tgz"; a relative path; expected an absolute path or one starting with ~/ (the program runs in the project directory, the provider elsewhere)',
+        ],
+        [
+            "a mirror of another kind",
+            { charts: { mirror: { source: "git" } } },
+            'thanos-global-view:charts.mirror.source: got "git"; expected one of local, repository',
+        ],
+        [
+            "a chart the program does not install",
+            { charts: { thanos: { source: "local", path: directory } } },
+            "thanos-global-view:charts.thanos: unknown setting; valid here: mirror, kubePrometheusStack, prometheusOperatorCrds, grafana",
+        ],
     ];
     for (const [what, settings, expected] of cases) {
         it(what, () => assert.deepStrictEqual(problemsOf(settings), [expected]));

@@ -18,7 +18,12 @@ const release = "kubernetes:helm.sh/v3:Release";
 
 /** A query Deployment as the banzaicloud chart renders it from our values: pod-level securityContext only (query-deployment.yaml:47-142). */
 function renderedQueryDeployment(): Record<string, any> {
-    const values = thanosChartValues({ globalQuery: defaults.globalQuery as any, labels: defaults.labels, thanosVersion: "v0.42.4", endpoints: ["dnssrv+_grpc._tcp.prometheus-operated.europe.svc.cluster.local"] }) as any;
+    const values = thanosChartValues({
+        globalQuery: defaults.globalQuery as any,
+        labels: defaults.labels,
+        thanosVersion: "v0.42.4",
+        endpoints: ["dnssrv+_grpc._tcp.prometheus-operated.europe.svc.cluster.local"],
+    }) as any;
     return {
         apiVersion: "apps/v1",
         kind: "Deployment",
@@ -26,13 +31,15 @@ function renderedQueryDeployment(): Record<string, any> {
         spec: {
             template: {
                 spec: {
-                    containers: [{
-                        name: "query",
-                        image: "quay.io/thanos/thanos:v0.42.4",
-                        args: ["query", ...values.query.extraArgs],
-                        ports: [{ name: "http", containerPort: 10902 }],
-                        resources: values.query.resources,
-                    }],
+                    containers: [
+                        {
+                            name: "query",
+                            image: "quay.io/thanos/thanos:v0.42.4",
+                            args: ["query", ...values.query.extraArgs],
+                            ports: [{ name: "http", containerPort: 10902 }],
+                            resources: values.query.resources,
+                        },
+                    ],
                     securityContext: values.query.securityContext,
                 },
             },
@@ -69,7 +76,12 @@ describe("pod security: the thanos chart's post-renderer", () => {
     });
 
     it("keeps only NET_BIND_SERVICE of added capabilities, and fails loudly on input that is not YAML", () => {
-        const pod = { apiVersion: "v1", kind: "Pod", metadata: { name: "p" }, spec: { containers: [{ name: "c", securityContext: { capabilities: { add: ["NET_ADMIN", "NET_BIND_SERVICE"] } } }] } };
+        const pod = {
+            apiVersion: "v1",
+            kind: "Pod",
+            metadata: { name: "p" },
+            spec: { containers: [{ name: "c", securityContext: { capabilities: { add: ["NET_ADMIN", "NET_BIND_SERVICE"] } } }] },
+        };
         const [rendered] = yaml.loadAll(postRender(yaml.dump(pod)).stdout) as any[];
         assert.deepStrictEqual(rendered.spec.containers[0].securityContext.capabilities, { add: ["NET_BIND_SERVICE"], drop: ["ALL"] });
         const broken = postRender("kind: [unclosed");
@@ -86,14 +98,18 @@ describe("pod security: namespaces and the pods we build", () => {
 
     it("every namespace enforces, warns and audits `restricted`", () => {
         for (const name of ["europe", "united-states", "global"]) {
-            assert.deepStrictEqual(run.one(namespace, name).inputs.metadata.labels, {
-                "pod-security.kubernetes.io/enforce": "restricted",
-                "pod-security.kubernetes.io/enforce-version": "latest",
-                "pod-security.kubernetes.io/warn": "restricted",
-                "pod-security.kubernetes.io/warn-version": "latest",
-                "pod-security.kubernetes.io/audit": "restricted",
-                "pod-security.kubernetes.io/audit-version": "latest",
-            }, name);
+            assert.deepStrictEqual(
+                run.one(namespace, name).inputs.metadata.labels,
+                {
+                    "pod-security.kubernetes.io/enforce": "restricted",
+                    "pod-security.kubernetes.io/enforce-version": "latest",
+                    "pod-security.kubernetes.io/warn": "restricted",
+                    "pod-security.kubernetes.io/warn-version": "latest",
+                    "pod-security.kubernetes.io/audit": "restricted",
+                    "pod-security.kubernetes.io/audit-version": "latest",
+                },
+                name,
+            );
         }
     });
 
@@ -114,7 +130,10 @@ describe("pod security: the long-term tier the fleet stack builds", () => {
     it("the memory Docker must have counts the gateways, the compactor and the store", async () => {
         const config = readStackConfig(projectDirectory, "fleet");
         const without = { ...config, storage: { type: "none" as const } };
-        assert.strictEqual(clusterMemoryRequestBytes(config, "fleet-hub", 2) - clusterMemoryRequestBytes(without, "fleet-hub", 2), (2 * 256 + 256 + 256) * 1024 ** 2);
+        assert.strictEqual(
+            clusterMemoryRequestBytes(config, "fleet-hub", 2) - clusterMemoryRequestBytes(without, "fleet-hub", 2),
+            (2 * 256 + 256 + 256) * 1024 ** 2,
+        );
         assert.strictEqual(clusterMemoryRequestBytes(config, "fleet-europe", 3), clusterMemoryRequestBytes(without, "fleet-europe", 3));
     });
 });
@@ -129,29 +148,46 @@ describe("sizes: every container has CPU and memory requests and a memory limit"
     });
 
     it("every resources key of kube-prometheus-stack we set, with every component on", () => {
-        const region = { name: "europe", cluster: "lab", namespace: "europe", replicas: 2, retention: "10d", antiAffinity: "hard" as const, volume: { size: "10Gi" },
-            resources: defaults.region.resources, components: { grafana: true, alertmanager: true, nodeExporter: true, kubeStateMetrics: true } };
+        const region = {
+            name: "europe",
+            cluster: "lab",
+            namespace: "europe",
+            replicas: 2,
+            retention: "10d",
+            antiAffinity: "hard" as const,
+            volume: { size: "10Gi" },
+            resources: defaults.region.resources,
+            components: { grafana: true, alertmanager: true, nodeExporter: true, kubeStateMetrics: true },
+        };
         const values = kubePrometheusStackValues({ region, labels: defaults.labels, thanosVersion: "v0.42.4", ownsKubeletService: true }) as any;
         const containers: Record<string, unknown> = {
-            "prometheus": values.prometheus.prometheusSpec.resources,
+            prometheus: values.prometheus.prometheusSpec.resources,
             "thanos-sidecar": values.prometheus.prometheusSpec.thanos.resources,
-            "operator": values.prometheusOperator.resources,
+            operator: values.prometheusOperator.resources,
             "config-reloader and init-config-reloader": values.prometheusOperator.prometheusConfigReloader.resources,
             "admission webhook create and patch Jobs": values.prometheusOperator.admissionWebhooks.patch.resources,
-            "alertmanager": values.alertmanager.alertmanagerSpec.resources,
+            alertmanager: values.alertmanager.alertmanagerSpec.resources,
             "kube-state-metrics": values["kube-state-metrics"].resources,
             "node-exporter": values["prometheus-node-exporter"].resources,
-            "grafana": values.grafana.resources,
+            grafana: values.grafana.resources,
             "grafana sidecars": values.grafana.sidecar.resources,
         };
-        assert.deepStrictEqual(Object.entries(containers).filter(([, resources]) => !sized(resources)).map(([name]) => name), []);
+        assert.deepStrictEqual(
+            Object.entries(containers)
+                .filter(([, resources]) => !sized(resources))
+                .map(([name]) => name),
+            [],
+        );
     });
 
     it("the memory Docker must have counts every container a component adds: Grafana and its two sidecars", () => {
         const config = readStackConfig(projectDirectory, "dev");
         const withGrafana = structuredClone(config);
         withGrafana.regions[0].components.grafana = true;
-        assert.strictEqual(clusterMemoryRequestBytes(withGrafana, "thanos-dev", 3) - clusterMemoryRequestBytes(config, "thanos-dev", 3), (128 + 2 * 32) * 1024 ** 2);
+        assert.strictEqual(
+            clusterMemoryRequestBytes(withGrafana, "thanos-dev", 3) - clusterMemoryRequestBytes(config, "thanos-dev", 3),
+            (128 + 2 * 32) * 1024 ** 2,
+        );
     });
 
     it("Query and Query Frontend", () => {

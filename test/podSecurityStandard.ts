@@ -24,7 +24,8 @@ export function restrictedViolations(spec: any): string[] {
         if (!(context.capabilities?.drop ?? []).includes("ALL")) violations.push(`${name} does not drop ALL capabilities`);
         const added = (context.capabilities?.add ?? []).filter((capability: string) => capability !== "NET_BIND_SERVICE");
         if (added.length > 0) violations.push(`${name} adds ${added.join(", ")}`);
-        if ((context.runAsNonRoot ?? pod.runAsNonRoot) !== true || context.runAsNonRoot === false) violations.push(`${name} may run as root (runAsNonRoot not true)`);
+        if ((context.runAsNonRoot ?? pod.runAsNonRoot) !== true || context.runAsNonRoot === false)
+            violations.push(`${name} may run as root (runAsNonRoot not true)`);
         if (context.runAsUser === 0) violations.push(`${name} runAsUser is 0`);
         const seccomp = context.seccompProfile?.type ?? pod.seccompProfile?.type;
         if (seccomp !== "RuntimeDefault" && seccomp !== "Localhost") violations.push(`${name} has no RuntimeDefault or Localhost seccomp profile`);

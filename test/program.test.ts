@@ -27,8 +27,10 @@ describe("the program on the dev stack", () => {
         assert.strictEqual(kind.inputs.delete, 'kind delete cluster --name "$KIND_CLUSTER_NAME"');
         assert.deepStrictEqual(kind.inputs.environment, { KIND_CLUSTER_NAME: "thanos-dev" });
         const node = (role: string) => `  - role: ${role}\n    image: ${defaultKindNodeImage}\n`;
-        assert.strictEqual(kind.inputs.stdin,
-            `kind: Cluster\napiVersion: kind.x-k8s.io/v1alpha4\nnodes:\n${node("control-plane")}${node("worker")}${node("worker")}`);
+        assert.strictEqual(
+            kind.inputs.stdin,
+            `kind: Cluster\napiVersion: kind.x-k8s.io/v1alpha4\nnodes:\n${node("control-plane")}${node("worker")}${node("worker")}`,
+        );
     });
 
     it("refuses to adopt a kind cluster of the same name that the stack did not create", () => {
@@ -122,15 +124,19 @@ describe("the program on the dev stack", () => {
     it("exports what a user needs next", () => {
         assert.strictEqual(run.exports.clusterName, "thanos-dev");
         assert.strictEqual(run.exports.queryFrontendUrl, "http://thanos-query-frontend-http.monitoring.svc.cluster.local:10902");
-        assert.strictEqual(run.exports.portForwardCommand,
-            "kubectl --context kind-thanos-dev --namespace monitoring port-forward service/thanos-query-frontend-http 10902:10902");
+        assert.strictEqual(
+            run.exports.portForwardCommand,
+            "kubectl --context kind-thanos-dev --namespace monitoring port-forward service/thanos-query-frontend-http 10902:10902",
+        );
     });
 });
 
 describe("kind cluster config", () => {
     it("lists one node per control plane and worker, all on the chosen image", () => {
-        assert.strictEqual(kindConfigYaml({ type: "kind", name: "x", nodeImage: "kindest/node:v1.30.0", controlPlaneNodes: 3, workerNodes: 0 }),
-            "kind: Cluster\napiVersion: kind.x-k8s.io/v1alpha4\nnodes:\n" + "  - role: control-plane\n    image: kindest/node:v1.30.0\n".repeat(3));
+        assert.strictEqual(
+            kindConfigYaml({ type: "kind", name: "x", nodeImage: "kindest/node:v1.30.0", controlPlaneNodes: 3, workerNodes: 0 }),
+            "kind: Cluster\napiVersion: kind.x-k8s.io/v1alpha4\nnodes:\n" + "  - role: control-plane\n    image: kindest/node:v1.30.0\n".repeat(3),
+        );
     });
 });
 
@@ -143,8 +149,10 @@ describe("the program on an existing cluster", () => {
         for (const resource of kubernetesResources(run)) {
             assert.strictEqual(resource.provider, `${provider.urn}::prod-provider-id`, `${resource.type} ${resource.name}`);
         }
-        assert.strictEqual(run.exports.portForwardCommand,
-            "kubectl --context prod-admin --namespace monitoring port-forward service/thanos-query-frontend-http 10902:10902");
+        assert.strictEqual(
+            run.exports.portForwardCommand,
+            "kubectl --context prod-admin --namespace monitoring port-forward service/thanos-query-frontend-http 10902:10902",
+        );
     });
 
     it("a kubeconfig file: the provider and kubectl use that file", async () => {
@@ -172,13 +180,19 @@ describe("bad config", () => {
         const error = await runStack("dev", (config) => {
             config[key("regions")][1].replicas = 0;
             config[key("versions")] = { thanos: "v0.35.0" };
-        }).then(() => undefined, (failure: unknown) => failure);
+        }).then(
+            () => undefined,
+            (failure: unknown) => failure,
+        );
         assert.ok(pulumi.RunError.isInstance(error), `expected a RunError (printed without a stack trace), got ${error}`);
-        assert.strictEqual((error).message, [
-            "Invalid stack configuration (2 problems):",
-            "  - thanos-global-view:regions[1].replicas: got 0; expected a whole number ≥ 1",
-            '  - thanos-global-view:versions.thanos: got "v0.35.0"; Thanos older than v0.37.0 cannot read the external labels of Prometheus 3; supported: v0.37.0 to v0.42.4',
-        ].join("\n"));
+        assert.strictEqual(
+            error.message,
+            [
+                "Invalid stack configuration (2 problems):",
+                "  - thanos-global-view:regions[1].replicas: got 0; expected a whole number ≥ 1",
+                '  - thanos-global-view:versions.thanos: got "v0.35.0"; Thanos older than v0.37.0 cannot read the external labels of Prometheus 3; supported: v0.37.0 to v0.42.4',
+            ].join("\n"),
+        );
     });
 
     it("registers nothing at all", async () => {
@@ -220,8 +234,20 @@ describe("day 2 of the program", () => {
     it("the operator CRDs: one release per cluster, from the chart that matches kube-prometheus-stack, and no CRDs from any region", () => {
         const crds = run.one(release, "thanos-dev-operator-crds");
         assert.deepStrictEqual(
-            { name: crds.inputs.name, namespace: crds.inputs.namespace, chart: crds.inputs.chart, version: crds.inputs.version, repositoryOpts: crds.inputs.repositoryOpts },
-            { name: "prometheus-operator-crds", namespace: "kube-system", chart: "prometheus-operator-crds", version: "31.0.1", repositoryOpts: { repo: "https://prometheus-community.github.io/helm-charts" } },
+            {
+                name: crds.inputs.name,
+                namespace: crds.inputs.namespace,
+                chart: crds.inputs.chart,
+                version: crds.inputs.version,
+                repositoryOpts: crds.inputs.repositoryOpts,
+            },
+            {
+                name: "prometheus-operator-crds",
+                namespace: "kube-system",
+                chart: "prometheus-operator-crds",
+                version: "31.0.1",
+                repositoryOpts: { repo: "https://prometheus-community.github.io/helm-charts" },
+            },
         );
         assert.strictEqual(run.components("thanos-global-view:cluster:OperatorCrds").length, 1);
         for (const name of ["europe", "united-states"]) {
@@ -258,19 +284,25 @@ describe("day 2 of the program", () => {
         assert.deepStrictEqual(Object.fromEntries(slow.map((r) => [r.name, stageOf(r.urn)])), {
             "thanos-dev-kind": 1,
             "thanos-dev-operator-crds": 1,
-            "europe": 2,
+            europe: 2,
             "united-states": 2,
-            "global": 2,
-            "grafana": 2,
+            global: 2,
+            grafana: 2,
             "global-view": 3,
         });
     });
 
     it("kube-prometheus-stack versions whose CRDs chart is not known here are refused before anything is created", async () => {
-        const error = await runStack("dev", (config) => (config[key("versions")] = { kubePrometheusStack: "88.6.0" })).then(() => undefined, (failure: Error) => failure);
-        assert.strictEqual(error?.message, [
-            "Invalid stack configuration (1 problem):",
-            '  - thanos-global-view:versions.kubePrometheusStack: got "88.6.0"; the values and the matching prometheus-operator-crds chart are checked for kube-prometheus-stack 88.5.3 only; use one of those',
-        ].join("\n"));
+        const error = await runStack("dev", (config) => (config[key("versions")] = { kubePrometheusStack: "88.6.0" })).then(
+            () => undefined,
+            (failure: Error) => failure,
+        );
+        assert.strictEqual(
+            error?.message,
+            [
+                "Invalid stack configuration (1 problem):",
+                '  - thanos-global-view:versions.kubePrometheusStack: got "88.6.0"; the values and the matching prometheus-operator-crds chart are checked for kube-prometheus-stack 88.5.3 only; use one of those',
+            ].join("\n"),
+        );
     });
 });

@@ -20,7 +20,13 @@ function asPulumiStartsIt(transpileOnly: boolean | undefined) {
     // create() installs source-map-support, whose stack formatting would slow every later test in this worker (see transpile.js).
     const nodeStackFormat = Error.prepareStackTrace;
     try {
-        return create({ compiler: "typescript", transpileOnly, project: tsconfig, skipProject: false, compilerOptions: { target: "ES2020", module: "nodenext", moduleResolution: "nodenext", sourceMap: "true", ...compilerOptions() } });
+        return create({
+            compiler: "typescript",
+            transpileOnly,
+            project: tsconfig,
+            skipProject: false,
+            compilerOptions: { target: "ES2020", module: "nodenext", moduleResolution: "nodenext", sourceMap: "true", ...compilerOptions() },
+        });
     } finally {
         Error.prepareStackTrace = nodeStackFormat;
     }
@@ -39,6 +45,9 @@ describe("the program under pulumi up", () => {
         assert.strictEqual(started.options.transpileOnly, true);
         assert.doesNotThrow(() => started.compile(illTyped, path.join(projectDirectory, "probe.ts")));
         // Type checking, as without the section: the same program never starts.
-        assert.throws(() => asPulumiStartsIt(false).compile(illTyped, path.join(projectDirectory, "probe.ts")), /TS2322: Type 'string' is not assignable to type 'number'/);
+        assert.throws(
+            () => asPulumiStartsIt(false).compile(illTyped, path.join(projectDirectory, "probe.ts")),
+            /TS2322: Type 'string' is not assignable to type 'number'/,
+        );
     });
 });

@@ -13,25 +13,31 @@ export interface HandedConfig {
 
 export function whatPulumiHandsTheProgram(fileConfig: Record<string, unknown>, decrypt: (ciphertext: string) => string): HandedConfig {
     const secretKeys: string[] = [];
-    const config = Object.fromEntries(Object.entries(fileConfig).map(([key, value]) => {
-        let secret = false;
-        const decrypted = (inner: unknown): unknown => {
-            if (typeof inner === "object" && inner !== null && !Array.isArray(inner) && Object.keys(inner).length === 1 && typeof (inner as { secure?: unknown }).secure === "string") {
-                secret = true;
-                return decrypt((inner as { secure: string }).secure);
+    const config = Object.fromEntries(
+        Object.entries(fileConfig).map(([key, value]) => {
+            let secret = false;
+            const decrypted = (inner: unknown): unknown => {
+                if (
+                    typeof inner === "object" &&
+                    inner !== null &&
+                    !Array.isArray(inner) &&
+                    Object.keys(inner).length === 1 &&
+                    typeof (inner as { secure?: unknown }).secure === "string"
+                ) {
+                    secret = true;
+                    return decrypt((inner as { secure: string }).secure);
+                }
+                if (Array.isArray(inner)) {
+                    return inner.map(decrypted);
+                }
+                return typeof inner === "object" && inner !== null ? Object.fromEntries(Object.entries(inner).map(([k, v]) => [k, decrypted(v)])) : inner;
+            };
+            const handed = value === null ? "" : typeof value === "object" ? decrypted(value) : String(value);
+            if (secret) {
+                secretKeys.push(key);
             }
-            if (Array.isArray(inner)) {
-                return inner.map(decrypted);
-            }
-            return typeof inner === "object" && inner !== null
-                ? Object.fromEntries(Object.entries(inner).map(([k, v]) => [k, decrypted(v)]))
-                : inner;
-        };
-        const handed = value === null ? "" : typeof value === "object" ? decrypted(value) : String(value);
-        if (secret) {
-            secretKeys.push(key);
-        }
-        return [key, handed];
-    }));
+            return [key, handed];
+        }),
+    );
     return { config, secretKeys };
 }

@@ -8,11 +8,18 @@ const release = "kubernetes:helm.sh/v3:Release";
 
 function region(overrides: Partial<Region> = {}): Region {
     return {
-        name: "europe", cluster: "lab", namespace: "europe", replicas: 2, retention: "10d", antiAffinity: "hard",
-        volume: { size: "10Gi" }, resources: defaults.region.resources, components: defaults.region.components, ...overrides,
+        name: "europe",
+        cluster: "lab",
+        namespace: "europe",
+        replicas: 2,
+        retention: "10d",
+        antiAffinity: "hard",
+        volume: { size: "10Gi" },
+        resources: defaults.region.resources,
+        components: defaults.region.components,
+        ...overrides,
     };
 }
-
 
 describe("Region on the dev stack", () => {
     let run: ProgramRun;
@@ -23,8 +30,22 @@ describe("Region on the dev stack", () => {
     it("europe: the exact values of its kube-prometheus-stack release", () => {
         const europe = run.one(release, "europe");
         assert.deepStrictEqual(
-            { name: europe.inputs.name, namespace: europe.inputs.namespace, chart: europe.inputs.chart, version: europe.inputs.version, repositoryOpts: europe.inputs.repositoryOpts, timeout: europe.inputs.timeout },
-            { name: "kps-europe", namespace: "europe", chart: "kube-prometheus-stack", version: "88.5.3", repositoryOpts: { repo: "https://prometheus-community.github.io/helm-charts" }, timeout: 900 },
+            {
+                name: europe.inputs.name,
+                namespace: europe.inputs.namespace,
+                chart: europe.inputs.chart,
+                version: europe.inputs.version,
+                repositoryOpts: europe.inputs.repositoryOpts,
+                timeout: europe.inputs.timeout,
+            },
+            {
+                name: "kps-europe",
+                namespace: "europe",
+                chart: "kube-prometheus-stack",
+                version: "88.5.3",
+                repositoryOpts: { repo: "https://prometheus-community.github.io/helm-charts" },
+                timeout: 900,
+            },
         );
         assert.deepStrictEqual(europe.inputs.values, {
             fullnameOverride: "kps-europe",
@@ -36,7 +57,10 @@ describe("Region on the dev stack", () => {
                 testFramework: { enabled: false },
                 initChownData: { enabled: false },
             },
-            alertmanager: { enabled: false, alertmanagerSpec: { resources: { requests: { cpu: "20m", memory: "64Mi" }, limits: { cpu: "200m", memory: "256Mi" } } } },
+            alertmanager: {
+                enabled: false,
+                alertmanagerSpec: { resources: { requests: { cpu: "20m", memory: "64Mi" }, limits: { cpu: "200m", memory: "256Mi" } } },
+            },
             nodeExporter: { enabled: false },
             "prometheus-node-exporter": { resources: { requests: { cpu: "20m", memory: "32Mi" }, limits: { cpu: "200m", memory: "64Mi" } } },
             kubeStateMetrics: { enabled: false },
@@ -60,13 +84,21 @@ describe("Region on the dev stack", () => {
                 additionalServiceMonitors: [
                     {
                         name: "global-thanos-query",
-                        selector: { matchLabels: { "app.kubernetes.io/name": "thanos", "app.kubernetes.io/instance": "thanos", "app.kubernetes.io/component": "query" } },
+                        selector: {
+                            matchLabels: { "app.kubernetes.io/name": "thanos", "app.kubernetes.io/instance": "thanos", "app.kubernetes.io/component": "query" },
+                        },
                         namespaceSelector: { matchNames: ["monitoring"] },
                         endpoints: [{ port: "http", path: "/metrics", interval: "30s" }],
                     },
                     {
                         name: "global-thanos-query-frontend",
-                        selector: { matchLabels: { "app.kubernetes.io/name": "thanos", "app.kubernetes.io/instance": "thanos", "app.kubernetes.io/component": "query-frontend" } },
+                        selector: {
+                            matchLabels: {
+                                "app.kubernetes.io/name": "thanos",
+                                "app.kubernetes.io/instance": "thanos",
+                                "app.kubernetes.io/component": "query-frontend",
+                            },
+                        },
                         namespaceSelector: { matchNames: ["monitoring"] },
                         endpoints: [{ port: "http", path: "/metrics", interval: "30s" }],
                     },
@@ -78,13 +110,25 @@ describe("Region on the dev stack", () => {
                     },
                     {
                         name: "global-thanos-rule",
-                        selector: { matchLabels: { "app.kubernetes.io/name": "thanos", "app.kubernetes.io/component": "rule", "app.kubernetes.io/part-of": "thanos-global-view" } },
+                        selector: {
+                            matchLabels: {
+                                "app.kubernetes.io/name": "thanos",
+                                "app.kubernetes.io/component": "rule",
+                                "app.kubernetes.io/part-of": "thanos-global-view",
+                            },
+                        },
                         namespaceSelector: { matchNames: ["monitoring"] },
                         endpoints: [{ port: "http", path: "/metrics", interval: "30s" }],
                     },
                     {
                         name: "global-alertmanager",
-                        selector: { matchLabels: { "app.kubernetes.io/name": "alertmanager", "app.kubernetes.io/component": "alertmanager", "app.kubernetes.io/part-of": "thanos-global-view" } },
+                        selector: {
+                            matchLabels: {
+                                "app.kubernetes.io/name": "alertmanager",
+                                "app.kubernetes.io/component": "alertmanager",
+                                "app.kubernetes.io/part-of": "thanos-global-view",
+                            },
+                        },
                         namespaceSelector: { matchNames: ["monitoring"] },
                         endpoints: [{ port: "web", path: "/metrics", interval: "30s" }],
                     },
@@ -125,8 +169,14 @@ describe("Region on the dev stack", () => {
         assert.deepStrictEqual(values.prometheus.podDisruptionBudget, { enabled: false, minAvailable: 1 });
         assert.deepStrictEqual(values.prometheus.prometheusSpec.externalLabels, { cluster: "united-states" });
         const crds = run.one(release, "thanos-dev-operator-crds").urn;
-        assert.deepStrictEqual(unitedStates.dependencies.filter((urn) => urn.includes("helm.sh/v3:Release")), [crds]);
-        assert.deepStrictEqual(run.one(release, "europe").dependencies.filter((urn) => urn.includes("helm.sh/v3:Release")), [crds]);
+        assert.deepStrictEqual(
+            unitedStates.dependencies.filter((urn) => urn.includes("helm.sh/v3:Release")),
+            [crds],
+        );
+        assert.deepStrictEqual(
+            run.one(release, "europe").dependencies.filter((urn) => urn.includes("helm.sh/v3:Release")),
+            [crds],
+        );
     });
 
     it("every Prometheus has its own (region, replica) label set", () => {
@@ -142,8 +192,22 @@ describe("Region on the dev stack", () => {
 
     it("exports each region's StoreAPI address, release and replicas for the global view", () => {
         assert.deepStrictEqual(run.exports.regionSummaries, [
-            { name: "europe", namespace: "europe", releaseName: "kps-europe", regionLabel: { name: "cluster", value: "europe" }, replicas: 2, storeApiEndpoints: ["dnssrv+_grpc._tcp.prometheus-operated.europe.svc.cluster.local"] },
-            { name: "united-states", namespace: "united-states", releaseName: "kps-united-states", regionLabel: { name: "cluster", value: "united-states" }, replicas: 1, storeApiEndpoints: ["dnssrv+_grpc._tcp.prometheus-operated.united-states.svc.cluster.local"] },
+            {
+                name: "europe",
+                namespace: "europe",
+                releaseName: "kps-europe",
+                regionLabel: { name: "cluster", value: "europe" },
+                replicas: 2,
+                storeApiEndpoints: ["dnssrv+_grpc._tcp.prometheus-operated.europe.svc.cluster.local"],
+            },
+            {
+                name: "united-states",
+                namespace: "united-states",
+                releaseName: "kps-united-states",
+                regionLabel: { name: "cluster", value: "united-states" },
+                replicas: 1,
+                storeApiEndpoints: ["dnssrv+_grpc._tcp.prometheus-operated.united-states.svc.cluster.local"],
+            },
         ]);
     });
 });
@@ -159,9 +223,16 @@ describe("Region with more regions in one cluster", () => {
             ["united-states", false, false],
         ]);
         for (const region of releases) {
-            assert.deepStrictEqual(region.dependencies.filter((urn) => urn.includes("helm.sh/v3:Release")), [crds.urn], region.name);
+            assert.deepStrictEqual(
+                region.dependencies.filter((urn) => urn.includes("helm.sh/v3:Release")),
+                [crds.urn],
+                region.name,
+            );
         }
-        assert.deepStrictEqual(releases.map((r) => r.inputs.values.prometheusOperator.namespaces), Array(3).fill({ releaseNamespace: true }));
+        assert.deepStrictEqual(
+            releases.map((r) => r.inputs.values.prometheusOperator.namespaces),
+            Array(3).fill({ releaseNamespace: true }),
+        );
     });
 
     it("the kubelet Service moves to the next region when the first one is removed", async () => {
@@ -175,7 +246,11 @@ describe("kube-prometheus-stack values", () => {
         kubePrometheusStackValues({ region: r, labels: defaults.labels, thanosVersion: "v0.40.1", ownsKubeletService: owner }) as any;
 
     it("spreads replicas and guards them with a PodDisruptionBudget only from two replicas on", () => {
-        for (const [replicas, antiAffinity, pdb] of [[1, "", false], [2, "hard", true], [3, "hard", true]] as const) {
+        for (const [replicas, antiAffinity, pdb] of [
+            [1, "", false],
+            [2, "hard", true],
+            [3, "hard", true],
+        ] as const) {
             const v = values(region({ replicas }));
             assert.strictEqual(v.prometheus.prometheusSpec.podAntiAffinity, antiAffinity, `replicas ${replicas}`);
             assert.strictEqual(v.prometheus.podDisruptionBudget.enabled, pdb, `replicas ${replicas}`);
@@ -224,7 +299,9 @@ describe("region names", () => {
 });
 
 describe("Region: each Prometheus keeps its TSDB on a volume of its own", () => {
-    const storageOf = (overrides: Partial<Region>) => (kubePrometheusStackValues({ region: region(overrides), labels: defaults.labels, thanosVersion: "v0.42.4", ownsKubeletService: true }) as any).prometheus.prometheusSpec;
+    const storageOf = (overrides: Partial<Region>) =>
+        (kubePrometheusStackValues({ region: region(overrides), labels: defaults.labels, thanosVersion: "v0.42.4", ownsKubeletService: true }) as any)
+            .prometheus.prometheusSpec;
 
     it("sized from the retention by default, with a storage class only when one is set", async () => {
         const run = await runStack("dev", (config) => {
@@ -232,10 +309,16 @@ describe("Region: each Prometheus keeps its TSDB on a volume of its own", () => 
             config[key("regions")][1].volume = { size: "50Gi", storageClass: "fast-ssd.example.com" };
         });
         const spec = (name: string) => run.one(release, name).inputs.values.prometheus.prometheusSpec;
-        assert.deepStrictEqual(spec("europe").storageSpec.volumeClaimTemplate.spec, { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: "17Gi" } } });
+        assert.deepStrictEqual(spec("europe").storageSpec.volumeClaimTemplate.spec, {
+            accessModes: ["ReadWriteOnce"],
+            resources: { requests: { storage: "17Gi" } },
+        });
         assert.strictEqual(spec("europe").retentionSize, "13926MB");
-        assert.deepStrictEqual(spec("united-states").storageSpec.volumeClaimTemplate.spec,
-            { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: "50Gi" } }, storageClassName: "fast-ssd.example.com" });
+        assert.deepStrictEqual(spec("united-states").storageSpec.volumeClaimTemplate.spec, {
+            accessModes: ["ReadWriteOnce"],
+            resources: { requests: { storage: "50Gi" } },
+            storageClassName: "fast-ssd.example.com",
+        });
         assert.strictEqual(spec("united-states").retentionSize, "40960MB");
     });
 

@@ -28,9 +28,18 @@ describe("what is generated from the config schema", () => {
         const storage = settingsOf("storage");
         const retention = storage.filter(({ name }) => name === "retention.raw");
         assert.deepStrictEqual(retention, [{ name: "retention.raw", variants: "inCluster, s3, gcs, azure" }]);
-        assert.deepStrictEqual(storage.filter(({ name }) => name === "credentialsSecret").map(({ variants }) => variants), ["s3", "gcs", "azure"]);
-        assert.deepStrictEqual(storage.filter(({ name }) => name === "type").map(({ variants }) => variants), ["none", "inCluster", "s3", "gcs", "azure"]);
-        assert.deepStrictEqual(settingsOf("clusters").filter(({ name }) => name === "name"), [{ name: "name", variants: "kind, existing" }]);
+        assert.deepStrictEqual(
+            storage.filter(({ name }) => name === "credentialsSecret").map(({ variants }) => variants),
+            ["s3", "gcs", "azure"],
+        );
+        assert.deepStrictEqual(
+            storage.filter(({ name }) => name === "type").map(({ variants }) => variants),
+            ["none", "inCluster", "s3", "gcs", "azure"],
+        );
+        assert.deepStrictEqual(
+            settingsOf("clusters").filter(({ name }) => name === "name"),
+            [{ name: "name", variants: "kind, existing" }],
+        );
         assert.strictEqual(storage.length, 33);
     });
 
@@ -58,8 +67,14 @@ describe("what is generated from the config schema", () => {
             document.config["thanos-global-view:regions"][1].name = "United_States";
             const errors = errorsOf(document);
             assert.ok(errors.includes("/config must NOT have additional properties"), errors.join("\n"));
-            assert.ok(errors.some((error) => error.startsWith("/config/thanos-global-view:regions/0/replicas")), errors.join("\n"));
-            assert.ok(errors.includes('/config/thanos-global-view:regions/1/name must match pattern "^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"'), errors.join("\n"));
+            assert.ok(
+                errors.some((error) => error.startsWith("/config/thanos-global-view:regions/0/replicas")),
+                errors.join("\n"),
+            );
+            assert.ok(
+                errors.includes('/config/thanos-global-view:regions/1/name must match pattern "^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"'),
+                errors.join("\n"),
+            );
         });
 
         it("text written as a YAML number: whole numbers pass where the text may be all digits, like the program says", () => {
@@ -72,7 +87,10 @@ describe("what is generated from the config schema", () => {
             assert.strictEqual(document.config["thanos-global-view:storage"].bucket, 20261203);
             assert.deepStrictEqual(errorsOf(document), []);
             document.config["thanos-global-view:storage"].retention.raw = 1.5;
-            assert.ok(errorsOf(document).some((error) => error.startsWith("/config/thanos-global-view:storage")), errorsOf(document).join("\n"));
+            assert.ok(
+                errorsOf(document).some((error) => error.startsWith("/config/thanos-global-view:storage")),
+                errorsOf(document).join("\n"),
+            );
         });
 
         it("secure: where a secret belongs, and nowhere else", () => {

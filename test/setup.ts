@@ -8,7 +8,11 @@ import { banzaicloudThanosChart } from "../lib/versions";
 const cacheHome = fs.mkdtempSync(path.join(os.tmpdir(), "thanos-global-view-test-cache-"));
 process.env.XDG_CACHE_HOME = cacheHome;
 export const cachedChartDirectory = path.join(
-    cacheHome, "thanos-global-view", "charts", `banzai-charts-${banzaicloudThanosChart.gitCommit}`, banzaicloudThanosChart.gitDirectory,
+    cacheHome,
+    "thanos-global-view",
+    "charts",
+    `banzai-charts-${banzaicloudThanosChart.gitCommit}`,
+    banzaicloudThanosChart.gitDirectory,
 );
 fs.mkdirSync(cachedChartDirectory, { recursive: true });
 fs.writeFileSync(path.join(cachedChartDirectory, "Chart.yaml"), `apiVersion: v1\nname: thanos\nversion: ${banzaicloudThanosChart.version}\n`);

@@ -43,8 +43,11 @@ describe("npm run up | preview | destroy", () => {
         const fleet = planRun("up", ["--stack", "fleet"], newcomer);
         assert.deepStrictEqual([fleet.env.PULUMI_CONFIG_PASSPHRASE, fleet.commands[1]], ["", ["pulumi", "up", "--stack", "fleet"]]);
         assert.ok(fleet.notices.includes("The local fleet stack encrypts its secrets with an empty passphrase (set PULUMI_CONFIG_PASSPHRASE to choose one)."));
-        assert.throws(() => planRun("up", ["--stack", "prod"], newcomer),
-            (error: Error) => error instanceof UsageError && /Stack "prod" .* set PULUMI_CONFIG_PASSPHRASE or PULUMI_CONFIG_PASSPHRASE_FILE first/.test(error.message));
+        assert.throws(
+            () => planRun("up", ["--stack", "prod"], newcomer),
+            (error: Error) =>
+                error instanceof UsageError && /Stack "prod" .* set PULUMI_CONFIG_PASSPHRASE or PULUMI_CONFIG_PASSPHRASE_FILE first/.test(error.message),
+        );
         assert.throws(() => planRun("up", ["--stack"], newcomer), /--stack needs a stack name/);
     });
 });
@@ -52,17 +55,26 @@ describe("npm run up | preview | destroy", () => {
 describe("npm run up | destroy: whose stack it is, and Ctrl-C", () => {
     it("a stack named organization/project/name: its own name picks the settings file and the local passphrase (path 7)", () => {
         const plan = planRun("up", ["--stack", "organization/thanos-global-view/dev"], newcomer);
-        assert.deepStrictEqual([plan.stackName, plan.env.PULUMI_CONFIG_PASSPHRASE, plan.commands[1]],
-            ["dev", "", ["pulumi", "up", "--stack", "organization/thanos-global-view/dev"]]);
+        assert.deepStrictEqual(
+            [plan.stackName, plan.env.PULUMI_CONFIG_PASSPHRASE, plan.commands[1]],
+            ["dev", "", ["pulumi", "up", "--stack", "organization/thanos-global-view/dev"]],
+        );
     });
 
     it("a state in s3://, gs:// or azblob://, or Pulumi Cloud: repairs are refused, naming the backend (without its query) and what to do (path 7)", () => {
         for (const backend of ["s3://team-state?region=eu-west-1&awssdk=v2", "gs://team-state", "azblob://team-state", "https://api.pulumi.com"]) {
             const plan = planRun("up", ["--stack", "prod"], { ...newcomer, env: { PULUMI_BACKEND_URL: backend, PULUMI_CONFIG_PASSPHRASE: "x" } });
-            const guard = stackGuard(plan, { projectDirectory, hostname: "here", processAlive: () => false, say: () => undefined }, () => assert.fail("nothing may run"));
-            assert.throws(guard, (error: Error) => error instanceof LifecycleStop && error.message ===
-                `Stack "prod" needs repairing (see above), but its state is kept at ${backend.replace(/\?.*$/, "")}, where npm run up cannot see whether another pulumi is working on it, so it changes nothing. ` +
-                "Make sure none is, then repair by hand as README.md \"Day 2\" describes (pulumi state delete, pulumi refresh --clear-pending-creates), or use a file backend.");
+            const guard = stackGuard(plan, { projectDirectory, hostname: "here", processAlive: () => false, say: () => undefined }, () =>
+                assert.fail("nothing may run"),
+            );
+            assert.throws(
+                guard,
+                (error: Error) =>
+                    error instanceof LifecycleStop &&
+                    error.message ===
+                        `Stack "prod" needs repairing (see above), but its state is kept at ${backend.replace(/\?.*$/, "")}, where npm run up cannot see whether another pulumi is working on it, so it changes nothing. ` +
+                            'Make sure none is, then repair by hand as README.md "Day 2" describes (pulumi state delete, pulumi refresh --clear-pending-creates), or use a file backend.',
+            );
         }
     });
 
@@ -74,6 +86,9 @@ describe("npm run up | destroy: whose stack it is, and Ctrl-C", () => {
                 (signal) => { console.log("interrupted by " + signal); process.exitCode = 130; });
             console.log("pulumi ended with " + status);`;
         const result = spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", "-e", script], { cwd: projectDirectory, encoding: "utf8" });
-        assert.deepStrictEqual([result.status, result.stdout.split("\n").filter(Boolean)], [130, ["pulumi saved its state", "pulumi ended with 0", "interrupted by SIGINT"]]);
+        assert.deepStrictEqual(
+            [result.status, result.stdout.split("\n").filter(Boolean)],
+            [130, ["pulumi saved its state", "pulumi ended with 0", "interrupted by SIGINT"]],
+        );
     });
 });

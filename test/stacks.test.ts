@@ -19,10 +19,12 @@ import { storeGatewayArgs } from "../components/storeGateway";
  */
 function isSlow(resource: RecordedResource): boolean {
     const skipsAwait = resource.inputs.metadata?.annotations?.["pulumi.com/skipAwait"] === "true";
-    return resource.type === "command:local:Command"
-        || (resource.type === "kubernetes:helm.sh/v3:Release" && resource.inputs.chart !== "prometheus-operator-crds")
-        || resource.type === "kubernetes:batch/v1:Job"
-        || (/^kubernetes:apps\/v1:(Deployment|StatefulSet)$/.test(resource.type) && !skipsAwait);
+    return (
+        resource.type === "command:local:Command" ||
+        (resource.type === "kubernetes:helm.sh/v3:Release" && resource.inputs.chart !== "prometheus-operator-crds") ||
+        resource.type === "kubernetes:batch/v1:Job" ||
+        (/^kubernetes:apps\/v1:(Deployment|StatefulSet)$/.test(resource.type) && !skipsAwait)
+    );
 }
 
 /** The most slow steps on any chain of dependencies, and one such chain. */
@@ -36,8 +38,11 @@ function slowestChain(run: ProgramRun): string[] {
         }
         // A resource also waits for its provider, and a kind cluster's provider for the cluster's kubeconfig.
         const provider = resource.provider === "" ? [] : [resource.provider.split("::").slice(0, -1).join("::")];
-        const longest = [...resource.dependencies, ...provider].map((urn) => byUrn.get(urn)).filter((each): each is RecordedResource => each !== undefined)
-            .map(chain).reduce((a, b) => (b.length > a.length ? b : a), [] as string[]);
+        const longest = [...resource.dependencies, ...provider]
+            .map((urn) => byUrn.get(urn))
+            .filter((each): each is RecordedResource => each !== undefined)
+            .map(chain)
+            .reduce((a, b) => (b.length > a.length ? b : a), [] as string[]);
         const result = isSlow(resource) ? [...longest, `${resource.type.split(":").pop()} ${resource.name}`] : longest;
         memo.set(resource.urn, result);
         return result;
@@ -67,7 +72,10 @@ describe("each shipped stack as a whole, from one mock run of it", () => {
 
         it("fleet: the Store Gateway and the compactor start once the store runs, and the verification Job, not pulumi up, waits for them", async () => {
             const run = runs.get("fleet")!;
-            for (const [type, name] of [["kubernetes:apps/v1:Deployment", "store-gateway"], ["kubernetes:apps/v1:StatefulSet", "compactor"]]) {
+            for (const [type, name] of [
+                ["kubernetes:apps/v1:Deployment", "store-gateway"],
+                ["kubernetes:apps/v1:StatefulSet", "compactor"],
+            ]) {
                 const workload = run.one(type, name);
                 assert.strictEqual(workload.inputs.metadata.annotations["pulumi.com/skipAwait"], "true", name);
                 assert.ok(workload.dependencies.includes(run.one("kubernetes:apps/v1:StatefulSet", "object-store").urn), name);
@@ -83,11 +91,17 @@ describe("each shipped stack as a whole, from one mock run of it", () => {
         for (const stack of ["dev", "fleet"]) {
             it(`${stack}: every object in a kind cluster is deleted with it, and nothing else is`, () => {
                 const run = runs.get(stack)!;
-                const kindCommands = new Map(run.ofType("pulumi:providers:kubernetes").map((provider) => [provider.urn, provider.dependencies.find((urn) => urn.includes("command:local:Command"))]));
-                const wrong = run.resources.filter((resource) => {
-                    const expected = resource.custom ? kindCommands.get(resource.provider.split("::").slice(0, -1).join("::")) ?? "" : "";
-                    return resource.deletedWith !== expected;
-                }).map((resource) => `${resource.type} ${resource.name}: ${resource.deletedWith || "none"}`);
+                const kindCommands = new Map(
+                    run
+                        .ofType("pulumi:providers:kubernetes")
+                        .map((provider) => [provider.urn, provider.dependencies.find((urn) => urn.includes("command:local:Command"))]),
+                );
+                const wrong = run.resources
+                    .filter((resource) => {
+                        const expected = resource.custom ? (kindCommands.get(resource.provider.split("::").slice(0, -1).join("::")) ?? "") : "";
+                        return resource.deletedWith !== expected;
+                    })
+                    .map((resource) => `${resource.type} ${resource.name}: ${resource.deletedWith || "none"}`);
                 assert.deepStrictEqual(wrong, []);
                 assert.ok(run.resources.filter((resource) => resource.deletedWith !== "").length > 10, "no object found in a kind cluster");
             });
@@ -99,7 +113,10 @@ describe("each shipped stack as a whole, from one mock run of it", () => {
         for (const stack of stacks) {
             it(`${stack}: no output is exported as undefined; a feature left off leaves its outputs out`, () => {
                 const exports = runs.get(stack)!.exports;
-                assert.deepStrictEqual(Object.keys(exports).filter((name) => exports[name] === undefined), []);
+                assert.deepStrictEqual(
+                    Object.keys(exports).filter((name) => exports[name] === undefined),
+                    [],
+                );
                 assert.strictEqual("longTermStorage" in exports, stack !== "dev", Object.keys(exports).join(", "));
             });
         }
@@ -109,8 +126,10 @@ describe("each shipped stack as a whole, from one mock run of it", () => {
         const mebibytes = (quantity: string) => parseQuantity(quantity) / 1024 ** 2;
         /** GOMEMLIMIT as Go reads it here: whole MiB. */
         const fourFifths = (limit: string) => `${Math.floor(mebibytes(limit) * 0.8)}MiB`;
-        const envOf = (env: any): Record<string, string> => Object.fromEntries((Array.isArray(env) ? env : Object.entries(env ?? {}).map(([name, value]) => ({ name, value })))
-            .map((entry: any) => [entry.name, entry.value]));
+        const envOf = (env: any): Record<string, string> =>
+            Object.fromEntries(
+                (Array.isArray(env) ? env : Object.entries(env ?? {}).map(([name, value]) => ({ name, value }))).map((entry: any) => [entry.name, entry.value]),
+            );
 
         for (const stack of stacks) {
             it(`${stack}: every Thanos container and the object store get GOMEMLIMIT at four fifths of their memory limit`, () => {
@@ -132,7 +151,10 @@ describe("each shipped stack as a whole, from one mock run of it", () => {
                     }
                     for (const component of ["query", "queryFrontend"]) {
                         if (values[component]?.enabled) {
-                            found[`${release.name}/${component}`] = [envOf(values[component].extraEnv).GOMEMLIMIT, fourFifths(values[component].resources.limits.memory)];
+                            found[`${release.name}/${component}`] = [
+                                envOf(values[component].extraEnv).GOMEMLIMIT,
+                                fourFifths(values[component].resources.limits.memory),
+                            ];
                         }
                     }
                 }
@@ -140,14 +162,24 @@ describe("each shipped stack as a whole, from one mock run of it", () => {
                 assert.deepStrictEqual(wrong, []);
                 // Every kind of Thanos process of the stack is among them (the verification Job runs busybox, not Thanos).
                 const kinds = new Set(Object.keys(found).map((name) => name.split("/")[1]));
-                for (const kind of ["thanos-sidecar", "query", "queryFrontend", "rule", ...(stack === "dev" ? [] : ["store-gateway", "compactor", "bucket-check"]), ...(stack === "fleet" ? ["seaweedfs"] : [])]) {
+                for (const kind of [
+                    "thanos-sidecar",
+                    "query",
+                    "queryFrontend",
+                    "rule",
+                    ...(stack === "dev" ? [] : ["store-gateway", "compactor", "bucket-check"]),
+                    ...(stack === "fleet" ? ["seaweedfs"] : []),
+                ]) {
                     assert.ok(kinds.has(kind), `${kind} in ${[...kinds].join(", ")}`);
                 }
             });
         }
 
         it("the Store Gateway's caches take an eighth and a quarter of its memory limit, leaving the heap the rest", () => {
-            assert.deepStrictEqual(storeGatewayArgs("2Gi", false).filter((arg) => /cache-size|pool-size/.test(arg)), ["--index-cache-size=256MB", "--chunk-pool-size=512MB"]);
+            assert.deepStrictEqual(
+                storeGatewayArgs("2Gi", false).filter((arg) => /cache-size|pool-size/.test(arg)),
+                ["--index-cache-size=256MB", "--chunk-pool-size=512MB"],
+            );
         });
     });
 });

@@ -19,9 +19,14 @@ export const grafanaPassword = "s3cr3t-admin-password";
 
 /** The fleet stack's checks, long-term storage included, and its tier's metrics when all is well. */
 export const fleetChecks = verificationChecks(verificationPlan(readStackConfig(projectDirectory, "fleet")));
-export const healthyFleetStorage = (): MetricSeries[] => longTermStorageMetrics({
-    namespace: "monitoring", queryReplicas: 2, storeGatewayReplicas: 2, sidecars: { europe: 2, "united-states": 1 }, observer: { region: "united-states", replicas: 1 },
-});
+export const healthyFleetStorage = (): MetricSeries[] =>
+    longTermStorageMetrics({
+        namespace: "monitoring",
+        queryReplicas: 2,
+        storeGatewayReplicas: 2,
+        sidecars: { europe: 2, "united-states": 1 },
+        observer: { region: "united-states", replicas: 1 },
+    });
 
 /** The frontend stand-in, and Grafana's in front of it, its data source pointing at the frontend. */
 export interface StandIns extends FakeThanos {
@@ -36,7 +41,14 @@ export function mismatchedEuropeReplica(series: Labels[]): Labels[] {
 export async function withThanos<T>(
     series: Labels[],
     use: (thanos: StandIns) => Promise<T>,
-    options: { replicaLabels?: string[]; delayMs?: number; afterQuery?: (asked: readonly string[]) => void; dashboardData?: (query: string) => Labels[]; metrics?: MetricSeries[]; ruleGroups?: string[] } = {},
+    options: {
+        replicaLabels?: string[];
+        delayMs?: number;
+        afterQuery?: (asked: readonly string[]) => void;
+        dashboardData?: (query: string) => Labels[];
+        metrics?: MetricSeries[];
+        ruleGroups?: string[];
+    } = {},
 ): Promise<T> {
     const thanos = await startFakeThanos({ series, replicaLabels: options.replicaLabels ?? ["replica"], ruleGroups: healthyRuleGroups, ...options });
     const grafana = await startFakeGrafana({ datasourceUrl: thanos.url, datasourceUid, user: grafanaAdmin.user, password: grafanaPassword });

@@ -10,7 +10,11 @@ describe("the test suite", () => {
     it("runs every test file, each once", () => {
         const root = path.resolve(__dirname, "..");
         const listed: string[] = JSON.parse(fs.readFileSync(path.join(root, ".mocharc.json"), "utf8")).spec;
-        const files = fs.readdirSync(__dirname).filter((file) => file.endsWith(".test.ts")).map((file) => `test/${file}`).sort();
+        const files = fs
+            .readdirSync(__dirname)
+            .filter((file) => file.endsWith(".test.ts"))
+            .map((file) => `test/${file}`)
+            .sort();
         assert.deepStrictEqual([...listed].sort(), files);
         assert.strictEqual(new Set(listed).size, listed.length);
     });

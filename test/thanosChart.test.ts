@@ -9,8 +9,11 @@ import { ChartSource } from "../lib/config/schema";
 import { GitRunner, ResolveOptions, resolveThanosChart } from "../lib/thanos/chart";
 
 const commit = "51352f61c4dabfa9001e823181b6eb42e9e7803b";
-const gitSource = (gitRepository = "https://github.com/banzaicloud/banzai-charts.git", gitCommit = commit): ChartSource =>
-    ({ source: "git", gitRepository, gitCommit });
+const gitSource = (gitRepository = "https://github.com/banzaicloud/banzai-charts.git", gitCommit = commit): ChartSource => ({
+    source: "git",
+    gitRepository,
+    gitCommit,
+});
 /** The chart from globalQuery.chart, no mirror. */
 const resolveOwn = (source: ChartSource, options?: ResolveOptions) => resolveThanosChart({ globalQuery: { chart: source }, charts: {} }, options);
 const temporary = (prefix: string) => fs.mkdtempSync(path.join(os.tmpdir(), prefix));
@@ -44,14 +47,21 @@ function expectChartSourceError(action: () => unknown, pattern: RegExp): void {
 describe("thanos chart source", () => {
     it("local: the absolute path, with ~ expanded", () => {
         assert.deepStrictEqual(resolveOwn({ source: "local", path: "/srv/charts/thanos" }), { chart: "/srv/charts/thanos" });
-        assert.deepStrictEqual(resolveOwn({ source: "local", path: "~/charts/thanos-0.4.9.tgz" }), { chart: path.join(os.homedir(), "charts/thanos-0.4.9.tgz") });
+        assert.deepStrictEqual(resolveOwn({ source: "local", path: "~/charts/thanos-0.4.9.tgz" }), {
+            chart: path.join(os.homedir(), "charts/thanos-0.4.9.tgz"),
+        });
     });
 
     it("repository: a Helm repository by URL, or an OCI registry path with the chart name appended", () => {
-        assert.deepStrictEqual(resolveOwn({ source: "repository", url: "https://charts.internal/stable", version: "0.4.9" }),
-            { chart: "thanos", version: "0.4.9", repositoryOpts: { repo: "https://charts.internal/stable" } });
-        assert.deepStrictEqual(resolveOwn({ source: "repository", url: "oci://registry.internal/charts", version: "0.4.9" }),
-            { chart: "oci://registry.internal/charts/thanos", version: "0.4.9" });
+        assert.deepStrictEqual(resolveOwn({ source: "repository", url: "https://charts.internal/stable", version: "0.4.9" }), {
+            chart: "thanos",
+            version: "0.4.9",
+            repositoryOpts: { repo: "https://charts.internal/stable" },
+        });
+        assert.deepStrictEqual(resolveOwn({ source: "repository", url: "oci://registry.internal/charts", version: "0.4.9" }), {
+            chart: "oci://registry.internal/charts/thanos",
+            version: "0.4.9",
+        });
     });
 
     it("git: fetches only the pinned commit, once, into the cache, then reuses it", () => {
@@ -74,7 +84,10 @@ describe("thanos chart source", () => {
 
     it("git: really fetches a commit from a repository (a local one: no network)", () => {
         const upstream = temporary("banzai-charts-");
-        const git = (...args: string[]) => execFileSync("git", ["-c", "user.name=test", "-c", "user.email=test@example.com", ...args], { cwd: upstream }).toString().trim();
+        const git = (...args: string[]) =>
+            execFileSync("git", ["-c", "user.name=test", "-c", "user.email=test@example.com", ...args], { cwd: upstream })
+                .toString()
+                .trim();
         git("init", "--quiet");
         fs.mkdirSync(path.join(upstream, "thanos", "templates"), { recursive: true });
         fs.writeFileSync(path.join(upstream, "thanos", "Chart.yaml"), "apiVersion: v1\nname: thanos\nversion: 0.4.9\n");
@@ -96,15 +109,19 @@ describe("thanos chart source", () => {
 
     it("git missing: says so, and what to use instead", () => {
         const cacheRoot = temporary("chart-cache-");
-        expectChartSourceError(() => resolveOwn(gitSource(), { git: failingGit({ code: "ENOENT" }), cacheRoot }),
-            /^Could not fetch the thanos chart with git from https:\/\/github.com\/banzaicloud\/banzai-charts.git at commit 51352f6\w+: git is not installed or not on PATH\. .*set globalQuery\.chart\.source to "local" \(a chart directory or \.tgz\) or "repository" \(a Helm or OCI mirror\)\.$/);
+        expectChartSourceError(
+            () => resolveOwn(gitSource(), { git: failingGit({ code: "ENOENT" }), cacheRoot }),
+            /^Could not fetch the thanos chart with git from https:\/\/github.com\/banzaicloud\/banzai-charts.git at commit 51352f6\w+: git is not installed or not on PATH\. .*set globalQuery\.chart\.source to "local" \(a chart directory or \.tgz\) or "repository" \(a Helm or OCI mirror\)\.$/,
+        );
     });
 
     it("no network: passes git's own words on, and leaves nothing half-fetched behind", () => {
         const cacheRoot = temporary("chart-cache-");
         const stderr = Buffer.from("fatal: unable to access 'https://github.com/banzaicloud/banzai-charts.git/': Could not resolve host: github.com\n");
-        expectChartSourceError(() => resolveOwn(gitSource(), { git: failingGit({ status: 128, stderr }), cacheRoot }),
-            /at commit 51352f6\w+: fatal: unable to access .*Could not resolve host: github\.com\. It is fetched once into /);
+        expectChartSourceError(
+            () => resolveOwn(gitSource(), { git: failingGit({ status: 128, stderr }), cacheRoot }),
+            /at commit 51352f6\w+: fatal: unable to access .*Could not resolve host: github\.com\. It is fetched once into /,
+        );
         assert.deepStrictEqual(fs.readdirSync(cacheRoot), []);
     });
 
@@ -112,16 +129,22 @@ describe("thanos chart source", () => {
         const cacheRoot = temporary("chart-cache-");
         const repository = "https://ci:glpat-s3cr3t@git.internal/mirrors/banzai-charts.git";
         const stderr = Buffer.from(`fatal: unable to access '${repository}/': Could not resolve host: git.internal\n`);
-        expectChartSourceError(() => resolveOwn({ source: "git", gitRepository: repository, gitCommit: commit }, { git: failingGit({ status: 128, stderr }), cacheRoot }),
-            /^Could not fetch the thanos chart with git from https:\/\/\*\*\*@git\.internal\/mirrors\/banzai-charts\.git at commit \w+: fatal: unable to access 'https:\/\/\*\*\*@git\.internal\/mirrors\/banzai-charts\.git\/': Could not resolve host/);
-        expectChartSourceError(() => resolveOwn({ source: "git", gitRepository: repository, gitCommit: commit }, { git: () => undefined, cacheRoot }),
-            /^https:\/\/\*\*\*@git\.internal\/mirrors\/banzai-charts\.git at commit \w+ has no thanos\/Chart\.yaml\.$/);
+        expectChartSourceError(
+            () => resolveOwn({ source: "git", gitRepository: repository, gitCommit: commit }, { git: failingGit({ status: 128, stderr }), cacheRoot }),
+            /^Could not fetch the thanos chart with git from https:\/\/\*\*\*@git\.internal\/mirrors\/banzai-charts\.git at commit \w+: fatal: unable to access 'https:\/\/\*\*\*@git\.internal\/mirrors\/banzai-charts\.git\/': Could not resolve host/,
+        );
+        expectChartSourceError(
+            () => resolveOwn({ source: "git", gitRepository: repository, gitCommit: commit }, { git: () => undefined, cacheRoot }),
+            /^https:\/\/\*\*\*@git\.internal\/mirrors\/banzai-charts\.git at commit \w+ has no thanos\/Chart\.yaml\.$/,
+        );
     });
 
     it("a commit without the chart directory", () => {
         const cacheRoot = temporary("chart-cache-");
-        expectChartSourceError(() => resolveOwn(gitSource(), { git: () => undefined, cacheRoot }),
-            /^https:\/\/github.com\/banzaicloud\/banzai-charts.git at commit 51352f6\w+ has no thanos\/Chart.yaml\.$/);
+        expectChartSourceError(
+            () => resolveOwn(gitSource(), { git: () => undefined, cacheRoot }),
+            /^https:\/\/github.com\/banzaicloud\/banzai-charts.git at commit 51352f6\w+ has no thanos\/Chart.yaml\.$/,
+        );
         assert.deepStrictEqual(fs.readdirSync(cacheRoot), []);
     });
 });

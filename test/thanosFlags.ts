@@ -34,8 +34,17 @@ const grpcServer = { "grpc-address": false, "grpc-server-tls-cert": false, "grpc
  * block-sync-concurrency :155/:159/:160; --http-address in config.go).
  */
 const store = {
-    ...global, ...objstore, ...grpcServer, "http-address": false, "data-dir": false, "index-cache-size": false, "chunk-pool-size": false,
-    "sync-block-duration": false, "block-sync-concurrency": false, "ignore-deletion-marks-delay": false, "store.grpc.series-max-concurrency": false,
+    ...global,
+    ...objstore,
+    ...grpcServer,
+    "http-address": false,
+    "data-dir": false,
+    "index-cache-size": false,
+    "chunk-pool-size": false,
+    "sync-block-duration": false,
+    "block-sync-concurrency": false,
+    "ignore-deletion-marks-delay": false,
+    "store.grpc.series-max-concurrency": false,
 };
 
 /**
@@ -47,10 +56,22 @@ const store = {
  * block-sync-concurrency: removed in v0.27.0 (#5426, CHANGELOG at v0.42.4:858).
  */
 const compact = {
-    ...global, ...objstore, "http-address": false, "data-dir": false, "wait": false, "wait-interval": false,
-    "retention.resolution-raw": false, "retention.resolution-5m": false, "retention.resolution-1h": false,
-    "downsampling.disable": false, "compact.concurrency": false, "downsample.concurrency": false, "delete-delay": false,
-    "consistency-delay": false, "block-meta-fetch-concurrency": false, "deduplication.replica-label": true,
+    ...global,
+    ...objstore,
+    "http-address": false,
+    "data-dir": false,
+    wait: false,
+    "wait-interval": false,
+    "retention.resolution-raw": false,
+    "retention.resolution-5m": false,
+    "retention.resolution-1h": false,
+    "downsampling.disable": false,
+    "compact.concurrency": false,
+    "downsample.concurrency": false,
+    "delete-delay": false,
+    "consistency-delay": false,
+    "block-meta-fetch-concurrency": false,
+    "deduplication.replica-label": true,
 };
 
 /**
@@ -59,7 +80,7 @@ const compact = {
  * ls's own (output :183/:193/:194, exclude-delete, selector, sort-by, timeout;
  * min-time and max-time from v0.42: :198-200).
  */
-const bucketLs = { ...global, ...objstore, "output": false, "exclude-delete": false, "selector": true, "sort-by": true, "timeout": false };
+const bucketLs = { ...global, ...objstore, output: false, "exclude-delete": false, selector: true, "sort-by": true, timeout: false };
 
 /**
  * `thanos rule` (cmd/thanos/rule.go at v0.37.0 / v0.41.0 / v0.42.4): label
@@ -71,11 +92,22 @@ const bucketLs = { ...global, ...objstore, "output": false, "exclude-delete": fa
  * for every component.
  */
 const rule = {
-    ...global, ...grpcServer, "http-address": false, "data-dir": false, "rule-file": true, "eval-interval": false, "label": true,
-    "query": true, "alertmanagers.url": true, "alert.label-drop": true,
+    ...global,
+    ...grpcServer,
+    "http-address": false,
+    "data-dir": false,
+    "rule-file": true,
+    "eval-interval": false,
+    label: true,
+    query: true,
+    "alertmanagers.url": true,
+    "alert.label-drop": true,
 };
 
-export const thanosFlags: Record<SupportedRelease, { store: Record<string, boolean>; compact: Record<string, boolean>; bucketLs: Record<string, boolean>; rule: Record<string, boolean> }> = {
+export const thanosFlags: Record<
+    SupportedRelease,
+    { store: Record<string, boolean>; compact: Record<string, boolean>; bucketLs: Record<string, boolean>; rule: Record<string, boolean> }
+> = {
     "v0.37.0": { store, compact, bucketLs, rule },
     "v0.41.0": { store, compact, bucketLs, rule },
     "v0.42.4": { store, compact, bucketLs: { ...bucketLs, "min-time": false, "max-time": false }, rule },

@@ -19,11 +19,7 @@ const projectDirectory = path.resolve(__dirname, "..");
 const tsconfigPath = path.join(projectDirectory, "tsconfig.json");
 const cacheDirectory = path.join(os.tmpdir(), `thanos-global-view-transpiled-${os.userInfo().uid}`);
 // The output also depends on the compiler, the compiler options and this file.
-const cacheKeyBase = [
-    require("typescript/package.json").version,
-    fs.readFileSync(tsconfigPath, "utf8"),
-    fs.readFileSync(__filename, "utf8"),
-].join("\0");
+const cacheKeyBase = [require("typescript/package.json").version, fs.readFileSync(tsconfigPath, "utf8"), fs.readFileSync(__filename, "utf8")].join("\0");
 
 let compilerOptions;
 function transpile(source, fileName) {

@@ -92,33 +92,40 @@ export function globalRuleGroups(inputs: RuleInputs): RuleGroup[] {
 
     const globalView: AlertRule[] = [
         // One rule per region: absent() keeps the region's name from its matcher, and a region that never reported is absent too.
-        ...inputs.regions.map((each) => alert({
-            alert: "GlobalViewRegionMissing",
-            expr: `absent(up{${region}="${each.name}"})`,
-            // The region in the rule's labels too: one rule per region, each told apart (promtool's lint refuses twins).
-            labels: { severity: "critical", [region]: each.name },
-            annotations: {
-                summary: `Region ${each.name} is missing from the global view`,
-                description: `No series of region ${each.name} reach the global query. Check, in this order: its Prometheus pods (kubectl --namespace ${each.namespace} get pods), their thanos-sidecar containers' logs, and the querier's view of its endpoints (the Thanos UI's Stores page through the frontend). Dashboards and alerts over the global view are silently incomplete meanwhile.`,
-            },
-        })),
-        ...inputs.regions.filter((each) => each.replicas >= 2).map((each) => alert({
-            alert: "GlobalViewRegionReplicasDown",
-            // Every replica scrapes every replica's Prometheus: one deduplicated `up` per pod, 0 for a pod that is down.
-            expr: `count by (${region}) (up{${region}="${each.name}", namespace="${each.namespace}", container="prometheus"} == 1) < ${each.replicas}`,
-            labels: { severity: "warning", [region]: each.name },
-            annotations: {
-                summary: `Region ${each.name} runs fewer than its ${each.replicas} Prometheus replicas`,
-                description: `{{ $value }} of ${each.replicas} Prometheus replicas of region ${each.name} are up: the region has lost its high availability, and one more failure takes it out of the global view. Check kubectl --namespace ${each.namespace} get pods, and describe the pod that is not Running (scheduling, volume, out of memory).`,
-            },
-        })),
+        ...inputs.regions.map((each) =>
+            alert({
+                alert: "GlobalViewRegionMissing",
+                expr: `absent(up{${region}="${each.name}"})`,
+                // The region in the rule's labels too: one rule per region, each told apart (promtool's lint refuses twins).
+                labels: { severity: "critical", [region]: each.name },
+                annotations: {
+                    summary: `Region ${each.name} is missing from the global view`,
+                    description: `No series of region ${each.name} reach the global query. Check, in this order: its Prometheus pods (kubectl --namespace ${each.namespace} get pods), their thanos-sidecar containers' logs, and the querier's view of its endpoints (the Thanos UI's Stores page through the frontend). Dashboards and alerts over the global view are silently incomplete meanwhile.`,
+                },
+            }),
+        ),
+        ...inputs.regions
+            .filter((each) => each.replicas >= 2)
+            .map((each) =>
+                alert({
+                    alert: "GlobalViewRegionReplicasDown",
+                    // Every replica scrapes every replica's Prometheus: one deduplicated `up` per pod, 0 for a pod that is down.
+                    expr: `count by (${region}) (up{${region}="${each.name}", namespace="${each.namespace}", container="prometheus"} == 1) < ${each.replicas}`,
+                    labels: { severity: "warning", [region]: each.name },
+                    annotations: {
+                        summary: `Region ${each.name} runs fewer than its ${each.replicas} Prometheus replicas`,
+                        description: `{{ $value }} of ${each.replicas} Prometheus replicas of region ${each.name} are up: the region has lost its high availability, and one more failure takes it out of the global view. Check kubectl --namespace ${each.namespace} get pods, and describe the pod that is not Running (scheduling, volume, out of memory).`,
+                    },
+                }),
+            ),
         alert({
             alert: "GlobalViewSidecarNotServing",
             expr: `max by (${region}, pod) (up{container="thanos-sidecar"} == 0) or max by (${region}, pod) (thanos_sidecar_prometheus_up{container="thanos-sidecar"} == 0)`,
             labels: { severity: "warning" },
             annotations: {
                 summary: "The Thanos sidecar of {{ $labels.pod }} in region {{ $labels." + region + " }} is not serving",
-                description: "The sidecar is down or cannot reach its Prometheus, so the global query gets nothing from this replica and uploads stop. Read the thanos-sidecar container's log of the pod; a sidecar that started before Prometheus was ready retries its config every 30s.",
+                description:
+                    "The sidecar is down or cannot reach its Prometheus, so the global query gets nothing from this replica and uploads stop. Read the thanos-sidecar container's log of the pod; a sidecar that started before Prometheus was ready retries its config every 30s.",
             },
         }),
         alert({
@@ -127,58 +134,66 @@ export function globalRuleGroups(inputs: RuleInputs): RuleGroup[] {
             labels: { severity: "warning" },
             annotations: {
                 summary: `Querier {{ $labels.pod }} reaches {{ $value }} of the ${sidecars} sidecars`,
-                description: "The querier lists every StoreAPI endpoint and its last error on its Stores page (port-forward the frontend, open /stores). A missing sidecar is a pod that is down, a DNS name that does not resolve, or, for a region in another cluster, a load balancer or certificate the querier cannot get through.",
+                description:
+                    "The querier lists every StoreAPI endpoint and its last error on its Stores page (port-forward the frontend, open /stores). A missing sidecar is a pod that is down, a DNS name that does not resolve, or, for a region in another cluster, a load balancer or certificate the querier cannot get through.",
             },
         }),
     ];
 
-    const longTerm: AlertRule[] = !inputs.longTermStorage ? [] : [
-        alert({
-            alert: "GlobalQueryStoreGatewaysUnreachable",
-            expr: `${connections("store")} < ${inputs.storeGateways}`,
-            labels: { severity: "warning" },
-            annotations: {
-                summary: `Querier {{ $labels.pod }} reaches {{ $value }} of the ${inputs.storeGateways} Store Gateways`,
-                description: "History older than the regions' retention comes from the Store Gateways alone. Check their pods (app.kubernetes.io/component=store-gateway) and the querier's Stores page.",
-            },
-        }),
-        alert({
-            alert: "StoreGatewayBucketOperationsFailing",
-            expr: `sum by (operation) (rate(thanos_objstore_bucket_operation_failures_total{job="${longTermServices.storeGateway}"}[5m])) > 0`,
-            labels: { severity: "critical" },
-            annotations: {
-                summary: "The Store Gateways fail {{ $labels.operation }} operations on the bucket",
-                description: "Queries over the bucket's history fail or come back partial. The gateways' logs name the error: credentials (the objstore Secret), the endpoint, or the bucket itself.",
-            },
-        }),
-        alert({
-            alert: "CompactorHalted",
-            expr: `max(thanos_compact_halted{job="${longTermServices.compactor}"}) == 1`,
-            labels: { severity: "critical" },
-            annotations: {
-                summary: "The Thanos compactor halted: retention, compaction and downsampling have stopped",
-                description: "It keeps running and answering its probes but does nothing more, and the bucket grows. Its log says which block made it halt (often overlapping blocks): repair or delete that block (thanos tools bucket), then restart the pod thanos-compactor-0.",
-            },
-        }),
-        alert({
-            alert: "CompactorNotRunning",
-            expr: `(sum(increase(thanos_compact_iterations_total{job="${longTermServices.compactor}"}[${quietHours}h])) == 0 and on () max(time() - process_start_time_seconds{job="${longTermServices.compactor}"}) > ${quietHours * 3600}) or absent(up{job="${longTermServices.compactor}"} == 1)`,
-            labels: { severity: "warning" },
-            annotations: {
-                summary: `The Thanos compactor is down or has not finished a pass for ${quietHours}h`,
-                description: "Without it nothing is compacted, downsampled or deleted past retention. Check the pod thanos-compactor-0 (pending on its volume? out of memory?) and its log for the step it is stuck in.",
-            },
-        }),
-        alert({
-            alert: "RegionNotUploading",
-            expr: `sum by (${region}) (increase(thanos_shipper_uploads_total{container="thanos-sidecar"}[${quietHours}h])) == 0 and on (${region}) max by (${region}) (time() - process_start_time_seconds{container="thanos-sidecar"}) > ${quietHours * 3600}`,
-            labels: { severity: "critical" },
-            annotations: {
-                summary: `Region {{ $labels.${region} }} has uploaded no block for ${quietHours}h`,
-                description: "Prometheus cuts a block every 2h and the sidecars upload it: blocks not uploaded are lost once the region's retention passes them. The thanos-sidecar containers' logs say why (credentials, endpoint, bucket).",
-            },
-        }),
-    ];
+    const longTerm: AlertRule[] = !inputs.longTermStorage
+        ? []
+        : [
+              alert({
+                  alert: "GlobalQueryStoreGatewaysUnreachable",
+                  expr: `${connections("store")} < ${inputs.storeGateways}`,
+                  labels: { severity: "warning" },
+                  annotations: {
+                      summary: `Querier {{ $labels.pod }} reaches {{ $value }} of the ${inputs.storeGateways} Store Gateways`,
+                      description:
+                          "History older than the regions' retention comes from the Store Gateways alone. Check their pods (app.kubernetes.io/component=store-gateway) and the querier's Stores page.",
+                  },
+              }),
+              alert({
+                  alert: "StoreGatewayBucketOperationsFailing",
+                  expr: `sum by (operation) (rate(thanos_objstore_bucket_operation_failures_total{job="${longTermServices.storeGateway}"}[5m])) > 0`,
+                  labels: { severity: "critical" },
+                  annotations: {
+                      summary: "The Store Gateways fail {{ $labels.operation }} operations on the bucket",
+                      description:
+                          "Queries over the bucket's history fail or come back partial. The gateways' logs name the error: credentials (the objstore Secret), the endpoint, or the bucket itself.",
+                  },
+              }),
+              alert({
+                  alert: "CompactorHalted",
+                  expr: `max(thanos_compact_halted{job="${longTermServices.compactor}"}) == 1`,
+                  labels: { severity: "critical" },
+                  annotations: {
+                      summary: "The Thanos compactor halted: retention, compaction and downsampling have stopped",
+                      description:
+                          "It keeps running and answering its probes but does nothing more, and the bucket grows. Its log says which block made it halt (often overlapping blocks): repair or delete that block (thanos tools bucket), then restart the pod thanos-compactor-0.",
+                  },
+              }),
+              alert({
+                  alert: "CompactorNotRunning",
+                  expr: `(sum(increase(thanos_compact_iterations_total{job="${longTermServices.compactor}"}[${quietHours}h])) == 0 and on () max(time() - process_start_time_seconds{job="${longTermServices.compactor}"}) > ${quietHours * 3600}) or absent(up{job="${longTermServices.compactor}"} == 1)`,
+                  labels: { severity: "warning" },
+                  annotations: {
+                      summary: `The Thanos compactor is down or has not finished a pass for ${quietHours}h`,
+                      description:
+                          "Without it nothing is compacted, downsampled or deleted past retention. Check the pod thanos-compactor-0 (pending on its volume? out of memory?) and its log for the step it is stuck in.",
+                  },
+              }),
+              alert({
+                  alert: "RegionNotUploading",
+                  expr: `sum by (${region}) (increase(thanos_shipper_uploads_total{container="thanos-sidecar"}[${quietHours}h])) == 0 and on (${region}) max by (${region}) (time() - process_start_time_seconds{container="thanos-sidecar"}) > ${quietHours * 3600}`,
+                  labels: { severity: "critical" },
+                  annotations: {
+                      summary: `Region {{ $labels.${region} }} has uploaded no block for ${quietHours}h`,
+                      description:
+                          "Prometheus cuts a block every 2h and the sidecars upload it: blocks not uploaded are lost once the region's retention passes them. The thanos-sidecar containers' logs say why (credentials, endpoint, bucket).",
+                  },
+              }),
+          ];
 
     return [
         { name: "thanos-global-view", interval: inputs.interval, rules: globalView },

@@ -28,7 +28,7 @@ export interface ValidParts {
 export function consistencyProblems(raw: Record<string, unknown>, parts: ValidParts): Problem[] {
     const problems: Problem[] = [];
     const wasSet = (path: SettingPath) => valueAt(raw, path) !== undefined;
-    const rawEntries = (key: string) => (Array.isArray(raw[key]) ? raw[key] as unknown[] : []);
+    const rawEntries = (key: string) => (Array.isArray(raw[key]) ? (raw[key] as unknown[]) : []);
     // A name YAML read as a number stands for its digits, as the schema takes it (lib/config/schema.ts, text).
     const asText = (value: unknown) => (typeof value === "string" ? value : Number.isSafeInteger(value) && (value as number) >= 0 ? String(value) : undefined);
     const rawName = (entry: unknown) => (isRecord(entry) ? asText(entry.name) : undefined);
@@ -62,17 +62,27 @@ export function consistencyProblems(raw: Record<string, unknown>, parts: ValidPa
         }
     }
     // The global tier is scraped by a region of its own cluster (components/region.ts, globalTierServiceMonitors).
-    if (globalCluster !== undefined && parts.regions.size > 0 && parts.regions.size === rawEntries("regions").length
-        && [...parts.regions.values()].every((region) => declared.includes(region.cluster))
-        && ![...parts.regions.values()].some((region) => region.cluster === globalCluster)) {
-        problems.push({ path: ["globalQuery", "cluster"], message: `no region runs in "${globalCluster}": one must, to scrape Thanos Query, Query Frontend and Grafana there (their dashboards would show No data)` });
+    if (
+        globalCluster !== undefined &&
+        parts.regions.size > 0 &&
+        parts.regions.size === rawEntries("regions").length &&
+        [...parts.regions.values()].every((region) => declared.includes(region.cluster)) &&
+        ![...parts.regions.values()].some((region) => region.cluster === globalCluster)
+    ) {
+        problems.push({
+            path: ["globalQuery", "cluster"],
+            message: `no region runs in "${globalCluster}": one must, to scrape Thanos Query, Query Frontend and Grafana there (their dashboards would show No data)`,
+        });
     }
     if (globalCluster !== undefined) {
         clusterNames.forEach((name, index) => {
-            const runsSomething = name === globalCluster
-                || rawEntries("regions").some((region) => isRecord(region) && asText(region.cluster) === name);
+            const runsSomething = name === globalCluster || rawEntries("regions").some((region) => isRecord(region) && asText(region.cluster) === name);
             if (name !== undefined && !runsSomething && clusterNames.indexOf(name) === index) {
-                problems.push({ path: ["clusters", index], message: `cluster "${name}" is declared but no region and not the global query run in it`, showValue: false });
+                problems.push({
+                    path: ["clusters", index],
+                    message: `cluster "${name}" is declared but no region and not the global query run in it`,
+                    showValue: false,
+                });
             }
         });
     }
@@ -85,16 +95,30 @@ export function consistencyProblems(raw: Record<string, unknown>, parts: ValidPa
         if (first !== undefined && (wasSet(namespacePath) || !duplicateRegion(index))) {
             // Blame the namespace someone wrote: this one, or else the first region's.
             const firstPath = ["regions", first.index, "namespace"];
-            problems.push(wasSet(namespacePath) || !wasSet(firstPath)
-                ? { path: namespacePath, message: `already used by region "${first.region.name}": each region needs a namespace of its own`, showValue: wasSet(namespacePath) }
-                : { path: firstPath, message: `already the namespace of region "${region.name}" (its name): each region needs a namespace of its own` });
+            problems.push(
+                wasSet(namespacePath) || !wasSet(firstPath)
+                    ? {
+                          path: namespacePath,
+                          message: `already used by region "${first.region.name}": each region needs a namespace of its own`,
+                          showValue: wasSet(namespacePath),
+                      }
+                    : { path: firstPath, message: `already the namespace of region "${region.name}" (its name): each region needs a namespace of its own` },
+            );
         }
         seenNamespaces.set(region.namespace, first ?? { index, region });
         if (globalQuery !== undefined && region.namespace === globalQuery.namespace) {
-            const blamed = wasSet(namespacePath) ? namespacePath : wasSet(["globalQuery", "namespace"]) ? ["globalQuery", "namespace"] : ["regions", index, "name"];
-            problems.push({ path: blamed, message: blamed[0] === "globalQuery"
-                ? `already the namespace of region "${region.name}": the global query needs a namespace of its own`
-                : "already used by globalQuery.namespace: the global query needs a namespace of its own" });
+            const blamed = wasSet(namespacePath)
+                ? namespacePath
+                : wasSet(["globalQuery", "namespace"])
+                  ? ["globalQuery", "namespace"]
+                  : ["regions", index, "name"];
+            problems.push({
+                path: blamed,
+                message:
+                    blamed[0] === "globalQuery"
+                        ? `already the namespace of region "${region.name}": the global query needs a namespace of its own`
+                        : "already used by globalQuery.namespace: the global query needs a namespace of its own",
+            });
         }
     }
 
@@ -107,21 +131,27 @@ export function consistencyProblems(raw: Record<string, unknown>, parts: ValidPa
         // Node-exporter binds host port 9100 on every node: one per cluster.
         const exporter = exporters.get(region.cluster);
         if (region.components.nodeExporter && exporter !== undefined) {
-            problems.push({ path: ["regions", index, "components", "nodeExporter"],
-                message: `node-exporter already comes from region "${exporter.name}" (it binds host port 9100 on every node): enable it for one region per cluster` });
+            problems.push({
+                path: ["regions", index, "components", "nodeExporter"],
+                message: `node-exporter already comes from region "${exporter.name}" (it binds host port 9100 on every node): enable it for one region per cluster`,
+            });
         } else if (region.components.nodeExporter) {
             exporters.set(region.cluster, region);
         }
-        const cluster = [...parts.clusters.values()].find((candidate): candidate is KindCluster => candidate.name === region.cluster && candidate.type === "kind");
+        const cluster = [...parts.clusters.values()].find(
+            (candidate): candidate is KindCluster => candidate.name === region.cluster && candidate.type === "kind",
+        );
         if (cluster !== undefined && region.antiAffinity === "hard") {
             // kind lets pods onto its control plane only when there are no workers.
             const schedulableNodes = cluster.workerNodes > 0 ? cluster.workerNodes : cluster.controlPlaneNodes;
             if (region.replicas > schedulableNodes) {
                 const replicasPath = ["regions", index, "replicas"];
                 const advice = `hard anti-affinity puts each replica on its own node and kind cluster "${cluster.name}" schedules on ${schedulableNodes}: use at most ${schedulableNodes} replicas, more workerNodes, or antiAffinity "soft"`;
-                problems.push(wasSet(replicasPath)
-                    ? { path: replicasPath, message: advice }
-                    : { path: replicasPath, message: `${region.replicas} replicas, the default: ${advice}`, showValue: false });
+                problems.push(
+                    wasSet(replicasPath)
+                        ? { path: replicasPath, message: advice }
+                        : { path: replicasPath, message: `${region.replicas} replicas, the default: ${advice}`, showValue: false },
+                );
             }
         }
         for (const container of ["prometheus", "sidecar"] as const) {
@@ -131,12 +161,18 @@ export function consistencyProblems(raw: Record<string, unknown>, parts: ValidPa
 
     if (parts.labels !== undefined && parts.labels.replica === parts.labels.region) {
         const [blamed, other] = wasSet(["labels", "region"]) ? ["region", "replica"] : ["replica", "region"];
-        problems.push({ path: ["labels", blamed], message: `must differ from labels.${other}: deduplication drops the replica label, the region label must survive it` });
+        problems.push({
+            path: ["labels", blamed],
+            message: `must differ from labels.${other}: deduplication drops the replica label, the region label must survive it`,
+        });
     }
 
     for (const which of ["replica", "region"] as const) {
         if (parts.labels?.[which] === rulerReplicaLabel) {
-            problems.push({ path: ["labels", which], message: `${rulerReplicaLabel} is the Thanos Ruler's own replica label (the global query deduplicates the Ruler pair on it): choose another name` });
+            problems.push({
+                path: ["labels", which],
+                message: `${rulerReplicaLabel} is the Thanos Ruler's own replica label (the global query deduplicates the Ruler pair on it): choose another name`,
+            });
         }
     }
     if (parts.alerting !== undefined) {
@@ -166,13 +202,18 @@ export function consistencyProblems(raw: Record<string, unknown>, parts: ValidPa
         }
         if (parts.storage.type === "inCluster") {
             const storeNamespace = parts.storage.namespace;
-            const taken = globalQuery?.namespace === storeNamespace
-                ? "the global query's namespace"
-                : [...parts.regions.values()].filter((region) => region.cluster === globalCluster && region.namespace === storeNamespace)
-                    .map((region) => `the namespace of region "${region.name}"`)[0];
+            const taken =
+                globalQuery?.namespace === storeNamespace
+                    ? "the global query's namespace"
+                    : [...parts.regions.values()]
+                          .filter((region) => region.cluster === globalCluster && region.namespace === storeNamespace)
+                          .map((region) => `the namespace of region "${region.name}"`)[0];
             if (taken !== undefined) {
-                problems.push({ path: ["storage", "namespace"], showValue: wasSet(["storage", "namespace"]),
-                    message: `${wasSet(["storage", "namespace"]) ? "" : `"${storeNamespace}", the default, is `}already ${taken}: the store needs a namespace of its own` });
+                problems.push({
+                    path: ["storage", "namespace"],
+                    showValue: wasSet(["storage", "namespace"]),
+                    message: `${wasSet(["storage", "namespace"]) ? "" : `"${storeNamespace}", the default, is `}already ${taken}: the store needs a namespace of its own`,
+                });
             }
         }
     }
@@ -190,10 +231,14 @@ function inClusterStoreReach(parts: ValidParts, globalCluster: string): Problem[
     const outside = [...parts.regions.values()]
         .filter((region) => region.cluster !== globalCluster && clusterOf(region.cluster) !== undefined)
         .filter((region) => global?.type !== "kind" || clusterOf(region.cluster)?.type !== "kind");
-    return outside.length === 0 ? [] : [{
-        path: ["storage", "type"],
-        message: `the in-cluster store runs in "${globalCluster}" and the sidecars of ${outside.map((region) => `"${region.name}" (cluster "${region.cluster}")`).join(", ")} could not upload to it: only kind clusters reach each other's nodes; use an existing bucket (s3, gcs or azure)`,
-    }];
+    return outside.length === 0
+        ? []
+        : [
+              {
+                  path: ["storage", "type"],
+                  message: `the in-cluster store runs in "${globalCluster}" and the sidecars of ${outside.map((region) => `"${region.name}" (cluster "${region.cluster}")`).join(", ")} could not upload to it: only kind clusters reach each other's nodes; use an existing bucket (s3, gcs or azure)`,
+              },
+          ];
 }
 
 /**
@@ -227,13 +272,28 @@ function addressProblems(index: number, region: ParsedRegion, parts: ValidParts,
     }
     const cluster = [...parts.clusters.values()].find((candidate) => candidate.name === region.cluster);
     if (cluster?.type === "existing" && cluster.storeApiExposure !== undefined) {
-        return [{ path, message: `cluster "${region.cluster}" already exposes every replica with storeApiExposure: ${cluster.storeApiExposure}; set one or the other` }];
+        return [
+            {
+                path,
+                message: `cluster "${region.cluster}" already exposes every replica with storeApiExposure: ${cluster.storeApiExposure}; set one or the other`,
+            },
+        ];
     }
     if (region.cluster === globalCluster || cluster?.type !== "existing") {
-        return [{ path, message: `only for a region in an existing cluster other than the global query's ("${globalCluster}"): its sidecars are reached ${region.cluster === globalCluster ? "through in-cluster DNS" : "through kind's NodePorts"}` }];
+        return [
+            {
+                path,
+                message: `only for a region in an existing cluster other than the global query's ("${globalCluster}"): its sidecars are reached ${region.cluster === globalCluster ? "through in-cluster DNS" : "through kind's NodePorts"}`,
+            },
+        ];
     }
     if (region.storeApiAddresses.length !== region.replicas) {
-        return [{ path, message: `expected ${region.replicas} addresses, one per replica: each replica must be reachable on its own for deduplication to be proven` }];
+        return [
+            {
+                path,
+                message: `expected ${region.replicas} addresses, one per replica: each replica must be reachable on its own for deduplication to be proven`,
+            },
+        ];
     }
     return [];
 }
@@ -250,8 +310,18 @@ function limitsBelowRequests(at: SettingPath, resources: ContainerResources, was
         const requestPath = [...at, "requests", resource];
         // Blame the one the user wrote; if both, the limit.
         return wasSet(limitPath) || !wasSet(requestPath)
-            ? [{ path: limitPath, message: `below requests.${resource} (${request}${wasSet(requestPath) ? "" : ", the default"}): Kubernetes refuses a container whose limit is below its request` }]
-            : [{ path: requestPath, message: `above limits.${resource} (${limit}, the default): Kubernetes refuses a container whose limit is below its request; raise limits.${resource} too` }];
+            ? [
+                  {
+                      path: limitPath,
+                      message: `below requests.${resource} (${request}${wasSet(requestPath) ? "" : ", the default"}): Kubernetes refuses a container whose limit is below its request`,
+                  },
+              ]
+            : [
+                  {
+                      path: requestPath,
+                      message: `above limits.${resource} (${limit}, the default): Kubernetes refuses a container whose limit is below its request; raise limits.${resource} too`,
+                  },
+              ];
     });
 }
 
@@ -269,8 +339,18 @@ function cacheAboveMemory(globalQuery: GlobalQuery, wasSet: (path: SettingPath) 
     }
     const room = `${Math.floor(parseQuantity(limit) / 2 / 1024 ** 2)}MiB`;
     return wasSet(cachePath) || !wasSet(limitPath)
-        ? [{ path: cachePath, message: `more than half of the frontend's memory limit (${limit}${wasSet(limitPath) ? "" : ", the default"}): use at most ${room}, or raise resources.frontend.limits.memory; the rest holds the results being merged` }]
-        : [{ path: limitPath, message: `leaves less than twice the results cache (${globalQuery.frontend.cacheMaxSize}, the default): use at least ${Math.ceil(cache * 2 / 1024 ** 2)}Mi, or lower frontend.cacheMaxSize` }];
+        ? [
+              {
+                  path: cachePath,
+                  message: `more than half of the frontend's memory limit (${limit}${wasSet(limitPath) ? "" : ", the default"}): use at most ${room}, or raise resources.frontend.limits.memory; the rest holds the results being merged`,
+              },
+          ]
+        : [
+              {
+                  path: limitPath,
+                  message: `leaves less than twice the results cache (${globalQuery.frontend.cacheMaxSize}, the default): use at least ${Math.ceil((cache * 2) / 1024 ** 2)}Mi, or lower frontend.cacheMaxSize`,
+              },
+          ];
 }
 
 function duplicates(list: string, names: (string | undefined)[]): Problem[] {

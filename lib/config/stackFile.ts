@@ -88,13 +88,15 @@ export function readStackFileConfig(projectDirectory: string, stack: string): Re
  */
 export function readStackConfig(projectDirectory: string, stack: string): StackConfig {
     const secretKeys = new Set<string>();
-    const values = Object.fromEntries(Object.entries(readStackFileConfig(projectDirectory, stack)).map(([key, value]) => {
-        const { decoded, encrypted } = withoutCiphertext(value);
-        if (encrypted) {
-            secretKeys.add(key);
-        }
-        return [key, typeof decoded === "object" && decoded !== null ? decoded : decoded === null ? "" : String(decoded)];
-    }));
+    const values = Object.fromEntries(
+        Object.entries(readStackFileConfig(projectDirectory, stack)).map(([key, value]) => {
+            const { decoded, encrypted } = withoutCiphertext(value);
+            if (encrypted) {
+                secretKeys.add(key);
+            }
+            return [key, typeof decoded === "object" && decoded !== null ? decoded : decoded === null ? "" : String(decoded)];
+        }),
+    );
     return parseStackConfig(readProjectName(projectDirectory), { values, secretKeys });
 }
 
@@ -105,11 +107,13 @@ function withoutCiphertext(value: unknown): { decoded: unknown; encrypted: boole
     }
     if (typeof value === "object" && value !== null) {
         let encrypted = false;
-        const decoded = Object.fromEntries(Object.entries(value).map(([key, inner]) => {
-            const result = withoutCiphertext(inner);
-            encrypted ||= result.encrypted;
-            return [key, result.decoded];
-        }));
+        const decoded = Object.fromEntries(
+            Object.entries(value).map(([key, inner]) => {
+                const result = withoutCiphertext(inner);
+                encrypted ||= result.encrypted;
+                return [key, result.decoded];
+            }),
+        );
         return { decoded: Array.isArray(value) ? Object.values(decoded) : decoded, encrypted };
     }
     return { decoded: value, encrypted: false };

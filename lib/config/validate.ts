@@ -14,10 +14,7 @@ import { Problem, SettingPath, isRecord, settingPath, valueAt } from "./problems
 /** A RunError: Pulumi prints its message alone, without a stack trace. */
 export class StackConfigError extends pulumi.RunError {
     constructor(readonly problems: readonly string[]) {
-        super(
-            `Invalid stack configuration (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n` +
-                problems.map((p) => `  - ${p}`).join("\n"),
-        );
+        super(`Invalid stack configuration (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n` + problems.map((p) => `  - ${p}`).join("\n"));
         this.name = "StackConfigError";
     }
 }
@@ -73,7 +70,7 @@ export function parseStackConfig(project: string, settings: StackSettings): Stac
     for (const key of Object.keys(stackConfigShape) as (keyof typeof stackConfigShape)[]) {
         const result = stackConfigShape[key].safeParse(raw[key]);
         for (const issue of result.error?.issues ?? []) {
-            const problem = fromIssue([key, ...issue.path as SettingPath], issue);
+            const problem = fromIssue([key, ...(issue.path as SettingPath)], issue);
             for (const one of Array.isArray(problem) ? problem : [problem]) {
                 const emptied = empty.find((path) => isWithin(one.path, path));
                 if (emptied === undefined) {
@@ -92,7 +89,11 @@ export function parseStackConfig(project: string, settings: StackSettings): Stac
     found.forEach((problem) => messages.add(problem));
     for (const key of Object.keys(raw)) {
         if (!(key in stackConfigShape) && !secretSettings.has(key)) {
-            messages.add({ path: [key], message: `unknown setting${didYouMean(key, Object.keys(stackConfigShape))}; valid settings: ${Object.keys(stackConfigShape).join(", ")}`, showValue: false });
+            messages.add({
+                path: [key],
+                message: `unknown setting${didYouMean(key, Object.keys(stackConfigShape))}; valid settings: ${Object.keys(stackConfigShape).join(", ")}`,
+                showValue: false,
+            });
         }
     }
     for (const [name, holds] of secretSettings) {
@@ -261,13 +262,17 @@ const bucketCredentials = {
         what: "a GCS service account key",
         namedBy: "storage.credentialsSecret",
         command: (name: string) => `pulumi config set --secret ${name} "$(cat service-account.json)"`,
-        check: (value: string) => (isServiceAccountKey(value) ? undefined : "expected a service account key: the whole JSON file, with \"type\": \"service_account\" and its private_key"),
+        check: (value: string) =>
+            isServiceAccountKey(value) ? undefined : 'expected a service account key: the whole JSON file, with "type": "service_account" and its private_key',
     },
     azure: {
         what: "an Azure storage account key",
         namedBy: "storage.credentialsSecret",
         command: (name: string) => `pulumi config set --secret ${name} <storage account key>`,
-        check: (value: string) => (/^[A-Za-z0-9+/]+=*$/.test(value) ? undefined : "expected the storage account key alone (base64, as the portal or `az storage account keys list` shows it)"),
+        check: (value: string) =>
+            /^[A-Za-z0-9+/]+=*$/.test(value)
+                ? undefined
+                : "expected the storage account key alone (base64, as the portal or `az storage account keys list` shows it)",
     },
 } satisfies Record<string, SecretSetting>;
 
@@ -312,8 +317,8 @@ function emptyMessage(path: SettingPath, secretSettings: Map<string, SecretSetti
         return `is empty; ${holds.namedBy} names it: set it to ${holds.what} with \`${holds.command(String(path[0]))}\``;
     }
     return required
-        ? "is empty: give it a value (README.md, \"Configuration reference\")"
-        : "is empty: give it a value, or delete the line to use its default (README.md, \"Configuration reference\")";
+        ? 'is empty: give it a value (README.md, "Configuration reference")'
+        : 'is empty: give it a value, or delete the line to use its default (README.md, "Configuration reference")';
 }
 
 const isWithin = (path: SettingPath, prefix: SettingPath) => prefix.every((part, i) => path[i] === part);
@@ -379,9 +384,7 @@ function foreignNamespaceMessage(namespace: string, key: string, project: string
 
 function didYouMean(key: string, knownKeys: readonly string[]): string {
     const [closest] = [...knownKeys].sort((a, b) => editDistance(key, a) - editDistance(key, b));
-    return closest !== undefined && editDistance(key, closest) <= Math.max(2, Math.floor(key.length / 3))
-        ? ` (did you mean "${closest}"?)`
-        : "";
+    return closest !== undefined && editDistance(key, closest) <= Math.max(2, Math.floor(key.length / 3)) ? ` (did you mean "${closest}"?)` : "";
 }
 
 function editDistance(a: string, b: string): number {

@@ -205,7 +205,10 @@ const orZero = (errors: string, all: string) => `(${errors}) or (${all} * 0)`;
 function globalViewDashboard({ regionLabel: region, regions, globalNamespace }: DashboardInputs): Record<string, unknown> {
     const inRegion = `${region}=~"$region"`;
     const { prometheus, sidecars } = regionSelectors(regions);
-    return dashboard("global-view", "Global view", "Every region and its Prometheus replicas through the Query Frontend, deduplicated on the replica label.",
+    return dashboard(
+        "global-view",
+        "Global view",
+        "Every region and its Prometheus replicas through the Query Frontend, deduplicated on the replica label.",
         [variable("region", "region", `label_values(up{${prometheus}}, ${region})`)],
         [
             {
@@ -216,7 +219,8 @@ function globalViewDashboard({ regionLabel: region, regions, globalNamespace }: 
             },
             {
                 title: "Replicas: Prometheus and sidecar",
-                description: "One row per replica: 1 when its Prometheus is scraped and its Thanos sidecar sees Prometheus ready (it then serves the StoreAPI).",
+                description:
+                    "One row per replica: 1 when its Prometheus is scraped and its Thanos sidecar sees Prometheus ready (it then serves the StoreAPI).",
                 type: "table",
                 targets: [
                     { expr: `max by (${region}, pod) (up{${prometheus}, ${inRegion}})`, legend: "Prometheus up" },
@@ -227,7 +231,9 @@ function globalViewDashboard({ regionLabel: region, regions, globalNamespace }: 
                 title: "Samples ingested per second, per region",
                 description: "Every replica scrapes the same targets: this is what the region stores, all replicas together.",
                 unit: "short",
-                targets: [{ expr: `sum by (${region}) (rate(prometheus_tsdb_head_samples_appended_total{${prometheus}, ${inRegion}}[5m]))`, legend: `{{${region}}}` }],
+                targets: [
+                    { expr: `sum by (${region}) (rate(prometheus_tsdb_head_samples_appended_total{${prometheus}, ${inRegion}}[5m]))`, legend: `{{${region}}}` },
+                ],
             },
             {
                 title: "Head series per replica",
@@ -236,20 +242,34 @@ function globalViewDashboard({ regionLabel: region, regions, globalNamespace }: 
             },
             {
                 title: "Series stored by all replicas vs served after deduplication",
-                description: "Stored: the replicas' head series added up. Served: one replica's worth, what the querier returns once it drops the replica label. The gap is the HA copy deduplication hides.",
+                description:
+                    "Stored: the replicas' head series added up. Served: one replica's worth, what the querier returns once it drops the replica label. The gap is the HA copy deduplication hides.",
                 targets: [
-                    { expr: `sum by (${region}) (prometheus_tsdb_head_series{${prometheus}, ${inRegion}})`, legend: "{{" + region + "}} stored (all replicas)" },
-                    { expr: `max by (${region}) (prometheus_tsdb_head_series{${prometheus}, ${inRegion}})`, legend: "{{" + region + "}} served (deduplicated)" },
+                    {
+                        expr: `sum by (${region}) (prometheus_tsdb_head_series{${prometheus}, ${inRegion}})`,
+                        legend: "{{" + region + "}} stored (all replicas)",
+                    },
+                    {
+                        expr: `max by (${region}) (prometheus_tsdb_head_series{${prometheus}, ${inRegion}})`,
+                        legend: "{{" + region + "}} served (deduplicated)",
+                    },
                 ],
             },
             {
                 title: "StoreAPI endpoints seen by Thanos Query",
-                description: "Connections the querier holds, by the external labels of each endpoint: one per sidecar, each replica with its own replica label.",
+                description:
+                    "Connections the querier holds, by the external labels of each endpoint: one per sidecar, each replica with its own replica label.",
                 type: "table",
-                targets: [{ expr: `max by (external_labels, store_type) (thanos_store_nodes_grpc_connections{namespace="${globalNamespace}", job="${globalTierJobs.query}"})`, legend: "Connections" }],
+                targets: [
+                    {
+                        expr: `max by (external_labels, store_type) (thanos_store_nodes_grpc_connections{namespace="${globalNamespace}", job="${globalTierJobs.query}"})`,
+                        legend: "Connections",
+                    },
+                ],
                 width: 24,
             },
-        ]);
+        ],
+    );
 }
 
 /** Query and Query Frontend: load, latency, errors, splitting, retries and the results cache. */
@@ -258,82 +278,101 @@ function queryPathDashboard({ globalNamespace, slowQueryThreshold, longTermStora
     const frontend = `namespace="${globalNamespace}", job="${globalTierJobs.frontend}"`;
     // No request in the window makes every bucket's rate 0 and the quantile NaN, which Grafana
     // would plot: the quantile only while requests were answered, a gap otherwise.
-    const quantiles = (selector: string) => [0.5, 0.9, 0.99].map((q) => ({
-        expr: `histogram_quantile(${q}, sum by (le) (rate(http_request_duration_seconds_bucket{${selector}}[5m]))) and on () (sum(rate(http_request_duration_seconds_count{${selector}}[5m])) > 0)`,
-        legend: `p${q * 100}`,
-    }));
-    return dashboard("query-path", "Query path", "Thanos Query Frontend and Thanos Query, as every dashboard query passes them.", [], [
-        {
-            title: "Query Frontend requests per second",
-            description: "Every request through the frontend, by HTTP status.",
-            unit: "reqps",
-            targets: [{ expr: `sum by (code) (rate(http_requests_total{${frontend}}[5m]))`, legend: "{{code}}" }],
-        },
-        {
-            title: "Query Frontend latency",
-            description: `Percentiles of the frontend's answers. Queries slower than ${slowQueryThreshold} (globalQuery.frontend.slowQueryThreshold) are logged by the frontend: kubectl --namespace ${globalNamespace} logs -l app.kubernetes.io/component=query-frontend | grep "slow query detected".`,
-            unit: "s",
-            targets: quantiles(frontend),
-        },
-        {
-            title: "Frontend queries per second, by operation",
-            description: "What clients ask: instant, range, labels, series.",
-            unit: "reqps",
-            targets: [{ expr: `sum by (op) (rate(thanos_query_frontend_queries_total{${frontend}}[5m]))`, legend: "{{op}}" }],
-        },
-        {
-            title: "Split queries per second",
-            description: "Parts the frontend cuts range and label queries into (globalQuery.frontend.splitInterval), each run and cached on its own.",
-            unit: "reqps",
-            targets: [{ expr: `sum by (tripperware) (rate(thanos_frontend_split_queries_total{${frontend}}[5m]))`, legend: "{{tripperware}}" }],
-        },
-        {
-            // The frontend observes, per query part, the attempts that failed before one succeeded
-            // (Thanos internal/cortex/querier/queryrange/retry.go: Observe(tries)).
-            title: "Retries per second",
-            description: "Query parts the frontend asked again after a failure (at most globalQuery.frontend.maxRetries attempts per part); 0 on a healthy stack.",
-            unit: "reqps",
-            targets: [{ expr: `sum by (tripperware) (rate(cortex_query_frontend_retries_sum{${frontend}}[5m]))`, legend: "{{tripperware}}" }],
-        },
-        {
-            title: "Results cache hit ratio",
-            description: "Share of cached parts found in the frontend's in-memory cache (globalQuery.frontend.cacheMaxSize); 0 until something was looked up.",
-            unit: "percentunit",
-            // The counters exist from start (instrumented.go: plain counters), so no lookups is 0/0:
-            // clamping the divisor reads that as 0 instead of NaN.
-            targets: [{ expr: `sum by (tripperware) (rate(cortex_cache_hits_total{${frontend}}[5m])) / clamp_min(sum by (tripperware) (rate(cortex_cache_fetched_keys_total{${frontend}}[5m])), 1e-9)`, legend: "{{tripperware}}" }],
-        },
-        {
-            title: "Thanos Query requests per second, by endpoint",
-            description: "What reaches the querier behind the frontend, by API handler.",
-            unit: "reqps",
-            targets: [{ expr: `sum by (handler) (rate(http_requests_total{${query}}[5m]))`, legend: "{{handler}}" }],
-        },
-        {
-            title: "Thanos Query latency",
-            description: "Percentiles of the querier's answers, instant and range queries.",
-            unit: "s",
-            targets: quantiles(`${query}, handler=~"query|query_range"`),
-        },
-        {
-            title: "Errors per second",
-            description: "5xx answers of the frontend and the querier; 0 when there are none.",
-            unit: "reqps",
-            targets: [{
-                expr: orZero(
-                    `sum by (job) (rate(http_requests_total{namespace="${globalNamespace}", job=~"${globalTierJobs.query}|${globalTierJobs.frontend}", code=~"5.."}[5m]))`,
-                    `sum by (job) (rate(http_requests_total{namespace="${globalNamespace}", job=~"${globalTierJobs.query}|${globalTierJobs.frontend}"}[5m]))`,
-                ),
-                legend: "{{job}}",
-            }],
-        },
-        {
-            title: "Global tier targets up",
-            description: "Thanos Query, Query Frontend and Grafana pods (with long-term storage, the Store Gateways and the compactor too), as the region in their cluster scrapes them.",
-            type: "table",
-            targets: [{ expr: `max by (job, pod) (up{namespace="${globalNamespace}", job=~"${globalTierTargets(longTermStorage).join("|")}"})`, legend: "Up" }],
-        },
-    ]);
+    const quantiles = (selector: string) =>
+        [0.5, 0.9, 0.99].map((q) => ({
+            expr: `histogram_quantile(${q}, sum by (le) (rate(http_request_duration_seconds_bucket{${selector}}[5m]))) and on () (sum(rate(http_request_duration_seconds_count{${selector}}[5m])) > 0)`,
+            legend: `p${q * 100}`,
+        }));
+    return dashboard(
+        "query-path",
+        "Query path",
+        "Thanos Query Frontend and Thanos Query, as every dashboard query passes them.",
+        [],
+        [
+            {
+                title: "Query Frontend requests per second",
+                description: "Every request through the frontend, by HTTP status.",
+                unit: "reqps",
+                targets: [{ expr: `sum by (code) (rate(http_requests_total{${frontend}}[5m]))`, legend: "{{code}}" }],
+            },
+            {
+                title: "Query Frontend latency",
+                description: `Percentiles of the frontend's answers. Queries slower than ${slowQueryThreshold} (globalQuery.frontend.slowQueryThreshold) are logged by the frontend: kubectl --namespace ${globalNamespace} logs -l app.kubernetes.io/component=query-frontend | grep "slow query detected".`,
+                unit: "s",
+                targets: quantiles(frontend),
+            },
+            {
+                title: "Frontend queries per second, by operation",
+                description: "What clients ask: instant, range, labels, series.",
+                unit: "reqps",
+                targets: [{ expr: `sum by (op) (rate(thanos_query_frontend_queries_total{${frontend}}[5m]))`, legend: "{{op}}" }],
+            },
+            {
+                title: "Split queries per second",
+                description: "Parts the frontend cuts range and label queries into (globalQuery.frontend.splitInterval), each run and cached on its own.",
+                unit: "reqps",
+                targets: [{ expr: `sum by (tripperware) (rate(thanos_frontend_split_queries_total{${frontend}}[5m]))`, legend: "{{tripperware}}" }],
+            },
+            {
+                // The frontend observes, per query part, the attempts that failed before one succeeded
+                // (Thanos internal/cortex/querier/queryrange/retry.go: Observe(tries)).
+                title: "Retries per second",
+                description:
+                    "Query parts the frontend asked again after a failure (at most globalQuery.frontend.maxRetries attempts per part); 0 on a healthy stack.",
+                unit: "reqps",
+                targets: [{ expr: `sum by (tripperware) (rate(cortex_query_frontend_retries_sum{${frontend}}[5m]))`, legend: "{{tripperware}}" }],
+            },
+            {
+                title: "Results cache hit ratio",
+                description:
+                    "Share of cached parts found in the frontend's in-memory cache (globalQuery.frontend.cacheMaxSize); 0 until something was looked up.",
+                unit: "percentunit",
+                // The counters exist from start (instrumented.go: plain counters), so no lookups is 0/0:
+                // clamping the divisor reads that as 0 instead of NaN.
+                targets: [
+                    {
+                        expr: `sum by (tripperware) (rate(cortex_cache_hits_total{${frontend}}[5m])) / clamp_min(sum by (tripperware) (rate(cortex_cache_fetched_keys_total{${frontend}}[5m])), 1e-9)`,
+                        legend: "{{tripperware}}",
+                    },
+                ],
+            },
+            {
+                title: "Thanos Query requests per second, by endpoint",
+                description: "What reaches the querier behind the frontend, by API handler.",
+                unit: "reqps",
+                targets: [{ expr: `sum by (handler) (rate(http_requests_total{${query}}[5m]))`, legend: "{{handler}}" }],
+            },
+            {
+                title: "Thanos Query latency",
+                description: "Percentiles of the querier's answers, instant and range queries.",
+                unit: "s",
+                targets: quantiles(`${query}, handler=~"query|query_range"`),
+            },
+            {
+                title: "Errors per second",
+                description: "5xx answers of the frontend and the querier; 0 when there are none.",
+                unit: "reqps",
+                targets: [
+                    {
+                        expr: orZero(
+                            `sum by (job) (rate(http_requests_total{namespace="${globalNamespace}", job=~"${globalTierJobs.query}|${globalTierJobs.frontend}", code=~"5.."}[5m]))`,
+                            `sum by (job) (rate(http_requests_total{namespace="${globalNamespace}", job=~"${globalTierJobs.query}|${globalTierJobs.frontend}"}[5m]))`,
+                        ),
+                        legend: "{{job}}",
+                    },
+                ],
+            },
+            {
+                title: "Global tier targets up",
+                description:
+                    "Thanos Query, Query Frontend and Grafana pods (with long-term storage, the Store Gateways and the compactor too), as the region in their cluster scrapes them.",
+                type: "table",
+                targets: [
+                    { expr: `max by (job, pod) (up{namespace="${globalNamespace}", job=~"${globalTierTargets(longTermStorage).join("|")}"})`, legend: "Up" },
+                ],
+            },
+        ],
+    );
 }
 
 /**
@@ -350,14 +389,19 @@ function longTermStorageDashboard({ regionLabel: region, regions, globalNamespac
     const inRegion = `${region}=~"$region"`;
     const { sidecars } = regionSelectors(regions);
     // The sidecars in the regions' namespaces, the gateways and the compactor in the global one.
-    const bucketUsers = `namespace=~"${[...new Set([...regions.map((r) => r.namespace), globalNamespace])].join("|")}", `
-        + `job=~"${[...regions.map((r) => `${r.releaseName}-thanos-discovery`), globalTierJobs.storeGateway, globalTierJobs.compactor].join("|")}"`;
-    return dashboard("long-term-storage", "Long-term storage", "Sidecars uploading to the bucket, the Store Gateways serving it to Thanos Query, the one compactor keeping it.",
+    const bucketUsers =
+        `namespace=~"${[...new Set([...regions.map((r) => r.namespace), globalNamespace])].join("|")}", ` +
+        `job=~"${[...regions.map((r) => `${r.releaseName}-thanos-discovery`), globalTierJobs.storeGateway, globalTierJobs.compactor].join("|")}"`;
+    return dashboard(
+        "long-term-storage",
+        "Long-term storage",
+        "Sidecars uploading to the bucket, the Store Gateways serving it to Thanos Query, the one compactor keeping it.",
         [variable("region", "region", `label_values(thanos_shipper_uploads_total{${sidecars}}, ${region})`)],
         [
             {
                 title: "Compactor halted",
-                description: "1 when the compactor stopped on a block it will not touch: compaction, downsampling and retention have stopped. Its log names the block (README, Troubleshooting).",
+                description:
+                    "1 when the compactor stopped on a block it will not touch: compaction, downsampling and retention have stopped. Its log names the block (README, Troubleshooting).",
                 type: "stat",
                 targets: [{ expr: `max(thanos_compact_halted{${tier(globalTierJobs.compactor)}})`, legend: "halted" }],
             },
@@ -369,19 +413,28 @@ function longTermStorageDashboard({ regionLabel: region, regions, globalNamespac
             },
             {
                 title: "Blocks uploaded per hour, per region",
-                description: "Blocks the sidecars shipped to the bucket: each replica uploads one every 2 hours, the first about 3 hours after its Prometheus starts.",
+                description:
+                    "Blocks the sidecars shipped to the bucket: each replica uploads one every 2 hours, the first about 3 hours after its Prometheus starts.",
                 targets: [{ expr: `sum by (${region}) (increase(thanos_shipper_uploads_total{${sidecars}, ${inRegion}}[1h]))`, legend: `{{${region}}}` }],
             },
             {
                 title: "Block uploads failed per hour, per region",
                 description: "Uploads that failed (the sidecar retries); 0 on a healthy stack.",
-                targets: [{ expr: `sum by (${region}) (increase(thanos_shipper_upload_failures_total{${sidecars}, ${inRegion}}[1h]))`, legend: `{{${region}}}` }],
+                targets: [
+                    { expr: `sum by (${region}) (increase(thanos_shipper_upload_failures_total{${sidecars}, ${inRegion}}[1h]))`, legend: `{{${region}}}` },
+                ],
             },
             {
                 title: "Bucket operations failed per second, by component",
-                description: "Failed bucket operations of the sidecars, the Store Gateways and the compactor (those scraped by the selected regions); 0 on a healthy stack.",
+                description:
+                    "Failed bucket operations of the sidecars, the Store Gateways and the compactor (those scraped by the selected regions); 0 on a healthy stack.",
                 unit: "ops",
-                targets: [{ expr: `sum by (job, operation) (rate(thanos_objstore_bucket_operation_failures_total{${bucketUsers}, ${inRegion}}[5m]))`, legend: "{{job}} {{operation}}" }],
+                targets: [
+                    {
+                        expr: `sum by (job, operation) (rate(thanos_objstore_bucket_operation_failures_total{${bucketUsers}, ${inRegion}}[5m]))`,
+                        legend: "{{job}} {{operation}}",
+                    },
+                ],
             },
             {
                 title: "Blocks served by each Store Gateway",
@@ -393,7 +446,8 @@ function longTermStorageDashboard({ regionLabel: region, regions, globalNamespac
                 description: "Complete passes over the bucket (one every 5 minutes at most); 0 for long means it is stuck or halted.",
                 targets: [{ expr: `sum(increase(thanos_compact_iterations_total{${tier(globalTierJobs.compactor)}}[1h]))`, legend: "iterations" }],
             },
-        ]);
+        ],
+    );
 }
 
 /**
@@ -407,55 +461,74 @@ function longTermStorageDashboard({ regionLabel: region, regions, globalNamespac
  * alert sender's errors only after a failed send (pkg/alert/alert.go:245,
  * v0.37.0 and v0.42.4), hence its zero from `up`.
  */
-function globalAlertsDashboard({ regionLabel: region, globalNamespace }: DashboardInputs, alerting: NonNullable<DashboardInputs["alerting"]>): Record<string, unknown> {
+function globalAlertsDashboard(
+    { regionLabel: region, globalNamespace }: DashboardInputs,
+    alerting: NonNullable<DashboardInputs["alerting"]>,
+): Record<string, unknown> {
     const alerts = `alertname=~"${alerting.alertNames.join("|")}"`;
     const ruler = `namespace="${globalNamespace}", job="${globalTierJobs.ruler}"`;
     const countOrZero = (state: string) => `count(ALERTS{${alerts}, alertstate="${state}"}) or vector(0)`;
     const jobs = [globalTierJobs.ruler, ...(alerting.alertmanager ? [globalTierJobs.alertmanager] : [])];
-    return dashboard("global-alerts", "Global alerts", "The alerts on the global view itself (a region missing, replicas, sidecars or the bucket's users failing), and the Thanos Ruler pair that evaluates them through the Query Frontend.", [], [
-        {
-            title: "Global alerts firing",
-            description: "Global alerts past their for, as the Ruler pair sends them to Alertmanager. Each one's description says what to check first.",
-            type: "stat",
-            targets: [{ expr: countOrZero("firing"), legend: "firing" }],
-        },
-        {
-            title: "Global alerts pending (not yet past their for)",
-            description: "Conditions that hold but not yet for alerting.for: a rollout passing, or an alert about to fire.",
-            type: "stat",
-            targets: [{ expr: countOrZero("pending"), legend: "pending" }],
-        },
-        {
-            title: "Firing global alerts, by alert and region",
-            description: "What fired when, and where: a region missing, replicas or sidecars down, the bucket's users failing. 0 while nothing fires.",
-            targets: [{ expr: `count by (alertname, ${region}) (ALERTS{${alerts}, alertstate="firing"}) or vector(0)`, legend: `{{alertname}} {{${region}}}` }],
-            width: 24,
-        },
-        {
-            title: "Seconds since each Ruler last evaluated each group",
-            description: "Rises past alerting.evaluationInterval when a Ruler stops evaluating: its pod is down, or it is stuck on a query the frontend does not answer.",
-            unit: "s",
-            targets: [{ expr: `time() - max by (pod, rule_group) (prometheus_rule_group_last_evaluation_timestamp_seconds{${ruler}})`, legend: "{{pod}} {{rule_group}}" }],
-        },
-        {
-            title: "Rule evaluation failures per second",
-            description: "Evaluations that failed: mostly the Ruler not reaching the Query Frontend. A rule that fails to evaluate cannot fire.",
-            unit: "ops",
-            targets: [{ expr: `sum by (pod) (rate(prometheus_rule_evaluation_failures_total{${ruler}}[5m]))`, legend: "{{pod}}" }],
-        },
-        {
-            title: "Errors sending alerts to Alertmanager per second",
-            description: "Alerts the Ruler could not deliver: the Alertmanager is down or unreachable, and nobody hears of what fires.",
-            unit: "ops",
-            targets: [{ expr: orZero(`sum by (pod) (rate(thanos_alert_sender_errors_total{${ruler}}[5m]))`, `max by (pod) (up{${ruler}})`), legend: "{{pod}}" }],
-        },
-        {
-            title: "Alerting targets up",
-            description: "Each Thanos Ruler pod, and each Alertmanager pod where the stack runs its own, as the region in their cluster scrapes them.",
-            type: "table",
-            targets: [{ expr: `max by (job, pod) (up{namespace="${globalNamespace}", job=~"${jobs.join("|")}"})`, legend: "Up" }],
-        },
-    ]);
+    return dashboard(
+        "global-alerts",
+        "Global alerts",
+        "The alerts on the global view itself (a region missing, replicas, sidecars or the bucket's users failing), and the Thanos Ruler pair that evaluates them through the Query Frontend.",
+        [],
+        [
+            {
+                title: "Global alerts firing",
+                description: "Global alerts past their for, as the Ruler pair sends them to Alertmanager. Each one's description says what to check first.",
+                type: "stat",
+                targets: [{ expr: countOrZero("firing"), legend: "firing" }],
+            },
+            {
+                title: "Global alerts pending (not yet past their for)",
+                description: "Conditions that hold but not yet for alerting.for: a rollout passing, or an alert about to fire.",
+                type: "stat",
+                targets: [{ expr: countOrZero("pending"), legend: "pending" }],
+            },
+            {
+                title: "Firing global alerts, by alert and region",
+                description: "What fired when, and where: a region missing, replicas or sidecars down, the bucket's users failing. 0 while nothing fires.",
+                targets: [
+                    { expr: `count by (alertname, ${region}) (ALERTS{${alerts}, alertstate="firing"}) or vector(0)`, legend: `{{alertname}} {{${region}}}` },
+                ],
+                width: 24,
+            },
+            {
+                title: "Seconds since each Ruler last evaluated each group",
+                description:
+                    "Rises past alerting.evaluationInterval when a Ruler stops evaluating: its pod is down, or it is stuck on a query the frontend does not answer.",
+                unit: "s",
+                targets: [
+                    {
+                        expr: `time() - max by (pod, rule_group) (prometheus_rule_group_last_evaluation_timestamp_seconds{${ruler}})`,
+                        legend: "{{pod}} {{rule_group}}",
+                    },
+                ],
+            },
+            {
+                title: "Rule evaluation failures per second",
+                description: "Evaluations that failed: mostly the Ruler not reaching the Query Frontend. A rule that fails to evaluate cannot fire.",
+                unit: "ops",
+                targets: [{ expr: `sum by (pod) (rate(prometheus_rule_evaluation_failures_total{${ruler}}[5m]))`, legend: "{{pod}}" }],
+            },
+            {
+                title: "Errors sending alerts to Alertmanager per second",
+                description: "Alerts the Ruler could not deliver: the Alertmanager is down or unreachable, and nobody hears of what fires.",
+                unit: "ops",
+                targets: [
+                    { expr: orZero(`sum by (pod) (rate(thanos_alert_sender_errors_total{${ruler}}[5m]))`, `max by (pod) (up{${ruler}})`), legend: "{{pod}}" },
+                ],
+            },
+            {
+                title: "Alerting targets up",
+                description: "Each Thanos Ruler pod, and each Alertmanager pod where the stack runs its own, as the region in their cluster scrapes them.",
+                type: "table",
+                targets: [{ expr: `max by (job, pod) (up{namespace="${globalNamespace}", job=~"${jobs.join("|")}"})`, legend: "Up" }],
+            },
+        ],
+    );
 }
 
 /** Cluster, namespace and pod resource use, per region, from the kubelets' cAdvisor. */
@@ -463,7 +536,10 @@ function kubernetesDashboard({ regionLabel: region }: DashboardInputs): Record<s
     const kubeletCadvisor = 'job="kubelet", metrics_path="/metrics/cadvisor"';
     const cadvisor = `${kubeletCadvisor}, ${region}=~"$region"`;
     const containers = `${cadvisor}, container!=""`;
-    return dashboard("kubernetes-resources", "Kubernetes resources per region", "CPU, memory and network of the clusters each region watches, by namespace and pod, from cAdvisor.",
+    return dashboard(
+        "kubernetes-resources",
+        "Kubernetes resources per region",
+        "CPU, memory and network of the clusters each region watches, by namespace and pod, from cAdvisor.",
         [
             variable("region", "region", `label_values(container_cpu_usage_seconds_total{${kubeletCadvisor}}, ${region})`),
             variable("namespace", "namespace", `label_values(container_cpu_usage_seconds_total{${cadvisor}}, namespace)`),
@@ -473,7 +549,12 @@ function kubernetesDashboard({ regionLabel: region }: DashboardInputs): Record<s
                 title: "CPU by namespace",
                 description: "Cores used, per namespace.",
                 unit: "short",
-                targets: [{ expr: `sum by (${region}, namespace) (rate(container_cpu_usage_seconds_total{${containers}}[5m]))`, legend: `{{${region}}} {{namespace}}` }],
+                targets: [
+                    {
+                        expr: `sum by (${region}, namespace) (rate(container_cpu_usage_seconds_total{${containers}}[5m]))`,
+                        legend: `{{${region}}} {{namespace}}`,
+                    },
+                ],
             },
             {
                 title: "Memory by namespace",
@@ -485,30 +566,52 @@ function kubernetesDashboard({ regionLabel: region }: DashboardInputs): Record<s
                 title: "CPU by pod",
                 description: "Cores used by each pod of the chosen namespaces.",
                 unit: "short",
-                targets: [{ expr: `sum by (${region}, namespace, pod) (rate(container_cpu_usage_seconds_total{${containers}, namespace=~"$namespace"}[5m]))`, legend: "{{namespace}}/{{pod}}" }],
+                targets: [
+                    {
+                        expr: `sum by (${region}, namespace, pod) (rate(container_cpu_usage_seconds_total{${containers}, namespace=~"$namespace"}[5m]))`,
+                        legend: "{{namespace}}/{{pod}}",
+                    },
+                ],
             },
             {
                 title: "Memory by pod",
                 description: "Working set of each pod of the chosen namespaces.",
                 unit: "bytes",
-                targets: [{ expr: `sum by (${region}, namespace, pod) (container_memory_working_set_bytes{${containers}, namespace=~"$namespace"})`, legend: "{{namespace}}/{{pod}}" }],
+                targets: [
+                    {
+                        expr: `sum by (${region}, namespace, pod) (container_memory_working_set_bytes{${containers}, namespace=~"$namespace"})`,
+                        legend: "{{namespace}}/{{pod}}",
+                    },
+                ],
             },
             {
                 title: "Memory by container",
                 description: "Working set of each container of the chosen namespaces: compare it with the limits in the stack config.",
                 unit: "bytes",
-                targets: [{ expr: `max by (${region}, namespace, pod, container) (container_memory_working_set_bytes{${containers}, namespace=~"$namespace"})`, legend: "{{pod}}/{{container}}" }],
+                targets: [
+                    {
+                        expr: `max by (${region}, namespace, pod, container) (container_memory_working_set_bytes{${containers}, namespace=~"$namespace"})`,
+                        legend: "{{pod}}/{{container}}",
+                    },
+                ],
             },
             {
                 title: "Network received and sent by pod",
                 description: "Bytes per second through each pod's network interfaces.",
                 unit: "Bps",
                 targets: [
-                    { expr: `sum by (${region}, namespace, pod) (rate(container_network_receive_bytes_total{${cadvisor}, namespace=~"$namespace"}[5m]))`, legend: "{{pod}} received" },
-                    { expr: `sum by (${region}, namespace, pod) (rate(container_network_transmit_bytes_total{${cadvisor}, namespace=~"$namespace"}[5m]))`, legend: "{{pod}} sent" },
+                    {
+                        expr: `sum by (${region}, namespace, pod) (rate(container_network_receive_bytes_total{${cadvisor}, namespace=~"$namespace"}[5m]))`,
+                        legend: "{{pod}} received",
+                    },
+                    {
+                        expr: `sum by (${region}, namespace, pod) (rate(container_network_transmit_bytes_total{${cadvisor}, namespace=~"$namespace"}[5m]))`,
+                        legend: "{{pod}} sent",
+                    },
                 ],
             },
-        ]);
+        ],
+    );
 }
 
 export function dashboardRegion(region: { name: string; namespace: string }): DashboardRegion {
@@ -523,10 +626,12 @@ export function dashboardInputs(config: StackConfig): DashboardInputs {
         globalNamespace: config.globalQuery.namespace,
         slowQueryThreshold: config.globalQuery.frontend.slowQueryThreshold,
         longTermStorage: config.storage.type !== "none",
-        alerting: config.alerting.enabled ? {
-            alertNames: [...new Set(globalRuleGroups(ruleInputs(config)).flatMap((group) => group.rules.map((rule) => rule.alert)))],
-            alertmanager: config.alerting.receiver.type !== "alertmanager",
-        } : undefined,
+        alerting: config.alerting.enabled
+            ? {
+                  alertNames: [...new Set(globalRuleGroups(ruleInputs(config)).flatMap((group) => group.rules.map((rule) => rule.alert)))],
+                  alertmanager: config.alerting.receiver.type !== "alertmanager",
+              }
+            : undefined,
     };
 }
 
@@ -538,12 +643,13 @@ export interface PanelQueries {
 
 /** Every panel's queries, as Grafana sends them with every variable on "All". */
 export function panelQueries(inputs: DashboardInputs): PanelQueries[] {
-    return Object.values(dashboards(inputs)).flatMap((dashboard) => (dashboard.panels as { title: string; targets: { refId: string; expr: string; instant: boolean }[] }[])
-        .map((panel) => ({
+    return Object.values(dashboards(inputs)).flatMap((dashboard) =>
+        (dashboard.panels as { title: string; targets: { refId: string; expr: string; instant: boolean }[] }[]).map((panel) => ({
             dashboard: dashboard.title as string,
             panel: panel.title,
             targets: panel.targets.map(({ refId, expr, instant }) => ({ refId, expr: expr.replace(/\$[a-zA-Z_]+/g, ".+"), instant })),
-        })));
+        })),
+    );
 }
 
 /** The file name in the dashboards ConfigMap of each dashboard. */

@@ -31,7 +31,10 @@ export interface HelmChart {
 
 /** A RunError: Pulumi prints its message alone, without a stack trace. `setting` is the one to change, when one is to blame. */
 export class ChartSourceError extends pulumi.RunError {
-    constructor(readonly detail: string, readonly setting?: SettingPath) {
+    constructor(
+        readonly detail: string,
+        readonly setting?: SettingPath,
+    ) {
         super(setting === undefined ? detail : `${settingPath(setting)}: ${detail}`);
         this.name = "ChartSourceError";
     }
@@ -64,10 +67,25 @@ export function pinnedCharts(versions: StackConfig["versions"]): Record<PinnedCh
     const kubePrometheusStack = versions.kubePrometheusStack;
     const operatorCrds = operatorCrdsChartFor[kubePrometheusStack];
     return {
-        kubePrometheusStack: { setting: "kubePrometheusStack", name: "kube-prometheus-stack", version: kubePrometheusStack, pull: helmPull("kube-prometheus-stack", kubePrometheusStack, kubePrometheusStackRepository) },
-        prometheusOperatorCrds: { setting: "prometheusOperatorCrds", name: "prometheus-operator-crds", version: operatorCrds, pull: helmPull("prometheus-operator-crds", operatorCrds, kubePrometheusStackRepository) },
+        kubePrometheusStack: {
+            setting: "kubePrometheusStack",
+            name: "kube-prometheus-stack",
+            version: kubePrometheusStack,
+            pull: helmPull("kube-prometheus-stack", kubePrometheusStack, kubePrometheusStackRepository),
+        },
+        prometheusOperatorCrds: {
+            setting: "prometheusOperatorCrds",
+            name: "prometheus-operator-crds",
+            version: operatorCrds,
+            pull: helmPull("prometheus-operator-crds", operatorCrds, kubePrometheusStackRepository),
+        },
         thanos: thanosChart,
-        grafana: { setting: "grafana", name: grafanaChart.name, version: grafanaChart.version, pull: helmPull(grafanaChart.name, grafanaChart.version, grafanaChart.repository) },
+        grafana: {
+            setting: "grafana",
+            name: grafanaChart.name,
+            version: grafanaChart.version,
+            pull: helmPull(grafanaChart.name, grafanaChart.version, grafanaChart.repository),
+        },
     };
 }
 
@@ -87,13 +105,16 @@ const mirrorSetting: SettingPath = ["charts", "mirror"];
 
 /** The thanos chart's source: its own setting, else the mirror, else the archived git repository. */
 export function thanosChartSource(config: { globalQuery: { chart?: ChartSource }; charts: { mirror?: ChartMirror } }): ChartSource | ChartMirror {
-    return config.globalQuery.chart ?? config.charts.mirror ?? { source: "git", gitRepository: banzaicloudThanosChart.gitRepository, gitCommit: banzaicloudThanosChart.gitCommit };
+    return (
+        config.globalQuery.chart ??
+        config.charts.mirror ?? { source: "git", gitRepository: banzaicloudThanosChart.gitRepository, gitCommit: banzaicloudThanosChart.gitCommit }
+    );
 }
 
 /** The kube-prometheus-stack, prometheus-operator-crds and grafana charts' fields, from their settings. */
 export function resolveChart(chart: PinnedChart, config: Pick<ChartSettings, "charts" | "globalQuery">): HelmChart {
     const setting = chartSetting(chart, config);
-    const source = chart.setting === "thanos" ? undefined : config.charts[chart.setting] ?? config.charts.mirror;
+    const source = chart.setting === "thanos" ? undefined : (config.charts[chart.setting] ?? config.charts.mirror);
     return source === undefined || setting === undefined ? publicChart(chart) : fromSource(chart, source, setting);
 }
 
@@ -139,7 +160,10 @@ function inMirrorDirectory(chart: PinnedChart, directory: string, setting: Setti
         return unpacked;
     }
     const found = unpackedVersion === undefined ? "" : ` (${unpacked} holds version ${unpackedVersion}, not ${chart.version})`;
-    throw new ChartSourceError(`${packaged} is missing${found}; the stack installs ${chart.name} ${chart.version}: ${chart.pull.replace("{dir}", directory)}`, setting);
+    throw new ChartSourceError(
+        `${packaged} is missing${found}; the stack installs ${chart.name} ${chart.version}: ${chart.pull.replace("{dir}", directory)}`,
+        setting,
+    );
 }
 
 /** The .tgz a file:// repository's index.yaml lists for the chart at that version (Helm's index format: entries.<name>[].urls). */
@@ -153,11 +177,17 @@ function inFileRepository(chart: PinnedChart, version: string, directory: string
     }
     const url = index?.entries?.[chart.name]?.find((entry) => String(entry.version) === version)?.urls?.[0];
     if (url === undefined) {
-        throw new ChartSourceError(`${indexFile} lists no ${chart.name} ${version}; add it with ${chart.pull.replace("{dir}", directory)} and helm repo index ${directory}`, setting);
+        throw new ChartSourceError(
+            `${indexFile} lists no ${chart.name} ${version}; add it with ${chart.pull.replace("{dir}", directory)} and helm repo index ${directory}`,
+            setting,
+        );
     }
     const file = url.startsWith("file://") ? url.slice("file://".length) : path.resolve(directory, url);
     if (!isFile(file)) {
-        throw new ChartSourceError(`${indexFile} lists ${chart.name} ${version} at ${url}, which is not a file here; only charts on this machine can be read from a file:// repository`, setting);
+        throw new ChartSourceError(
+            `${indexFile} lists ${chart.name} ${version} at ${url}, which is not a file here; only charts on this machine can be read from a file:// repository`,
+            setting,
+        );
     }
     return file;
 }
@@ -179,8 +209,10 @@ function chartYamlVersion(file: string): string | undefined {
 export function chartProblems(config: ChartSettings): Problem[] {
     return stackCharts(config).flatMap((chart) => {
         const setting = chartSetting(chart, config);
-        const source = chart.setting === "thanos" ? thanosChartSource(config) : config.charts[chart.setting] ?? config.charts.mirror;
-        const onThisMachine = (source?.source === "local" && setting !== undefined && settingPath(setting) === settingPath(mirrorSetting)) || (source?.source === "repository" && source.url.startsWith("file://"));
+        const source = chart.setting === "thanos" ? thanosChartSource(config) : (config.charts[chart.setting] ?? config.charts.mirror);
+        const onThisMachine =
+            (source?.source === "local" && setting !== undefined && settingPath(setting) === settingPath(mirrorSetting)) ||
+            (source?.source === "repository" && source.url.startsWith("file://"));
         if (setting === undefined || source === undefined || source.source === "git" || !onThisMachine) {
             return [];
         }

@@ -40,9 +40,11 @@ export const kindNodeOverheadBytes = { controlPlane: 1024 * 1024 ** 2, worker: 2
 
 /** What Docker must hold for one kind cluster: its pods' requests and kind's own components. */
 export function kindClusterMemoryBytes(config: StackConfig, cluster: KindCluster): number {
-    return clusterMemoryRequestBytes(config, cluster.name, cluster.controlPlaneNodes + cluster.workerNodes)
-        + cluster.controlPlaneNodes * kindNodeOverheadBytes.controlPlane
-        + cluster.workerNodes * kindNodeOverheadBytes.worker;
+    return (
+        clusterMemoryRequestBytes(config, cluster.name, cluster.controlPlaneNodes + cluster.workerNodes) +
+        cluster.controlPlaneNodes * kindNodeOverheadBytes.controlPlane +
+        cluster.workerNodes * kindNodeOverheadBytes.worker
+    );
 }
 
 /** The memory every long-running pod of one cluster requests, in bytes (transient hook Jobs run one at a time and are left out). */
@@ -89,5 +91,5 @@ export function clusterMemoryRequestBytes(config: StackConfig, cluster: string, 
  * parseByteCount in runtime/string.go).
  */
 export function goMemoryLimit(memoryLimit: string): string {
-    return `${Math.floor(parseQuantity(memoryLimit) * 0.8 / 1024 ** 2)}MiB`;
+    return `${Math.floor((parseQuantity(memoryLimit) * 0.8) / 1024 ** 2)}MiB`;
 }

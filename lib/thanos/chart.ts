@@ -34,7 +34,10 @@ export interface ResolveOptions {
 }
 
 /** The thanos chart from globalQuery.chart, else charts.mirror, else git (lib/kubernetes/charts.ts, thanosChartSource). */
-export function resolveThanosChart(config: { globalQuery: { chart?: ChartSource }; charts: { mirror?: ChartMirror } }, options: ResolveOptions = {}): HelmChart {
+export function resolveThanosChart(
+    config: { globalQuery: { chart?: ChartSource }; charts: { mirror?: ChartMirror } },
+    options: ResolveOptions = {},
+): HelmChart {
     const source = thanosChartSource(config);
     if (source.source === "git") {
         return { chart: fetchChartFromGit(source.gitRepository, source.gitCommit, options.git ?? runGit, options.cacheRoot ?? defaultCacheRoot()) };
@@ -63,8 +66,10 @@ function fetchChartFromGit(repository: string, commit: string, git: GitRunner, c
         } catch (error) {
             throw new ChartSourceError(
                 `Could not fetch the thanos chart with git from ${withoutCredentials(repository)} at commit ${commit}: ${withoutCredentials(describeGitFailure(error), repository)}. ` +
-                    "It is fetched once into " + cacheRoot + " and reused. Without git or network access, set " +
-                    "globalQuery.chart.source to \"local\" (a chart directory or .tgz) or \"repository\" (a Helm or OCI mirror).",
+                    "It is fetched once into " +
+                    cacheRoot +
+                    " and reused. Without git or network access, set " +
+                    'globalQuery.chart.source to "local" (a chart directory or .tgz) or "repository" (a Helm or OCI mirror).',
             );
         }
         if (!fs.existsSync(path.join(work, banzaicloudThanosChart.gitDirectory, "Chart.yaml"))) {

@@ -48,22 +48,24 @@ export function thanosPod(inputs: ThanosPodInputs, dataVolume: "emptyDir" | "cla
     return new kx.PodBuilder({
         automountServiceAccountToken: false,
         securityContext: { ...thanosPodSecurityContext, fsGroup: thanosPodSecurityContext.runAsGroup },
-        containers: [{
-            name: inputs.container,
-            image: thanosImageReference(inputs.thanosVersion, inputs.imageRegistry),
-            args: inputs.args,
-            ports: inputs.grpc ? { grpc: thanosPorts.grpc, http: thanosPorts.http } : { http: thanosPorts.http },
-            volumeMounts: [
-                { name: "data", mountPath: thanosPaths.data },
-                objstoreVolume(inputs.objstoreSecretName).mount,
-                ...(inputs.tlsSecretName === undefined ? [] : [{ name: "tls", mountPath: thanosPaths.tls, readOnly: true }]),
-            ],
-            env: { GOMEMLIMIT: goMemoryLimit(inputs.resources.limits.memory) },
-            readinessProbe: probe("/-/ready"),
-            livenessProbe: { ...probe("/-/healthy"), initialDelaySeconds: 30, failureThreshold: 6 },
-            resources: inputs.resources,
-            securityContext: restrictedContainerSecurityContext,
-        }],
+        containers: [
+            {
+                name: inputs.container,
+                image: thanosImageReference(inputs.thanosVersion, inputs.imageRegistry),
+                args: inputs.args,
+                ports: inputs.grpc ? { grpc: thanosPorts.grpc, http: thanosPorts.http } : { http: thanosPorts.http },
+                volumeMounts: [
+                    { name: "data", mountPath: thanosPaths.data },
+                    objstoreVolume(inputs.objstoreSecretName).mount,
+                    ...(inputs.tlsSecretName === undefined ? [] : [{ name: "tls", mountPath: thanosPaths.tls, readOnly: true }]),
+                ],
+                env: { GOMEMLIMIT: goMemoryLimit(inputs.resources.limits.memory) },
+                readinessProbe: probe("/-/ready"),
+                livenessProbe: { ...probe("/-/healthy"), initialDelaySeconds: 30, failureThreshold: 6 },
+                resources: inputs.resources,
+                securityContext: restrictedContainerSecurityContext,
+            },
+        ],
         volumes: [
             ...(dataVolume === "emptyDir" ? [{ name: "data", emptyDir: {} }] : []),
             objstoreVolume(inputs.objstoreSecretName).volume,
@@ -80,11 +82,23 @@ export function thanosPod(inputs: ThanosPodInputs, dataVolume: "emptyDir" | "cla
  * `pulumi preview --diff` would hide their changes.
  */
 export function configHash(...parts: pulumi.Input<string | undefined>[]): pulumi.Output<string> {
-    return pulumi.unsecret(pulumi.all(parts).apply((values) => crypto.createHash("sha256").update(values.map((part) => part ?? "").join("\n")).digest("hex")));
+    return pulumi.unsecret(
+        pulumi.all(parts).apply((values) =>
+            crypto
+                .createHash("sha256")
+                .update(values.map((part) => part ?? "").join("\n"))
+                .digest("hex"),
+        ),
+    );
 }
 
 /** The objstore config in a Secret of its own, under the key every pod here reads. */
-export function objstoreConfigSecret(name: string, namespace: pulumi.Input<string>, config: pulumi.Input<string>, opts: pulumi.CustomResourceOptions): k8s.core.v1.Secret {
+export function objstoreConfigSecret(
+    name: string,
+    namespace: pulumi.Input<string>,
+    config: pulumi.Input<string>,
+    opts: pulumi.CustomResourceOptions,
+): k8s.core.v1.Secret {
     return new k8s.core.v1.Secret(name, { metadata: { namespace }, stringData: { [objstoreSecret.key]: config } }, opts);
 }
 
@@ -116,15 +130,17 @@ export function bucketCheckPod(thanosVersion: string, imageRegistry: string | un
         restartPolicy: "Never",
         automountServiceAccountToken: false,
         securityContext: thanosPodSecurityContext,
-        containers: [{
-            name: "bucket-check",
-            image: thanosImageReference(thanosVersion, imageRegistry),
-            args: bucketCheckArgs(),
-            env: { GOMEMLIMIT: goMemoryLimit(fixedResources.bucketCheck.limits.memory) },
-            volumeMounts: [objstoreVolume(objstoreSecretName).mount],
-            resources: fixedResources.bucketCheck,
-            securityContext: restrictedContainerSecurityContext,
-        }],
+        containers: [
+            {
+                name: "bucket-check",
+                image: thanosImageReference(thanosVersion, imageRegistry),
+                args: bucketCheckArgs(),
+                env: { GOMEMLIMIT: goMemoryLimit(fixedResources.bucketCheck.limits.memory) },
+                volumeMounts: [objstoreVolume(objstoreSecretName).mount],
+                resources: fixedResources.bucketCheck,
+                securityContext: restrictedContainerSecurityContext,
+            },
+        ],
         volumes: [objstoreVolume(objstoreSecretName).volume],
     });
 }
@@ -133,10 +149,12 @@ export function bucketCheckPod(thanosVersion: string, imageRegistry: string | un
 export function preferOneReplicaPerNode(matchLabels: Record<string, string>): Record<string, unknown> {
     return {
         podAntiAffinity: {
-            preferredDuringSchedulingIgnoredDuringExecution: [{
-                weight: 100,
-                podAffinityTerm: { topologyKey: "kubernetes.io/hostname", labelSelector: { matchLabels } },
-            }],
+            preferredDuringSchedulingIgnoredDuringExecution: [
+                {
+                    weight: 100,
+                    podAffinityTerm: { topologyKey: "kubernetes.io/hostname", labelSelector: { matchLabels } },
+                },
+            ],
         },
     };
 }

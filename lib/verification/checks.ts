@@ -49,12 +49,11 @@ export function verificationPlan(config: StackConfig): VerificationPlan {
         regions: config.regions.map((region) => ({ region: region.name, replicas: region.replicas, ...dashboardRegion(region) })),
         grafana: config.grafana.enabled,
         queryReplicas: config.globalQuery.queryReplicas,
-        longTermStorage: config.storage.type === "none"
-            ? undefined
-            : { namespace: config.globalQuery.namespace, storeGatewayReplicas: config.storage.storeGateway.replicas },
-        alerting: config.alerting.enabled
-            ? { ruleGroups: globalRuleGroups(ruleInputs(config)).map((group) => group.name) }
-            : undefined,
+        longTermStorage:
+            config.storage.type === "none"
+                ? undefined
+                : { namespace: config.globalQuery.namespace, storeGatewayReplicas: config.storage.storeGateway.replicas },
+        alerting: config.alerting.enabled ? { ruleGroups: globalRuleGroups(ruleInputs(config)).map((group) => group.name) } : undefined,
     };
 }
 
@@ -153,7 +152,11 @@ function longTermStorageChecks(plan: VerificationPlan, storage: { namespace: str
             expect: { kind: "everyValue", value: storeGatewayReplicas, samples: plan.queryReplicas },
             passes: `each of the ${plan.queryReplicas} querier(s) holds a healthy StoreAPI connection to all ${gateways}`,
             fails: `expected each of the ${plan.queryReplicas} querier(s) to hold a healthy StoreAPI connection to all ${gateways}`,
-            diagnosis: { query: `sum by (store_type) (thanos_store_nodes_grpc_connections{namespace="${namespace}",job="${thanosServices.queryHttp}"})`, dedup: true, label: "store_type" },
+            diagnosis: {
+                query: `sum by (store_type) (thanos_store_nodes_grpc_connections{namespace="${namespace}",job="${thanosServices.queryHttp}"})`,
+                dedup: true,
+                label: "store_type",
+            },
         },
         {
             query: failures(`namespace="${namespace}",job=~"${longTermServices.storeGateway}|${longTermServices.compactor}"`),
@@ -202,12 +205,14 @@ export function rulerChecks(plan: VerificationPlan): RulesCheck[] {
         return [];
     }
     const groups = plan.alerting.ruleGroups;
-    return [{
-        path: "api/v1/rules?type=alert",
-        expect: { kind: "ruleGroups", groups },
-        passes: `the Thanos Ruler has loaded every global rule group: ${groups.join(", ")}`,
-        fails: `expected the Thanos Ruler's rule groups ${groups.join(", ")} in the global view's rules API (/api/v1/rules)`,
-    }];
+    return [
+        {
+            path: "api/v1/rules?type=alert",
+            expect: { kind: "ruleGroups", groups },
+            passes: `the Thanos Ruler has loaded every global rule group: ${groups.join(", ")}`,
+            fails: `expected the Thanos Ruler's rule groups ${groups.join(", ")} in the global view's rules API (/api/v1/rules)`,
+        },
+    ];
 }
 
 /** The rule groups a rules API answer lists, or why it is no answer. */
@@ -293,7 +298,13 @@ export function dashboardChecks(panels: PanelQueries[]): GrafanaCheck[] {
             from: "now-15m",
             to: "now",
             queries: targets.map(({ refId, expr, instant }) => ({
-                refId, datasource: { type: "prometheus", uid: datasourceUid }, expr, instant, range: !instant, intervalMs: 30_000, maxDataPoints: 100,
+                refId,
+                datasource: { type: "prometheus", uid: datasourceUid },
+                expr,
+                instant,
+                range: !instant,
+                intervalMs: 30_000,
+                maxDataPoints: 100,
             })),
         }),
         expect: { kind: "everyQueryHasData", refIds: targets.map(({ refId }) => refId) },
@@ -330,14 +341,21 @@ export function judgeGrafana(expect: GrafanaExpectation, text: string): Judgemen
             return { ok: answer?.status === "OK", seen: [`${answer?.status}: ${answer?.message}`] };
         case "labelValues": {
             const frames = Object.values(answer?.results ?? {}).flatMap((result) => result?.frames ?? []);
-            const seen = [...new Set(frames.flatMap((frame) => (frame?.schema?.fields ?? [])
-                .map((field) => field?.labels?.[expect.label])
-                .filter((value: unknown): value is string => typeof value === "string")))].sort();
+            const seen = [
+                ...new Set(
+                    frames.flatMap((frame) =>
+                        (frame?.schema?.fields ?? [])
+                            .map((field) => field?.labels?.[expect.label])
+                            .filter((value: unknown): value is string => typeof value === "string"),
+                    ),
+                ),
+            ].sort();
             return { ok: expect.values.every((value) => seen.includes(value)), seen };
         }
         case "everyQueryHasData": {
-            const empty = expect.refIds.filter((refId) => !(answer?.results?.[refId]?.frames ?? [])
-                .some((frame) => (frame?.data?.values?.[1]?.length ?? 0) > 0));
+            const empty = expect.refIds.filter(
+                (refId) => !(answer?.results?.[refId]?.frames ?? []).some((frame) => (frame?.data?.values?.[1]?.length ?? 0) > 0),
+            );
             return { ok: empty.length === 0, seen: empty.map((refId) => `query ${refId} returned no data`) };
         }
     }
@@ -372,9 +390,10 @@ export function labelValues(samples: Sample[], label: string): string[] {
 /** How a failed check reads, with what was seen and, if asked, what the diagnosis found. */
 export function describeFailure(check: Check, seen: string[], diagnosed?: string[]): string {
     const saw = seen.length > 0 ? seen.join(" ") : "nothing";
-    const found = diagnosed === undefined || check.diagnosis === undefined
-        ? ""
-        : `; ${check.diagnosis.label} values present: ${diagnosed.length > 0 ? diagnosed.join(" ") : "none"}`;
+    const found =
+        diagnosed === undefined || check.diagnosis === undefined
+            ? ""
+            : `; ${check.diagnosis.label} values present: ${diagnosed.length > 0 ? diagnosed.join(" ") : "none"}`;
     return `${check.fails}; saw: ${saw}${found}`;
 }
 

@@ -12,30 +12,46 @@ export function verificationScript(checks: Check[], timing: Timing, grafana: Gra
     const quote = (text: string) => `'${text.replace(/'/g, `'\\''`)}'`;
     const url = (query: string, dedup: boolean) => quote(`api/v1/query?query=${encodeURIComponent(query)}&dedup=${dedup}`);
     // One check in the round: ask, judge, and on failure say what was seen (after `whenFailed` has found it).
-    const block = (ask: string, test: string, check: Check | GrafanaCheck | RulesCheck, whenFailed: string[], saw: string) => [
-        `  if ${ask}; then`,
-        `    if ${test}; then`,
-        `      echo ${quote(`ok: ${check.passes}`)}`,
-        "    else",
-        ...whenFailed,
-        `      failures="$failures\n- "${quote(check.fails)}"; saw: ${saw}"`,
-        "    fi",
-        "  else",
-        `    failures="$failures\n- "${quote(check.fails)}"; $body"`,
-        "  fi",
-    ].join("\n");
+    const block = (ask: string, test: string, check: Check | GrafanaCheck | RulesCheck, whenFailed: string[], saw: string) =>
+        [
+            `  if ${ask}; then`,
+            `    if ${test}; then`,
+            `      echo ${quote(`ok: ${check.passes}`)}`,
+            "    else",
+            ...whenFailed,
+            `      failures="$failures\n- "${quote(check.fails)}"; saw: ${saw}"`,
+            "    fi",
+            "  else",
+            `    failures="$failures\n- "${quote(check.fails)}"; $body"`,
+            "  fi",
+        ].join("\n");
     const blocks = checks.map((check) => {
-        const test = check.expect.kind === "everyValue"
-            ? `every_value ${check.expect.value}${check.expect.samples === undefined ? "" : ` ${check.expect.samples}`}`
-            : `label_absent ${quote(check.expect.label)}`;
+        const test =
+            check.expect.kind === "everyValue"
+                ? `every_value ${check.expect.value}${check.expect.samples === undefined ? "" : ` ${check.expect.samples}`}`
+                : `label_absent ${quote(check.expect.label)}`;
         const seen = check.expect.kind === "everyValue" ? "values" : `label_values ${quote(check.expect.label)}`;
-        const diagnose = check.diagnosis === undefined ? [] : [
-            `      if ask ${url(check.diagnosis.query, check.diagnosis.dedup)}; then present=$(label_values ${quote(check.diagnosis.label)}); diagnosed="; ${check.diagnosis.label} values present: \${present:-none}"; fi`,
-        ];
-        return block(`ask ${url(check.query, check.dedup)}`, test, check, [`      seen=$(${seen})`, '      diagnosed=""', ...diagnose], "${seen:-nothing}$diagnosed");
+        const diagnose =
+            check.diagnosis === undefined
+                ? []
+                : [
+                      `      if ask ${url(check.diagnosis.query, check.diagnosis.dedup)}; then present=$(label_values ${quote(check.diagnosis.label)}); diagnosed="; ${check.diagnosis.label} values present: \${present:-none}"; fi`,
+                  ];
+        return block(
+            `ask ${url(check.query, check.dedup)}`,
+            test,
+            check,
+            [`      seen=$(${seen})`, '      diagnosed=""', ...diagnose],
+            "${seen:-nothing}$diagnosed",
+        );
     });
-    const rulesBlocks = rules.map((check) => block(`ask ${quote(check.path)}`, `has_groups ${check.expect.groups.map(quote).join(" ")}`, check, ["      seen=$(group_names)"], "${seen:-no group}"));
-    const rulesFunctions = rules.length === 0 ? "" : `
+    const rulesBlocks = rules.map((check) =>
+        block(`ask ${quote(check.path)}`, `has_groups ${check.expect.groups.map(quote).join(" ")}`, check, ["      seen=$(group_names)"], "${seen:-no group}"),
+    );
+    const rulesFunctions =
+        rules.length === 0
+            ? ""
+            : `
 # The rules API's groups: each group's name comes first, then its file (rulespb.RuleGroup's
 # fields in order, pkg/rules/rulespb/rpc.pb.go:280-282 at v0.42.4); a rule's name is never followed by one.
 group_names() { printf '%s' "$body" | grep -o '"name":"[^"]*","file"' | sed 's/^"name":"\\([^"]*\\)".*/\\1/' | sort -u | tr '\\n' ' ' | sed 's/ $//'; }
@@ -49,7 +65,10 @@ has_groups() {
         const [test, seen] = shellJudgement(check.expect, quote);
         return block(ask, test, check, [], seen);
     });
-    const grafanaFunctions = grafana.length === 0 ? "" : `
+    const grafanaFunctions =
+        grafana.length === 0
+            ? ""
+            : `
 # Grafana, with the admin's basic auth. busybox wget has --header and
 # --post-data, and there is nc (docker-library/busybox builds it from defconfig,
 # latest-1/glibc/Dockerfile.builder:87; the Thanos image's busybox is that one).

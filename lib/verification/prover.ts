@@ -16,7 +16,7 @@ function abortAfter(limit: AnswerLimit): AbortSignal {
 /** fetch hides why behind "fetch failed": the cause says ECONNREFUSED, ENOTFOUND, bad port... */
 function whyNoAnswer(error: unknown, limit: AnswerLimit): string {
     const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-    return (error as Error).name === "TimeoutError" ? `no answer ${limit.description}` : cause?.code ?? cause?.message ?? (error as Error).message;
+    return (error as Error).name === "TimeoutError" ? `no answer ${limit.description}` : (cause?.code ?? cause?.message ?? (error as Error).message);
 }
 
 /** Asks the Query Frontend one instant query, waiting at most `limit.seconds`; rejects when there is no good answer. */
@@ -89,7 +89,7 @@ async function runRound<C extends Check | RulesCheck | GrafanaCheck>(
             continue;
         }
         try {
-            outcomes.push({ check, ...await askAndJudge(check, limit) });
+            outcomes.push({ check, ...(await askAndJudge(check, limit)) });
         } catch (error) {
             const message = (error as Error).message;
             outcomes.push({ check, ok: false, seen: [], error: message, detail: `${check.fails}; ${message}` });
@@ -104,8 +104,10 @@ export function runChecks(checks: Check[], ask: Ask, deadline: number, requestTi
         const { ok, seen } = judge(check.expect, await ask(check.query, check.dedup, limit));
         let diagnosed: string[] | undefined;
         if (!ok && check.diagnosis) {
-            diagnosed = await ask(check.diagnosis.query, check.diagnosis.dedup, limit)
-                .then((samples) => labelValues(samples, check.diagnosis!.label), () => undefined);
+            diagnosed = await ask(check.diagnosis.query, check.diagnosis.dedup, limit).then(
+                (samples) => labelValues(samples, check.diagnosis!.label),
+                () => undefined,
+            );
         }
         return { ok, seen, detail: ok ? check.passes : describeFailure(check, seen, diagnosed) };
     });
@@ -191,7 +193,7 @@ export async function verifyUntilDeadline(
     let previous: Outcome[] | undefined;
     for (let attempts = 1; ; attempts++) {
         const round = [
-            ...await runChecks(checks, ask, deadline, timing.requestTimeoutSeconds),
+            ...(await runChecks(checks, ask, deadline, timing.requestTimeoutSeconds)),
             ...(rules === undefined ? [] : await runRulesChecks(rules.checks, rules.ask, deadline, timing.requestTimeoutSeconds)),
             ...(grafana === undefined ? [] : await runGrafanaChecks(grafana.checks, grafana.ask, deadline, timing.requestTimeoutSeconds)),
         ];

@@ -53,7 +53,9 @@ export class AddressMap {
             const sdConfig = /^--endpoint\.sd-config=(.*)$/s.exec(arg);
             if (sdConfig !== null) {
                 const config = JSON.parse(sdConfig[1]);
-                config.endpoints = config.endpoints.flatMap((endpoint: { address: string }) => mapped(endpoint.address).map((address) => ({ ...endpoint, address })));
+                config.endpoints = config.endpoints.flatMap((endpoint: { address: string }) =>
+                    mapped(endpoint.address).map((address) => ({ ...endpoint, address })),
+                );
                 return [`--endpoint.sd-config=${JSON.stringify(config)}`];
             }
             const endpoint = /^--endpoint=(.*)$/.exec(arg);
@@ -105,18 +107,22 @@ export class AddressMap {
  */
 export function expandPodFields(args: string[], podFields: Record<string, string>, pod: { name: string; ip: string }): string[] {
     const fields: Record<string, string> = { "metadata.name": pod.name, "status.podIP": pod.ip };
-    const values = Object.fromEntries(Object.entries(podFields).map(([name, fieldPath]) => {
-        if (!(fieldPath in fields)) {
-            throw new Error(`the pod field ${fieldPath} (of $${name}) has no stand-in in this tier`);
-        }
-        return [name, fields[fieldPath]];
-    }));
-    return args.map((arg) => arg.replace(/\$\$|\$\(([A-Za-z_][A-Za-z0-9_]*)\)/g, (reference, name?: string) => {
-        if (name === undefined) {
-            return "$";
-        }
-        return name in values ? values[name] : reference;
-    }));
+    const values = Object.fromEntries(
+        Object.entries(podFields).map(([name, fieldPath]) => {
+            if (!(fieldPath in fields)) {
+                throw new Error(`the pod field ${fieldPath} (of $${name}) has no stand-in in this tier`);
+            }
+            return [name, fields[fieldPath]];
+        }),
+    );
+    return args.map((arg) =>
+        arg.replace(/\$\$|\$\(([A-Za-z_][A-Za-z0-9_]*)\)/g, (reference, name?: string) => {
+            if (name === undefined) {
+                return "$";
+            }
+            return name in values ? values[name] : reference;
+        }),
+    );
 }
 
 /**

@@ -13,7 +13,10 @@ import { ProgramRun, RecordedResource } from "../harness";
 import { CertificateSecret } from "./deployment";
 
 const keyUsages: Record<string, string> = {
-    digital_signature: "digitalSignature", key_encipherment: "keyEncipherment", cert_signing: "keyCertSign", crl_signing: "cRLSign",
+    digital_signature: "digitalSignature",
+    key_encipherment: "keyEncipherment",
+    cert_signing: "keyCertSign",
+    crl_signing: "cRLSign",
 };
 const extendedKeyUsages: Record<string, string> = { server_auth: "serverAuth", client_auth: "clientAuth" };
 
@@ -29,7 +32,11 @@ export interface IssueOptions {
 }
 
 export class Certificates {
-    constructor(private readonly directory: string, private readonly run: ProgramRun, private readonly openssl: string) {
+    constructor(
+        private readonly directory: string,
+        private readonly run: ProgramRun,
+        private readonly openssl: string,
+    ) {
         fs.mkdirSync(directory, { recursive: true });
     }
 
@@ -38,7 +45,10 @@ export class Certificates {
      * folder of their own, for the certificate the program puts in that Secret.
      */
     issue(secret: CertificateSecret, options: IssueOptions = {}): string {
-        const folder = path.join(this.directory, `${secret.certificate}${options.strangerCa ? "-stranger-ca" : ""}${options.withoutSans ? "-without-sans" : ""}`);
+        const folder = path.join(
+            this.directory,
+            `${secret.certificate}${options.strangerCa ? "-stranger-ca" : ""}${options.withoutSans ? "-without-sans" : ""}`,
+        );
         fs.mkdirSync(folder, { recursive: true });
         const certificate = this.resource("tls:index/locallySignedCert:LocallySignedCert", secret.certificate);
         const request = this.resource("tls:index/certRequest:CertRequest", pemName(certificate.inputs.certRequestPem));
@@ -47,14 +57,34 @@ export class Certificates {
         const trusted = this.certificateAuthority(caName, "program");
         const key = this.key(pemName(request.inputs.privateKeyPem), path.join(folder, "tls.key"));
         const extensions = path.join(folder, "extensions.cnf");
-        fs.writeFileSync(extensions, [
-            "basicConstraints=critical,CA:FALSE",
-            ...usageLines(certificate.inputs.allowedUses),
-            ...(options.withoutSans || (request.inputs.dnsNames ?? []).length === 0 ? [] : [`subjectAltName=${request.inputs.dnsNames.map((name: string) => `DNS:${name}`).join(",")}`]),
-        ].join("\n"));
+        fs.writeFileSync(
+            extensions,
+            [
+                "basicConstraints=critical,CA:FALSE",
+                ...usageLines(certificate.inputs.allowedUses),
+                ...(options.withoutSans || (request.inputs.dnsNames ?? []).length === 0
+                    ? []
+                    : [`subjectAltName=${request.inputs.dnsNames.map((name: string) => `DNS:${name}`).join(",")}`]),
+            ].join("\n"),
+        );
         this.openssl_("req", "-new", "-key", key, "-subj", subject(request.inputs.subject), "-out", path.join(folder, "tls.csr"));
-        this.openssl_("x509", "-req", "-in", path.join(folder, "tls.csr"), "-CA", ca.certificate, "-CAkey", ca.key, "-CAcreateserial",
-            "-days", days(certificate.inputs.validityPeriodHours), "-extfile", extensions, "-out", path.join(folder, "tls.crt"));
+        this.openssl_(
+            "x509",
+            "-req",
+            "-in",
+            path.join(folder, "tls.csr"),
+            "-CA",
+            ca.certificate,
+            "-CAkey",
+            ca.key,
+            "-CAcreateserial",
+            "-days",
+            days(certificate.inputs.validityPeriodHours),
+            "-extfile",
+            extensions,
+            "-out",
+            path.join(folder, "tls.crt"),
+        );
         fs.copyFileSync(trusted.certificate, path.join(folder, "ca.crt"));
         return folder;
     }
@@ -73,10 +103,35 @@ export class Certificates {
             const key = this.key(pemName(ca.inputs.privateKeyPem), path.join(folder, "ca.key"));
             // req reads its extensions from a config section: exactly the program's, nothing of openssl's defaults.
             const config = path.join(folder, "req.cnf");
-            fs.writeFileSync(config, ["[req]", "distinguished_name = dn", "[dn]", "[ca]",
-                `basicConstraints=critical,CA:${ca.inputs.isCaCertificate ? "TRUE" : "FALSE"}`, ...usageLines(ca.inputs.allowedUses), "subjectKeyIdentifier=hash"].join("\n"));
-            this.openssl_("req", "-x509", "-new", "-key", key, "-subj", subject(ca.inputs.subject), "-days", days(ca.inputs.validityPeriodHours),
-                "-config", config, "-extensions", "ca", "-out", certificate);
+            fs.writeFileSync(
+                config,
+                [
+                    "[req]",
+                    "distinguished_name = dn",
+                    "[dn]",
+                    "[ca]",
+                    `basicConstraints=critical,CA:${ca.inputs.isCaCertificate ? "TRUE" : "FALSE"}`,
+                    ...usageLines(ca.inputs.allowedUses),
+                    "subjectKeyIdentifier=hash",
+                ].join("\n"),
+            );
+            this.openssl_(
+                "req",
+                "-x509",
+                "-new",
+                "-key",
+                key,
+                "-subj",
+                subject(ca.inputs.subject),
+                "-days",
+                days(ca.inputs.validityPeriodHours),
+                "-config",
+                config,
+                "-extensions",
+                "ca",
+                "-out",
+                certificate,
+            );
         }
         return { certificate, key: path.join(folder, "ca.key") };
     }
@@ -124,7 +179,10 @@ function usageLines(allowedUses: string[]): string[] {
     if (unknown.length > 0) {
         throw new Error(`allowed uses not made here: ${unknown.join(", ")}`);
     }
-    return [...(usages.length > 0 ? [`keyUsage=critical,${usages.join(",")}`] : []), ...(extended.length > 0 ? [`extendedKeyUsage=${extended.join(",")}`] : [])];
+    return [
+        ...(usages.length > 0 ? [`keyUsage=critical,${usages.join(",")}`] : []),
+        ...(extended.length > 0 ? [`extendedKeyUsage=${extended.join(",")}`] : []),
+    ];
 }
 
 function subject(fields: { commonName?: string; organization?: string }): string {

@@ -72,11 +72,20 @@ describe("control plane: the program under the real Pulumi CLI and providers, ag
             const plan = JSON.parse(preview.stdout) as { steps: { op: string; urn: string }[]; diagnostics?: { severity: string; message: string }[] };
             assert.deepStrictEqual(programWarnings(preview.stderr, plan.diagnostics), [], stack);
 
-            const mock = await runProgram({ ...readStackFileConfig(session.projectDirectory, stack), ...exampleSecrets[stack] }, Object.keys(exampleSecrets[stack] ?? {}));
-            const planned = plan.steps.map((step) => typeAndName(step.urn)).filter((each) => !/^pulumi:pulumi:Stack |^pulumi:providers:\w+ default/.test(each)).sort();
+            const mock = await runProgram(
+                { ...readStackFileConfig(session.projectDirectory, stack), ...exampleSecrets[stack] },
+                Object.keys(exampleSecrets[stack] ?? {}),
+            );
+            const planned = plan.steps
+                .map((step) => typeAndName(step.urn))
+                .filter((each) => !/^pulumi:pulumi:Stack |^pulumi:providers:\w+ default/.test(each))
+                .sort();
             const registered = mock.resources.map((resource) => `${resource.type} ${resource.name}`).sort();
             assert.deepStrictEqual(planned, registered, stack);
-            assert.ok(plan.steps.every((step) => step.op === "create" || step.op === "same"), stack);
+            assert.ok(
+                plan.steps.every((step) => step.op === "create" || step.op === "same"),
+                stack,
+            );
         }
     });
 
@@ -123,7 +132,9 @@ describe("control plane: the program under the real Pulumi CLI and providers, ag
             }
             const job = session.kubectlJson(context, ["--namespace", config.globalQuery.namespace, "get", "job", verificationJobName]);
             assert.strictEqual(job.status.succeeded, 1);
-            assert.ok(job.status.conditions.some((condition: { type: string; status: string }) => condition.type === "Complete" && condition.status === "True"));
+            assert.ok(
+                job.status.conditions.some((condition: { type: string; status: string }) => condition.type === "Complete" && condition.status === "True"),
+            );
 
             // The outputs, as the mock run of the same stack file computes them; secrets stay secret.
             const outputs = JSON.parse((await session.pulumi(["stack", "output", "--json", "--stack", "dev"])).stdout) as Record<string, unknown>;
@@ -140,7 +151,10 @@ describe("control plane: the program under the real Pulumi CLI and providers, ag
             const preview = await session.npm("preview", ["--json"]);
             succeeded(preview, "npm run preview");
             const changed = (JSON.parse(preview.stdout) as { steps: { op: string; urn: string }[] }).steps.filter((step) => step.op !== "same");
-            assert.deepStrictEqual(changed.map((step) => `${step.op} ${typeAndName(step.urn)}`), []);
+            assert.deepStrictEqual(
+                changed.map((step) => `${step.op} ${typeAndName(step.urn)}`),
+                [],
+            );
         });
 
         it("a region moved to another namespace is replaced in one npm run up, and the next changes nothing", async function () {
@@ -155,7 +169,9 @@ describe("control plane: the program under the real Pulumi CLI and providers, ag
             succeeded(await session.npm("up", ["--yes", "--skip-preview", "--expect-no-changes"]), "npm run up --expect-no-changes");
 
             assert.strictEqual(releaseStatus(session, context, "americas", "kps-united-states"), "deployed");
-            const namespaces = session.kubectlJson<{ items: { metadata: { name: string } }[] }>(context, ["get", "namespaces"]).items.map((each) => each.metadata.name);
+            const namespaces = session
+                .kubectlJson<{ items: { metadata: { name: string } }[] }>(context, ["get", "namespaces"])
+                .items.map((each) => each.metadata.name);
             assert.ok(namespaces.includes("americas") && !namespaces.includes("united-states"), namespaces.join(", "));
         });
 
@@ -201,7 +217,9 @@ describe("control plane: the program under the real Pulumi CLI and providers, ag
 
             succeeded(await session.npm("destroy", ["--stack", "prod", "--yes"], prodEnv), "npm run destroy -- --stack prod");
             assert.deepStrictEqual(apiServerInventory(session, context), before);
-            const exported = JSON.parse((await session.pulumi(["stack", "export", "--stack", "prod"], prodEnv)).stdout) as { deployment: { resources?: unknown[] } };
+            const exported = JSON.parse((await session.pulumi(["stack", "export", "--stack", "prod"], prodEnv)).stdout) as {
+                deployment: { resources?: unknown[] };
+            };
             assert.deepStrictEqual(exported.deployment.resources ?? [], []);
         });
     });
@@ -215,19 +233,45 @@ describe("control plane: the program under the real Pulumi CLI and providers, ag
  * stack's.
  */
 function apiServerInventory(session: PulumiSession, context: string): string[] {
-    const ownedByTheCluster = new Set(["nodes", "events", "events.events.k8s.io", "componentstatuses", "certificatesigningrequests.certificates.k8s.io",
-        "tokenreviews.authentication.k8s.io", "selfsubjectreviews.authentication.k8s.io", "selfsubjectaccessreviews.authorization.k8s.io",
-        "selfsubjectrulesreviews.authorization.k8s.io", "subjectaccessreviews.authorization.k8s.io", "localsubjectaccessreviews.authorization.k8s.io"]);
-    const kinds = spawnSync("kubectl", ["--context", context, "api-resources", "--namespaced=false", "--verbs=list", "-o", "name"], { env: session.env, encoding: "utf8" })
-        .stdout.split("\n").filter((kind) => kind !== "" && !ownedByTheCluster.has(kind));
-    const clusterScoped = kinds.flatMap((kind) => session.kubectlJson<{ items: { metadata: { name: string } }[] }>(context, ["get", kind]).items.map((item) => `${kind}/${item.metadata.name}`));
-    const helmRecords = session.kubectlJson<{ items: { metadata: { namespace: string; name: string } }[] }>(context, ["get", "secrets", "--all-namespaces", "-l", "owner=helm"])
+    const ownedByTheCluster = new Set([
+        "nodes",
+        "events",
+        "events.events.k8s.io",
+        "componentstatuses",
+        "certificatesigningrequests.certificates.k8s.io",
+        "tokenreviews.authentication.k8s.io",
+        "selfsubjectreviews.authentication.k8s.io",
+        "selfsubjectaccessreviews.authorization.k8s.io",
+        "selfsubjectrulesreviews.authorization.k8s.io",
+        "subjectaccessreviews.authorization.k8s.io",
+        "localsubjectaccessreviews.authorization.k8s.io",
+    ]);
+    const kinds = spawnSync("kubectl", ["--context", context, "api-resources", "--namespaced=false", "--verbs=list", "-o", "name"], {
+        env: session.env,
+        encoding: "utf8",
+    })
+        .stdout.split("\n")
+        .filter((kind) => kind !== "" && !ownedByTheCluster.has(kind));
+    const clusterScoped = kinds.flatMap((kind) =>
+        session.kubectlJson<{ items: { metadata: { name: string } }[] }>(context, ["get", kind]).items.map((item) => `${kind}/${item.metadata.name}`),
+    );
+    const helmRecords = session
+        .kubectlJson<{ items: { metadata: { namespace: string; name: string } }[] }>(context, ["get", "secrets", "--all-namespaces", "-l", "owner=helm"])
         .items.map((item) => `helm record ${item.metadata.namespace}/${item.metadata.name}`);
     return [...clusterScoped, ...helmRecords].sort();
 }
 
 /** The prod example's cluster: room for its HA pairs, each replica on a node of its own. */
-const threeWorkers = ["kind: Cluster", "apiVersion: kind.x-k8s.io/v1alpha4", "nodes:", "  - role: control-plane", "  - role: worker", "  - role: worker", "  - role: worker", ""].join("\n");
+const threeWorkers = [
+    "kind: Cluster",
+    "apiVersion: kind.x-k8s.io/v1alpha4",
+    "nodes:",
+    "  - role: control-plane",
+    "  - role: worker",
+    "  - role: worker",
+    "  - role: worker",
+    "",
+].join("\n");
 
 function renameContext(session: PulumiSession, from: string, to: string): void {
     const renamed = spawnSync("kubectl", ["config", "rename-context", from, to], { env: session.env, encoding: "utf8" });

@@ -34,7 +34,15 @@ async function instant(plane: DataPlane, query: string, dedup: boolean, at?: num
 }
 
 /** A range query through the frontend (its Service), or through one replica of it. */
-async function range(plane: DataPlane, query: string, dedup: boolean, start: number, end: number, step: number, frontendUrl = plane.frontendUrl): Promise<Series[]> {
+async function range(
+    plane: DataPlane,
+    query: string,
+    dedup: boolean,
+    start: number,
+    end: number,
+    step: number,
+    frontendUrl = plane.frontendUrl,
+): Promise<Series[]> {
     const answer = await getJson(`${frontendUrl}/api/v1/query_range?query=${encodeURIComponent(query)}&dedup=${dedup}&start=${start}&end=${end}&step=${step}`);
     return answer.data.result;
 }
@@ -73,7 +81,11 @@ function busyboxApplets(lab: Lab, busyboxPath: string): string {
     return folder;
 }
 
-function run(command: string, args: string[], options: { env?: Record<string, string>; cwd?: string }): Promise<{ code: number | null; output: string; stderr: string }> {
+function run(
+    command: string,
+    args: string[],
+    options: { env?: Record<string, string>; cwd?: string },
+): Promise<{ code: number | null; output: string; stderr: string }> {
     return new Promise((resolve) => {
         const child = spawn(command, args, { cwd: options.cwd, env: options.env });
         let output = "";
@@ -92,9 +104,15 @@ function run(command: string, args: string[], options: { env?: Record<string, st
  */
 async function runVerificationJob(lab: Lab, plane: DataPlane, busyboxPath: string) {
     const { script, env } = plane.deployment.verification!;
-    const grafana = plane.deployment.grafanaAdmin === undefined ? undefined : await startFakeGrafana({
-        datasourceUrl: plane.frontendUrl, datasourceUid, user: plane.deployment.grafanaAdmin.user, password: plane.deployment.grafanaAdmin.password,
-    });
+    const grafana =
+        plane.deployment.grafanaAdmin === undefined
+            ? undefined
+            : await startFakeGrafana({
+                  datasourceUrl: plane.frontendUrl,
+                  datasourceUid,
+                  user: plane.deployment.grafanaAdmin.user,
+                  password: plane.deployment.grafanaAdmin.password,
+              });
     try {
         // host:port as written (URL parsing would drop an explicit :80).
         const hostOf = (url: string) => /^https?:\/\/([^/]+)/.exec(url)![1];
@@ -115,8 +133,26 @@ async function runNpmVerify(plane: DataPlane, project: string, stack: string, ti
     const admin = plane.deployment.grafanaAdmin!;
     const grafana = await startFakeGrafana({ datasourceUrl: plane.frontendUrl, datasourceUid, user: admin.user, password: admin.password });
     try {
-        return await run("npm", ["run", "--silent", "verify", "--", "--stack", stack, "--url", plane.frontendUrl, "--grafana-url", grafana.url, "--timeout", String(timeoutSeconds), "--interval", "2"],
-            { cwd: project, env: { ...process.env as Record<string, string>, GRAFANA_ADMIN_PASSWORD: admin.password } });
+        return await run(
+            "npm",
+            [
+                "run",
+                "--silent",
+                "verify",
+                "--",
+                "--stack",
+                stack,
+                "--url",
+                plane.frontendUrl,
+                "--grafana-url",
+                grafana.url,
+                "--timeout",
+                String(timeoutSeconds),
+                "--interval",
+                "2",
+            ],
+            { cwd: project, env: { ...(process.env as Record<string, string>), GRAFANA_ADMIN_PASSWORD: admin.password } },
+        );
     } finally {
         await grafana.close();
     }
@@ -173,7 +209,10 @@ describe("data plane: the global view on real Thanos, Prometheus and SeaweedFS",
             assert.deepStrictEqual(byLabel(await instant(plane, query, false), regionLabel), { europe: "4", "united-states": "4" });
             const deduplicated = await instant(plane, 'up{job="apiserver"}', true);
             assert.strictEqual(deduplicated.length, 4);
-            assert.deepStrictEqual(deduplicated.filter((sample) => replicaLabel in sample.metric), []);
+            assert.deepStrictEqual(
+                deduplicated.filter((sample) => replicaLabel in sample.metric),
+                [],
+            );
             // Each series names its region, from the region's external label.
             assert.deepStrictEqual([...new Set(deduplicated.map((sample) => sample.metric[regionLabel]))].sort(), ["europe", "united-states"]);
         });
@@ -202,9 +241,25 @@ describe("data plane: the global view on real Thanos, Prometheus and SeaweedFS",
                 const all = await plane.stores();
                 return all.find((store) => store.name === killed && store.lastError) ? all : undefined;
             });
-            assert.ok(stores.some((store) => store.name === twin && !store.lastError), JSON.stringify(stores));
-            const survivors = ["europe-prometheus-1", "europe-sidecar-1", "united-states-prometheus-0", "united-states-sidecar-0", "united-states-prometheus-1", "united-states-sidecar-1", "query-0", "query-1", "query-frontend"];
-            assert.deepStrictEqual(survivors.filter((name) => !lab.running(name)), []);
+            assert.ok(
+                stores.some((store) => store.name === twin && !store.lastError),
+                JSON.stringify(stores),
+            );
+            const survivors = [
+                "europe-prometheus-1",
+                "europe-sidecar-1",
+                "united-states-prometheus-0",
+                "united-states-sidecar-0",
+                "united-states-prometheus-1",
+                "united-states-sidecar-1",
+                "query-0",
+                "query-1",
+                "query-frontend",
+            ];
+            assert.deepStrictEqual(
+                survivors.filter((name) => !lab.running(name)),
+                [],
+            );
             // A gap of several scrapes, then the replica is back with the samples it had before (its TSDB and WAL on disk).
             await new Promise((resolve) => setTimeout(resolve, Math.max(0, (killedAt + 8) * 1000 - Date.now())));
             await plane.startRegion("europe", 0);
@@ -217,7 +272,11 @@ describe("data plane: the global view on real Thanos, Prometheus and SeaweedFS",
             const window = (replica = "") => `count_over_time(up{job="apiserver",${regionLabel}="europe"${replica}}[5s])`;
             // Prometheus scrapes its first targets about 5s after it starts (the scrape manager's reload interval).
             await eventually("the restarted replica's new samples in the global view", async () => {
-                const own = await instant(plane, `max(timestamp(up{job="apiserver",${regionLabel}="europe",${replicaLabel}="${europe.replicas[0].pod}"}))`, false);
+                const own = await instant(
+                    plane,
+                    `max(timestamp(up{job="apiserver",${regionLabel}="europe",${replicaLabel}="${europe.replicas[0].pod}"}))`,
+                    false,
+                );
                 return Number(own[0]?.value[1] ?? 0) > end ? true : undefined;
             });
             // Over the gap: from before the kill to after the restart.
@@ -225,16 +284,26 @@ describe("data plane: the global view on real Thanos, Prometheus and SeaweedFS",
             const deduplicated = await range(plane, window(), true, start, restartedAt + 2, 1);
             assert.strictEqual(deduplicated.length, 2, "one series per target");
             for (const series of deduplicated) {
-                assert.strictEqual(series.values.length, overGap, `a point at every step for ${series.metric.instance}: ${JSON.stringify(series.values.map(([time]) => time - killedAt))}`);
+                assert.strictEqual(
+                    series.values.length,
+                    overGap,
+                    `a point at every step for ${series.metric.instance}: ${JSON.stringify(series.values.map(([time]) => time - killedAt))}`,
+                );
             }
             // Without deduplication the killed replica's own series has the gap its twin filled.
             const own = await range(plane, window(`,${replicaLabel}="${europe.replicas[0].pod}"`), false, start, end, 1);
             assert.strictEqual(own.length, 2, JSON.stringify(own));
-            assert.ok(own.every((series) => series.values.length < steps - 3 && Number(series.values.at(-1)![0]) === end), JSON.stringify(own.map((series) => series.values.map(([time]) => time - killedAt))));
+            assert.ok(
+                own.every((series) => series.values.length < steps - 3 && Number(series.values.at(-1)![0]) === end),
+                JSON.stringify(own.map((series) => series.values.map(([time]) => time - killedAt))),
+            );
         });
 
         it("6. a range query repeated on the other frontend replica is served from the shared memcached: that replica's cache hits and memcached's get_hits rise", async () => {
-            assert.ok(deployment.queryCache !== undefined && plane.frontendUrls.length === 2, "two frontend replicas run the shared memcached cache by default");
+            assert.ok(
+                deployment.queryCache !== undefined && plane.frontendUrls.length === 2,
+                "two frontend replicas run the shared memcached cache by default",
+            );
             // Older than the frontend's max freshness (--query-range.response-cache-max-freshness, 1m by default,
             // cmd/thanos/query_frontend.go:114 at v0.42.4): newer results are never cached.
             const end = completeSince;
@@ -251,7 +320,9 @@ describe("data plane: the global view on real Thanos, Prometheus and SeaweedFS",
             const answer = await range(plane, query, true, completeSince - 10, end, 1, first);
             assert.deepStrictEqual(answer.map((series) => series.metric[regionLabel]).sort(), ["europe", "united-states"]);
             // The frontend stores in the background (the cache's write-back queue): wait for memcached to hold it.
-            await eventually("the first frontend's result stored in memcached", async () => ((await plane.memcachedStats()).cmd_set > storedBefore.cmd_set ? true : undefined));
+            await eventually("the first frontend's result stored in memcached", async () =>
+                (await plane.memcachedStats()).cmd_set > storedBefore.cmd_set ? true : undefined,
+            );
             const statsBefore = await plane.memcachedStats();
             const repeated = await range(plane, query, true, completeSince - 10, end, 1, second);
             const after = await cacheOf(second);
@@ -263,8 +334,11 @@ describe("data plane: the global view on real Thanos, Prometheus and SeaweedFS",
 
         it("7. the Ruler pair fires GlobalViewRegionMissing for a stopped region to both Alertmanagers after its `for`, with ALERTS deduplicated in the global view, and resolves it when the region is back", async () => {
             const alerting = deployment.alerting!;
-            const groups = (yaml.load(alerting.rules.content) as { groups: { rules: { alert: string; for: string; labels: Record<string, string> }[] }[] }).groups;
-            const rule = groups.flatMap((group) => group.rules).find((each) => each.alert === "GlobalViewRegionMissing" && each.labels[regionLabel] === "europe")!;
+            const groups = (yaml.load(alerting.rules.content) as { groups: { rules: { alert: string; for: string; labels: Record<string, string> }[] }[] })
+                .groups;
+            const rule = groups
+                .flatMap((group) => group.rules)
+                .find((each) => each.alert === "GlobalViewRegionMissing" && each.labels[regionLabel] === "europe")!;
             assert.ok(rule !== undefined, "a GlobalViewRegionMissing rule for europe");
             const forSeconds = seconds(rule.for);
             assert.strictEqual(forSeconds, seconds(deployment.config.alerting.for));
@@ -287,13 +361,20 @@ describe("data plane: the global view on real Thanos, Prometheus and SeaweedFS",
             await plane.stopRegion("europe", "terminate");
             const stoppedAt = Date.now();
             // Both Rulers send to both Alertmanagers; their alerts are one: the replica label is dropped from them.
-            const fired = await eventually("GlobalViewRegionMissing for europe in both Alertmanagers", async () => {
-                const each = await Promise.all(alertmanagers.map((web) => alertsOf(web, rule.alert)));
-                return each.every((alerts) => alerts.length > 0) ? each : undefined;
-            }, forSeconds + 60);
+            const fired = await eventually(
+                "GlobalViewRegionMissing for europe in both Alertmanagers",
+                async () => {
+                    const each = await Promise.all(alertmanagers.map((web) => alertsOf(web, rule.alert)));
+                    return each.every((alerts) => alerts.length > 0) ? each : undefined;
+                },
+                forSeconds + 60,
+            );
             const firedAfter = (Date.now() - stoppedAt) / 1000;
             for (const alerts of fired) {
-                assert.deepStrictEqual(alerts.map((alert) => alert.labels), [{ alertname: rule.alert, [regionLabel]: "europe", severity: "critical" }]);
+                assert.deepStrictEqual(
+                    alerts.map((alert) => alert.labels),
+                    [{ alertname: rule.alert, [regionLabel]: "europe", severity: "critical" }],
+                );
                 assert.strictEqual(alerts[0].status.state, "active");
             }
             // Not before its `for`; within it, and the querier's noticing the sidecars gone (its 5s endpoint checks), and two evaluations.
@@ -306,7 +387,10 @@ describe("data plane: the global view on real Thanos, Prometheus and SeaweedFS",
                 const samples = await instant(plane, selector, true);
                 return samples.length > 0 ? samples : undefined;
             });
-            assert.deepStrictEqual(deduplicated.map((sample) => sample.metric), [{ __name__: "ALERTS", alertname: rule.alert, alertstate: "firing", [regionLabel]: "europe", severity: "critical" }]);
+            assert.deepStrictEqual(
+                deduplicated.map((sample) => sample.metric),
+                [{ __name__: "ALERTS", alertname: rule.alert, alertstate: "firing", [regionLabel]: "europe", severity: "critical" }],
+            );
             // Each Ruler evaluates at an offset of its own: the second fires up to an evaluation later.
             const perReplica = await eventually("the firing ALERTS of both Ruler replicas without deduplication", async () => {
                 const samples = await instant(plane, selector, false);
@@ -316,10 +400,14 @@ describe("data plane: the global view on real Thanos, Prometheus and SeaweedFS",
 
             await plane.startRegion("europe");
             // Resolved: the Rulers send the alert with its end, and Alertmanager lists only active alerts.
-            await eventually("GlobalViewRegionMissing for europe resolved in both Alertmanagers", async () => {
-                const each = await Promise.all(alertmanagers.map((web) => alertsOf(web, rule.alert)));
-                return each.every((alerts) => alerts.length === 0) ? true : undefined;
-            }, 60);
+            await eventually(
+                "GlobalViewRegionMissing for europe resolved in both Alertmanagers",
+                async () => {
+                    const each = await Promise.all(alertmanagers.map((web) => alertsOf(web, rule.alert)));
+                    return each.every((alerts) => alerts.length === 0) ? true : undefined;
+                },
+                60,
+            );
         });
 
         it("5. with one region's Prometheus and sidecars stopped, the Job's script and npm run verify fail naming that region", async () => {
@@ -327,8 +415,14 @@ describe("data plane: the global view on real Thanos, Prometheus and SeaweedFS",
             const job = await runVerificationJob(lab, plane, tools.busybox);
             assert.strictEqual(job.code, 1, job.output);
             const failed = job.stderr.split("\n").filter((line) => line.startsWith("- "));
-            assert.ok(failed.some((line) => line.startsWith("- region europe: ")), job.stderr);
-            assert.ok(failed.every((line) => line.includes("europe") && !line.startsWith("- region united-states")), job.stderr);
+            assert.ok(
+                failed.some((line) => line.startsWith("- region europe: ")),
+                job.stderr,
+            );
+            assert.ok(
+                failed.every((line) => line.includes("europe") && !line.startsWith("- region united-states")),
+                job.stderr,
+            );
             const verify = await runNpmVerify(plane, project, "e2e", 4);
             assert.strictEqual(verify.code, 1, verify.output);
             assert.match(verify.output, /^europe +2 +0 +no$/m);
@@ -377,7 +471,12 @@ describe("data plane: the global view on real Thanos, Prometheus and SeaweedFS",
         });
 
         it("3. a querier with a client certificate from another CA is refused by europe's sidecars", async () => {
-            const stranger = { name: "query-stranger", pod: "thanos-query-stranger", grpc: `127.0.0.1:${await lab.freePort()}`, http: `127.0.0.1:${await lab.freePort()}` };
+            const stranger = {
+                name: "query-stranger",
+                pod: "thanos-query-stranger",
+                grpc: `127.0.0.1:${await lab.freePort()}`,
+                http: `127.0.0.1:${await lab.freePort()}`,
+            };
             await plane.startQueriers({ strangerCa: true }, [stranger]);
             const europe = plane.region("europe").replicas.map((replica) => `${replica.host}:${replica.grpcPort}`);
             // A querier lists only endpoints it ever reached (/api/v1/stores); its log says why it could not.
@@ -388,7 +487,10 @@ describe("data plane: the global view on real Thanos, Prometheus and SeaweedFS",
                 const log = fs.readFileSync(path.join(lab.directory, `${stranger.name}.log`), "utf8").split("\n");
                 return europe.every((name) => log.some((line) => line.includes(`address=${name}`) && line.includes(refusal))) ? true : undefined;
             });
-            assert.deepStrictEqual((await plane.stores(stranger)).filter((store) => europe.includes(store.name)), []);
+            assert.deepStrictEqual(
+                (await plane.stores(stranger)).filter((store) => europe.includes(store.name)),
+                [],
+            );
             const seen = await getJson(`http://${stranger.http}/api/v1/query?query=${encodeURIComponent(`up{${regionLabel}="europe"}`)}`);
             assert.deepStrictEqual(seen.data.result, []);
             await lab.stop(stranger.name);
@@ -402,7 +504,9 @@ describe("data plane: the global view on real Thanos, Prometheus and SeaweedFS",
             try {
                 await plane.startRegion("europe", 1);
                 const name = `${replica.host}:${replica.grpcPort}`;
-                const store = await eventually("the querier refusing the certificate", async () => (await plane.stores()).find((each) => each.name === name && each.lastError));
+                const store = await eventually("the querier refusing the certificate", async () =>
+                    (await plane.stores()).find((each) => each.name === name && each.lastError),
+                );
                 assert.match(store.lastError!, /certificate/i);
             } finally {
                 await plane.stopRegion("europe", "terminate", 1);
@@ -412,27 +516,41 @@ describe("data plane: the global view on real Thanos, Prometheus and SeaweedFS",
         });
 
         it("4. every sidecar uploads its blocks to the real store; the program's bucket check lists them from each region's network", async () => {
-            const listed = await eventually("blocks from every replica in the bucket", async () => {
-                const lists = await Promise.all(deployment.regions.map(async (region) => {
-                    const netns = plane.region(region.name).netns?.name;
-                    const result = await run(netns === undefined ? tools.thanos : "ip", [...(netns === undefined ? [] : ["netns", "exec", netns, tools.thanos]), ...plane.bucketCheckArgs(region.name)], {});
-                    assert.strictEqual(result.code, 0, `${region.name}'s bucket check: ${result.stderr}`);
-                    return result.output.split("\n").filter((line) => /^[0-9A-HJKMNP-TV-Z]{26}$/.test(line.trim()));
-                }));
-                // Each region sees the whole bucket; three replicas upload, one block each at least.
-                return lists.every((blocks) => blocks.length >= 3) ? lists : undefined;
-            }, 180);
+            const listed = await eventually(
+                "blocks from every replica in the bucket",
+                async () => {
+                    const lists = await Promise.all(
+                        deployment.regions.map(async (region) => {
+                            const netns = plane.region(region.name).netns?.name;
+                            const result = await run(
+                                netns === undefined ? tools.thanos : "ip",
+                                [...(netns === undefined ? [] : ["netns", "exec", netns, tools.thanos]), ...plane.bucketCheckArgs(region.name)],
+                                {},
+                            );
+                            assert.strictEqual(result.code, 0, `${region.name}'s bucket check: ${result.stderr}`);
+                            return result.output.split("\n").filter((line) => /^[0-9A-HJKMNP-TV-Z]{26}$/.test(line.trim()));
+                        }),
+                    );
+                    // Each region sees the whole bucket; three replicas upload, one block each at least.
+                    return lists.every((blocks) => blocks.length >= 3) ? lists : undefined;
+                },
+                180,
+            );
             assert.deepStrictEqual(listed[0].sort(), listed[1].sort());
         });
 
         it("4. the Store Gateways and the compactor start with the program's flags; the verification Job's script passes on the whole fleet", async () => {
             await plane.startStoreGateways();
             await plane.startCompactor();
-            const compacted = await eventually("the compactor's first pass", async () => {
-                const metrics = await (await fetch(`http://${plane.compactor!.http}/metrics`)).text();
-                const iterations = Number(/^thanos_compact_iterations_total (\S+)$/m.exec(metrics)?.[1] ?? 0);
-                return iterations >= 1 ? metrics : undefined;
-            }, 120);
+            const compacted = await eventually(
+                "the compactor's first pass",
+                async () => {
+                    const metrics = await (await fetch(`http://${plane.compactor!.http}/metrics`)).text();
+                    const iterations = Number(/^thanos_compact_iterations_total (\S+)$/m.exec(metrics)?.[1] ?? 0);
+                    return iterations >= 1 ? metrics : undefined;
+                },
+                120,
+            );
             assert.match(compacted, /^thanos_compact_halted 0$/m);
             assert.doesNotMatch(fs.readFileSync(path.join(lab.directory, "compactor.log"), "utf8"), /level=error/);
             const job = await runVerificationJob(lab, plane, tools.busybox);
@@ -452,7 +570,7 @@ describe("data plane: the global view on real Thanos, Prometheus and SeaweedFS",
             // The querier has noticed: of the stores of metrics, only the gateways are left healthy (the Rulers' hold only ALERTS).
             const served = await eventually("the gateways alone healthy in the querier", async () => {
                 const healthy = (await plane.stores()).filter((store) => !store.lastError && !rulers.includes(store.name));
-                return healthy.length === gateways.length && healthy.every((store) => gateways.includes(store.name)) ? healthy as any[] : undefined;
+                return healthy.length === gateways.length && healthy.every((store) => gateways.includes(store.name)) ? (healthy as any[]) : undefined;
             });
             const maxTime = Math.max(...served.map((store) => Number(store.maxTime))) / 1000;
             assert.ok(maxTime > startedAt, `the gateways serve blocks up to ${maxTime}`);

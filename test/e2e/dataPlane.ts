@@ -97,7 +97,13 @@ export class DataPlane {
     objectStoreEndpoint?: string;
     private readonly certificates?: Certificates;
 
-    constructor(readonly lab: Lab, readonly tools: Record<string, string>, readonly deployment: Deployment, readonly options: DataPlaneOptions, openssl?: string) {
+    constructor(
+        readonly lab: Lab,
+        readonly tools: Record<string, string>,
+        readonly deployment: Deployment,
+        readonly options: DataPlaneOptions,
+        openssl?: string,
+    ) {
         this.certificates = openssl === undefined ? undefined : new Certificates(lab.folder("certificates"), deployment.run, openssl);
     }
 
@@ -116,12 +122,17 @@ export class DataPlane {
             const replicas: Replica[] = [];
             for (const [ordinal, pod] of region.podNames.entries()) {
                 // In its own namespace a region has the ports to itself: each replica the next ten.
-                const ports = netns === undefined
-                    ? { prometheusPort: await this.lab.freePort(), grpcPort: await this.lab.freePort(), httpPort: await this.lab.freePort() }
-                    : { prometheusPort: 9090 + 10 * ordinal, grpcPort: 10901 + 10 * ordinal, httpPort: 10902 + 10 * ordinal };
+                const ports =
+                    netns === undefined
+                        ? { prometheusPort: await this.lab.freePort(), grpcPort: await this.lab.freePort(), httpPort: await this.lab.freePort() }
+                        : { prometheusPort: 9090 + 10 * ordinal, grpcPort: 10901 + 10 * ordinal, httpPort: 10902 + 10 * ordinal };
                 replicas.push({
-                    pod, prometheus: `${region.name}-prometheus-${ordinal}`, sidecar: `${region.name}-sidecar-${ordinal}`,
-                    host: netns?.address ?? "127.0.0.1", ...ports, dataDirectory: this.lab.folder(region.name, `replica-${ordinal}`, "prometheus"),
+                    pod,
+                    prometheus: `${region.name}-prometheus-${ordinal}`,
+                    sidecar: `${region.name}-sidecar-${ordinal}`,
+                    host: netns?.address ?? "127.0.0.1",
+                    ...ports,
+                    dataDirectory: this.lab.folder(region.name, `replica-${ordinal}`, "prometheus"),
                 });
             }
             this.regions.push({ deployment: region, replicas, netns });
@@ -135,7 +146,12 @@ export class DataPlane {
         }
 
         for (let index = 0; index < this.deployment.queryReplicas; index++) {
-            this.queriers.push({ name: `query-${index}`, pod: `thanos-query-e2e-${index}`, grpc: `127.0.0.1:${await this.lab.freePort()}`, http: `127.0.0.1:${await this.lab.freePort()}` });
+            this.queriers.push({
+                name: `query-${index}`,
+                pod: `thanos-query-e2e-${index}`,
+                grpc: `127.0.0.1:${await this.lab.freePort()}`,
+                http: `127.0.0.1:${await this.lab.freePort()}`,
+            });
         }
         // The frontend's downstream is the querier's Service; here its first replica.
         this.addresses.host(`${thanosServices.queryHttp}:10902`, this.queriers[0].http);
@@ -157,9 +173,17 @@ export class DataPlane {
         const storage = this.deployment.storage;
         if (storage !== undefined) {
             for (let index = 0; index < storage.storeGateway.replicas; index++) {
-                this.storeGateways.push({ name: `store-gateway-${index}`, pod: `thanos-store-gateway-e2e-${index}`, grpc: `127.0.0.1:${await this.lab.freePort()}`, http: `127.0.0.1:${await this.lab.freePort()}` });
+                this.storeGateways.push({
+                    name: `store-gateway-${index}`,
+                    pod: `thanos-store-gateway-e2e-${index}`,
+                    grpc: `127.0.0.1:${await this.lab.freePort()}`,
+                    http: `127.0.0.1:${await this.lab.freePort()}`,
+                });
             }
-            this.addresses.endpoint(storage.storeGatewayEndpoints[0], this.storeGateways.map((gateway) => gateway.grpc!));
+            this.addresses.endpoint(
+                storage.storeGatewayEndpoints[0],
+                this.storeGateways.map((gateway) => gateway.grpc!),
+            );
             this.compactor = { name: "compactor", pod: "thanos-compactor-0", http: `127.0.0.1:${await this.lab.freePort()}` };
             if (storage.objectStore !== undefined) {
                 // Where every cluster reaches the store: the veth's host end when a region runs in a namespace, else loopback.
@@ -184,7 +208,10 @@ export class DataPlane {
         for (const pod of alerting.ruler.podNames) {
             this.rulers.push({ name: pod, pod, grpc: `127.0.0.1:${await this.lab.freePort()}`, http: `127.0.0.1:${await this.lab.freePort()}` });
         }
-        this.addresses.endpoint(alerting.storeApiEndpoint, this.rulers.map((ruler) => ruler.grpc!));
+        this.addresses.endpoint(
+            alerting.storeApiEndpoint,
+            this.rulers.map((ruler) => ruler.grpc!),
+        );
         // The Ruler queries the frontend's Service: here its first replica.
         this.addresses.host(this.deployment.frontendService, this.frontendUrl.replace("http://", ""));
         const alertmanager = alerting.alertmanager;
@@ -195,7 +222,10 @@ export class DataPlane {
             this.alertmanagers.push({ name: pod, pod, web: `127.0.0.1:${await this.lab.freePort()}`, cluster: `127.0.0.1:${await this.lab.freePort()}` });
         }
         // The A records of the Alertmanagers' headless Service: every replica.
-        this.addresses.endpoint(alertmanager.service, this.alertmanagers.map((each) => `http://${each.web}`));
+        this.addresses.endpoint(
+            alertmanager.service,
+            this.alertmanagers.map((each) => `http://${each.web}`),
+        );
         // Each pod by its stable name in cluster DNS: what the peers' --cluster.peer must name.
         alertmanager.peers.forEach((peer, ordinal) => this.addresses.host(peer, this.alertmanagers[ordinal].cluster));
     }
@@ -216,27 +246,39 @@ export class DataPlane {
     private scrapeTargets(region: RunningRegion): Record<string, Target[]> {
         const { namespace } = region.deployment;
         const release = region.deployment.prometheusName.replace(/-prometheus$/, "");
-        const globalTier = (processes: ThanosProcess[], container: string) => processes.map((process) => ({
-            address: process.http, labels: { namespace: this.deployment.globalNamespace, pod: process.pod, container },
-        }));
+        const globalTier = (processes: ThanosProcess[], container: string) =>
+            processes.map((process) => ({
+                address: process.http,
+                labels: { namespace: this.deployment.globalNamespace, pod: process.pod, container },
+            }));
         return {
             // Stand-ins for the API servers every replica scrapes alike: the region's own Prometheus servers.
-            [verificationProbeJob]: region.replicas.map((each) => ({ address: `${each.host}:${each.prometheusPort}`, labels: { namespace: "default", service: "kubernetes", endpoint: "https" } })),
+            [verificationProbeJob]: region.replicas.map((each) => ({
+                address: `${each.host}:${each.prometheusPort}`,
+                labels: { namespace: "default", service: "kubernetes", endpoint: "https" },
+            })),
             // kube-prometheus-stack's own ServiceMonitor of its Prometheus: every replica, each scraped by every replica.
             [release + "-prometheus"]: region.replicas.map((each) => ({
-                address: `${each.host}:${each.prometheusPort}`, labels: { namespace, pod: each.pod, container: "prometheus", endpoint: "http-web" },
+                address: `${each.host}:${each.prometheusPort}`,
+                labels: { namespace, pod: each.pod, container: "prometheus", endpoint: "http-web" },
             })),
             // kube-prometheus-stack's thanosServiceMonitor: every sidecar of the region, scraped by each replica.
             [`${release}-thanos-discovery`]: region.replicas.map((each) => ({
-                address: `${each.host}:${each.httpPort}`, labels: { namespace, pod: each.pod, container: "thanos-sidecar", endpoint: "http" },
+                address: `${each.host}:${each.httpPort}`,
+                labels: { namespace, pod: each.pod, container: "thanos-sidecar", endpoint: "http" },
             })),
-            ...(region === this.observer ? {
-                [thanosServices.queryHttp]: globalTier(this.queriers, "query"),
-                [longTermServices.storeGateway]: globalTier(this.storeGateways, "store-gateway"),
-                [longTermServices.compactor]: globalTier(this.compactor === undefined ? [] : [this.compactor], "compactor"),
-                [alertingServices.ruler]: globalTier(this.rulers, "rule"),
-                [alertingServices.alertmanager]: globalTier(this.alertmanagers.map((each) => ({ ...each, http: each.web })), "alertmanager"),
-            } : {}),
+            ...(region === this.observer
+                ? {
+                      [thanosServices.queryHttp]: globalTier(this.queriers, "query"),
+                      [longTermServices.storeGateway]: globalTier(this.storeGateways, "store-gateway"),
+                      [longTermServices.compactor]: globalTier(this.compactor === undefined ? [] : [this.compactor], "compactor"),
+                      [alertingServices.ruler]: globalTier(this.rulers, "rule"),
+                      [alertingServices.alertmanager]: globalTier(
+                          this.alertmanagers.map((each) => ({ ...each, http: each.web })),
+                          "alertmanager",
+                      ),
+                  }
+                : {}),
         };
     }
 
@@ -250,28 +292,44 @@ export class DataPlane {
             if (only !== undefined && ordinal !== only) {
                 continue;
             }
-            const scrape = Object.entries(this.scrapeTargets(region)).filter(([, targets]) => targets.length > 0).map(([job, targets]) => ({
-                job_name: job,
-                static_configs: targets.map((target) => ({ targets: [target.address], labels: target.labels })),
-            }));
-            const config = this.lab.file(path.join(name, `replica-${ordinal}`, "prometheus.yml"), yaml.dump({
-                global: {
-                    scrape_interval: this.options.scrapeInterval,
-                    external_labels: externalLabels(spec, region.deployment.namespace, region.deployment.prometheusName, replica.pod),
-                },
-                scrape_configs: scrape,
-            }));
-            const testOnly = this.options.blockDuration === undefined ? [] : [`--storage.tsdb.min-block-duration=${this.options.blockDuration}`, `--storage.tsdb.max-block-duration=${this.options.blockDuration}`];
-            this.lab.start(replica.prometheus, this.tools.prometheus, [
-                `--config.file=${config}`,
-                `--web.listen-address=${replica.host}:${replica.prometheusPort}`,
-                ...withPaths(prometheusFlags(spec), { [storageDirectory]: replica.dataDirectory }),
-                ...testOnly,
-            ], { netns: region.netns?.name });
+            const scrape = Object.entries(this.scrapeTargets(region))
+                .filter(([, targets]) => targets.length > 0)
+                .map(([job, targets]) => ({
+                    job_name: job,
+                    static_configs: targets.map((target) => ({ targets: [target.address], labels: target.labels })),
+                }));
+            const config = this.lab.file(
+                path.join(name, `replica-${ordinal}`, "prometheus.yml"),
+                yaml.dump({
+                    global: {
+                        scrape_interval: this.options.scrapeInterval,
+                        external_labels: externalLabels(spec, region.deployment.namespace, region.deployment.prometheusName, replica.pod),
+                    },
+                    scrape_configs: scrape,
+                }),
+            );
+            const testOnly =
+                this.options.blockDuration === undefined
+                    ? []
+                    : [`--storage.tsdb.min-block-duration=${this.options.blockDuration}`, `--storage.tsdb.max-block-duration=${this.options.blockDuration}`];
+            this.lab.start(
+                replica.prometheus,
+                this.tools.prometheus,
+                [
+                    `--config.file=${config}`,
+                    `--web.listen-address=${replica.host}:${replica.prometheusPort}`,
+                    ...withPaths(prometheusFlags(spec), { [storageDirectory]: replica.dataDirectory }),
+                    ...testOnly,
+                ],
+                { netns: region.netns?.name },
+            );
 
             // The sidecar retries a Prometheus that is not up yet only every --prometheus.get_config_interval, 30s (cmd/thanos/sidecar.go:216 at v0.42.4): start it once Prometheus answers.
             await this.ready(replica.prometheus, `http://${replica.host}:${replica.prometheusPort}`);
-            const httpClientConfig = this.lab.file(path.join(name, `replica-${ordinal}`, "thanos-config", path.basename(sidecarHttpClientConfig.path)), sidecarHttpClientConfig.content);
+            const httpClientConfig = this.lab.file(
+                path.join(name, `replica-${ordinal}`, "thanos-config", path.basename(sidecarHttpClientConfig.path)),
+                sidecarHttpClientConfig.content,
+            );
             // Kubernetes expands $(OBJSTORE_CONFIG) from the variable the operator fills from the Secret.
             const objstore = region.deployment.objstoreConfig === undefined ? undefined : this.addresses.text(region.deployment.objstoreConfig);
             const args = withPaths(
@@ -288,14 +346,21 @@ export class DataPlane {
             ).map((arg) => (objstore === undefined ? arg : arg.replace("$(OBJSTORE_CONFIG)", objstore)));
             this.lab.start(replica.sidecar, this.tools.thanos, args, { netns: region.netns?.name });
         }
-        await Promise.all(region.replicas.filter((_, ordinal) => only === undefined || ordinal === only).map((replica) => this.ready(replica.sidecar, `http://${replica.host}:${replica.httpPort}`)));
+        await Promise.all(
+            region.replicas
+                .filter((_, ordinal) => only === undefined || ordinal === only)
+                .map((replica) => this.ready(replica.sidecar, `http://${replica.host}:${replica.httpPort}`)),
+        );
     }
 
     /** Stops a region's replicas (all, or one), Prometheus and sidecar: SIGKILL as a crashed node would, or a clean stop. */
     async stopRegion(name: string, how: "terminate" | "kill", only?: number): Promise<void> {
         const region = this.region(name);
-        await Promise.all(region.replicas.filter((_, ordinal) => only === undefined || ordinal === only)
-            .flatMap((replica) => [this.lab.stop(replica.sidecar, how), this.lab.stop(replica.prometheus, how)]));
+        await Promise.all(
+            region.replicas
+                .filter((_, ordinal) => only === undefined || ordinal === only)
+                .flatMap((replica) => [this.lab.stop(replica.sidecar, how), this.lab.stop(replica.prometheus, how)]),
+        );
     }
 
     /** Every querier, with the program's args, its client certificate (or a stranger's) where the program gives it one. */
@@ -303,11 +368,13 @@ export class DataPlane {
         const client = this.deployment.querierClientCertificate;
         const certificates = client === undefined ? undefined : this.certificates!.issue(client, clientCertificate);
         for (const querier of queriers) {
-            const args = this.addresses.querierArgs(withPaths(
-                withLocal(this.deployment.querierArgs, { "--grpc-address": querier.grpc!, "--http-address": querier.http }),
-                // Where the chart mounts query.certSecretName.
-                certificates === undefined ? {} : { "/etc/certs": certificates },
-            ));
+            const args = this.addresses.querierArgs(
+                withPaths(
+                    withLocal(this.deployment.querierArgs, { "--grpc-address": querier.grpc!, "--http-address": querier.http }),
+                    // Where the chart mounts query.certSecretName.
+                    certificates === undefined ? {} : { "/etc/certs": certificates },
+                ),
+            );
             this.lab.start(querier.name, this.tools.thanos, ["query", ...args]);
         }
         await Promise.all(queriers.map((querier) => this.ready(querier.name, `http://${querier.http}`)));
@@ -341,20 +408,25 @@ export class DataPlane {
 
     /** memcached's own counters (its `stats` command), summed over every replica: get_hits, get_misses, cmd_set…. */
     async memcachedStats(only?: string): Promise<Record<string, number>> {
-        const each = await Promise.all((only === undefined ? this.memcached : [only]).map((address) => new Promise<string>((resolve, reject) => {
-            const [host, port] = address.split(":");
-            const socket = net.connect(Number(port), host, () => socket.write("stats\r\n"));
-            let answer = "";
-            socket.setTimeout(5000, () => socket.destroy(new Error(`memcached at ${address} did not answer stats`)));
-            socket.on("data", (data) => {
-                answer += data;
-                if (answer.endsWith("END\r\n")) {
-                    socket.end();
-                    resolve(answer);
-                }
-            });
-            socket.on("error", reject);
-        })));
+        const each = await Promise.all(
+            (only === undefined ? this.memcached : [only]).map(
+                (address) =>
+                    new Promise<string>((resolve, reject) => {
+                        const [host, port] = address.split(":");
+                        const socket = net.connect(Number(port), host, () => socket.write("stats\r\n"));
+                        let answer = "";
+                        socket.setTimeout(5000, () => socket.destroy(new Error(`memcached at ${address} did not answer stats`)));
+                        socket.on("data", (data) => {
+                            answer += data;
+                            if (answer.endsWith("END\r\n")) {
+                                socket.end();
+                                resolve(answer);
+                            }
+                        });
+                        socket.on("error", reject);
+                    }),
+            ),
+        );
         const totals: Record<string, number> = {};
         for (const line of each.join("").split("\r\n")) {
             const stat = /^STAT (\S+) (\d+)$/.exec(line);
@@ -395,10 +467,20 @@ export class DataPlane {
         const certificates = ruler.serverCertificate && this.certificates!.issue(ruler.serverCertificate);
         const rulesFile = this.lab.file(path.join("ruler-rules", rules.name), rules.content);
         for (const process of this.rulers) {
-            const args = this.addresses.perReplica(withPaths(
-                withLocal(expandPodFields(ruler.args, ruler.podFields, { name: process.pod, ip: "127.0.0.1" }), { "--grpc-address": process.grpc!, "--http-address": process.http }),
-                { [thanosPaths.data]: this.lab.folder(process.name, "data"), [rules.mountPath]: path.dirname(rulesFile), ...(certificates === undefined ? {} : { [thanosPaths.tls]: certificates }) },
-            ), "--alertmanagers.url");
+            const args = this.addresses.perReplica(
+                withPaths(
+                    withLocal(expandPodFields(ruler.args, ruler.podFields, { name: process.pod, ip: "127.0.0.1" }), {
+                        "--grpc-address": process.grpc!,
+                        "--http-address": process.http,
+                    }),
+                    {
+                        [thanosPaths.data]: this.lab.folder(process.name, "data"),
+                        [rules.mountPath]: path.dirname(rulesFile),
+                        ...(certificates === undefined ? {} : { [thanosPaths.tls]: certificates }),
+                    },
+                ),
+                "--alertmanagers.url",
+            );
             this.lab.start(process.name, this.tools.thanos, args, { env: ruler.env });
         }
         await Promise.all(this.rulers.map((process) => this.ready(process.name, `http://${process.http}`)));
@@ -411,13 +493,21 @@ export class DataPlane {
             throw new Error("the stack runs no in-cluster store");
         }
         const [host, port] = this.objectStoreEndpoint.split(":");
-        const args = [...withPaths(withLocal(store.args, { "-s3.port": port }), { "/data": this.lab.folder("object-store") }), `-ip=${host}`, `-ip.bind=${host}`];
+        const args = [
+            ...withPaths(withLocal(store.args, { "-s3.port": port }), { "/data": this.lab.folder("object-store") }),
+            `-ip=${host}`,
+            `-ip.bind=${host}`,
+        ];
         this.lab.start("object-store", this.tools.weed, args, { env: store.env });
         // Its readiness probe: the bucket exists (components/objectStore.ts).
-        await eventually("the object store's bucket", async () => {
-            const response = await fetch(`http://${this.objectStoreEndpoint}/`, { signal: AbortSignal.timeout(5000) });
-            return response.status < 500 ? true : undefined;
-        }, 90);
+        await eventually(
+            "the object store's bucket",
+            async () => {
+                const response = await fetch(`http://${this.objectStoreEndpoint}/`, { signal: AbortSignal.timeout(5000) });
+                return response.status < 500 ? true : undefined;
+            },
+            90,
+        );
     }
 
     async startStoreGateways(): Promise<void> {
@@ -439,7 +529,11 @@ export class DataPlane {
         const objstore = this.lab.file(path.join(process.name, "objstore", "objstore.yml"), this.addresses.text(this.deployment.storage!.objstoreConfig));
         const args = withPaths(
             withLocal(container.args, { ...(process.grpc === undefined ? {} : { "--grpc-address": process.grpc }), "--http-address": process.http }),
-            { [thanosPaths.data]: this.lab.folder(process.name, "data"), [thanosPaths.objstoreDirectory]: path.dirname(objstore), ...(certificates === undefined ? {} : { [thanosPaths.tls]: certificates }) },
+            {
+                [thanosPaths.data]: this.lab.folder(process.name, "data"),
+                [thanosPaths.objstoreDirectory]: path.dirname(objstore),
+                ...(certificates === undefined ? {} : { [thanosPaths.tls]: certificates }),
+            },
         );
         this.lab.start(process.name, this.tools.thanos, args, { env: container.env });
     }
@@ -453,13 +547,17 @@ export class DataPlane {
 
     /** Waits for a process's /-/ready (a namespace's address is reached over its veth pair), failing at once with its log when it exits. */
     private async ready(name: string, url: string): Promise<void> {
-        await eventually(`${name} ready at ${url}`, async () => {
-            if (!this.lab.running(name)) {
-                throw new GaveUp(`${name} exited:\n${this.lab.tail(name)}`);
-            }
-            const response = await fetch(`${url}/-/ready`, { signal: AbortSignal.timeout(5000) });
-            return response.ok ? true : undefined;
-        }, 90);
+        await eventually(
+            `${name} ready at ${url}`,
+            async () => {
+                if (!this.lab.running(name)) {
+                    throw new GaveUp(`${name} exited:\n${this.lab.tail(name)}`);
+                }
+                const response = await fetch(`${url}/-/ready`, { signal: AbortSignal.timeout(5000) });
+                return response.ok ? true : undefined;
+            },
+            90,
+        );
     }
 
     /** The querier's view of its endpoints (`/api/v1/stores`): per component type, each endpoint's name and last error. */

@@ -106,7 +106,10 @@ const secretType = "kubernetes:core/v1:Secret";
 export async function deploymentOf(projectDirectory: string, stack: string): Promise<Deployment> {
     const config = readStackConfig(projectDirectory, stack);
     const run = await runProgram(readStackFileConfig(projectDirectory, stack));
-    const exported = run.exports as { regionSummaries: { name: string; releaseName: string; storeApiEndpoints: string[] }[]; longTermStorage?: { storeGatewayEndpoints: string[] } };
+    const exported = run.exports as {
+        regionSummaries: { name: string; releaseName: string; storeApiEndpoints: string[] }[];
+        longTermStorage?: { storeGatewayEndpoints: string[] };
+    };
     const secrets = run.ofType(secretType);
     const secretNamed = (metadataName: unknown) => secrets.find((secret) => secretName(secret) === metadataName);
 
@@ -155,8 +158,14 @@ export async function deploymentOf(projectDirectory: string, stack: string): Pro
         const mountPath = inputs.spec.template.spec.containers[0].volumeMounts.find((mount: { name: string }) => mount.name === volumeName).mountPath;
         return { name, content, mountPath };
     };
-    const ruler = run.resources.some((resource) => resource.type === "kubernetes:apps/v1:StatefulSet" && resource.name === "global-alerting-ruler") ? statefulSet("global-alerting-ruler") : undefined;
-    const alertmanager = run.resources.some((resource) => resource.type === "kubernetes:apps/v1:StatefulSet" && resource.name === "global-alerting-alertmanager") ? statefulSet("global-alerting-alertmanager") : undefined;
+    const ruler = run.resources.some((resource) => resource.type === "kubernetes:apps/v1:StatefulSet" && resource.name === "global-alerting-ruler")
+        ? statefulSet("global-alerting-ruler")
+        : undefined;
+    const alertmanager = run.resources.some(
+        (resource) => resource.type === "kubernetes:apps/v1:StatefulSet" && resource.name === "global-alerting-alertmanager",
+    )
+        ? statefulSet("global-alerting-alertmanager")
+        : undefined;
     const rulerTls = secrets.find((secret) => secret.name === "global-alerting-ruler-tls");
     const memcached = run.resources.find((resource) => resource.type === "kubernetes:apps/v1:Deployment" && resource.name === "query-cache");
     const storeGatewayObjstore = secrets.find((secret) => secret.name === "store-gateway-objstore");
@@ -175,33 +184,51 @@ export async function deploymentOf(projectDirectory: string, stack: string): Pro
         // host:port as written (URL parsing would drop an explicit :80).
         frontendService: /^https?:\/\/([^/]+)/.exec(run.exports.queryFrontendUrl as string)![1],
         querierClientCertificate: clientSecret && certificateSecret(clientSecret),
-        storage: storeGatewayObjstore === undefined ? undefined : {
-            storeGateway: {
-                ...container("kubernetes:apps/v1:Deployment", "store-gateway"),
-                replicas: run.one("kubernetes:apps/v1:Deployment", "store-gateway").inputs.spec.replicas,
-                serverCertificate: gatewayTls && certificateSecret(gatewayTls),
-            },
-            compactor: container("kubernetes:apps/v1:StatefulSet", "compactor"),
-            objectStore: objectStore && container("kubernetes:apps/v1:StatefulSet", "object-store"),
-            objstoreConfig: Object.values(storeGatewayObjstore.inputs.stringData)[0] as string,
-            storeGatewayEndpoints: exported.longTermStorage!.storeGatewayEndpoints,
-        },
+        storage:
+            storeGatewayObjstore === undefined
+                ? undefined
+                : {
+                      storeGateway: {
+                          ...container("kubernetes:apps/v1:Deployment", "store-gateway"),
+                          replicas: run.one("kubernetes:apps/v1:Deployment", "store-gateway").inputs.spec.replicas,
+                          serverCertificate: gatewayTls && certificateSecret(gatewayTls),
+                      },
+                      compactor: container("kubernetes:apps/v1:StatefulSet", "compactor"),
+                      objectStore: objectStore && container("kubernetes:apps/v1:StatefulSet", "object-store"),
+                      objstoreConfig: Object.values(storeGatewayObjstore.inputs.stringData)[0] as string,
+                      storeGatewayEndpoints: exported.longTermStorage!.storeGatewayEndpoints,
+                  },
         frontendReplicas: config.globalQuery.frontendReplicas,
-        queryCache: memcached && { ...container("kubernetes:apps/v1:Deployment", "query-cache"), replicas: memcached.inputs.spec.replicas, service: serviceDns(run, "query-cache", "memcached").srv },
+        queryCache: memcached && {
+            ...container("kubernetes:apps/v1:Deployment", "query-cache"),
+            replicas: memcached.inputs.spec.replicas,
+            service: serviceDns(run, "query-cache", "memcached").srv,
+        },
         alerting: ruler && {
-            ruler: { args: ruler.args, env: ruler.env, podFields: ruler.podFields, podNames: ruler.podNames, serverCertificate: rulerTls && certificateSecret(rulerTls) },
+            ruler: {
+                args: ruler.args,
+                env: ruler.env,
+                podFields: ruler.podFields,
+                podNames: ruler.podNames,
+                serverCertificate: rulerTls && certificateSecret(rulerTls),
+            },
             rules: mounted(run.one("kubernetes:core/v1:ConfigMap", "global-alerting-rules").inputs.data, ruler.inputs, "rules"),
             storeApiEndpoint: serviceDns(run, "global-alerting-ruler", "grpc").srv,
             alertmanager: alertmanager && {
-                args: alertmanager.args, env: alertmanager.env, podFields: alertmanager.podFields, podNames: alertmanager.podNames,
+                args: alertmanager.args,
+                env: alertmanager.env,
+                podFields: alertmanager.podFields,
+                podNames: alertmanager.podNames,
                 config: mounted(run.one(secretType, "global-alerting-alertmanager-config").inputs.stringData, alertmanager.inputs, "config"),
                 service: `dns+http://${serviceDns(run, "global-alerting-alertmanager", "web").host}`,
                 peers: alertmanager.podNames.map((pod) => `${pod}.${serviceDns(run, "global-alerting-alertmanager", "cluster").host}`),
             },
         },
         verification: checkContainer && { script: checkContainer.command[2], env: environment(checkContainer.env, secrets) },
-        grafanaAdmin: run.exports.grafanaAdminUser === undefined ? undefined
-            : { user: run.exports.grafanaAdminUser as string, password: run.exports.grafanaAdminPassword as string },
+        grafanaAdmin:
+            run.exports.grafanaAdminUser === undefined
+                ? undefined
+                : { user: run.exports.grafanaAdminUser as string, password: run.exports.grafanaAdminPassword as string },
     };
 }
 
@@ -228,29 +255,37 @@ function secretName(secret: RecordedResource): string {
 
 /** A container's env as a list of entries, whether given as a list or (kubernetesx) a map. */
 function envEntries(env: unknown): any[] {
-    return Array.isArray(env) ? env : Object.entries(env ?? {}).map(([name, value]) => (typeof value === "string" ? { name, value } : { name, valueFrom: value }));
+    return Array.isArray(env)
+        ? env
+        : Object.entries(env ?? {}).map(([name, value]) => (typeof value === "string" ? { name, value } : { name, valueFrom: value }));
 }
 
 /** The variables of a container's environment that Kubernetes fills from the pod's own fields. */
 function podFields(env: unknown): Record<string, string> {
-    return Object.fromEntries(envEntries(env).filter((entry) => entry.valueFrom?.fieldRef !== undefined).map((entry) => [entry.name, entry.valueFrom.fieldRef.fieldPath]));
+    return Object.fromEntries(
+        envEntries(env)
+            .filter((entry) => entry.valueFrom?.fieldRef !== undefined)
+            .map((entry) => [entry.name, entry.valueFrom.fieldRef.fieldPath]),
+    );
 }
 
 /** A container's environment with every secretKeyRef resolved from the Secrets the program registered (the pod's own fields apart, podFields). */
 function environment(env: unknown, secrets: RecordedResource[]): Record<string, string> {
     const entries = envEntries(env).filter((entry) => entry.valueFrom?.fieldRef === undefined);
-    return Object.fromEntries(entries.map((entry: any) => {
-        const reference = entry.valueFrom?.secretKeyRef;
-        if (reference === undefined) {
-            return [entry.name, String(entry.value)];
-        }
-        const secret = secrets.find((candidate) => secretName(candidate) === reference.name);
-        const value = secret?.inputs.stringData?.[reference.key];
-        if (value === undefined) {
-            throw new Error(`${entry.name} refers to ${reference.name}/${reference.key}, which the program did not register`);
-        }
-        return [entry.name, value];
-    }));
+    return Object.fromEntries(
+        entries.map((entry: any) => {
+            const reference = entry.valueFrom?.secretKeyRef;
+            if (reference === undefined) {
+                return [entry.name, String(entry.value)];
+            }
+            const secret = secrets.find((candidate) => secretName(candidate) === reference.name);
+            const value = secret?.inputs.stringData?.[reference.key];
+            if (value === undefined) {
+                throw new Error(`${entry.name} refers to ${reference.name}/${reference.key}, which the program did not register`);
+            }
+            return [entry.name, value];
+        }),
+    );
 }
 
 /** The resources behind a TLS Secret's PEMs: the mocks write each resource's name into the PEM it returns. */

@@ -36,7 +36,13 @@ const clusterDirectory = (name) => path.join(home, name);
 const stateFile = (name) => path.join(clusterDirectory(name), "state.json");
 const readState = (name) => (fs.existsSync(stateFile(name)) ? JSON.parse(fs.readFileSync(stateFile(name), "utf8")) : undefined);
 const writeState = (name, state) => fs.writeFileSync(stateFile(name), JSON.stringify(state, null, 2));
-const clusters = () => (fs.existsSync(home) ? fs.readdirSync(home).filter((name) => readState(name) !== undefined).sort() : []);
+const clusters = () =>
+    fs.existsSync(home)
+        ? fs
+              .readdirSync(home)
+              .filter((name) => readState(name) !== undefined)
+              .sort()
+        : [];
 const alive = (pid) => {
     try {
         process.kill(pid, 0);
@@ -80,13 +86,33 @@ function openssl(directory, ...commandArgs) {
 /** A CA, the API server's serving certificate and the service-account key pair, as kubeadm makes them for kind. */
 function makePki(directory) {
     openssl(directory, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.crt", "-days", "30", "-subj", "/CN=kubernetes");
-    fs.writeFileSync(path.join(directory, "apiserver.ext"), [
-        "subjectAltName=DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local,IP:127.0.0.1,IP:10.96.0.1",
-        "extendedKeyUsage=serverAuth",
-        "",
-    ].join("\n"));
+    fs.writeFileSync(
+        path.join(directory, "apiserver.ext"),
+        [
+            "subjectAltName=DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local,IP:127.0.0.1,IP:10.96.0.1",
+            "extendedKeyUsage=serverAuth",
+            "",
+        ].join("\n"),
+    );
     openssl(directory, "req", "-newkey", "rsa:2048", "-nodes", "-keyout", "apiserver.key", "-out", "apiserver.csr", "-subj", "/CN=kube-apiserver");
-    openssl(directory, "x509", "-req", "-in", "apiserver.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-out", "apiserver.crt", "-days", "30", "-extfile", "apiserver.ext");
+    openssl(
+        directory,
+        "x509",
+        "-req",
+        "-in",
+        "apiserver.csr",
+        "-CA",
+        "ca.crt",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        "apiserver.crt",
+        "-days",
+        "30",
+        "-extfile",
+        "apiserver.ext",
+    );
     openssl(directory, "genrsa", "-out", "sa.key", "2048");
     openssl(directory, "rsa", "-in", "sa.key", "-pubout", "-out", "sa.pub");
 }
@@ -160,7 +186,10 @@ function stopProcesses(name, state) {
 }
 
 function kubectl(name, kubectlArgs, input) {
-    const result = spawnSync(path.join(bin, "kubectl"), ["--kubeconfig", path.join(clusterDirectory(name), "kubeconfig"), ...kubectlArgs], { encoding: "utf8", input });
+    const result = spawnSync(path.join(bin, "kubectl"), ["--kubeconfig", path.join(clusterDirectory(name), "kubeconfig"), ...kubectlArgs], {
+        encoding: "utf8",
+        input,
+    });
     return { status: result.status, stdout: result.stdout ?? "", stderr: result.stderr ?? "" };
 }
 
@@ -205,38 +234,83 @@ async function createCluster() {
     fs.writeFileSync(path.join(directory, "kwok.yaml"), fs.readFileSync(path.join(bin, "kwok-stages.yaml")));
     state.processes = [
         {
-            name: "etcd", command: "etcd", args: [
-                "--name", name, "--data-dir", path.join(directory, "etcd"),
-                "--listen-client-urls", `http://127.0.0.1:${ports.etcd}`, "--advertise-client-urls", `http://127.0.0.1:${ports.etcd}`,
-                "--listen-peer-urls", `http://127.0.0.1:${ports.etcdPeer}`, "--initial-advertise-peer-urls", `http://127.0.0.1:${ports.etcdPeer}`,
-                "--initial-cluster", `${name}=http://127.0.0.1:${ports.etcdPeer}`,
+            name: "etcd",
+            command: "etcd",
+            args: [
+                "--name",
+                name,
+                "--data-dir",
+                path.join(directory, "etcd"),
+                "--listen-client-urls",
+                `http://127.0.0.1:${ports.etcd}`,
+                "--advertise-client-urls",
+                `http://127.0.0.1:${ports.etcd}`,
+                "--listen-peer-urls",
+                `http://127.0.0.1:${ports.etcdPeer}`,
+                "--initial-advertise-peer-urls",
+                `http://127.0.0.1:${ports.etcdPeer}`,
+                "--initial-cluster",
+                `${name}=http://127.0.0.1:${ports.etcdPeer}`,
             ],
         },
         {
-            name: "kube-apiserver", command: "kube-apiserver", args: [
-                `--etcd-servers=http://127.0.0.1:${ports.etcd}`, "--bind-address=127.0.0.1", `--secure-port=${ports.apiserver}`,
-                "--tls-cert-file=apiserver.crt", "--tls-private-key-file=apiserver.key", "--client-ca-file=ca.crt",
-                "--service-account-issuer=https://kubernetes.default.svc.cluster.local", "--service-account-key-file=sa.pub", "--service-account-signing-key-file=sa.key",
-                "--service-cluster-ip-range=10.96.0.0/16", "--token-auth-file=tokens.csv", "--authorization-mode=Node,RBAC", "--allow-privileged=true",
+            name: "kube-apiserver",
+            command: "kube-apiserver",
+            args: [
+                `--etcd-servers=http://127.0.0.1:${ports.etcd}`,
+                "--bind-address=127.0.0.1",
+                `--secure-port=${ports.apiserver}`,
+                "--tls-cert-file=apiserver.crt",
+                "--tls-private-key-file=apiserver.key",
+                "--client-ca-file=ca.crt",
+                "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
+                "--service-account-key-file=sa.pub",
+                "--service-account-signing-key-file=sa.key",
+                "--service-cluster-ip-range=10.96.0.0/16",
+                "--token-auth-file=tokens.csv",
+                "--authorization-mode=Node,RBAC",
+                "--allow-privileged=true",
             ],
         },
         {
-            name: "kube-controller-manager", command: "kube-controller-manager", args: [
-                `--kubeconfig=${kubeconfig}`, `--authentication-kubeconfig=${kubeconfig}`, `--authorization-kubeconfig=${kubeconfig}`,
-                "--service-account-private-key-file=sa.key", "--root-ca-file=ca.crt", "--leader-elect=false", "--secure-port=0",
-                "--cluster-signing-cert-file=ca.crt", "--cluster-signing-key-file=ca.key", "--use-service-account-credentials=false",
+            name: "kube-controller-manager",
+            command: "kube-controller-manager",
+            args: [
+                `--kubeconfig=${kubeconfig}`,
+                `--authentication-kubeconfig=${kubeconfig}`,
+                `--authorization-kubeconfig=${kubeconfig}`,
+                "--service-account-private-key-file=sa.key",
+                "--root-ca-file=ca.crt",
+                "--leader-elect=false",
+                "--secure-port=0",
+                "--cluster-signing-cert-file=ca.crt",
+                "--cluster-signing-key-file=ca.key",
+                "--use-service-account-credentials=false",
             ],
         },
         {
-            name: "kube-scheduler", command: "kube-scheduler", args: [
-                `--kubeconfig=${kubeconfig}`, `--authentication-kubeconfig=${kubeconfig}`, `--authorization-kubeconfig=${kubeconfig}`, "--leader-elect=false", "--secure-port=0",
+            name: "kube-scheduler",
+            command: "kube-scheduler",
+            args: [
+                `--kubeconfig=${kubeconfig}`,
+                `--authentication-kubeconfig=${kubeconfig}`,
+                `--authorization-kubeconfig=${kubeconfig}`,
+                "--leader-elect=false",
+                "--secure-port=0",
             ],
         },
         {
             // kwokctl's binary runtime runs it the same way (pkg/kwokctl/components/kwok_controller.go:128-141).
-            name: "kwok", command: "kwok", args: [
-                `--kubeconfig=${kubeconfig}`, "--config=kwok.yaml", "--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake",
-                "--node-ip=127.0.0.1", `--node-port=${ports.kwok}`, `--server-address=127.0.0.1:${ports.kwok}`, "--node-lease-duration-seconds=40",
+            name: "kwok",
+            command: "kwok",
+            args: [
+                `--kubeconfig=${kubeconfig}`,
+                "--config=kwok.yaml",
+                "--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake",
+                "--node-ip=127.0.0.1",
+                `--node-port=${ports.kwok}`,
+                `--server-address=127.0.0.1:${ports.kwok}`,
+                "--node-lease-duration-seconds=40",
             ],
         },
     ];
@@ -252,8 +326,16 @@ async function createCluster() {
     if (waitSeconds > 0) {
         process.stderr.write(` • Waiting ≤ ${wait} for control-plane = Ready ⏳\n`);
         await waitFor("the nodes to be Ready", waitSeconds, () => {
-            const listed = kubectl(name, ["get", "nodes", "-o", "jsonpath={range .items[*]}{.metadata.name}={.status.conditions[?(@.type==\"Ready\")].status} {end}"]);
-            const ready = listed.stdout.trim().split(/\s+/).filter((entry) => entry.endsWith("=True")).length;
+            const listed = kubectl(name, [
+                "get",
+                "nodes",
+                "-o",
+                'jsonpath={range .items[*]}{.metadata.name}={.status.conditions[?(@.type=="Ready")].status} {end}',
+            ]);
+            const ready = listed.stdout
+                .trim()
+                .split(/\s+/)
+                .filter((entry) => entry.endsWith("=True")).length;
             return (listed.status === 0 && ready === state.nodes.length) || `${ready} of ${state.nodes.length} Ready ${listed.stderr.trim()}`;
         });
     }
@@ -273,7 +355,10 @@ function applyNodes(name, state) {
             name: node.name,
             annotations: { "kwok.x-k8s.io/node": "fake", "node.alpha.kubernetes.io/ttl": "0" },
             labels: {
-                "kubernetes.io/hostname": node.name, "kubernetes.io/os": "linux", "kubernetes.io/arch": "amd64", type: "kwok",
+                "kubernetes.io/hostname": node.name,
+                "kubernetes.io/os": "linux",
+                "kubernetes.io/arch": "amd64",
+                type: "kwok",
                 ...(node.role === "control-plane" ? { "node-role.kubernetes.io/control-plane": "" } : {}),
             },
         },
@@ -283,24 +368,37 @@ function applyNodes(name, state) {
     const applied = kubectl(name, ["apply", "-f", "-"], JSON.stringify({ apiVersion: "v1", kind: "List", items }));
     if (applied.status !== 0) fail(`ERROR: failed to create cluster: adding nodes: ${applied.stderr}`);
     // kind installs a default StorageClass "standard" (local-path-provisioner); kwok binds nothing, so volumes are declared only.
-    kubectl(name, ["apply", "-f", "-"], JSON.stringify({
-        apiVersion: "storage.k8s.io/v1", kind: "StorageClass",
-        metadata: { name: "standard", annotations: { "storageclass.kubernetes.io/is-default-class": "true" } },
-        provisioner: "rancher.io/local-path", volumeBindingMode: "WaitForFirstConsumer", reclaimPolicy: "Delete",
-    }));
+    kubectl(
+        name,
+        ["apply", "-f", "-"],
+        JSON.stringify({
+            apiVersion: "storage.k8s.io/v1",
+            kind: "StorageClass",
+            metadata: { name: "standard", annotations: { "storageclass.kubernetes.io/is-default-class": "true" } },
+            provisioner: "rancher.io/local-path",
+            volumeBindingMode: "WaitForFirstConsumer",
+            reclaimPolicy: "Delete",
+        }),
+    );
 }
 
 function parseDuration(text) {
     const match = /^(\d+)([smh]?)$/.exec(text);
     if (!match) return 0;
-    return Number(match[1]) * ({ "": 1, s: 1, m: 60, h: 3600 })[match[2]];
+    return Number(match[1]) * { "": 1, s: 1, m: 60, h: 3600 }[match[2]];
 }
 
 /** kind writes the cluster into $KUBECONFIG or ~/.kube/config and makes it current (kind v0.32.0 pkg/cluster/internal/kubeconfig/internal/kubeconfig/paths.go:36-56). */
 function mergeIntoUserKubeconfig(name, state) {
     const context = `kind-${name}`;
     const run = (...kubectlArgs) => spawnSync(path.join(bin, "kubectl"), ["config", ...kubectlArgs], { encoding: "utf8" });
-    run("set-cluster", context, `--server=https://127.0.0.1:${state.ports.apiserver}`, `--certificate-authority=${path.join(clusterDirectory(name), "ca.crt")}`, "--embed-certs=true");
+    run(
+        "set-cluster",
+        context,
+        `--server=https://127.0.0.1:${state.ports.apiserver}`,
+        `--certificate-authority=${path.join(clusterDirectory(name), "ca.crt")}`,
+        "--embed-certs=true",
+    );
     run("set-credentials", context, `--token=${state.token}`);
     run("set-context", context, `--cluster=${context}`, `--user=${context}`);
     run("use-context", context);
@@ -311,7 +409,11 @@ function removeFromUserKubeconfig(name) {
     const context = `kind-${name}`;
     const kubectl = (...kubectlArgs) => spawnSync(path.join(bin, "kubectl"), ["config", ...kubectlArgs], { encoding: "utf8" });
     const current = kubectl("current-context").stdout.trim();
-    for (const [what, entry] of [["delete-context", context], ["delete-cluster", context], ["delete-user", context]]) {
+    for (const [what, entry] of [
+        ["delete-context", context],
+        ["delete-cluster", context],
+        ["delete-user", context],
+    ]) {
         kubectl(what, entry);
     }
     if (current === context) {
@@ -335,7 +437,8 @@ async function kind() {
         const name = option("--name", "kind");
         const state = readState(name);
         // kind v0.32.0 pkg/cluster/internal/kubeconfig/kubeconfig.go:82-84
-        if (state === undefined) fail(`ERROR: could not locate any control plane nodes for cluster named '${name}'. Use the --name option to select a different cluster`);
+        if (state === undefined)
+            fail(`ERROR: could not locate any control plane nodes for cluster named '${name}'. Use the --name option to select a different cluster`);
         return process.stdout.write(kubeconfigOf(name, state));
     }
     if (verb === "create" && noun === "cluster") return createCluster();

@@ -61,9 +61,15 @@ function imagesOf(value: unknown, at: string, found: Found = { pulled: [], all: 
 function render(helmPath: string, scratch: string, resource: ProgramRun["resources"][number]): unknown[] {
     const values = path.join(scratch, `${resource.name}.values.json`);
     fs.writeFileSync(values, JSON.stringify(resource.inputs.values ?? {}));
-    const manifests = execFileSync(helmPath, ["template", resource.inputs.name, resource.inputs.chart, "--namespace", resource.inputs.namespace, "--values", values], {
-        encoding: "utf8", maxBuffer: 256 * 1024 ** 2, stdio: ["ignore", "pipe", "pipe"],
-    });
+    const manifests = execFileSync(
+        helmPath,
+        ["template", resource.inputs.name, resource.inputs.chart, "--namespace", resource.inputs.namespace, "--values", values],
+        {
+            encoding: "utf8",
+            maxBuffer: 256 * 1024 ** 2,
+            stdio: ["ignore", "pipe", "pipe"],
+        },
+    );
     return yaml.loadAll(manifests).filter((document) => document !== null);
 }
 
@@ -97,12 +103,16 @@ describe("mirror: every stack's charts from a mirror directory, rendered by Helm
                 if (resource.type === release) {
                     assert.ok(resource.inputs.chart.startsWith(`${charts}/`), `${resource.name}: ${resource.inputs.chart}`);
                     render(helmPath, scratch, resource).forEach((document: any) =>
-                        imagesOf(document, `${resource.name}: ${document.kind}/${document.metadata?.name}`, found));
+                        imagesOf(document, `${resource.name}: ${document.kind}/${document.metadata?.name}`, found),
+                    );
                 } else if (resource.custom) {
                     imagesOf(resource.inputs, `${resource.type}/${resource.name}`, found);
                 }
             }
-            assert.deepStrictEqual(found.all.filter(({ image }) => !image.startsWith(`${mirror}/`)), []);
+            assert.deepStrictEqual(
+                found.all.filter(({ image }) => !image.startsWith(`${mirror}/`)),
+                [],
+            );
             const listed = stackImages({ ...settingsOf(stack), images: { registry: mirror } });
             assert.deepStrictEqual([...new Set(found.pulled)].sort(), [...listed].sort());
         });

@@ -92,12 +92,16 @@ export function sidecarArgs(spec: PrometheusSpecValues): string[] {
         "--prometheus.url=http://localhost:9090/",
         "--grpc-address=:10901",
         "--http-address=:10902",
-        ...(tls === undefined ? [] : [`--grpc-server-tls-cert=${tls.certFile}`, `--grpc-server-tls-key=${tls.keyFile}`, `--grpc-server-tls-client-ca=${tls.caFile}`]),
-        ...(thanos.objectStorageConfig === undefined ? [] : [
-            "--objstore.config=$(OBJSTORE_CONFIG)",
-            `--tsdb.path=${storageDirectory}`,
-            ...(compactionMode(spec) === "delayed" ? ["--shipper.meta-file-name=thanos.shipper.json", "--shipper.ignore-unequal-block-size"] : []),
-        ]),
+        ...(tls === undefined
+            ? []
+            : [`--grpc-server-tls-cert=${tls.certFile}`, `--grpc-server-tls-key=${tls.keyFile}`, `--grpc-server-tls-client-ca=${tls.caFile}`]),
+        ...(thanos.objectStorageConfig === undefined
+            ? []
+            : [
+                  "--objstore.config=$(OBJSTORE_CONFIG)",
+                  `--tsdb.path=${storageDirectory}`,
+                  ...(compactionMode(spec) === "delayed" ? ["--shipper.meta-file-name=thanos.shipper.json", "--shipper.ignore-unequal-block-size"] : []),
+              ]),
         `--prometheus.http-client-file=${sidecarHttpClientConfig.path}`,
     ];
 }

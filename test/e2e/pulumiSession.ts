@@ -25,7 +25,11 @@ export class PulumiSession {
     readonly kubeconfig: string;
     private readonly clusters: string;
 
-    constructor(private readonly lab: Lab, readonly projectDirectory: string, bin: string) {
+    constructor(
+        private readonly lab: Lab,
+        readonly projectDirectory: string,
+        bin: string,
+    ) {
         const standIns = lab.folder("stand-ins");
         for (const tool of ["kind", "docker"]) {
             fs.symlinkSync(standIn, path.join(standIns, tool));
@@ -38,7 +42,9 @@ export class PulumiSession {
             // The CLI takes the providers from PATH too, warning "using pulumi-resource-… from $PATH" (pulumi v3.259.0
             // sdk/go/common/workspace/plugins.go:2084-2088, 2231-2252): installed into PULUMI_HOME instead, a substitute of
             // another version than the SDK asks for is passed over and the CLI tries to download the pinned one.
-            PATH: [standIns, bin, path.dirname(process.execPath), "/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"].join(path.delimiter),
+            PATH: [standIns, bin, path.dirname(process.execPath), "/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"].join(
+                path.delimiter,
+            ),
             HOME: lab.folder("home"),
             PULUMI_HOME: lab.folder("pulumi-home"),
             PULUMI_SKIP_UPDATE_CHECK: "true",
@@ -67,7 +73,13 @@ export class PulumiSession {
      * SIGKILL a crash of every process of the run, plugins included (the
      * control planes, like kind's containers, live on).
      */
-    interrupt(script: "up" | "destroy", args: string[], reached: (output: string) => boolean, signal: "SIGINT" | "SIGKILL", env: Record<string, string> = {}): Promise<CommandResult & { interrupted: boolean }> {
+    interrupt(
+        script: "up" | "destroy",
+        args: string[],
+        reached: (output: string) => boolean,
+        signal: "SIGINT" | "SIGKILL",
+        env: Record<string, string> = {},
+    ): Promise<CommandResult & { interrupted: boolean }> {
         return new Promise((resolve) => {
             const child = spawn("npm", ["run", "-s", script, "--", ...args], { cwd: this.projectDirectory, env: { ...this.env, ...env }, detached: true });
             let stdout = "";
@@ -92,7 +104,10 @@ export class PulumiSession {
             }, 500);
             child.on("close", (code) => {
                 clearInterval(poll);
-                fs.appendFileSync(path.join(this.lab.directory, "commands.log"), `$ npm run -s ${script} -- ${args.join(" ")} (${interrupted ? signal : "not interrupted"})\n${stdout}${stderr}\n(exit ${code})\n\n`);
+                fs.appendFileSync(
+                    path.join(this.lab.directory, "commands.log"),
+                    `$ npm run -s ${script} -- ${args.join(" ")} (${interrupted ? signal : "not interrupted"})\n${stdout}${stderr}\n(exit ${code})\n\n`,
+                );
                 resolve({ code, stdout, stderr, interrupted });
             });
         });
@@ -149,7 +164,10 @@ export class PulumiSession {
  * Docker's, not the kind CLI's: a crash of the run leaves them running.
  */
 function descendants(pid: number): number[] {
-    const table = spawnSync("ps", ["-e", "-o", "pid=,ppid=,sid="], { encoding: "utf8" }).stdout.trim().split("\n").map((line) => line.trim().split(/\s+/).map(Number));
+    const table = spawnSync("ps", ["-e", "-o", "pid=,ppid=,sid="], { encoding: "utf8" })
+        .stdout.trim()
+        .split("\n")
+        .map((line) => line.trim().split(/\s+/).map(Number));
     const session = table.find(([each]) => each === pid)?.[2];
     const found: number[] = [];
     const queue = [pid];
@@ -179,13 +197,17 @@ function tierWarning(line: string): boolean {
         return true;
     }
     const version = /resource plugin (\w+) is expected to have version >=(\S+), but has (\S+);/.exec(line);
-    return version !== null && pulumiProviders.some((tool) => tool.name === `pulumi-resource-${version[1]}` && tool.substitute?.expected.includes(`"${version[3]}"`));
+    return (
+        version !== null &&
+        pulumiProviders.some((tool) => tool.name === `pulumi-resource-${version[1]}` && tool.substitute?.expected.includes(`"${version[3]}"`))
+    );
 }
 
 /** The engine's warnings that the program could avoid: everything but the tier's own, from the engine's text output or its JSON diagnostics. */
 export function programWarnings(text: string, diagnostics: { severity: string; message: string }[] = []): string[] {
     return [...text.split("\n"), ...diagnostics.filter((each) => each.severity === "warning").map((each) => each.message.replace(/^(?!warning:)/, "warning: "))]
-        .filter((line) => /\bwarning:/.test(line) && !tierWarning(line)).map((line) => line.trim());
+        .filter((line) => /\bwarning:/.test(line) && !tierWarning(line))
+        .map((line) => line.trim());
 }
 
 export const succeeded = (result: CommandResult, what: string) =>
@@ -193,7 +215,14 @@ export const succeeded = (result: CommandResult, what: string) =>
 
 /** Helm's record of a release in its namespace (the Secret storage driver's labels: owner=helm, name, status, version); undefined when there is none. */
 export function releaseStatus(session: PulumiSession, context: string, namespace: string, name: string): string | undefined {
-    const records = session.kubectlJson<{ items: { metadata: { labels: Record<string, string> } }[] }>(context, ["--namespace", namespace, "get", "secrets", "-l", `owner=helm,name=${name}`]).items;
+    const records = session.kubectlJson<{ items: { metadata: { labels: Record<string, string> } }[] }>(context, [
+        "--namespace",
+        namespace,
+        "get",
+        "secrets",
+        "-l",
+        `owner=helm,name=${name}`,
+    ]).items;
     const newest = records.sort((a, b) => Number(b.metadata.labels.version) - Number(a.metadata.labels.version))[0];
     return newest?.metadata.labels.status;
 }

@@ -45,7 +45,11 @@ describe("recovery: interrupted and damaged states converge in one command, on t
         succeeded(up, `npm run up after ${what}`);
         succeeded(await session.npm("up", ["--yes", "--skip-preview", "--expect-no-changes"]), `the npm run up after that (${what})`);
         const config = readStackConfig(session.projectDirectory, "dev");
-        assert.strictEqual(session.kubectlJson(context, ["--namespace", config.globalQuery.namespace, "get", "job", verificationJobName]).status.succeeded, 1, what);
+        assert.strictEqual(
+            session.kubectlJson(context, ["--namespace", config.globalQuery.namespace, "get", "job", verificationJobName]).status.succeeded,
+            1,
+            what,
+        );
     }
 
     const exists = (args: string[]) => () => {
@@ -60,7 +64,12 @@ describe("recovery: interrupted and damaged states converge in one command, on t
     it("a crash right after the verification Job, a fixed-name object, was created: the next up adopts or replaces it", async function () {
         this.timeout(900_000);
         const config = readStackConfig(session.projectDirectory, "dev");
-        const crashed = await session.interrupt("up", ["--yes", "--skip-preview"], exists(["--namespace", config.globalQuery.namespace, "get", "job", verificationJobName]), "SIGKILL");
+        const crashed = await session.interrupt(
+            "up",
+            ["--yes", "--skip-preview"],
+            exists(["--namespace", config.globalQuery.namespace, "get", "job", verificationJobName]),
+            "SIGKILL",
+        );
         assert.ok(crashed.interrupted, `the Job never appeared:\n${crashed.stdout.slice(-3000)}`);
         await convergesInOneUp("a crash after the Job was created");
     });
@@ -72,7 +81,12 @@ describe("recovery: interrupted and damaged states converge in one command, on t
             withChartMirror(chartsDirectory)(config);
             config[key("regions")][1].namespace = "americas";
         });
-        const crashed = await session.interrupt("up", ["--yes", "--skip-preview"], () => releaseStatusOrNone("americas", "kps-united-states") === "pending-install", "SIGKILL");
+        const crashed = await session.interrupt(
+            "up",
+            ["--yes", "--skip-preview"],
+            () => releaseStatusOrNone("americas", "kps-united-states") === "pending-install",
+            "SIGKILL",
+        );
         assert.ok(crashed.interrupted, `no pending install was seen:\n${crashed.stdout.slice(-3000)}`);
         await convergesInOneUp("a crash during a Helm install");
         assert.strictEqual(releaseStatus(session, context, "americas", "kps-united-states"), "deployed");
@@ -85,7 +99,12 @@ describe("recovery: interrupted and damaged states converge in one command, on t
             config[key("regions")][1].namespace = "americas";
             config[key("regions")][1].replicas = 2;
         });
-        const interrupted = await session.interrupt("up", ["--yes", "--skip-preview"], (output) => /Release united-states (updating|creating)/.test(output), "SIGINT");
+        const interrupted = await session.interrupt(
+            "up",
+            ["--yes", "--skip-preview"],
+            (output) => /Release united-states (updating|creating)/.test(output),
+            "SIGINT",
+        );
         assert.ok(interrupted.interrupted);
         await convergesInOneUp("Ctrl-C during an up");
     });
@@ -111,7 +130,12 @@ describe("recovery: interrupted and damaged states converge in one command, on t
         const clusterState = path.join(session.env.KIND_STAND_IN_HOME, "thanos-dev", "state.json");
         const before = fs.statSync(clusterState).mtimeMs;
         // The old cluster is deleted first (the name is fixed); the crash comes once the new one is being made.
-        const crashed = await session.interrupt("up", ["--yes", "--skip-preview"], () => fs.existsSync(clusterState) && fs.statSync(clusterState).mtimeMs !== before, "SIGKILL");
+        const crashed = await session.interrupt(
+            "up",
+            ["--yes", "--skip-preview"],
+            () => fs.existsSync(clusterState) && fs.statSync(clusterState).mtimeMs !== before,
+            "SIGKILL",
+        );
         assert.ok(crashed.interrupted, `the new cluster was never started:\n${crashed.stdout.slice(-3000)}`);
         await convergesInOneUp("a crash during a cluster replacement");
         assert.strictEqual(session.kubectlJson<{ items: unknown[] }>(context, ["get", "nodes"]).items.length, 4);

@@ -5,7 +5,15 @@
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { banzaicloudThanosChart, defaultKindNodeImage, defaultVersions, grafanaChart, operatorCrdsChartFor, prometheusVersion, seaweedfsImage } from "../../lib/versions";
+import {
+    banzaicloudThanosChart,
+    defaultKindNodeImage,
+    defaultVersions,
+    grafanaChart,
+    operatorCrdsChartFor,
+    prometheusVersion,
+    seaweedfsImage,
+} from "../../lib/versions";
 
 export interface Tool {
     /** The binary's file name in E2E_BIN, or on PATH when `onPath`. */
@@ -33,14 +41,23 @@ const withoutV = (version: string) => version.replace(/^v/, "");
 
 /** `thanos --version` prints "thanos, version 0.42.4 (branch: …)" (prometheus/common version.Print). */
 export const thanos: Tool = {
-    name: "thanos", versionArgs: ["--version"], expected: `version ${withoutV(defaultVersions.thanos)} `, pinnedBy: "lib/versions.ts defaultVersions.thanos",
+    name: "thanos",
+    versionArgs: ["--version"],
+    expected: `version ${withoutV(defaultVersions.thanos)} `,
+    pinnedBy: "lib/versions.ts defaultVersions.thanos",
 };
 export const prometheus: Tool = {
-    name: "prometheus", versionArgs: ["--version"], expected: `version ${withoutV(prometheusVersion)} `, pinnedBy: "lib/versions.ts prometheusVersion",
+    name: "prometheus",
+    versionArgs: ["--version"],
+    expected: `version ${withoutV(prometheusVersion)} `,
+    pinnedBy: "lib/versions.ts prometheusVersion",
 };
 /** `weed version` prints "version 30GB 4.44 <commit> linux amd64" (weed/util/version/constants.go). */
 export const weed: Tool = {
-    name: "weed", versionArgs: ["version"], expected: ` ${seaweedfsImage.tag} `, pinnedBy: "lib/versions.ts seaweedfsImage",
+    name: "weed",
+    versionArgs: ["version"],
+    expected: ` ${seaweedfsImage.tag} `,
+    pinnedBy: "lib/versions.ts seaweedfsImage",
 };
 /** Helm 3, as pulumi-kubernetes embeds it (v3.20.2 at v4.32.0, provider/go.mod:30): `helm version --short` prints "v3.…". */
 export const helm: Tool = { name: "helm", versionArgs: ["version", "--short"], expected: "v3.", pinnedBy: "pulumi-kubernetes, which embeds Helm 3" };
@@ -54,9 +71,19 @@ export const openssl: Tool = { name: "openssl", versionArgs: ["version"], expect
  * checked is the one the tier was proven with.
  */
 export const alertmanager: Tool = {
-    name: "prometheus-alertmanager", versionArgs: ["--version"], expected: "alertmanager, version 0.25.", pinnedBy: "the tier's check of the program's flags and config keys against Debian's 0.25", onPath: true,
+    name: "prometheus-alertmanager",
+    versionArgs: ["--version"],
+    expected: "alertmanager, version 0.25.",
+    pinnedBy: "the tier's check of the program's flags and config keys against Debian's 0.25",
+    onPath: true,
 };
-export const memcached: Tool = { name: "memcached", versionArgs: ["--version"], expected: "memcached 1.6.", pinnedBy: "the tier's check of the program's flags against Debian's 1.6.18", onPath: true };
+export const memcached: Tool = {
+    name: "memcached",
+    versionArgs: ["--version"],
+    expected: "memcached 1.6.",
+    pinnedBy: "the tier's check of the program's flags against Debian's 1.6.18",
+    onPath: true,
+};
 export const iproute2: Tool = { name: "ip", versionArgs: ["-V"], expected: "ip", pinnedBy: "the machine", onPath: true };
 
 // The control-plane tier: the Pulumi CLI, its Node.js language host and the
@@ -73,19 +100,40 @@ function installedSdk(name: string): string {
  * Why the pinned Pulumi releases are not the ones built here: the Go module
  * proxy refuses their modules (403) and the fetched snapshots end at older tags.
  */
-const unavailable = (what: string, newest: string) => `${what} is not on the Go module proxy here and the fetched snapshot's newest tag is ${newest}; README, "End-to-end tiers"`;
+const unavailable = (what: string, newest: string) =>
+    `${what} is not on the Go module proxy here and the fetched snapshot's newest tag is ${newest}; README, "End-to-end tiers"`;
 
 export const pulumiCli: Tool = {
-    name: "pulumi", versionArgs: ["version"], expected: `v${installedSdk("pulumi")}`, pinnedBy: "package-lock.json @pulumi/pulumi",
-    substitute: { expected: "v3.274.1", why: "pulumi/pulumi pkg/v3@v3.270.0 is refused by the Go module proxy (403); v3.274.1 is the nearest release it serves" },
+    name: "pulumi",
+    versionArgs: ["version"],
+    expected: `v${installedSdk("pulumi")}`,
+    pinnedBy: "package-lock.json @pulumi/pulumi",
+    substitute: {
+        expected: "v3.274.1",
+        why: "pulumi/pulumi pkg/v3@v3.270.0 is refused by the Go module proxy (403); v3.274.1 is the nearest release it serves",
+    },
 };
 export const pulumiNodejsHost: Tool = {
-    name: "pulumi-language-nodejs", versionArgs: ["-version"], expected: `v${installedSdk("pulumi")}`, pinnedBy: "package-lock.json @pulumi/pulumi",
+    name: "pulumi-language-nodejs",
+    versionArgs: ["-version"],
+    expected: `v${installedSdk("pulumi")}`,
+    pinnedBy: "package-lock.json @pulumi/pulumi",
     substitute: { expected: "v3.259.0", why: unavailable("its module", "v3.259.0") },
 };
 const provider = (name: string, substitute?: { version: string; newest: string }): Tool => ({
-    name: `pulumi-resource-${name}`, versionArgs: ["--version"], expected: `"version": "${installedSdk(name)}"`, pinnedBy: `package-lock.json @pulumi/${name}`, versionFromSchema: true,
-    ...(substitute === undefined ? {} : { substitute: { expected: `"version": "${substitute.version}"`, why: unavailable(`pulumi/pulumi-${name} v${installedSdk(name)}`, substitute.newest) } }),
+    name: `pulumi-resource-${name}`,
+    versionArgs: ["--version"],
+    expected: `"version": "${installedSdk(name)}"`,
+    pinnedBy: `package-lock.json @pulumi/${name}`,
+    versionFromSchema: true,
+    ...(substitute === undefined
+        ? {}
+        : {
+              substitute: {
+                  expected: `"version": "${substitute.version}"`,
+                  why: unavailable(`pulumi/pulumi-${name} v${installedSdk(name)}`, substitute.newest),
+              },
+          }),
 });
 export const pulumiProviders: Tool[] = [
     provider("kubernetes", { version: "4.32.0", newest: "v4.32.0" }),
@@ -97,7 +145,10 @@ export const pulumiProviders: Tool[] = [
 /** Kubernetes of the pinned kind node image (kindest/node:v1.36.1). */
 const kubernetesVersion = /:(v\d+\.\d+\.\d+)@/.exec(defaultKindNodeImage)![1];
 const kubernetesTool = (name: string, versionArgs: string[], says = "Kubernetes"): Tool => ({
-    name, versionArgs, expected: `${says} ${kubernetesVersion}\n`, pinnedBy: "lib/versions.ts defaultKindNodeImage",
+    name,
+    versionArgs,
+    expected: `${says} ${kubernetesVersion}\n`,
+    pinnedBy: "lib/versions.ts defaultKindNodeImage",
 });
 export const controlPlane: Tool[] = [
     /** The etcd kubeadm v1.36.1 runs (cmd/kubeadm/app/constants/constants.go:334). */
@@ -151,17 +202,24 @@ export function findTools(tools: Tool[], env: NodeJS.ProcessEnv = process.env): 
         }
         if (tool.substitute !== undefined && output.includes(tool.substitute.expected)) {
             const version = (expected: string) => expected.trim().replace(/^"version": "(.*)"$/, "$1");
-            substitutes.push(`${tool.name} ${version(tool.substitute.expected)} instead of ${version(tool.expected)} (${tool.pinnedBy}): ${tool.substitute.why}`);
+            substitutes.push(
+                `${tool.name} ${version(tool.substitute.expected)} instead of ${version(tool.expected)} (${tool.pinnedBy}): ${tool.substitute.why}`,
+            );
             continue;
         }
         const shown = tool.versionFromSchema ? /"version": *"[^"]*"/.exec(output)?.[0] : output.split("\n")[0];
-        throw new Error(`${file} is not the version the program deploys: ${tool.pinnedBy} expects "${tool.expected.trim()}" in \`${[path.basename(command), ...args].join(" ")}\`, which printed: ${shown || `nothing (exit ${printed.status})`}. Build the pinned tag (README, "End-to-end tiers").`);
+        throw new Error(
+            `${file} is not the version the program deploys: ${tool.pinnedBy} expects "${tool.expected.trim()}" in \`${[path.basename(command), ...args].join(" ")}\`, which printed: ${shown || `nothing (exit ${printed.status})`}. Build the pinned tag (README, "End-to-end tiers").`,
+        );
     }
     return missing.length > 0 ? { missing } : { paths, substitutes };
 }
 
 function onPath(name: string, env: NodeJS.ProcessEnv): string | undefined {
-    return (env.PATH ?? "").split(path.delimiter).map((directory) => path.join(directory, name)).find(isExecutable);
+    return (env.PATH ?? "")
+        .split(path.delimiter)
+        .map((directory) => path.join(directory, name))
+        .find(isExecutable);
 }
 
 function isExecutable(file: string): boolean {

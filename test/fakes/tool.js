@@ -64,7 +64,12 @@ function docker() {
     }
     if (args[0] === "ps") {
         const cluster = /^label=io\.x-k8s\.kind\.cluster=(.*)$/.exec(option("--filter"))[1];
-        return finish(0, nodesOf(cluster).map((node) => `${node.name}\t${node.state}\n`).join(""));
+        return finish(
+            0,
+            nodesOf(cluster)
+                .map((node) => `${node.name}\t${node.state}\n`)
+                .join(""),
+        );
     }
     if (args[0] === "context" && args[1] === "show") {
         return finish(0, `${world.docker.context || "default"}\n`);
@@ -77,7 +82,11 @@ function docker() {
         const paused = world.docker.containers.find((container) => args.includes(container.name) && container.state === "paused");
         if (args[0] === "start" && paused) {
             // moby daemon/start.go: a paused container is not started, it is unpaused.
-            return finish(1, "", `Error response from daemon: cannot start a paused container, try unpause instead\nError: failed to start containers: ${paused.name}\n`);
+            return finish(
+                1,
+                "",
+                `Error response from daemon: cannot start a paused container, try unpause instead\nError: failed to start containers: ${paused.name}\n`,
+            );
         }
         world.docker.containers.forEach((container) => args.includes(container.name) && (container.state = "running"));
         return finish(0, args.slice(1).join("\n") + "\n");
@@ -104,7 +113,8 @@ function kind() {
 
 const refused = "The connection to the server 127.0.0.1:41093 was refused - did you specify the right host or port?\n";
 // kubectl v1.36.1 (observed): before the answer, client-go logs each failed API discovery on stderr.
-const discoveryFailed = 'E1204 05:17:10.398117    5206 memcache.go:265] "Unhandled Error" err="couldn\'t get current server API group list: Get \\"https://127.0.0.1:41093/api?timeout=32s\\": dial tcp 127.0.0.1:41093: connect: connection refused"\n';
+const discoveryFailed =
+    'E1204 05:17:10.398117    5206 memcache.go:265] "Unhandled Error" err="couldn\'t get current server API group list: Get \\"https://127.0.0.1:41093/api?timeout=32s\\": dial tcp 127.0.0.1:41093: connect: connection refused"\n';
 
 /** The cluster kubectl talks to: --context, else the current context of --kubeconfig (or of the default kubeconfig), as clientcmd resolves it. */
 function kubectlCluster() {
@@ -130,9 +140,15 @@ function kubectl() {
     // cfgmaps.go newConfigMapsObject).
     const helmKind = { secrets: "secret", configmaps: "configmap", secret: "secret", configmap: "configmap" }[target];
     const recordName = (record) => `sh.helm.release.v1.${record.name}.v${record.revision}`;
-    const recordsHere = () => world.helm.filter((record) => record.cluster === cluster && record.namespace === namespace && (record.storage || "secret") === helmKind);
+    const recordsHere = () =>
+        world.helm.filter((record) => record.cluster === cluster && record.namespace === namespace && (record.storage || "secret") === helmKind);
     if (verb === "get" && helmKind !== undefined) {
-        const selector = Object.fromEntries((option("--selector") || "").split(",").filter(Boolean).map((pair) => pair.split("=")));
+        const selector = Object.fromEntries(
+            (option("--selector") || "")
+                .split(",")
+                .filter(Boolean)
+                .map((pair) => pair.split("=")),
+        );
         const items = recordsHere()
             .filter((record) => selector.owner === "helm" && (selector.name === undefined || selector.name === record.name))
             .map((record) => ({
@@ -158,7 +174,11 @@ function kubectl() {
     const objectRef = /^([a-z]+)(?:\.([a-z.]+))?\/(.+)$/.exec(target || "");
     if (objectRef) {
         const [, kind, , name] = objectRef;
-        const matches = (object) => object.cluster === cluster && object.kind.toLowerCase() === kind && object.name === name && (kind === "namespace" || object.namespace === namespace);
+        const matches = (object) =>
+            object.cluster === cluster &&
+            object.kind.toLowerCase() === kind &&
+            object.name === name &&
+            (kind === "namespace" || object.namespace === namespace);
         const found = (world.objects || []).find(matches);
         if (verb === "get") {
             if (!found) {
@@ -166,7 +186,10 @@ function kubectl() {
             }
             // kubectl v1.36 leaves metadata.managedFields out of -o json unless asked (--show-managed-fields).
             const managedFields = args.includes("--show-managed-fields") && found.managedFields ? { managedFields: found.managedFields } : {};
-            return finish(0, JSON.stringify({ kind: found.kind, metadata: { name, namespace: found.namespace, labels: found.labels || {}, ...managedFields } }));
+            return finish(
+                0,
+                JSON.stringify({ kind: found.kind, metadata: { name, namespace: found.namespace, labels: found.labels || {}, ...managedFields } }),
+            );
         }
         if (!found) {
             return args.includes("--ignore-not-found") ? finish(0) : finish(1, "", `Error from server (NotFound): ${kind}s "${name}" not found\n`);
@@ -228,7 +251,8 @@ function saveStack(stack, deployment) {
 
 const passphraseSet = () => env.PULUMI_CONFIG_PASSPHRASE !== undefined || Boolean(env.PULUMI_CONFIG_PASSPHRASE_FILE);
 // Observed (pulumi state delete, up, refresh on a passphrase stack without PULUMI_CONFIG_PASSPHRASE).
-const passphraseMissing = 'error: constructing secrets manager of type "passphrase": constructing secrets manager: passphrase must be set with PULUMI_CONFIG_PASSPHRASE or PULUMI_CONFIG_PASSPHRASE_FILE environment variables\n';
+const passphraseMissing =
+    'error: constructing secrets manager of type "passphrase": constructing secrets manager: passphrase must be set with PULUMI_CONFIG_PASSPHRASE or PULUMI_CONFIG_PASSPHRASE_FILE environment variables\n';
 
 /**
  * Every operation that writes the state takes the stack's lock first and refuses while another
@@ -245,10 +269,17 @@ function lockStack(stack) {
             const lock = JSON.parse(fs.readFileSync(path.join(directory, file), "utf8"));
             return `\n  file://${path.join(directory, file)}?no_tmp_dir=true: created by ${lock.username}@${lock.hostname} (pid ${lock.pid}) at ${lock.timestamp}`;
         });
-        return finish(1, "", `error: the stack is currently locked by ${held.length} lock(s). Either wait for the other process(es) to end or delete the lock file with \`pulumi cancel\`.${lines.join("")}\n`);
+        return finish(
+            1,
+            "",
+            `error: the stack is currently locked by ${held.length} lock(s). Either wait for the other process(es) to end or delete the lock file with \`pulumi cancel\`.${lines.join("")}\n`,
+        );
     }
     const lock = path.join(directory, `${crypto.randomUUID()}.json`);
-    fs.writeFileSync(lock, JSON.stringify({ pid: process.pid, username: os.userInfo().username, hostname: os.hostname(), timestamp: new Date().toISOString() }));
+    fs.writeFileSync(
+        lock,
+        JSON.stringify({ pid: process.pid, username: os.userInfo().username, hostname: os.hostname(), timestamp: new Date().toISOString() }),
+    );
     return lock;
 }
 
@@ -272,8 +303,13 @@ function dependentsOf(resources, urn) {
     while (grew) {
         grew = false;
         for (const resource of resources) {
-            const links = [resource.parent, resource.deletedWith, ...(resource.dependencies || []), ...Object.values(resource.propertyDependencies || {}).flat(),
-                (resource.provider || "").split("::").slice(0, -1).join("::")];
+            const links = [
+                resource.parent,
+                resource.deletedWith,
+                ...(resource.dependencies || []),
+                ...Object.values(resource.propertyDependencies || {}).flat(),
+                (resource.provider || "").split("::").slice(0, -1).join("::"),
+            ];
             if (!found.has(resource.urn) && links.some((link) => found.has(link))) {
                 found.add(resource.urn);
                 grew = true;
@@ -295,10 +331,11 @@ const isKubernetes = (resource) => resource.type.startsWith("kubernetes:");
 function up(stack) {
     const lock = lockStack(stack);
     const deployment = loadStack(stack);
-    const warnings = deployment.pending_operations.length > 0
-        // pkg/resource/deploy/deployment_executor.go:90-110, 183-187.
-        ? `warning: Attempting to deploy or update resources with ${deployment.pending_operations.length} pending operations from previous deployment.\n`
-        : "";
+    const warnings =
+        deployment.pending_operations.length > 0
+            ? // pkg/resource/deploy/deployment_executor.go:90-110, 183-187.
+              `warning: Attempting to deploy or update resources with ${deployment.pending_operations.length} pending operations from previous deployment.\n`
+            : "";
     // Pending creates are carried forward into every new snapshot until a refresh clears them;
     // other pending operations are dropped (pkg/backend/snapshot.go:749-766).
     deployment.pending_operations = deployment.pending_operations.filter((operation) => operation.type === "creating");
@@ -343,7 +380,12 @@ function applyPartially(wanted, effect) {
     if (effect === "object") world.objects = [...(world.objects || []), objectOf(wanted)];
 }
 
-const helmRecordOf = (wanted) => ({ cluster: wanted.cluster, namespace: wanted.release.namespace, name: wanted.release.name, ...(env.PULUMI_K8S_HELM_DRIVER === "configmap" ? { storage: "configmap" } : {}) });
+const helmRecordOf = (wanted) => ({
+    cluster: wanted.cluster,
+    namespace: wanted.release.namespace,
+    name: wanted.release.name,
+    ...(env.PULUMI_K8S_HELM_DRIVER === "configmap" ? { storage: "configmap" } : {}),
+});
 /**
  * An object the provider created. pulumi-kubernetes v4 applies server-side by
  * default: the object carries no app.kubernetes.io/managed-by label (only
@@ -351,13 +393,23 @@ const helmRecordOf = (wanted) => ({ cluster: wanted.cluster, namespace: wanted.r
  * and its field manager is pulumi-kubernetes-<random> (provider.go:2883-2906).
  */
 const objectOf = (wanted) => ({
-    cluster: wanted.cluster, kind: wanted.object.kind, namespace: wanted.object.namespace, name: wanted.object.name,
+    cluster: wanted.cluster,
+    kind: wanted.object.kind,
+    namespace: wanted.object.namespace,
+    name: wanted.object.name,
     managedFields: [{ manager: "pulumi-kubernetes-9a3f0c1e", operation: "Apply" }],
 });
 
 /** A resource as the state holds it (sdk/go/common/apitype/core.go:489-530): Kubernetes objects with their inputs as applied server-side, without a managed-by label. */
 function toState(wanted) {
-    const resource = { urn: wanted.urn, custom: true, type: wanted.type, version: wanted.version, cluster: wanted.cluster, dependencies: wanted.dependencies || [] };
+    const resource = {
+        urn: wanted.urn,
+        custom: true,
+        type: wanted.type,
+        version: wanted.version,
+        cluster: wanted.cluster,
+        dependencies: wanted.dependencies || [],
+    };
     if (wanted.provider) resource.provider = wanted.provider;
     if (wanted.propertyDependencies) resource.propertyDependencies = wanted.propertyDependencies;
     if (wanted.protect) resource.protect = true;
@@ -365,9 +417,12 @@ function toState(wanted) {
     if (wanted.release) resource.outputs = { name: wanted.release.name, namespace: wanted.release.namespace, status: { status: "deployed" } };
     if (wanted.object) {
         const { kind, namespace, name } = wanted.object;
-        const metadata = { name, ...(kind === "Namespace" ? {} : { namespace }),
+        const metadata = {
+            name,
+            ...(kind === "Namespace" ? {} : { namespace }),
             // pulumi-kubernetes v4.32.0 provider/pkg/metadata/naming.go: an auto-named object says so.
-            ...(wanted.object.autonamed ? { annotations: { "pulumi.com/autonamed": "true" } } : {}) };
+            ...(wanted.object.autonamed ? { annotations: { "pulumi.com/autonamed": "true" } } : {}),
+        };
         const apiVersion = { Job: "batch/v1", StatefulSet: "apps/v1" }[kind] || "v1";
         resource.inputs = { apiVersion, kind, metadata };
         resource.outputs = { apiVersion, kind, metadata };
@@ -394,7 +449,13 @@ function applyResource(wanted, recorded) {
     }
     if (wanted.release) {
         const storage = helmRecordOf(wanted).storage || "secret";
-        const history = world.helm.filter((record) => record.cluster === wanted.cluster && record.namespace === wanted.release.namespace && record.name === wanted.release.name && (record.storage || "secret") === storage);
+        const history = world.helm.filter(
+            (record) =>
+                record.cluster === wanted.cluster &&
+                record.namespace === wanted.release.namespace &&
+                record.name === wanted.release.name &&
+                (record.storage || "secret") === storage,
+        );
         const latest = history.sort((a, b) => b.revision - a.revision)[0];
         if (!recorded && latest && !["uninstalled", "failed"].includes(latest.status)) {
             // helm v3.20.2 pkg/action/install.go:549-552: any existing release that is not uninstalled/failed,
@@ -409,7 +470,14 @@ function applyResource(wanted, recorded) {
         world.helm.push({ ...helmRecordOf(wanted), revision: (latest ? latest.revision : 0) + 1, status: "deployed", created: new Date().toISOString() });
     }
     if (wanted.object) {
-        const existing = (name) => (world.objects || []).some((object) => object.cluster === wanted.cluster && object.kind === wanted.object.kind && object.namespace === wanted.object.namespace && object.name === name);
+        const existing = (name) =>
+            (world.objects || []).some(
+                (object) =>
+                    object.cluster === wanted.cluster &&
+                    object.kind === wanted.object.kind &&
+                    object.namespace === wanted.object.namespace &&
+                    object.name === name,
+            );
         if (!recorded && wanted.object.autonamed && existing(wanted.object.name)) {
             // A new auto-name: the logical name and a random suffix (pulumi-kubernetes v4.32.0 provider/pkg/metadata/naming.go:27-37).
             wanted.object.name = `${wanted.object.name.replace(/-[0-9a-f]{8}$/, "")}-${crypto.randomBytes(4).toString("hex")}`;
@@ -433,7 +501,12 @@ function destroy(stack) {
         if (resource.type === "kubernetes:helm.sh/v3:Release" && !reachable(resource.cluster)) {
             saveStack(stack, deployment);
             // pulumi-kubernetes v4.32.0 provider/pkg/provider/provider.go:2546-2553: deleteUnreachable does not apply.
-            return release(lock, 1, "", `error: ${resource.urn}: can't delete Helm Release with unreachable cluster. Reason: "dial tcp 127.0.0.1:41093: connect: connection refused"\n`);
+            return release(
+                lock,
+                1,
+                "",
+                `error: ${resource.urn}: can't delete Helm Release with unreachable cluster. Reason: "dial tcp 127.0.0.1:41093: connect: connection refused"\n`,
+            );
         }
         if (resource.type === "command:local:Command") {
             if (!world.docker.running) {
@@ -443,7 +516,8 @@ function destroy(stack) {
             world.docker.containers = world.docker.containers.filter((container) => container.cluster !== resource.cluster);
         }
         if (resource.type === "kubernetes:helm.sh/v3:Release") {
-            const mine = (record) => record.cluster === resource.cluster && record.namespace === resource.outputs.namespace && record.name === resource.outputs.name;
+            const mine = (record) =>
+                record.cluster === resource.cluster && record.namespace === resource.outputs.namespace && record.name === resource.outputs.name;
             if (world.interrupt && world.interrupt.urn === resource.urn) {
                 // Helm marks the release uninstalling and stores it before it deletes anything
                 // (helm v3 pkg/action/uninstall.go, Uninstall.Run); killed there, so it stays.
@@ -456,7 +530,10 @@ function destroy(stack) {
         }
         if (resource.inputs && resource.inputs.metadata && isKubernetes(resource)) {
             const { kind, metadata } = resource.inputs;
-            world.objects = (world.objects || []).filter((object) => !(object.cluster === resource.cluster && object.kind === kind && object.namespace === metadata.namespace && object.name === metadata.name));
+            world.objects = (world.objects || []).filter(
+                (object) =>
+                    !(object.cluster === resource.cluster && object.kind === kind && object.namespace === metadata.namespace && object.name === metadata.name),
+            );
         }
         deployment.resources = deployment.resources.filter((other) => other.urn !== resource.urn);
     }
@@ -481,14 +558,20 @@ function refresh(stack) {
         return release(lock, 1, "", "error: each URN must be followed by an ID: found an odd number of entries\n");
     }
     const importUrns = imports.filter((_, index) => index % 2 === 0);
-    deployment.pending_operations = deployment.pending_operations.filter((operation) =>
-        operation.type !== "creating" || !(args.includes("--clear-pending-creates") || importUrns.includes(operation.resource.urn)));
+    deployment.pending_operations = deployment.pending_operations.filter(
+        (operation) => operation.type !== "creating" || !(args.includes("--clear-pending-creates") || importUrns.includes(operation.resource.urn)),
+    );
     saveStack(stack, deployment);
     // A resource pending replacement is not read (pkg/resource/deploy/step.go:1545).
     const refreshed = deployment.resources.filter((resource) => isKubernetes(resource) && !resource.pendingReplacement);
     for (const resource of refreshed) {
         if (!reachable(resource.cluster)) {
-            return release(lock, 1, "", `error: ${resource.urn}: configured Kubernetes cluster is unreachable: dial tcp 127.0.0.1:41093: connect: connection refused\n`);
+            return release(
+                lock,
+                1,
+                "",
+                `error: ${resource.urn}: configured Kubernetes cluster is unreachable: dial tcp 127.0.0.1:41093: connect: connection refused\n`,
+            );
         }
     }
     deployment.resources = deployment.resources.filter((resource) => {
@@ -496,7 +579,9 @@ function refresh(stack) {
             return true;
         }
         if (resource.type === "kubernetes:helm.sh/v3:Release") {
-            return world.helm.some((record) => record.cluster === resource.cluster && record.namespace === resource.outputs.namespace && record.name === resource.outputs.name);
+            return world.helm.some(
+                (record) => record.cluster === resource.cluster && record.namespace === resource.outputs.namespace && record.name === resource.outputs.name,
+            );
         }
         if (resource.inputs && resource.inputs.metadata && isKubernetes(resource)) {
             const { kind, metadata } = resource.inputs;
@@ -518,18 +603,31 @@ function pulumi() {
             if (!args.includes("--create")) return finish(6, "", `error: no stack named '${name}' found\n`);
             if (!passphraseSet()) {
                 // Observed: exit code 1.
-                return finish(1, "", "error: could not create secrets manager for new stack: passphrase must be set with PULUMI_CONFIG_PASSPHRASE or PULUMI_CONFIG_PASSPHRASE_FILE environment variables\n");
+                return finish(
+                    1,
+                    "",
+                    "error: could not create secrets manager for new stack: passphrase must be set with PULUMI_CONFIG_PASSPHRASE or PULUMI_CONFIG_PASSPHRASE_FILE environment variables\n",
+                );
             }
             // The passphrase secrets manager keeps its salt in the stack's settings file (observed:
             // `encryptionsalt: v1:…` in Pulumi.<stack>.yaml, and in the deployment's secrets_providers).
             const salt = `v1:${crypto.randomBytes(8).toString("base64")}:v1:fake:fake`;
             fs.appendFileSync(path.join(cwd, `Pulumi.${stackName(name)}.yaml`), `encryptionsalt: ${salt}\n`);
-            saveStack(name, { manifest: { time: new Date().toISOString(), magic: "fake", version: "v3.259.0" }, secrets_providers: { type: "passphrase", state: { salt } }, metadata: {} });
+            saveStack(name, {
+                manifest: { time: new Date().toISOString(), magic: "fake", version: "v3.259.0" },
+                secrets_providers: { type: "passphrase", state: { salt } },
+                metadata: {},
+            });
         }
         return finish(0);
     }
     if (args[0] === "stack" && args[1] === "export") {
-        return finish(0, JSON.stringify({ version: 3, deployment: loadStack(stack) }, (key, value) => (Array.isArray(value) && value.length === 0 && (key === "resources" || key === "pending_operations") ? undefined : value)));
+        return finish(
+            0,
+            JSON.stringify({ version: 3, deployment: loadStack(stack) }, (key, value) =>
+                Array.isArray(value) && value.length === 0 && (key === "resources" || key === "pending_operations") ? undefined : value,
+            ),
+        );
     }
     if (args[0] === "cancel") {
         // The DIY backend's cancel removes every lock of the stack (pkg/backend/diy/backend.go CancelCurrentUpdate; observed).
@@ -547,13 +645,25 @@ function pulumi() {
         const protectedOne = deployment.resources.find((resource) => doomed.has(resource.urn) && resource.protect);
         if (protectedOne && !args.includes("--force")) {
             // pkg/cmd/pulumi/state/state_delete.go:130-133 (observed, exit code 1).
-            return release(lock, 1, "", `error: ${protectedOne.urn} can't be safely deleted because it is protected. Re-run this command with --force to force deletion\n`);
+            return release(
+                lock,
+                1,
+                "",
+                `error: ${protectedOne.urn} can't be safely deleted because it is protected. Re-run this command with --force to force deletion\n`,
+            );
         }
         if (doomed.size > 1 && !args.includes("--target-dependents")) {
             // pkg/cmd/pulumi/state/state_delete.go:120-129 (observed, exit code 1).
-            const list = deployment.resources.filter((resource) => doomed.has(resource.urn) && resource.urn !== urn)
-                .map((resource) => ` * "${resource.urn.split("::").pop()}"             (${resource.urn})\n`).join("");
-            return release(lock, 1, "", `error: ${urn} can't be safely deleted because the following resources depend on it:\n${list}\nDelete those resources first or pass --target-dependents.\n`);
+            const list = deployment.resources
+                .filter((resource) => doomed.has(resource.urn) && resource.urn !== urn)
+                .map((resource) => ` * "${resource.urn.split("::").pop()}"             (${resource.urn})\n`)
+                .join("");
+            return release(
+                lock,
+                1,
+                "",
+                `error: ${urn} can't be safely deleted because the following resources depend on it:\n${list}\nDelete those resources first or pass --target-dependents.\n`,
+            );
         }
         deployment.resources = deployment.resources.filter((resource) => !doomed.has(resource.urn));
         saveStack(stack, deployment);
