@@ -203,10 +203,18 @@ function tierWarning(line: string): boolean {
     );
 }
 
-/** The engine's warnings that the program could avoid: everything but the tier's own, from the engine's text output or its JSON diagnostics. */
+/**
+ * A Deployment's rollout as the provider relays it while it waits: the
+ * deployment controller's Available=False condition (reason
+ * MinimumReplicasUnavailable, kubernetes v1.36.1 pkg/controller/deployment/util/deployment_util.go:98-100)
+ * until its pods are ready. A step's progress, not a problem of the program.
+ */
+const rolloutProgress = /warning: \[MinimumReplicasUnavailable\] Deployment does not have minimum availability\./;
+
+/** The engine's warnings that the program could avoid: everything but the tier's own and a rollout's progress, from the engine's text output or its JSON diagnostics. */
 export function programWarnings(text: string, diagnostics: { severity: string; message: string }[] = []): string[] {
     return [...text.split("\n"), ...diagnostics.filter((each) => each.severity === "warning").map((each) => each.message.replace(/^(?!warning:)/, "warning: "))]
-        .filter((line) => /\bwarning:/.test(line) && !tierWarning(line))
+        .filter((line) => /\bwarning:/.test(line) && !tierWarning(line) && !rolloutProgress.test(line))
         .map((line) => line.trim());
 }
 
