@@ -65,9 +65,12 @@ export interface RunPlan {
 
 export class UsageError extends Error {}
 
+/** The stack's own name, `dev` of `organization/project/dev`: what names its settings file. */
+const stackNameOf = (stack: string) => stack.split("/").pop()!;
+
 export function planRun(action: Action, args: string[], machine: Machine): RunPlan {
     const { stack, passThrough } = splitStackArgument(args);
-    const stackName = stack.split("/").pop()!;
+    const stackName = stackNameOf(stack);
     const env: Record<string, string> = {};
     const notices: string[] = [];
 
@@ -311,19 +314,20 @@ export function runHoldingSignals(
 }
 
 function runAction(action: Action, args: string[], session: Session): number {
+    // The stack file first: its problems are for the user to fix whatever else is missing (a passphrase, say).
+    let config: StackConfig | undefined;
+    try {
+        config = readStackConfig(session.projectDirectory, stackNameOf(splitStackArgument(args).stack));
+    } catch (error) {
+        // A broken config must not keep anyone from tearing the stack down.
+        if (action !== "destroy" && !(error instanceof UsageError)) {
+            throw new StackFileError((error as Error).message);
+        }
+    }
     const plan = planRun(action, args, session);
     const env = { ...session.env, ...plan.env };
     const run: Run = (command, commandArgs) => session.runCaptured(command, commandArgs, env);
 
-    let config: StackConfig | undefined;
-    try {
-        config = readStackConfig(session.projectDirectory, plan.stackName);
-    } catch (error) {
-        // A broken config must not keep anyone from tearing the stack down.
-        if (action !== "destroy") {
-            throw new StackFileError((error as Error).message);
-        }
-    }
     const facts: MachineFacts = { run, nodeVersion: session.nodeVersion, platform: session.platform, readFile: session.readFile };
     const problems = config === undefined ? [] : checkPrerequisites(action, config, facts);
     if (problems.length > 0) {

@@ -1,8 +1,11 @@
 import * as assert from "assert";
 import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
+import { readStackConfig } from "../lib/config/stackFile";
 import { LifecycleStop } from "../scripts/lifecycle";
-import { Machine, UsageError, planRun, stackGuard } from "../scripts/stack";
+import { Machine, UsageError, main, planRun, stackGuard } from "../scripts/stack";
 import { projectDirectory } from "./harness";
 
 const newcomer: Machine = { env: {}, projectDirectory };
@@ -49,6 +52,44 @@ describe("npm run up | preview | destroy", () => {
                 error instanceof UsageError && /Stack "prod" .* set PULUMI_CONFIG_PASSPHRASE or PULUMI_CONFIG_PASSPHRASE_FILE first/.test(error.message),
         );
         assert.throws(() => planRun("up", ["--stack"], newcomer), /--stack needs a stack name/);
+    });
+
+    it("a broken stack file is said first, before a missing passphrase, and nothing runs", () => {
+        const project = fs.mkdtempSync(path.join(os.tmpdir(), "thanos-global-view-broken-"));
+        try {
+            fs.copyFileSync(path.join(projectDirectory, "Pulumi.yaml"), path.join(project, "Pulumi.yaml"));
+            const broken = fs.readFileSync(path.join(projectDirectory, "Pulumi.prod.yaml"), "utf8").replace("replicas: 2", "replicas: 0");
+            fs.writeFileSync(path.join(project, "Pulumi.prod.yaml"), broken);
+            const expected = (() => {
+                try {
+                    readStackConfig(project, "prod");
+                } catch (error) {
+                    return (error as Error).message;
+                }
+                return assert.fail("the broken stack file passes");
+            })();
+            const said: string[] = [];
+            const nothing = () => assert.fail("nothing may run");
+            const session = {
+                env: {},
+                projectDirectory: project,
+                say: (line: string) => said.push(line),
+                runAttached: nothing,
+                runCaptured: nothing,
+                pause: nothing,
+                now: () => new Date(),
+                hostname: "here",
+                processAlive: () => false,
+                nodeVersion: "v22.23.3",
+                platform: "linux" as const,
+                readFile: () => undefined,
+            };
+            assert.strictEqual(main(["up", "--stack", "prod"], session), 1);
+            assert.deepStrictEqual(said, [expected]);
+            assert.match(expected, /regions\[0\]\.replicas: got 0/);
+        } finally {
+            fs.rmSync(project, { recursive: true, force: true });
+        }
     });
 });
 

@@ -106,7 +106,7 @@ describe("control plane: the program under the real Pulumi CLI and providers, ag
         })();
         assert.match(expected, /regions\[0\]\.replicas/);
         for (const action of ["preview", "up"] as const) {
-            const refused = await session.npm(action, ["--stack", "broken", "--yes"], prodEnv);
+            const refused = await session.npm(action, ["--stack", "broken", "--yes"]);
             assert.strictEqual(refused.code, 1, action);
             assert.strictEqual(refused.stderr.trim(), expected.trim(), action);
             assert.ok(!/at .*\.ts:\d+/.test(refused.stderr), `${action}: a stack trace`);
