@@ -562,6 +562,18 @@ describe("data plane: the global view on real Thanos, Prometheus and SeaweedFS",
         });
 
         it("4. with every Prometheus stopped, the Store Gateways alone serve both regions' history through the frontend", async () => {
+            // Blocks of both regions in the gateways first (a region's first upload may come later than another's three).
+            const gatewayAddresses = plane.storeGateways.map((gateway) => gateway.grpc!);
+            await eventually(
+                "the gateways serving blocks of every region",
+                async () => {
+                    const regions = (await plane.stores())
+                        .filter((store) => gatewayAddresses.includes(store.name))
+                        .flatMap((store) => (store.labelSets ?? []).map((labels) => labels[regionLabel]));
+                    return deployment.regions.every((region) => regions.includes(region.name)) ? regions : undefined;
+                },
+                180,
+            );
             for (const region of deployment.regions) {
                 await plane.stopRegion(region.name, "terminate");
             }
