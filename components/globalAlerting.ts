@@ -5,7 +5,7 @@ import { RuleGroup, alertingReplicas as replicas, alertingServices, rulerReplica
 import { fixedResources, goMemoryLimit } from "../lib/kubernetes/podResources";
 import { restrictedContainerSecurityContext, thanosPodSecurityContext } from "../lib/kubernetes/podSecurity";
 import { Alerting } from "../lib/config/schema";
-import { configHash, preferOneReplicaPerNode, skipAwaitWhen, thanosPaths, thanosPorts } from "../lib/thanos/workload";
+import { configHash, headlessThanosServiceSpec, preferOneReplicaPerNode, skipAwaitWhen, thanosPaths, thanosPorts } from "../lib/thanos/workload";
 import { alertmanagerImage } from "../lib/versions";
 import { imageReference, thanosImageReference } from "../lib/kubernetes/images";
 import { CertificatePems, tlsSecretData } from "./storeApiTls";
@@ -259,15 +259,7 @@ export class GlobalAlerting extends pulumi.ComponentResource {
             `${name}-ruler`,
             {
                 metadata: { name: alertingServices.ruler, namespace: args.namespace, labels: rulerLabels },
-                spec: {
-                    // Headless: one SRV record per ready replica, for the querier.
-                    clusterIP: "None",
-                    selector: rulerLabels,
-                    ports: [
-                        { name: "grpc", port: thanosPorts.grpc, targetPort: "grpc" },
-                        { name: "http", port: thanosPorts.http, targetPort: "http" },
-                    ],
-                },
+                spec: headlessThanosServiceSpec(rulerLabels),
             },
             child,
         );

@@ -5,6 +5,7 @@ import { longTermServices } from "../lib/thanos/objectStorage";
 import { parseQuantity } from "../lib/kubernetes/quantity";
 import {
     configHash,
+    headlessThanosServiceSpec,
     objstoreConfigFlag,
     objstoreConfigSecret,
     preferOneReplicaPerNode,
@@ -112,15 +113,7 @@ export class StoreGateway extends pulumi.ComponentResource {
             name,
             {
                 metadata: { name: longTermServices.storeGateway, namespace: args.namespace, labels: storeGatewayLabels },
-                spec: {
-                    // Headless: one SRV record per ready replica.
-                    clusterIP: "None",
-                    selector: storeGatewayLabels,
-                    ports: [
-                        { name: "grpc", port: thanosPorts.grpc, targetPort: "grpc" },
-                        { name: "http", port: thanosPorts.http, targetPort: "http" },
-                    ],
-                },
+                spec: headlessThanosServiceSpec(storeGatewayLabels),
             },
             child,
         );

@@ -166,3 +166,15 @@ export function preferOneReplicaPerNode(matchLabels: Record<string, string>): Re
 export function skipAwaitWhen(skip: boolean | undefined): Record<string, string> {
     return skip ? { "pulumi.com/skipAwait": "true" } : {};
 }
+
+/** A Thanos workload's Service for the querier: headless, one DNS SRV record per ready replica, its gRPC and HTTP ports. */
+export function headlessThanosServiceSpec(selector: Record<string, string>) {
+    return {
+        clusterIP: "None",
+        selector,
+        ports: [
+            { name: "grpc", port: thanosPorts.grpc, targetPort: "grpc" },
+            { name: "http", port: thanosPorts.http, targetPort: "http" },
+        ],
+    };
+}
