@@ -46,8 +46,8 @@ const clusters = new Map(
     ]),
 );
 const clusterOf = (name: string) => clusters.get(name)!;
-/** Options for a component whose objects run in `name`: in a kind cluster, they go with the cluster. */
-const inCluster = (name: string) => clusterOf(name).componentOptions;
+// The global query's cluster: the global tier's components run there.
+const globalCluster = clusterOf(config.globalQuery.cluster);
 
 // Every cluster that runs regions gets the operator CRDs once; the regions wait for nothing else.
 const operatorCrds = new Map(
@@ -59,7 +59,7 @@ const operatorCrds = new Map(
                 chart: resolveChart(charts.prometheusOperatorCrds, config),
                 provider: clusterOf(cluster).provider,
             },
-            inCluster(cluster),
+            clusterOf(cluster).componentOptions,
         ),
     ]),
 );
@@ -100,9 +100,9 @@ const objectStore =
                   volumeSize: storage.volumeSize,
                   imageRegistry,
                   nodeHost: config.regions.some(remote) ? kindControlPlaneHost(config.globalQuery.cluster) : undefined,
-                  provider: clusterOf(config.globalQuery.cluster).provider,
+                  provider: globalCluster.provider,
               },
-              inCluster(config.globalQuery.cluster),
+              globalCluster.componentOptions,
           )
         : undefined;
 const bucketCredential = storage === undefined ? undefined : storage.type === "inCluster" ? objectStore!.secretKey : secretSetting(storage.credentialsSecret);
@@ -143,12 +143,10 @@ const regions = config.regions.map(
                 objstoreConfig: objstoreConfigFor(region.cluster),
                 bucketReadyAfter: objectStore ? [objectStore.statefulSet] : [],
             },
-            inCluster(region.cluster),
+            clusterOf(region.cluster).componentOptions,
         ),
 );
 
-const globalCluster = clusterOf(config.globalQuery.cluster);
-const globalOptions = inCluster(config.globalQuery.cluster);
 const globalQuery = new GlobalQuery(
     "global",
     {
@@ -169,7 +167,7 @@ const globalQuery = new GlobalQuery(
         provider: globalCluster.provider,
         kubectlFlags: globalCluster.kubectlFlags,
     },
-    globalOptions,
+    globalCluster.componentOptions,
 );
 
 // The bucket's readers and its one compactor, beside the global query; after the store they read.
@@ -189,7 +187,7 @@ const longTerm = storage && {
             dependsOn: objectStore ? [objectStore.statefulSet] : [],
             provenByVerification: config.verification.enabled,
         },
-        globalOptions,
+        globalCluster.componentOptions,
     ),
     compactor: new Compactor(
         "compactor",
@@ -203,7 +201,7 @@ const longTerm = storage && {
             dependsOn: objectStore ? [objectStore.statefulSet] : [],
             provenByVerification: config.verification.enabled,
         },
-        globalOptions,
+        globalCluster.componentOptions,
     ),
 };
 
@@ -212,7 +210,7 @@ if (frontendCache(config.globalQuery) === "memcached") {
     new QueryCache(
         "query-cache",
         { namespace: globalQuery.namespace, memcached: config.globalQuery.memcached, imageRegistry, provider: globalCluster.provider },
-        globalOptions,
+        globalCluster.componentOptions,
     );
 }
 
@@ -236,7 +234,7 @@ const globalAlerting = config.alerting.enabled
               imageRegistry,
               provenByVerification: config.verification.enabled,
           },
-          globalOptions,
+          globalCluster.componentOptions,
       )
     : undefined;
 
@@ -253,7 +251,7 @@ const grafana = config.grafana.enabled
               chart: resolveChart(charts.grafana, config),
               imageRegistry,
           },
-          globalOptions,
+          globalCluster.componentOptions,
       )
     : undefined;
 
@@ -278,7 +276,7 @@ const globalViewCheck = config.verification.enabled
               ],
               provider: globalCluster.provider,
           },
-          globalOptions,
+          globalCluster.componentOptions,
       )
     : undefined;
 
