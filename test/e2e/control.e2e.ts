@@ -16,8 +16,8 @@
 // context `prod-admin` names a stand-in cluster of its own: the one address
 // this tier maps.
 import * as assert from "assert";
-import { spawnSync } from "child_process";
 import * as path from "path";
+import { StackConfig } from "../../lib/config/schema";
 import { managedReleases } from "../../lib/kubernetes/releases";
 import { readStackConfig, readStackFileConfig } from "../../lib/config/stackFile";
 import { verificationJobName } from "../../lib/verification/checks";
@@ -54,7 +54,7 @@ describe("control plane: the program under the real Pulumi CLI and providers, ag
         }
         session = new PulumiSession(lab, project, process.env.E2E_BIN!);
         // prod deploys into an existing cluster, named by a context of the user's kubeconfig.
-        const prodCluster = session.kind(["create", "cluster", "--name", "prod-example", "--config", "-", "--wait", "2m"], threeWorkers);
+        const prodCluster = session.tool("kind", ["create", "cluster", "--name", "prod-example", "--config", "-", "--wait", "2m"], threeWorkers);
         assert.strictEqual(prodCluster.code, 0, prodCluster.stderr);
         renameContext(session, "kind-prod-example", "prod-admin");
         await setExampleSecrets(session, "prod");
@@ -127,9 +127,7 @@ describe("control plane: the program under the real Pulumi CLI and providers, ag
             assert.deepStrictEqual(session.runningClusters(), ["prod-example", "thanos-dev"]);
 
             const config = readStackConfig(session.projectDirectory, "dev");
-            for (const release of managedReleases(config)) {
-                assert.strictEqual(releaseStatus(session, context, release.namespace, release.name), "deployed", `${release.namespace}/${release.name}`);
-            }
+            assertEveryReleaseDeployed(session, context, config);
             const job = session.kubectlJson(context, ["--namespace", config.globalQuery.namespace, "get", "job", verificationJobName]);
             assert.strictEqual(job.status.succeeded, 1);
             assert.ok(
@@ -186,17 +184,14 @@ describe("control plane: the program under the real Pulumi CLI and providers, ag
             succeeded(await session.npm("up", ["--yes", "--skip-preview", "--expect-no-changes"]), "npm run up --expect-no-changes");
             assert.strictEqual(session.kubectlJson<{ items: unknown[] }>(context, ["get", "nodes"]).items.length, 4);
             const config = readStackConfig(session.projectDirectory, "dev");
-            for (const release of managedReleases(config)) {
-                assert.strictEqual(releaseStatus(session, context, release.namespace, release.name), "deployed", `${release.namespace}/${release.name}`);
-            }
+            assertEveryReleaseDeployed(session, context, config);
         });
 
         it("npm run destroy removes the cluster and leaves an empty stack", async function () {
             this.timeout(600_000);
             succeeded(await session.npm("destroy", ["--yes"]), "npm run destroy");
             assert.deepStrictEqual(session.runningClusters(), ["prod-example"]);
-            const exported = JSON.parse((await session.pulumi(["stack", "export", "--stack", "dev"])).stdout) as { deployment: { resources?: unknown[] } };
-            assert.deepStrictEqual(exported.deployment.resources ?? [], []);
+            assert.deepStrictEqual(await session.stackResources("dev"), []);
         });
     });
 
@@ -210,17 +205,12 @@ describe("control plane: the program under the real Pulumi CLI and providers, ag
             succeeded(up, "npm run up -- --stack prod");
             assert.deepStrictEqual(programWarnings(up.stdout + up.stderr), []);
             const config = readStackConfig(session.projectDirectory, "prod");
-            for (const release of managedReleases(config)) {
-                assert.strictEqual(releaseStatus(session, context, release.namespace, release.name), "deployed", `${release.namespace}/${release.name}`);
-            }
+            assertEveryReleaseDeployed(session, context, config);
             assert.notDeepStrictEqual(apiServerInventory(session, context), before);
 
             succeeded(await session.npm("destroy", ["--stack", "prod", "--yes"], prodEnv), "npm run destroy -- --stack prod");
             assert.deepStrictEqual(apiServerInventory(session, context), before);
-            const exported = JSON.parse((await session.pulumi(["stack", "export", "--stack", "prod"], prodEnv)).stdout) as {
-                deployment: { resources?: unknown[] };
-            };
-            assert.deepStrictEqual(exported.deployment.resources ?? [], []);
+            assert.deepStrictEqual(await session.stackResources("prod", prodEnv), []);
         });
     });
 });
@@ -246,10 +236,8 @@ function apiServerInventory(session: PulumiSession, context: string): string[] {
         "subjectaccessreviews.authorization.k8s.io",
         "localsubjectaccessreviews.authorization.k8s.io",
     ]);
-    const kinds = spawnSync("kubectl", ["--context", context, "api-resources", "--namespaced=false", "--verbs=list", "-o", "name"], {
-        env: session.env,
-        encoding: "utf8",
-    })
+    const kinds = session
+        .tool("kubectl", ["--context", context, "api-resources", "--namespaced=false", "--verbs=list", "-o", "name"])
         .stdout.split("\n")
         .filter((kind) => kind !== "" && !ownedByTheCluster.has(kind));
     const clusterScoped = kinds.flatMap((kind) =>
@@ -259,6 +247,13 @@ function apiServerInventory(session: PulumiSession, context: string): string[] {
         .kubectlJson<{ items: { metadata: { namespace: string; name: string } }[] }>(context, ["get", "secrets", "--all-namespaces", "-l", "owner=helm"])
         .items.map((item) => `helm record ${item.metadata.namespace}/${item.metadata.name}`);
     return [...clusterScoped, ...helmRecords].sort();
+}
+
+/** Helm's record of every release the stack installs says `deployed`. */
+function assertEveryReleaseDeployed(session: PulumiSession, context: string, config: StackConfig): void {
+    for (const release of managedReleases(config)) {
+        assert.strictEqual(releaseStatus(session, context, release.namespace, release.name), "deployed", `${release.namespace}/${release.name}`);
+    }
 }
 
 /** The prod example's cluster: room for its HA pairs, each replica on a node of its own. */
@@ -274,8 +269,8 @@ const threeWorkers = [
 ].join("\n");
 
 function renameContext(session: PulumiSession, from: string, to: string): void {
-    const renamed = spawnSync("kubectl", ["config", "rename-context", from, to], { env: session.env, encoding: "utf8" });
-    assert.strictEqual(renamed.status, 0, renamed.stderr);
+    const renamed = session.tool("kubectl", ["config", "rename-context", from, to]);
+    assert.strictEqual(renamed.code, 0, renamed.stderr);
 }
 
 /** What the example stack file tells its user to do: `pulumi config set --secret …`. */

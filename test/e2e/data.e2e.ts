@@ -19,7 +19,7 @@ import { key, projectDirectory } from "../harness";
 import { startFakeGrafana } from "../fakeGrafana";
 import { DataPlane } from "./dataPlane";
 import { Deployment, deploymentOf } from "./deployment";
-import { Lab, eventually, getJson } from "./lab";
+import { Lab, collect, eventually, getJson } from "./lab";
 import { copyProject } from "./projectCopy";
 import { alertmanager, busybox, iproute2, memcached, openssl, prometheus, thanos, toolsOrSkip, weed } from "./tools";
 
@@ -81,19 +81,13 @@ function busyboxApplets(lab: Lab, busyboxPath: string): string {
     return folder;
 }
 
-function run(
+async function run(
     command: string,
     args: string[],
     options: { env?: Record<string, string>; cwd?: string },
 ): Promise<{ code: number | null; output: string; stderr: string }> {
-    return new Promise((resolve) => {
-        const child = spawn(command, args, { cwd: options.cwd, env: options.env });
-        let output = "";
-        let stderr = "";
-        child.stdout.on("data", (data: Buffer) => (output += data));
-        child.stderr.on("data", (data: Buffer) => (stderr += data));
-        child.on("close", (code) => resolve({ code, output, stderr }));
-    });
+    const { code, stdout, stderr } = await collect(spawn(command, args, { cwd: options.cwd, env: options.env })).done;
+    return { code, output: stdout, stderr };
 }
 
 /**

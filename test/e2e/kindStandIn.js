@@ -159,7 +159,7 @@ function startProcesses(name, state) {
     for (const entry of state.processes) {
         if (entry.pid !== undefined && alive(entry.pid)) continue;
         const log = fs.openSync(path.join(directory, `${entry.name}.log`), "a");
-        const child = spawn(path.join(bin, entry.command), entry.args, { cwd: directory, detached: true, stdio: ["ignore", log, log] });
+        const child = spawn(path.join(bin, entry.name), entry.args, { cwd: directory, detached: true, stdio: ["ignore", log, log] });
         child.unref();
         entry.pid = child.pid;
     }
@@ -191,6 +191,11 @@ function kubectl(name, kubectlArgs, input) {
         input,
     });
     return { status: result.status, stdout: result.stdout ?? "", stderr: result.stderr ?? "" };
+}
+
+/** `kubectl config …` on the user's kubeconfig ($KUBECONFIG), where kind keeps its contexts. */
+function kubectlConfig(...configArgs) {
+    return spawnSync(path.join(bin, "kubectl"), ["config", ...configArgs], { encoding: "utf8" });
 }
 
 function sleep(milliseconds) {
@@ -232,10 +237,10 @@ async function createCluster() {
     writeState(name, state);
     fs.writeFileSync(kubeconfig, kubeconfigOf(name, state));
     fs.writeFileSync(path.join(directory, "kwok.yaml"), fs.readFileSync(path.join(bin, "kwok-stages.yaml")));
+    // Each process is named after its binary in E2E_BIN.
     state.processes = [
         {
             name: "etcd",
-            command: "etcd",
             args: [
                 "--name",
                 name,
@@ -255,7 +260,6 @@ async function createCluster() {
         },
         {
             name: "kube-apiserver",
-            command: "kube-apiserver",
             args: [
                 `--etcd-servers=http://127.0.0.1:${ports.etcd}`,
                 "--bind-address=127.0.0.1",
@@ -274,7 +278,6 @@ async function createCluster() {
         },
         {
             name: "kube-controller-manager",
-            command: "kube-controller-manager",
             args: [
                 `--kubeconfig=${kubeconfig}`,
                 `--authentication-kubeconfig=${kubeconfig}`,
@@ -290,7 +293,6 @@ async function createCluster() {
         },
         {
             name: "kube-scheduler",
-            command: "kube-scheduler",
             args: [
                 `--kubeconfig=${kubeconfig}`,
                 `--authentication-kubeconfig=${kubeconfig}`,
@@ -302,7 +304,6 @@ async function createCluster() {
         {
             // kwokctl's binary runtime runs it the same way (pkg/kwokctl/components/kwok_controller.go:128-141).
             name: "kwok",
-            command: "kwok",
             args: [
                 `--kubeconfig=${kubeconfig}`,
                 "--config=kwok.yaml",
@@ -391,33 +392,31 @@ function parseDuration(text) {
 /** kind writes the cluster into $KUBECONFIG or ~/.kube/config and makes it current (kind v0.32.0 pkg/cluster/internal/kubeconfig/internal/kubeconfig/paths.go:36-56). */
 function mergeIntoUserKubeconfig(name, state) {
     const context = `kind-${name}`;
-    const run = (...kubectlArgs) => spawnSync(path.join(bin, "kubectl"), ["config", ...kubectlArgs], { encoding: "utf8" });
-    run(
+    kubectlConfig(
         "set-cluster",
         context,
         `--server=https://127.0.0.1:${state.ports.apiserver}`,
         `--certificate-authority=${path.join(clusterDirectory(name), "ca.crt")}`,
         "--embed-certs=true",
     );
-    run("set-credentials", context, `--token=${state.token}`);
-    run("set-context", context, `--cluster=${context}`, `--user=${context}`);
-    run("use-context", context);
+    kubectlConfig("set-credentials", context, `--token=${state.token}`);
+    kubectlConfig("set-context", context, `--cluster=${context}`, `--user=${context}`);
+    kubectlConfig("use-context", context);
 }
 
 /** kind removes its entries and, when its context was the current one, leaves none current (kind v0.32.0 pkg/cluster/internal/kubeconfig/internal/kubeconfig/remove.go:105-106). */
 function removeFromUserKubeconfig(name) {
     const context = `kind-${name}`;
-    const kubectl = (...kubectlArgs) => spawnSync(path.join(bin, "kubectl"), ["config", ...kubectlArgs], { encoding: "utf8" });
-    const current = kubectl("current-context").stdout.trim();
+    const current = kubectlConfig("current-context").stdout.trim();
     for (const [what, entry] of [
         ["delete-context", context],
         ["delete-cluster", context],
         ["delete-user", context],
     ]) {
-        kubectl(what, entry);
+        kubectlConfig(what, entry);
     }
     if (current === context) {
-        kubectl("unset", "current-context");
+        kubectlConfig("unset", "current-context");
     }
 }
 

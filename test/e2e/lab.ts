@@ -229,3 +229,18 @@ export async function getJson<T = any>(url: string): Promise<T> {
     }
     return JSON.parse(text) as T;
 }
+
+export interface CommandResult {
+    code: number | null;
+    stdout: string;
+    stderr: string;
+}
+
+/** What a started command prints: so far (`text`), and all of it once it has ended (`done`). */
+export function collect(child: ChildProcess): { text: () => string; done: Promise<CommandResult> } {
+    let stdout = "";
+    let stderr = "";
+    child.stdout!.on("data", (data: Buffer) => (stdout += data));
+    child.stderr!.on("data", (data: Buffer) => (stderr += data));
+    return { text: () => stdout + stderr, done: new Promise((resolve) => child.on("close", (code) => resolve({ code, stdout, stderr }))) };
+}

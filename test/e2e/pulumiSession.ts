@@ -9,14 +9,8 @@ import { spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { key } from "../harness";
-import { Lab } from "./lab";
+import { CommandResult, Lab, collect } from "./lab";
 import { pulumiProviders } from "./tools";
-
-export interface CommandResult {
-    code: number | null;
-    stdout: string;
-    stderr: string;
-}
 
 const standIn = path.join(__dirname, "kindStandIn.js");
 
@@ -73,81 +67,77 @@ export class PulumiSession {
      * SIGKILL a crash of every process of the run, plugins included (the
      * control planes, like kind's containers, live on).
      */
-    interrupt(
+    async interrupt(
         script: "up" | "destroy",
         args: string[],
         reached: (output: string) => boolean,
         signal: "SIGINT" | "SIGKILL",
         env: Record<string, string> = {},
     ): Promise<CommandResult & { interrupted: boolean }> {
-        return new Promise((resolve) => {
-            const child = spawn("npm", ["run", "-s", script, "--", ...args], { cwd: this.projectDirectory, env: { ...this.env, ...env }, detached: true });
-            let stdout = "";
-            let stderr = "";
-            let interrupted = false;
-            child.stdout.on("data", (data: Buffer) => (stdout += data));
-            child.stderr.on("data", (data: Buffer) => (stderr += data));
-            const poll = setInterval(() => {
-                if (!interrupted && reached(stdout + stderr)) {
-                    interrupted = true;
-                    // Pulumi starts its language host and providers in process groups of their own: a crash takes them too.
-                    const pids = signal === "SIGKILL" ? descendants(child.pid!) : [];
-                    process.kill(-child.pid!, signal);
-                    pids.forEach((pid) => {
-                        try {
-                            process.kill(pid, "SIGKILL");
-                        } catch {
-                            // already gone
-                        }
-                    });
-                }
-            }, 500);
-            child.on("close", (code) => {
-                clearInterval(poll);
-                fs.appendFileSync(
-                    path.join(this.lab.directory, "commands.log"),
-                    `$ npm run -s ${script} -- ${args.join(" ")} (${interrupted ? signal : "not interrupted"})\n${stdout}${stderr}\n(exit ${code})\n\n`,
-                );
-                resolve({ code, stdout, stderr, interrupted });
-            });
-        });
+        const child = spawn("npm", ["run", "-s", script, "--", ...args], { cwd: this.projectDirectory, env: { ...this.env, ...env }, detached: true });
+        const output = collect(child);
+        let interrupted = false;
+        const poll = setInterval(() => {
+            if (!interrupted && reached(output.text())) {
+                interrupted = true;
+                // Pulumi starts its language host and providers in process groups of their own: a crash takes them too.
+                const pids = signal === "SIGKILL" ? descendants(child.pid!) : [];
+                process.kill(-child.pid!, signal);
+                pids.forEach((pid) => {
+                    try {
+                        process.kill(pid, "SIGKILL");
+                    } catch {
+                        // already gone
+                    }
+                });
+            }
+        }, 500);
+        const result = await output.done;
+        clearInterval(poll);
+        this.log(`npm run -s ${script} -- ${args.join(" ")} (${interrupted ? signal : "not interrupted"})`, result);
+        return { ...result, interrupted };
     }
 
     pulumi(args: string[], env: Record<string, string> = {}): Promise<CommandResult> {
         return this.run("pulumi", args, env);
     }
 
-    kind(args: string[], input?: string): CommandResult {
-        const result = spawnSync("kind", args, { cwd: this.projectDirectory, env: this.env, encoding: "utf8", input });
+    /** A command the user types and waits for (`kind`, `docker`, `kubectl`), on this machine's PATH and kubeconfig. */
+    tool(command: "kind" | "docker" | "kubectl", args: string[], input?: string): CommandResult {
+        const result = spawnSync(command, args, { cwd: this.projectDirectory, env: this.env, encoding: "utf8", input, maxBuffer: 256 * 1024 ** 2 });
         return { code: result.status, stdout: result.stdout ?? "", stderr: result.stderr ?? "" };
     }
 
     /** kubectl on the user's kubeconfig, `-o json` parsed. */
     kubectlJson<T = any>(context: string, args: string[]): T {
-        const result = spawnSync("kubectl", ["--context", context, ...args, "-o", "json"], { env: this.env, encoding: "utf8", maxBuffer: 256 * 1024 ** 2 });
-        if (result.status !== 0) {
+        const result = this.tool("kubectl", ["--context", context, ...args, "-o", "json"]);
+        if (result.code !== 0) {
             throw new Error(`kubectl --context ${context} ${args.join(" ")}: ${result.stderr}`);
         }
         return JSON.parse(result.stdout) as T;
     }
 
-    /** The clusters the stand-in runs now. */
-    runningClusters(): string[] {
-        return this.kind(["get", "clusters"]).stdout.split("\n").filter(Boolean);
+    /** The resources a stack's state holds now (none for an empty stack). */
+    async stackResources(stack: string, env: Record<string, string> = {}): Promise<unknown[]> {
+        const exported = await this.pulumi(["stack", "export", "--stack", stack], env);
+        assert.strictEqual(exported.code, 0, exported.stderr);
+        return (JSON.parse(exported.stdout) as { deployment: { resources?: unknown[] } }).deployment.resources ?? [];
     }
 
-    private run(command: string, args: string[], env: Record<string, string>): Promise<CommandResult> {
-        return new Promise((resolve) => {
-            const child = spawn(command, args, { cwd: this.projectDirectory, env: { ...this.env, ...env } });
-            let stdout = "";
-            let stderr = "";
-            child.stdout.on("data", (data: Buffer) => (stdout += data));
-            child.stderr.on("data", (data: Buffer) => (stderr += data));
-            child.on("close", (code) => {
-                fs.appendFileSync(path.join(this.lab.directory, "commands.log"), `$ ${command} ${args.join(" ")}\n${stdout}${stderr}\n(exit ${code})\n\n`);
-                resolve({ code, stdout, stderr });
-            });
-        });
+    /** The clusters the stand-in runs now. */
+    runningClusters(): string[] {
+        return this.tool("kind", ["get", "clusters"]).stdout.split("\n").filter(Boolean);
+    }
+
+    private async run(command: string, args: string[], env: Record<string, string>): Promise<CommandResult> {
+        const result = await collect(spawn(command, args, { cwd: this.projectDirectory, env: { ...this.env, ...env } })).done;
+        this.log(`${command} ${args.join(" ")}`, result);
+        return result;
+    }
+
+    /** Every command of the tier and what it printed, in the scratch folder's commands.log (kept with E2E_KEEP=1). */
+    private log(command: string, result: CommandResult): void {
+        fs.appendFileSync(path.join(this.lab.directory, "commands.log"), `$ ${command}\n${result.stdout}${result.stderr}\n(exit ${result.code})\n\n`);
     }
 
     /** Whatever control planes are still running when the tier ends (a failed scenario's) go with it. */

@@ -9,7 +9,6 @@
 // Docker's view of its nodes stand in. Each scenario starts from what the
 // one before left; the order below builds the stack up and takes it down.
 import * as assert from "assert";
-import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { readStackConfig } from "../../lib/config/stackFile";
@@ -112,8 +111,8 @@ describe("recovery: interrupted and damaged states converge in one command, on t
     it("the control plane stopped between runs (Docker restarted, kind's nodes down): up starts it and changes nothing", async function () {
         this.timeout(600_000);
         const nodes = session.kubectlJson<{ items: { metadata: { name: string } }[] }>(context, ["get", "nodes"]).items.map((node) => node.metadata.name);
-        const stopped = spawnDocker(session, ["stop", ...nodes]);
-        assert.strictEqual(stopped.status, 0, stopped.stderr);
+        const stopped = session.tool("docker", ["stop", ...nodes]);
+        assert.strictEqual(stopped.code, 0, stopped.stderr);
         const up = await session.npm("up", ["--yes", "--skip-preview", "--expect-no-changes"]);
         succeeded(up, "npm run up with the nodes stopped");
         assert.match(up.stderr, /are stopped .*: starting them/);
@@ -143,7 +142,7 @@ describe("recovery: interrupted and damaged states converge in one command, on t
 
     it("the cluster deleted by hand: up makes it again, with everything in it", async function () {
         this.timeout(900_000);
-        assert.strictEqual(session.kind(["delete", "cluster", "--name", "thanos-dev"]).code, 0);
+        assert.strictEqual(session.tool("kind", ["delete", "cluster", "--name", "thanos-dev"]).code, 0);
         await convergesInOneUp("the cluster was deleted by hand");
     });
 
@@ -153,8 +152,7 @@ describe("recovery: interrupted and damaged states converge in one command, on t
         assert.ok(crashed.interrupted);
         succeeded(await session.npm("destroy", ["--yes"]), "npm run destroy after a crashed one");
         assert.deepStrictEqual(session.runningClusters(), []);
-        const exported = JSON.parse((await session.pulumi(["stack", "export", "--stack", "dev"])).stdout) as { deployment: { resources?: unknown[] } };
-        assert.deepStrictEqual(exported.deployment.resources ?? [], []);
+        assert.deepStrictEqual(await session.stackResources("dev"), []);
     });
 
     function releaseStatusOrNone(namespace: string, name: string): string | undefined {
@@ -165,7 +163,3 @@ describe("recovery: interrupted and damaged states converge in one command, on t
         }
     }
 });
-
-function spawnDocker(session: PulumiSession, args: string[]) {
-    return spawnSync("docker", args, { env: session.env, encoding: "utf8" });
-}
