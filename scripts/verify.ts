@@ -1,4 +1,4 @@
-// `npm run verify -- [--url URL] [--grafana-url URL] [--dashboards] [--stack NAME] [--timeout SECONDS]`
+// `npm run verify -- [--url URL] [--grafana-url URL] [--dashboards] [--stack NAME] [--timeout SECONDS] [--interval SECONDS] [--attempts N]`
 //
 // Proves the global view from the user's machine, with the same checks as the
 // in-cluster Job: every region present, every HA pair seen once per replica
@@ -22,6 +22,8 @@ export interface VerifyOptions {
     stack: string;
     timeoutSeconds: number;
     intervalSeconds: number;
+    /** Stop after this many rounds even before the timeout: one round for a quick look (or a test) on any machine's speed. */
+    attempts: number;
 }
 
 /** The longest wait for one answer (never past the deadline). */
@@ -34,6 +36,7 @@ export const defaultOptions: VerifyOptions = {
     stack: "dev",
     timeoutSeconds: 60,
     intervalSeconds: 5,
+    attempts: Infinity,
 };
 
 export class UsageError extends Error {}
@@ -46,6 +49,7 @@ export function parseArguments(args: string[]): VerifyOptions {
         "--stack": (value) => (options.stack = value),
         "--timeout": (value) => (options.timeoutSeconds = seconds("--timeout", value)),
         "--interval": (value) => (options.intervalSeconds = seconds("--interval", value)),
+        "--attempts": (value) => (options.attempts = count("--attempts", value)),
     };
     for (let i = 0; i < args.length; i++) {
         if (args[i] === "--dashboards") {
@@ -57,7 +61,7 @@ export function parseArguments(args: string[]): VerifyOptions {
         const value = inline ?? args[++i];
         if (set === undefined || value === undefined) {
             throw new UsageError(
-                `usage: npm run verify -- [--url URL] [--grafana-url URL] [--dashboards] [--stack NAME] [--timeout SECONDS] [--interval SECONDS] (got ${args.join(" ")})`,
+                `usage: npm run verify -- [--url URL] [--grafana-url URL] [--dashboards] [--stack NAME] [--timeout SECONDS] [--interval SECONDS] [--attempts N] (got ${args.join(" ")})`,
             );
         }
         set(value);
@@ -69,6 +73,14 @@ function seconds(flag: string, value: string): number {
     const number = Number(value);
     if (!Number.isFinite(number) || number <= 0) {
         throw new UsageError(`${flag} takes a number of seconds above 0, got ${value}`);
+    }
+    return number;
+}
+
+function count(flag: string, value: string): number {
+    const number = Number(value);
+    if (!Number.isInteger(number) || number < 1) {
+        throw new UsageError(`${flag} takes a whole number of rounds, 1 or more, got ${value}`);
     }
     return number;
 }
@@ -125,7 +137,7 @@ export async function main(args: string[], print: (text: string) => void = conso
         return 2;
     }
     print(
-        `Verifying the global view of stack ${options.stack} at ${options.url}${plan.grafana ? ` and Grafana at ${options.grafanaUrl}` : ""} (retrying for up to ${options.timeoutSeconds}s)`,
+        `Verifying the global view of stack ${options.stack} at ${options.url}${plan.grafana ? ` and Grafana at ${options.grafanaUrl}` : ""} (${options.attempts === Infinity ? "retrying" : `at most ${options.attempts} round(s)`} for up to ${options.timeoutSeconds}s)`,
     );
     const { attempts, outcomes } = await verifyUntilDeadline(
         {
@@ -140,6 +152,7 @@ export async function main(args: string[], print: (text: string) => void = conso
                 : undefined,
         },
         { deadlineSeconds: options.timeoutSeconds, intervalSeconds: options.intervalSeconds, requestTimeoutSeconds },
+        options.attempts,
     );
     const ok = outcomes.every((outcome) => outcome.ok);
     print(report(outcomes, plan.regions));

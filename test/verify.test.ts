@@ -18,12 +18,11 @@ async function verifyCli(args: string[], env: NodeJS.ProcessEnv = { GRAFANA_ADMI
 }
 
 /**
- * For checks that must fail: a deadline far enough away that the first round
- * is asked in full even on a loaded machine, and no second round before it.
+ * One round asked in full, then the verdict: the rounds are counted, not
+ * timed, so a loaded machine reaches the same verdict (the default 60s
+ * deadline is never near).
  */
-const oneRound = ["--timeout", "1", "--interval", "5"];
-/** The same for --dashboards, whose round asks every panel too (36 requests on the dev stack): a loaded machine needs more than 1s. */
-const oneDashboardsRound = ["--timeout", "3", "--interval", "5"];
+const oneRound = ["--attempts", "1"];
 
 describe("verification checks", () => {
     it("come from the stack config: per region, its replicas without and with deduplication; then the replica label", () => {
@@ -52,7 +51,7 @@ describe("asking the frontend near the deadline", () => {
 describe("npm run verify", () => {
     it("a complete global view: a table of the regions, exit code 0", async () => {
         const { code, output } = await withThanos(devStackSeries(), (thanos) =>
-            verifyCli(["--url", thanos.url, "--grafana-url", thanos.grafanaUrl, "--timeout", "2", "--interval", "0.1"]),
+            verifyCli(["--url", thanos.url, "--grafana-url", thanos.grafanaUrl, ...oneRound]),
         );
         assert.strictEqual(code, 0, output);
         assert.ok(
@@ -71,9 +70,7 @@ describe("npm run verify", () => {
     });
 
     it("the Thanos Ruler: passes with the global rule group loaded, fails when the rules API lacks it, naming what it lists", async () => {
-        const loaded = await withThanos(devStackSeries(), (thanos) =>
-            verifyCli(["--url", thanos.url, "--grafana-url", thanos.grafanaUrl, "--timeout", "2", "--interval", "0.1"]),
-        );
+        const loaded = await withThanos(devStackSeries(), (thanos) => verifyCli(["--url", thanos.url, "--grafana-url", thanos.grafanaUrl, ...oneRound]));
         assert.strictEqual(loaded.code, 0, loaded.output);
         assert.match(loaded.output, /^ok: the Thanos Ruler has loaded every global rule group: thanos-global-view$/m);
         const missing = await withThanos(devStackSeries(), (thanos) => verifyCli(["--url", thanos.url, "--grafana-url", thanos.grafanaUrl, ...oneRound]), {
@@ -92,7 +89,7 @@ describe("npm run verify", () => {
 
     it("asks exactly the shared checks' queries", async () => {
         const asked = await withThanos(devStackSeries(), async (thanos) => {
-            await verifyCli(["--url", `${thanos.url}/`, "--grafana-url", thanos.grafanaUrl, "--timeout", "2"]);
+            await verifyCli(["--url", `${thanos.url}/`, "--grafana-url", thanos.grafanaUrl, ...oneRound]);
             return thanos.asked;
         });
         // Then Grafana asks the frontend: its data source health check, and the global-view panel.
@@ -115,7 +112,8 @@ describe("npm run verify", () => {
             ),
             output,
         );
-        assert.match(output, /The global view is NOT complete after \d+ attempt\(s\)\.$/);
+        assert.match(output, /at most 1 round\(s\) for up to 60s/);
+        assert.match(output, /The global view is NOT complete after 1 attempt\(s\)\.$/);
     });
 
     it("a replica not deduplicated (its labels differ in more than the replica label)", async () => {
@@ -155,7 +153,7 @@ describe("npm run verify", () => {
         const lastCheck = devChecks[devChecks.length - 1];
         const { code, output } = await withThanos(
             early,
-            (thanos) => verifyCli(["--url", thanos.url, "--grafana-url", thanos.grafanaUrl, "--timeout", "15", "--interval", "0.1"]),
+            (thanos) => verifyCli(["--url", thanos.url, "--grafana-url", thanos.grafanaUrl, "--attempts", "2", "--interval", "0.1"]),
             {
                 afterQuery: (asked) => {
                     if (asked.filter((query) => query === `${lastCheck.query} dedup=${lastCheck.dedup}`).length === 1 && !early.includes(late[0])) {
@@ -206,7 +204,7 @@ describe("npm run verify", () => {
     it("expectations of another stack come from that stack's file: fleet's regions, and its long-term storage", async () => {
         const { code, output } = await withThanos(
             devStackSeries(),
-            (thanos) => verifyCli(["--url", thanos.url, "--grafana-url", thanos.grafanaUrl, "--stack", "fleet", "--timeout", "1"]),
+            (thanos) => verifyCli(["--url", thanos.url, "--grafana-url", thanos.grafanaUrl, "--stack", "fleet", ...oneRound]),
             { metrics: healthyFleetStorage() },
         );
         assert.strictEqual(code, 0, output);
@@ -243,7 +241,7 @@ describe("npm run verify", () => {
 
     it("Grafana too: healthy, its data source reaching the frontend, the global-view panel showing every region", async () => {
         const { code, output } = await withThanos(devStackSeries(), (thanos) =>
-            verifyCli(["--url", thanos.url, "--grafana-url", thanos.grafanaUrl, "--timeout", "2"]),
+            verifyCli(["--url", thanos.url, "--grafana-url", thanos.grafanaUrl, ...oneRound]),
         );
         assert.strictEqual(code, 0, output);
         for (const check of devGrafanaChecks) {
@@ -279,7 +277,7 @@ describe("npm run verify", () => {
         const panels = panelQueries(dashboardInputs(readStackConfig(projectDirectory, "dev")));
         const { code, output } = await withThanos(
             devStackSeries(),
-            (thanos) => verifyCli(["--url", thanos.url, "--grafana-url", thanos.grafanaUrl, "--dashboards", ...oneDashboardsRound]),
+            (thanos) => verifyCli(["--url", thanos.url, "--grafana-url", thanos.grafanaUrl, "--dashboards", ...oneRound]),
             { dashboardData: () => [{ cluster: "europe", pod: "prometheus-kps-europe-prometheus-0" }] },
         );
         assert.strictEqual(code, 0, output);
@@ -295,7 +293,7 @@ describe("npm run verify", () => {
     it("--dashboards: a panel that would show No data fails, named with its dashboard", async () => {
         const { code, output } = await withThanos(
             devStackSeries(),
-            (thanos) => verifyCli(["--url", thanos.url, "--grafana-url", thanos.grafanaUrl, "--dashboards", ...oneDashboardsRound]),
+            (thanos) => verifyCli(["--url", thanos.url, "--grafana-url", thanos.grafanaUrl, "--dashboards", ...oneRound]),
             { dashboardData: (query) => (query.includes("cortex_cache_hits_total") ? [] : [{ cluster: "europe" }]) },
         );
         assert.strictEqual(code, 1);
@@ -325,7 +323,9 @@ describe("npm run verify", () => {
             stack: "prod",
             timeoutSeconds: 60,
             intervalSeconds: 5,
+            attempts: Infinity,
         });
+        assert.throws(() => parseArguments(["--attempts", "0.5"]), /--attempts takes a whole number of rounds, 1 or more, got 0.5/);
         assert.strictEqual(parseArguments(["--dashboards", "--stack", "dev"]).dashboards, true);
     });
 });

@@ -42,12 +42,16 @@ describe("the verification Job's script, under busybox", function () {
         checks = devChecks,
         grafana?: { url: string; password: string; checks?: GrafanaCheck[] },
         rules: RulesCheck[] = [],
+        /** A folder ahead of the applets on PATH, for a stand-in of one of them. */
+        overrides?: string,
     ) {
         const script = verificationScript(checks, timing, grafana === undefined ? [] : (grafana.checks ?? devGrafanaChecks), rules);
         // The Job's environment: the admin's credentials come from their Secret.
         const grafanaEnv = grafana === undefined ? {} : { GRAFANA_URL: grafana.url, GRAFANA_USER: grafanaAdmin.user, GRAFANA_PASSWORD: grafana.password };
         return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-            const child = spawn(path.join(applets, "sh"), ["-c", script], { env: { PATH: applets, FRONTEND_URL: url, ...grafanaEnv } });
+            const child = spawn(path.join(applets, "sh"), ["-c", script], {
+                env: { PATH: overrides === undefined ? applets : `${overrides}:${applets}`, FRONTEND_URL: url, ...grafanaEnv },
+            });
             let stdout = "";
             let stderr = "";
             child.stdout.on("data", (data: Buffer) => (stdout += data));
@@ -206,12 +210,29 @@ describe("the verification Job's script, under busybox", function () {
     });
 
     it("fails when the frontend does not answer, and retries until its deadline", async () => {
-        const result = await runScript(await closedPort(), { deadlineSeconds: 2, intervalSeconds: 1, requestTimeoutSeconds: 1 });
+        // The script's clock is `date +%s`: here one that moves a second each time it is read, so the
+        // deadline 2s away is reached after exactly two rounds, whatever the machine's speed.
+        const clock = fs.mkdtempSync(path.join(os.tmpdir(), "clock-"));
+        fs.writeFileSync(
+            path.join(clock, "date"),
+            `#!${applets}/sh\nnow=$(cat ${clock}/now 2>/dev/null || echo 1000)\necho $((now + 1)) > ${clock}/now\necho $now\n`,
+            {
+                mode: 0o755,
+            },
+        );
+        const result = await runScript(
+            await closedPort(),
+            { deadlineSeconds: 2, intervalSeconds: 0, requestTimeoutSeconds: 1 },
+            devChecks,
+            undefined,
+            [],
+            clock,
+        );
         assert.strictEqual(result.code, 1);
         assert.match(result.stderr, /no answer from http:\/\/127\.0\.0\.1:\d+: wget: can't connect to remote host/);
-        // The script's clock counts whole seconds (date +%s), so its deadline is
-        // between 1 and 2 s away: a second attempt is certain, a wall-clock bound is not.
-        assert.match(result.stdout, /attempt 2 against/);
+        assert.deepStrictEqual(result.stdout.match(/^attempt \d+/gm), ["attempt 1", "attempt 2"]);
+        assert.match(result.stderr, /^FAILED after 2 attempts:/m);
+        fs.rmSync(clock, { recursive: true });
     });
 
     it("gives up on a slow frontend at its request timeout", async () => {

@@ -183,11 +183,11 @@ interface Provers {
     grafana?: { checks: GrafanaCheck[]; ask: GrafanaAsk };
 }
 
-/** Runs every check in rounds until all pass or the deadline passes; returns the last round. */
+/** Runs every check in rounds until all pass, the deadline passes or maxAttempts rounds were asked; returns the last round. */
 export async function verifyUntilDeadline(
     { checks, ask, rules, grafana }: Provers,
     timing: Timing,
-    onRound: (attempt: number, outcomes: Outcome[]) => void = () => undefined,
+    maxAttempts = Infinity,
 ): Promise<{ attempts: number; outcomes: Outcome[] }> {
     const deadline = Date.now() + timing.deadlineSeconds * 1000;
     let previous: Outcome[] | undefined;
@@ -199,8 +199,7 @@ export async function verifyUntilDeadline(
         ];
         // What the deadline cut off this round, the round before still knows.
         const outcomes = round.map((outcome, i) => (outcome.error === notAsked && previous ? previous[i] : outcome));
-        onRound(attempts, outcomes);
-        if (outcomes.every((outcome) => outcome.ok) || Date.now() >= deadline) {
+        if (outcomes.every((outcome) => outcome.ok) || Date.now() >= deadline || attempts >= maxAttempts) {
             return { attempts, outcomes };
         }
         previous = outcomes;
