@@ -23,6 +23,9 @@ export const operatorCrdsChartFor: Readonly<Record<string, string>> = {
     "88.5.3": "31.0.1",
 };
 
+/** The prometheus-operator kube-prometheus-stack 88.5.3 runs: its appVersion (Chart.yaml:33), the tag its values leave empty. */
+export const prometheusOperatorVersion = "v0.93.1";
+
 /**
  * The Prometheus kube-prometheus-stack 88.5.3 runs: its values pin the image
  * tag `v3.14.0-distroless` (values.yaml:4344-4347), rather than leave it to
@@ -113,8 +116,8 @@ export const kubePrometheusStackRepository = "https://prometheus-community.githu
 export const kubePrometheusStackImages = {
     /** values.yaml:3523-3528 and :3550-3555 (tags: the appVersion v0.93.1, Chart.yaml:33), :4344-4347, the webhook Jobs' :3129-3133. */
     always: [
-        { registry: "quay.io", repository: "prometheus-operator/prometheus-operator", tag: "v0.93.1" },
-        { registry: "quay.io", repository: "prometheus-operator/prometheus-config-reloader", tag: "v0.93.1" },
+        { registry: "quay.io", repository: "prometheus-operator/prometheus-operator", tag: prometheusOperatorVersion },
+        { registry: "quay.io", repository: "prometheus-operator/prometheus-config-reloader", tag: prometheusOperatorVersion },
         { registry: "quay.io", repository: "prometheus/prometheus", tag: `${prometheusVersion}-distroless` },
         { registry: "ghcr.io", repository: "jkroepke/kube-webhook-certgen", tag: "1.8.7" },
     ],

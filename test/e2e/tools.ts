@@ -11,6 +11,7 @@ import {
     defaultVersions,
     grafanaChart,
     operatorCrdsChartFor,
+    prometheusOperatorVersion,
     prometheusVersion,
     seaweedfsImage,
 } from "../../lib/versions";
@@ -168,6 +169,22 @@ export const chartPackages: Tool[] = [
     `grafana-${grafanaChart.version}.tgz`,
     `thanos-${banzaicloudThanosChart.version}.tgz`,
 ].map((file) => ({ name: path.join("charts", file), versionArgs: [], expected: "", pinnedBy: "lib/versions.ts", file: true }));
+
+/**
+ * `operator --version` prints "prometheus-operator, version 0.93.0 (branch: …)"
+ * (prometheus/common version.Print). The control tier runs it in place of the
+ * operator Deployments kwok only marks Running (realOperator.ts).
+ */
+export const prometheusOperator: Tool = {
+    name: "prometheus-operator",
+    versionArgs: ["--version"],
+    expected: `version ${withoutV(prometheusOperatorVersion)} `,
+    pinnedBy: "lib/versions.ts prometheusOperatorVersion (kube-prometheus-stack's appVersion)",
+    substitute: {
+        expected: "version 0.93.0 ",
+        why: "v0.93.1's source is in no snapshot on this machine (the release-0.93 branch there ends at v0.93.0); v0.93.1 is its patch release, and the files the tier compares (statefulset.go, promcfg.go) are the ones lib/versions.ts cites at v0.93.0",
+    },
+};
 
 /** What the control-plane and recovery tiers run. */
 export const controlTierTools: Tool[] = [pulumiCli, pulumiNodejsHost, ...pulumiProviders, ...controlPlane, ...chartPackages, openssl];
