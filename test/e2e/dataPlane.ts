@@ -33,7 +33,7 @@ import { AddressMap, expandPodFields, withLocal, withPaths } from "./addresses";
 import { Certificates, IssueOptions } from "./certificates";
 import { ContainerSpec, Deployment, RegionDeployment } from "./deployment";
 import { GaveUp, Lab, NamespaceHost, eventually, getJson } from "./lab";
-import { externalLabels, prometheusFlags, sidecarArgs, sidecarHttpClientConfig, storageDirectory } from "./operator";
+import { externalLabels, prometheusFlags, prometheusStorageConfig, sidecarArgs, sidecarHttpClientConfig, storageDirectory } from "./operator";
 
 export interface DataPlaneOptions {
     /** Test-only: how often every Prometheus scrapes (the chart's default is 30s). */
@@ -305,6 +305,7 @@ export class DataPlane {
                         scrape_interval: this.options.scrapeInterval,
                         external_labels: externalLabels(spec, region.deployment.namespace, region.deployment.prometheusName, replica.pod),
                     },
+                    storage: prometheusStorageConfig(spec),
                     scrape_configs: scrape,
                 }),
             );

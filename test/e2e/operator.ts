@@ -1,28 +1,55 @@
 // What prometheus-operator v0.93 makes of a region's Prometheus values: the
 // data-plane tier runs no operator, so this turns the values the program
-// gives kube-prometheus-stack (prometheus.prometheusSpec) into the Prometheus
-// external labels, the Prometheus flags that matter to Thanos, and the Thanos
-// sidecar's arguments, as the operator's code does (cited from
-// prometheus-operator v0.93.0; v0.93.1, which the chart ships, is a patch
-// release with no change to these files). Paths stay the container's; the
-// tier maps them (addresses.ts).
+// gives kube-prometheus-stack (prometheus.prometheusSpec, over the chart's own
+// defaults) into the Prometheus external labels and storage config, the
+// Prometheus flags that matter to Thanos, and the Thanos sidecar's arguments,
+// as the operator's code does (cited from prometheus-operator v0.93.0;
+// v0.93.1, which the chart ships, is a patch release with no change to these
+// files). The control tier runs the real operator binary on the same values
+// and compares what it makes with this (control.e2e.ts). Paths stay the
+// container's; the tier maps them (addresses.ts).
 import { compareVersions, prometheusVersion } from "../../lib/versions";
 
 export interface PrometheusSpecValues {
     replicas: number;
     retention: string;
     retentionSize?: string;
+    walCompression?: boolean;
+    logLevel?: string;
+    logFormat?: string;
+    tsdb?: { outOfOrderTimeWindow?: string };
     externalLabels: Record<string, string>;
     prometheusExternalLabelNameClear?: boolean;
     replicaExternalLabelName?: string;
     replicaExternalLabelNameClear?: boolean;
     thanos?: {
         version: string;
+        logLevel?: string;
+        logFormat?: string;
         grpcServerTlsConfig?: { certFile: string; keyFile: string; caFile: string };
         objectStorageConfig?: { existingSecret: { name: string; key: string } };
     };
     [other: string]: unknown;
 }
+
+/**
+ * What kube-prometheus-stack 88.5.3's values.yaml gives prometheusSpec where
+ * the program says nothing, and the operator turns into flags and config:
+ * tsdb.outOfOrderTimeWindow 0s (values.yaml:4575-4576), walCompression
+ * (:4580), logLevel and logFormat (:4605, :4609). Helm merges the program's
+ * values over these.
+ */
+const chartDefaults = { walCompression: true, logLevel: "info", logFormat: "logfmt", tsdb: { outOfOrderTimeWindow: "0s" } };
+
+function withChartDefaults(spec: PrometheusSpecValues): PrometheusSpecValues {
+    return { ...chartDefaults, ...spec, tsdb: { ...chartDefaults.tsdb, ...spec.tsdb } };
+}
+
+/** The operator's --localhost, which kube-prometheus-stack always passes (templates/prometheus-operator/deployment.yaml:89): the sidecar's way to Prometheus. */
+const operatorLocalhost = "127.0.0.1";
+
+/** From Prometheus v3.11.0 the operator puts retention in the config file instead of flags (server/statefulset.go:439-447, promcfg.go:1142-1152). */
+const retentionInConfig = compareVersions(prometheusVersion, "v3.11.0") >= 0;
 
 /** Where the operator keeps the TSDB in the pod (pkg/prometheus/common.go StorageDir). */
 export const storageDirectory = "/prometheus";
@@ -62,26 +89,47 @@ function compactionMode(spec: PrometheusSpecValues): "default" | "delayed" | "di
     return compareVersions(prometheusVersion, "v3.9.0") >= 0 && compareVersions(spec.thanos.version, "v0.41.0") >= 0 ? "delayed" : "disabled";
 }
 
-/** The flags the operator gives Prometheus that decide what the sidecar sees (statefulset.go:248-267, and the retention). */
-export function prometheusFlags(spec: PrometheusSpecValues): string[] {
+/**
+ * The TSDB flags the operator gives Prometheus (server/statefulset.go:248-287,
+ * :426-450, :492-498): the path, retention while it is a flag, compaction as
+ * the sidecar's uploads need it, no overlapping compaction of out-of-order
+ * blocks beside an uploading sidecar, and WAL compression.
+ */
+export function prometheusFlags(values: PrometheusSpecValues): string[] {
+    const spec = withChartDefaults(values);
     const mode = compactionMode(spec);
     return [
+        ...(retentionInConfig ? [] : [`--storage.tsdb.retention.time=${spec.retention}`]),
+        ...(retentionInConfig || spec.retentionSize === undefined ? [] : [`--storage.tsdb.retention.size=${spec.retentionSize}`]),
         `--storage.tsdb.path=${storageDirectory}`,
-        `--storage.tsdb.retention.time=${spec.retention}`,
-        ...(spec.retentionSize === undefined ? [] : [`--storage.tsdb.retention.size=${spec.retentionSize}`]),
         ...(mode === "delayed" ? [`--storage.tsdb.delay-compact-file.path=${storageDirectory}/thanos.shipper.json`] : []),
         ...(mode === "disabled" ? ["--storage.tsdb.max-block-duration=2h", "--storage.tsdb.min-block-duration=2h"] : []),
+        ...(spec.tsdb?.outOfOrderTimeWindow !== undefined && mode !== "default" ? ["--no-storage.tsdb.allow-overlapping-compaction"] : []),
+        ...(spec.walCompression === undefined ? [] : [spec.walCompression ? "--storage.tsdb.wal-compression" : "--no-storage.tsdb.wal-compression"]),
     ];
+}
+
+/** The `storage` section of the config the operator writes (promcfg.go:1095-1163): the out-of-order window, and retention from v3.11.0. */
+export function prometheusStorageConfig(values: PrometheusSpecValues): Record<string, unknown> {
+    const spec = withChartDefaults(values);
+    return {
+        tsdb: {
+            ...(spec.tsdb?.outOfOrderTimeWindow === undefined ? {} : { out_of_order_time_window: spec.tsdb.outOfOrderTimeWindow }),
+            ...(retentionInConfig ? { retention: { time: spec.retention, ...(spec.retentionSize === undefined ? {} : { size: spec.retentionSize }) } } : {}),
+        },
+    };
 }
 
 /**
  * The Thanos sidecar's arguments (statefulset.go:578-727): Prometheus on
- * localhost, gRPC and HTTP on every address, the gRPC server's TLS, the
- * objstore config from the environment variable the operator fills from the
- * Secret, the shipper's meta file under delayed compaction, and the HTTP
- * client config.
+ * the operator's --localhost, gRPC and HTTP on every address, the gRPC
+ * server's TLS, the objstore config from the environment variable the
+ * operator fills from the Secret, the shipper's meta file under delayed
+ * compaction, the log level and format (the sidecar's own, else
+ * Prometheus'), and the HTTP client config.
  */
-export function sidecarArgs(spec: PrometheusSpecValues): string[] {
+export function sidecarArgs(values: PrometheusSpecValues): string[] {
+    const spec = withChartDefaults(values);
     const thanos = spec.thanos;
     if (thanos === undefined) {
         throw new Error("no sidecar: prometheusSpec.thanos is not set");
@@ -89,7 +137,7 @@ export function sidecarArgs(spec: PrometheusSpecValues): string[] {
     const tls = thanos.grpcServerTlsConfig;
     return [
         "sidecar",
-        "--prometheus.url=http://localhost:9090/",
+        `--prometheus.url=http://${operatorLocalhost}:9090/`,
         "--grpc-address=:10901",
         "--http-address=:10902",
         ...(tls === undefined
@@ -102,6 +150,8 @@ export function sidecarArgs(spec: PrometheusSpecValues): string[] {
                   `--tsdb.path=${storageDirectory}`,
                   ...(compactionMode(spec) === "delayed" ? ["--shipper.meta-file-name=thanos.shipper.json", "--shipper.ignore-unequal-block-size"] : []),
               ]),
+        ...((thanos.logLevel ?? spec.logLevel) ? [`--log.level=${thanos.logLevel ?? spec.logLevel}`] : []),
+        ...((thanos.logFormat ?? spec.logFormat) ? [`--log.format=${thanos.logFormat ?? spec.logFormat}`] : []),
         `--prometheus.http-client-file=${sidecarHttpClientConfig.path}`,
     ];
 }
