@@ -159,7 +159,10 @@ function startProcesses(name, state) {
     for (const entry of state.processes) {
         if (entry.pid !== undefined && alive(entry.pid)) continue;
         const log = fs.openSync(path.join(directory, `${entry.name}.log`), "a");
-        const child = spawn(path.join(bin, entry.name), entry.args, { cwd: directory, detached: true, stdio: ["ignore", log, log] });
+        // A binary of E2E_BIN by its name, or a script of this folder run by this Node.js.
+        const [command, commandArgs] =
+            entry.script === undefined ? [path.join(bin, entry.name), entry.args] : [process.execPath, [path.join(__dirname, entry.script), ...entry.args]];
+        const child = spawn(command, commandArgs, { cwd: directory, detached: true, stdio: ["ignore", log, log] });
         child.unref();
         entry.pid = child.pid;
     }
@@ -314,6 +317,12 @@ async function createCluster() {
                 "--node-lease-duration-seconds=40",
             ],
         },
+        {
+            // The provisioner behind kind's default StorageClass, as the API server sees it.
+            name: "local-path-provisioner",
+            script: "localPathProvisioner.js",
+            args: [path.join(bin, "kubectl"), kubeconfig],
+        },
     ];
     writeState(name, state);
     startProcesses(name, state);
@@ -368,7 +377,7 @@ function applyNodes(name, state) {
     }));
     const applied = kubectl(name, ["apply", "-f", "-"], JSON.stringify({ apiVersion: "v1", kind: "List", items }));
     if (applied.status !== 0) fail(`ERROR: failed to create cluster: adding nodes: ${applied.stderr}`);
-    // kind installs a default StorageClass "standard" (local-path-provisioner); kwok binds nothing, so volumes are declared only.
+    // kind installs a default StorageClass "standard", whose provisioner is localPathProvisioner.js here.
     kubectl(
         name,
         ["apply", "-f", "-"],
