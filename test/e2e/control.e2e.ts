@@ -17,15 +17,19 @@
 // this tier maps.
 import * as assert from "assert";
 import * as path from "path";
+import { kubeletServiceName } from "../../components/region";
 import { StackConfig } from "../../lib/config/schema";
 import { managedReleases } from "../../lib/kubernetes/releases";
 import { readStackConfig, readStackFileConfig } from "../../lib/config/stackFile";
 import { verificationJobName } from "../../lib/verification/checks";
 import { exampleSecrets, key, runProgram } from "../harness";
-import { Lab } from "./lab";
+import { deploymentOf } from "./deployment";
+import { GaveUp, Lab, eventually } from "./lab";
+import { externalLabels, prometheusFlags, prometheusStorageConfig, sidecarArgs } from "./operator";
 import { copyProject, writeStackFile } from "./projectCopy";
 import { PulumiSession, programWarnings, releaseStatus, succeeded, withChartMirror } from "./pulumiSession";
-import { chartPackages, controlTierTools, toolsOrSkip } from "./tools";
+import { operatorOutput, startRegionOperator } from "./realOperator";
+import { chartPackages, controlTierTools, openssl, prometheusOperator, toolsOrSkip } from "./tools";
 
 const stacks = ["dev", "prod", "fleet"] as const;
 /** The prod example's bucket key is a secret setting its user sets (Pulumi.prod.yaml), and prod's file-backend secrets need a passphrase. */
@@ -42,10 +46,11 @@ describe("control plane: the program under the real Pulumi CLI and providers, ag
     let lab: Lab;
     let session: PulumiSession;
     let chartsDirectory: string;
+    let tools: Record<string, string>;
 
     before(async function () {
         this.timeout(120_000);
-        const tools = toolsOrSkip(this, "control", controlTierTools);
+        tools = toolsOrSkip(this, "control", [...controlTierTools, prometheusOperator]);
         chartsDirectory = path.dirname(tools[chartPackages[0].name]);
         lab = new Lab("control");
         const project = copyProject(lab.folder("project"), "dev", "dev", withChartMirror(chartsDirectory));
@@ -57,6 +62,9 @@ describe("control plane: the program under the real Pulumi CLI and providers, ag
         const prodCluster = session.tool("kind", ["create", "cluster", "--name", "prod-example", "--config", "-", "--wait", "2m"], threeWorkers);
         assert.strictEqual(prodCluster.code, 0, prodCluster.stderr);
         renameContext(session, "kind-prod-example", "prod-admin");
+        // kind's nodes report this machine's CPUs and memory; an existing production cluster has nodes the size the prod
+        // example's requests assume (1 CPU and 4Gi for each of its four Prometheus servers, besides the global tier).
+        resizeNodes(session, "prod-admin", { cpu: "8", memory: "32Gi", pods: "110" });
         await setExampleSecrets(session, "prod");
     });
 
@@ -143,6 +151,11 @@ describe("control plane: the program under the real Pulumi CLI and providers, ag
             }
         });
 
+        it("the real prometheus-operator, run as each region's operator Deployment, makes the Prometheus StatefulSets and configs the data tier runs", async function () {
+            this.timeout(300_000);
+            await assertOperatorMakesWhatTheDataTierRuns(lab, session, context, "dev", tools);
+        });
+
         it("a second npm run up changes nothing", async function () {
             this.timeout(600_000);
             succeeded(await session.npm("up", ["--yes", "--skip-preview", "--expect-no-changes"]), "npm run up --expect-no-changes");
@@ -207,9 +220,15 @@ describe("control plane: the program under the real Pulumi CLI and providers, ag
             const config = readStackConfig(session.projectDirectory, "prod");
             assertEveryReleaseDeployed(session, context, config);
             assert.notDeepStrictEqual(apiServerInventory(session, context), before);
+            // With long-term storage in s3: the sidecars' objstore flags and the operator's compaction mode for uploads.
+            await assertOperatorMakesWhatTheDataTierRuns(lab, session, context, "prod", tools);
 
             succeeded(await session.npm("destroy", ["--stack", "prod", "--yes"], prodEnv), "npm run destroy -- --stack prod");
-            assert.deepStrictEqual(apiServerInventory(session, context), before);
+            // The Prometheus volumes go after destroy, as in a real cluster: the provisioner deletes each once its claim is gone.
+            await eventually("the API server as it was before up", () => {
+                const after = apiServerInventory(session, context);
+                return Promise.resolve(after.join("\n") === before.join("\n") ? after : undefined);
+            }).catch(() => assert.deepStrictEqual(apiServerInventory(session, context), before));
             assert.deepStrictEqual(await session.stackResources("prod", prodEnv), []);
         });
     });
@@ -249,6 +268,83 @@ function apiServerInventory(session: PulumiSession, context: string): string[] {
     return [...clusterScoped, ...helmRecords].sort();
 }
 
+/**
+ * Runs the real prometheus-operator for each region of the stack, as its
+ * Deployment would (realOperator.ts), and checks that what it makes of the
+ * region's Prometheus is what the data tier runs (operator.ts, from the same
+ * values): the StatefulSet's replicas, the sidecar's arguments, Prometheus'
+ * TSDB flags, the external labels and storage section of its config; that kwok
+ * runs its pods under the names the data tier gives its replicas; and that one
+ * kubelet Service appears in kube-system (what destroy leaves there, README
+ * "Tear down"). The operators are stopped at the end, as `destroy` would stop
+ * their pods.
+ */
+async function assertOperatorMakesWhatTheDataTierRuns(
+    lab: Lab,
+    session: PulumiSession,
+    context: string,
+    stack: string,
+    tools: Record<string, string>,
+): Promise<void> {
+    const deployment = await deploymentOf(session.projectDirectory, stack);
+    const operators: string[] = [];
+    try {
+        for (const region of deployment.regions) {
+            operators.push(await startRegionOperator(lab, session, context, region.namespace, tools[prometheusOperator.name], tools[openssl.name]));
+        }
+        for (const region of deployment.regions) {
+            const made = await eventually(
+                `the operator's StatefulSet and config for ${region.namespace}/${region.prometheusName}`,
+                () => {
+                    const exited = operators.find((name) => !lab.running(name));
+                    if (exited !== undefined) {
+                        throw new GaveUp(`${exited} exited:\n${lab.tail(exited)}`);
+                    }
+                    return Promise.resolve(operatorOutput(session, context, region.namespace, region.prometheusName));
+                },
+                120,
+            );
+            const where = `${stack} ${region.name}`;
+            assert.strictEqual(made.replicas, region.replicas, where);
+            assert.deepStrictEqual(made.containers["thanos-sidecar"], sidecarArgs(region.spec), where);
+            assert.deepStrictEqual(
+                made.containers.prometheus.filter((arg) => /^--(no-)?storage\.tsdb\./.test(arg)).sort(),
+                prometheusFlags(region.spec).sort(),
+                where,
+            );
+            assert.deepStrictEqual(made.externalLabels, externalLabels(region.spec, region.namespace, region.prometheusName, "$(POD_NAME)"), where);
+            assert.deepStrictEqual(made.storage, prometheusStorageConfig(region.spec), where);
+            await eventually(`${where}: the Prometheus pods Running`, () => {
+                const running = session
+                    .kubectlJson<{ items: { metadata: { name: string }; status: { phase: string } }[] }>(context, [
+                        "--namespace",
+                        region.namespace,
+                        "get",
+                        "pods",
+                        "-l",
+                        `operator.prometheus.io/name=${region.prometheusName}`,
+                    ])
+                    .items.filter((pod) => pod.status.phase === "Running")
+                    .map((pod) => pod.metadata.name)
+                    .sort();
+                return Promise.resolve(running.join(" ") === region.podNames.join(" ") ? running : undefined);
+            });
+        }
+        const kubeletServices = await eventually("the kubelet Service in kube-system", () => {
+            const services = session
+                .kubectlJson<{ items: { metadata: { name: string } }[] }>(context, ["--namespace", "kube-system", "get", "services"])
+                .items.map((service) => service.metadata.name)
+                .filter((name) => name.endsWith("kubelet"));
+            return Promise.resolve(services.length > 0 ? services : undefined);
+        });
+        assert.deepStrictEqual(kubeletServices, [kubeletServiceName], stack);
+    } finally {
+        for (const name of operators) {
+            await lab.stop(name);
+        }
+    }
+}
+
 /** Helm's record of every release the stack installs says `deployed`. */
 function assertEveryReleaseDeployed(session: PulumiSession, context: string, config: StackConfig): void {
     for (const release of managedReleases(config)) {
@@ -267,6 +363,25 @@ const threeWorkers = [
     "  - role: worker",
     "",
 ].join("\n");
+
+/** Sets every node's capacity and allocatable (kwok's node stages keep what a node's status says). */
+function resizeNodes(session: PulumiSession, context: string, capacity: Record<string, string>): void {
+    const nodes = session.kubectlJson<{ items: { metadata: { name: string } }[] }>(context, ["get", "nodes"]).items;
+    for (const node of nodes) {
+        const patched = session.tool("kubectl", [
+            "--context",
+            context,
+            "patch",
+            "node",
+            node.metadata.name,
+            "--subresource=status",
+            "--type=merge",
+            "--patch",
+            JSON.stringify({ status: { capacity, allocatable: capacity } }),
+        ]);
+        assert.strictEqual(patched.code, 0, patched.stderr);
+    }
+}
 
 function renameContext(session: PulumiSession, from: string, to: string): void {
     const renamed = session.tool("kubectl", ["config", "rename-context", from, to]);

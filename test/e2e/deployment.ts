@@ -5,7 +5,7 @@
 // are mapped later, in addresses.ts alone.
 import { readStackConfig, readStackFileConfig } from "../../lib/config/stackFile";
 import { StackConfig } from "../../lib/config/schema";
-import { ProgramRun, RecordedResource, autoNamed, runProgram } from "../harness";
+import { ProgramRun, RecordedResource, autoNamed, exampleSecrets, runProgram } from "../harness";
 import { frontendArgs, queryArgs } from "../thanosChartModel";
 import { PrometheusSpecValues } from "./operator";
 import { thanosReleaseName } from "../../lib/kubernetes/releases";
@@ -105,7 +105,9 @@ const secretType = "kubernetes:core/v1:Secret";
  */
 export async function deploymentOf(projectDirectory: string, stack: string): Promise<Deployment> {
     const config = readStackConfig(projectDirectory, stack);
-    const run = await runProgram(readStackFileConfig(projectDirectory, stack));
+    // With the secrets the stack file tells its user to set (prod's bucket key).
+    const userSecrets = exampleSecrets[stack] ?? {};
+    const run = await runProgram({ ...readStackFileConfig(projectDirectory, stack), ...userSecrets }, Object.keys(userSecrets));
     const exported = run.exports as {
         regionSummaries: { name: string; releaseName: string; storeApiEndpoints: string[] }[];
         longTermStorage?: { storeGatewayEndpoints: string[] };
