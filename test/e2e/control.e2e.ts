@@ -135,7 +135,7 @@ describe("control plane: the program under the real Pulumi CLI and providers, ag
             assert.deepStrictEqual(session.runningClusters(), ["prod-example", "thanos-dev"]);
 
             const config = readStackConfig(session.projectDirectory, "dev");
-            assertEveryReleaseDeployed(session, context, config);
+            assertEveryReleaseDeployed(session, config);
             const job = session.kubectlJson(context, ["--namespace", config.globalQuery.namespace, "get", "job", verificationJobName]);
             assert.strictEqual(job.status.succeeded, 1);
             assert.ok(
@@ -153,7 +153,7 @@ describe("control plane: the program under the real Pulumi CLI and providers, ag
 
         it("the real prometheus-operator, run as each region's operator Deployment, makes the Prometheus StatefulSets and configs the data tier runs", async function () {
             this.timeout(300_000);
-            await assertOperatorMakesWhatTheDataTierRuns(lab, session, context, "dev", tools);
+            await assertOperatorMakesWhatTheDataTierRuns(lab, session, "dev", tools);
         });
 
         it("a second npm run up changes nothing", async function () {
@@ -197,7 +197,7 @@ describe("control plane: the program under the real Pulumi CLI and providers, ag
             succeeded(await session.npm("up", ["--yes", "--skip-preview", "--expect-no-changes"]), "npm run up --expect-no-changes");
             assert.strictEqual(session.kubectlJson<{ items: unknown[] }>(context, ["get", "nodes"]).items.length, 4);
             const config = readStackConfig(session.projectDirectory, "dev");
-            assertEveryReleaseDeployed(session, context, config);
+            assertEveryReleaseDeployed(session, config);
         });
 
         it("npm run destroy removes the cluster and leaves an empty stack", async function () {
@@ -205,6 +205,45 @@ describe("control plane: the program under the real Pulumi CLI and providers, ag
             succeeded(await session.npm("destroy", ["--yes"]), "npm run destroy");
             assert.deepStrictEqual(session.runningClusters(), ["prod-example"]);
             assert.deepStrictEqual(await session.stackResources("dev"), []);
+        });
+    });
+
+    describe("fleet, two kind clusters behind mutual TLS, from nothing and back", () => {
+        it("npm run up deploys both clusters and runs the verification Job; the real operator gives europe's sidecars their gRPC server TLS; a second up changes nothing", async function () {
+            this.timeout(900_000);
+            const up = await session.npm("up", ["--stack", "fleet", "--yes", "--skip-preview"]);
+            succeeded(up, "npm run up -- --stack fleet");
+            assert.deepStrictEqual(programWarnings(up.stdout + up.stderr), []);
+            assert.deepStrictEqual(session.runningClusters(), ["fleet-europe", "fleet-hub", "prod-example"]);
+            const config = readStackConfig(session.projectDirectory, "fleet");
+            assertEveryReleaseDeployed(session, config);
+            const job = session.kubectlJson(contextOf(config, config.globalQuery.cluster), [
+                "--namespace",
+                config.globalQuery.namespace,
+                "get",
+                "job",
+                verificationJobName,
+            ]);
+            assert.strictEqual(job.status.succeeded, 1);
+
+            await assertOperatorMakesWhatTheDataTierRuns(lab, session, "fleet", tools);
+            const europe = (await deploymentOf(session.projectDirectory, "fleet")).regions.find((region) => region.name === "europe")!;
+            assert.ok(
+                sidecarArgs(europe.spec).some((arg) => arg.startsWith("--grpc-server-tls-cert=")),
+                "europe's sidecars serve gRPC behind TLS",
+            );
+
+            succeeded(
+                await session.npm("up", ["--stack", "fleet", "--yes", "--skip-preview", "--expect-no-changes"]),
+                "npm run up -- --stack fleet --expect-no-changes",
+            );
+        });
+
+        it("npm run destroy removes both clusters and leaves an empty stack", async function () {
+            this.timeout(600_000);
+            succeeded(await session.npm("destroy", ["--stack", "fleet", "--yes"]), "npm run destroy -- --stack fleet");
+            assert.deepStrictEqual(session.runningClusters(), ["prod-example"]);
+            assert.deepStrictEqual(await session.stackResources("fleet"), []);
         });
     });
 
@@ -218,10 +257,10 @@ describe("control plane: the program under the real Pulumi CLI and providers, ag
             succeeded(up, "npm run up -- --stack prod");
             assert.deepStrictEqual(programWarnings(up.stdout + up.stderr), []);
             const config = readStackConfig(session.projectDirectory, "prod");
-            assertEveryReleaseDeployed(session, context, config);
+            assertEveryReleaseDeployed(session, config);
             assert.notDeepStrictEqual(apiServerInventory(session, context), before);
             // With long-term storage in s3: the sidecars' objstore flags and the operator's compaction mode for uploads.
-            await assertOperatorMakesWhatTheDataTierRuns(lab, session, context, "prod", tools);
+            await assertOperatorMakesWhatTheDataTierRuns(lab, session, "prod", tools);
 
             succeeded(await session.npm("destroy", ["--stack", "prod", "--yes"], prodEnv), "npm run destroy -- --stack prod");
             // The Prometheus volumes go after destroy, as in a real cluster: the provisioner deletes each once its claim is gone.
@@ -275,24 +314,23 @@ function apiServerInventory(session: PulumiSession, context: string): string[] {
  * values): the StatefulSet's replicas, the sidecar's arguments, Prometheus'
  * TSDB flags, the external labels and storage section of its config; that kwok
  * runs its pods under the names the data tier gives its replicas; and that one
- * kubelet Service appears in kube-system (what destroy leaves there, README
- * "Tear down"). The operators are stopped at the end, as `destroy` would stop
+ * kubelet Service appears in each cluster's kube-system (what destroy leaves
+ * there, README "Tear down"). The operators are stopped at the end, as `destroy` would stop
  * their pods.
  */
-async function assertOperatorMakesWhatTheDataTierRuns(
-    lab: Lab,
-    session: PulumiSession,
-    context: string,
-    stack: string,
-    tools: Record<string, string>,
-): Promise<void> {
+async function assertOperatorMakesWhatTheDataTierRuns(lab: Lab, session: PulumiSession, stack: string, tools: Record<string, string>): Promise<void> {
+    const config = readStackConfig(session.projectDirectory, stack);
     const deployment = await deploymentOf(session.projectDirectory, stack);
+    const contextOfRegion = (name: string) => contextOf(config, config.regions.find((region) => region.name === name)!.cluster);
     const operators: string[] = [];
     try {
         for (const region of deployment.regions) {
-            operators.push(await startRegionOperator(lab, session, context, region.namespace, tools[prometheusOperator.name], tools[openssl.name]));
+            operators.push(
+                await startRegionOperator(lab, session, contextOfRegion(region.name), region.namespace, tools[prometheusOperator.name], tools[openssl.name]),
+            );
         }
         for (const region of deployment.regions) {
+            const context = contextOfRegion(region.name);
             const made = await eventually(
                 `the operator's StatefulSet and config for ${region.namespace}/${region.prometheusName}`,
                 () => {
@@ -330,14 +368,16 @@ async function assertOperatorMakesWhatTheDataTierRuns(
                 return Promise.resolve(running.join(" ") === region.podNames.join(" ") ? running : undefined);
             });
         }
-        const kubeletServices = await eventually("the kubelet Service in kube-system", () => {
-            const services = session
-                .kubectlJson<{ items: { metadata: { name: string } }[] }>(context, ["--namespace", "kube-system", "get", "services"])
-                .items.map((service) => service.metadata.name)
-                .filter((name) => name.endsWith("kubelet"));
-            return Promise.resolve(services.length > 0 ? services : undefined);
-        });
-        assert.deepStrictEqual(kubeletServices, [kubeletServiceName], stack);
+        for (const context of new Set(config.regions.map((region) => contextOf(config, region.cluster)))) {
+            const kubeletServices = await eventually(`the kubelet Service in ${context}'s kube-system`, () => {
+                const services = session
+                    .kubectlJson<{ items: { metadata: { name: string } }[] }>(context, ["--namespace", "kube-system", "get", "services"])
+                    .items.map((service) => service.metadata.name)
+                    .filter((name) => name.endsWith("kubelet"));
+                return Promise.resolve(services.length > 0 ? services : undefined);
+            });
+            assert.deepStrictEqual(kubeletServices, [kubeletServiceName], `${stack} ${context}`);
+        }
     } finally {
         for (const name of operators) {
             await lab.stop(name);
@@ -345,11 +385,20 @@ async function assertOperatorMakesWhatTheDataTierRuns(
     }
 }
 
-/** Helm's record of every release the stack installs says `deployed`. */
-function assertEveryReleaseDeployed(session: PulumiSession, context: string, config: StackConfig): void {
+/** Helm's record of every release the stack installs, in its cluster, says `deployed`. */
+function assertEveryReleaseDeployed(session: PulumiSession, config: StackConfig): void {
     for (const release of managedReleases(config)) {
-        assert.strictEqual(releaseStatus(session, context, release.namespace, release.name), "deployed", `${release.namespace}/${release.name}`);
+        const context = contextOf(config, release.cluster);
+        assert.strictEqual(releaseStatus(session, context, release.namespace, release.name), "deployed", `${context} ${release.namespace}/${release.name}`);
     }
+}
+
+/** The kubeconfig context of a cluster of the stack: kind's `kind-<name>`, or the one an existing cluster names. */
+function contextOf(config: StackConfig, cluster: string): string {
+    const declared = config.clusters.find((each) => each.name === cluster)!;
+    const context = declared.type === "kind" ? `kind-${declared.name}` : declared.context;
+    assert.ok(context !== undefined, `cluster ${cluster} names no context`);
+    return context;
 }
 
 /** The prod example's cluster: room for its HA pairs, each replica on a node of its own. */
