@@ -7,8 +7,12 @@
 // of kind's nodes. Each "kind cluster" is a real etcd, kube-apiserver,
 // kube-controller-manager and kube-scheduler, with kwok as every node's
 // kubelet: pods are scheduled, admitted (Pod Security admission included),
-// marked Running and Ready, and a Job's pods Succeeded, but no container
-// runs. What the containers do is the data tier's (npm run e2e -- data).
+// marked Running and Ready, and a Job's pods Succeeded, and volume claims of
+// kind's default StorageClass are provisioned (localPathProvisioner.js), but
+// no container runs. What the containers do is the data tier's (npm run e2e
+// -- data), except the operator's: where a scenario checks what it makes, the
+// real prometheus-operator runs on the host in place of its Deployment
+// (realOperator.ts).
 //
 // The stack files are the shipped ones plus the chart mirror settings only
 // (charts packaged at the pinned versions in E2E_BIN/charts: this machine,
