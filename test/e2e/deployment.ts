@@ -7,7 +7,7 @@ import { readStackConfig, readStackFileConfig } from "../../lib/config/stackFile
 import { StackConfig } from "../../lib/config/schema";
 import { ProgramRun, RecordedResource, autoNamed, exampleSecrets, runProgram } from "../harness";
 import { frontendArgs, queryArgs } from "../thanosChartModel";
-import { PrometheusSpecValues } from "./operator";
+import { PrometheusSpecValues, withChartDefaults } from "./operator";
 import { thanosReleaseName } from "../../lib/kubernetes/releases";
 
 export interface RegionDeployment {
@@ -19,6 +19,7 @@ export interface RegionDeployment {
     /** The operator's name for the Prometheus object (kube-prometheus-stack: `<fullname>-prometheus`), and its pods'. */
     prometheusName: string;
     podNames: string[];
+    /** The region's prometheusSpec as Helm hands it to the operator: the program's values over the chart's defaults. */
     spec: PrometheusSpecValues;
     /** How the global query addresses this region: one DNS SRV name, or one address per replica. */
     storeApiEndpoints: string[];
@@ -117,7 +118,7 @@ export async function deploymentOf(projectDirectory: string, stack: string): Pro
 
     const regions = config.regions.map((region): RegionDeployment => {
         const values = run.one(releaseType, region.name).inputs.values;
-        const spec = values.prometheus.prometheusSpec as PrometheusSpecValues;
+        const spec = withChartDefaults(values.prometheus.prometheusSpec as PrometheusSpecValues);
         const summary = exported.regionSummaries.find((candidate) => candidate.name === region.name)!;
         const prometheusName = `${summary.releaseName}-prometheus`;
         const objstoreSecret = spec.thanos?.objectStorageConfig?.existingSecret;

@@ -41,7 +41,8 @@ export interface PrometheusSpecValues {
  */
 const chartDefaults = { walCompression: true, logLevel: "info", logFormat: "logfmt", tsdb: { outOfOrderTimeWindow: "0s" } };
 
-function withChartDefaults(spec: PrometheusSpecValues): PrometheusSpecValues {
+/** The prometheusSpec the operator gets: the program's values merged over the chart's defaults. Every function below takes this. */
+export function withChartDefaults(spec: PrometheusSpecValues): PrometheusSpecValues {
     return { ...chartDefaults, ...spec, tsdb: { ...chartDefaults.tsdb, ...spec.tsdb } };
 }
 
@@ -95,8 +96,7 @@ function compactionMode(spec: PrometheusSpecValues): "default" | "delayed" | "di
  * the sidecar's uploads need it, no overlapping compaction of out-of-order
  * blocks beside an uploading sidecar, and WAL compression.
  */
-export function prometheusFlags(values: PrometheusSpecValues): string[] {
-    const spec = withChartDefaults(values);
+export function prometheusFlags(spec: PrometheusSpecValues): string[] {
     const mode = compactionMode(spec);
     return [
         ...(retentionInConfig ? [] : [`--storage.tsdb.retention.time=${spec.retention}`]),
@@ -110,8 +110,7 @@ export function prometheusFlags(values: PrometheusSpecValues): string[] {
 }
 
 /** The `storage` section of the config the operator writes (promcfg.go:1095-1163): the out-of-order window, and retention from v3.11.0. */
-export function prometheusStorageConfig(values: PrometheusSpecValues): Record<string, unknown> {
-    const spec = withChartDefaults(values);
+export function prometheusStorageConfig(spec: PrometheusSpecValues): Record<string, unknown> {
     return {
         tsdb: {
             ...(spec.tsdb?.outOfOrderTimeWindow === undefined ? {} : { out_of_order_time_window: spec.tsdb.outOfOrderTimeWindow }),
@@ -128,8 +127,7 @@ export function prometheusStorageConfig(values: PrometheusSpecValues): Record<st
  * compaction, the log level and format (the sidecar's own, else
  * Prometheus'), and the HTTP client config.
  */
-export function sidecarArgs(values: PrometheusSpecValues): string[] {
-    const spec = withChartDefaults(values);
+export function sidecarArgs(spec: PrometheusSpecValues): string[] {
     const thanos = spec.thanos;
     if (thanos === undefined) {
         throw new Error("no sidecar: prometheusSpec.thanos is not set");
