@@ -23,6 +23,7 @@ import * as assert from "assert";
 import * as path from "path";
 import { kubeletServiceName } from "../../components/region";
 import { StackConfig } from "../../lib/config/schema";
+import { kindContext } from "../../lib/kubernetes/clusterAccess";
 import { managedReleases } from "../../lib/kubernetes/releases";
 import { readStackConfig, readStackFileConfig } from "../../lib/config/stackFile";
 import { verificationJobName } from "../../lib/verification/checks";
@@ -400,7 +401,7 @@ function assertEveryReleaseDeployed(session: PulumiSession, config: StackConfig)
 /** The kubeconfig context of a cluster of the stack: kind's `kind-<name>`, or the one an existing cluster names. */
 function contextOf(config: StackConfig, cluster: string): string {
     const declared = config.clusters.find((each) => each.name === cluster)!;
-    const context = declared.type === "kind" ? `kind-${declared.name}` : declared.context;
+    const context = declared.type === "kind" ? kindContext(declared.name) : declared.context;
     assert.ok(context !== undefined, `cluster ${cluster} names no context`);
     return context;
 }
