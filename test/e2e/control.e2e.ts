@@ -28,7 +28,7 @@ import { managedReleases } from "../../lib/kubernetes/releases";
 import { readStackConfig, readStackFileConfig } from "../../lib/config/stackFile";
 import { verificationJobName } from "../../lib/verification/checks";
 import { exampleSecrets, key, runProgram } from "../harness";
-import { deploymentOf } from "./deployment";
+import { Deployment, deploymentOf } from "./deployment";
 import { GaveUp, Lab, eventually } from "./lab";
 import { externalLabels, prometheusFlags, prometheusStorageConfig, sidecarArgs } from "./operator";
 import { copyProject, writeStackFile } from "./projectCopy";
@@ -231,8 +231,8 @@ describe("control plane: the program under the real Pulumi CLI and providers, ag
             ]);
             assert.strictEqual(job.status.succeeded, 1);
 
-            await assertOperatorMakesWhatTheDataTierRuns(lab, session, "fleet", tools);
-            const europe = (await deploymentOf(session.projectDirectory, "fleet")).regions.find((region) => region.name === "europe")!;
+            const deployment = await assertOperatorMakesWhatTheDataTierRuns(lab, session, "fleet", tools);
+            const europe = deployment.regions.find((region) => region.name === "europe")!;
             assert.ok(
                 sidecarArgs(europe.spec).some((arg) => arg.startsWith("--grpc-server-tls-cert=")),
                 "europe's sidecars serve gRPC behind TLS",
@@ -321,9 +321,9 @@ function apiServerInventory(session: PulumiSession, context: string): string[] {
  * runs its pods under the names the data tier gives its replicas; and that one
  * kubelet Service appears in each cluster's kube-system (what destroy leaves
  * there, README "Tear down"). The operators are stopped at the end, as `destroy` would stop
- * their pods.
+ * their pods. Returns what it compared against, the mock run's deployment.
  */
-async function assertOperatorMakesWhatTheDataTierRuns(lab: Lab, session: PulumiSession, stack: string, tools: Record<string, string>): Promise<void> {
+async function assertOperatorMakesWhatTheDataTierRuns(lab: Lab, session: PulumiSession, stack: string, tools: Record<string, string>): Promise<Deployment> {
     const config = readStackConfig(session.projectDirectory, stack);
     const deployment = await deploymentOf(session.projectDirectory, stack);
     const contextOfRegion = (name: string) => contextOf(config, config.regions.find((region) => region.name === name)!.cluster);
@@ -383,6 +383,7 @@ async function assertOperatorMakesWhatTheDataTierRuns(lab: Lab, session: PulumiS
             });
             assert.deepStrictEqual(kubeletServices, [kubeletServiceName], `${stack} ${context}`);
         }
+        return deployment;
     } finally {
         for (const name of operators) {
             await lab.stop(name);
